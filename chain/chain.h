@@ -1,0 +1,160 @@
+/* The chain facade: block tree + best chain + ledger + mempool + store,
+ * as one object that p2p/ and node/ drive. No network I/O, no clock reads:
+ * every call that depends on time takes now_ms. The store (SQLite) is the
+ * only file I/O; pass db_path = NULL for an in-memory chain (tests, sim).
+ *
+ * Return convention: 0 (or a non-negative count) on success, a negative
+ * CHAIN_ERR_* on rejection (the reason) or local failure (STORE, NOMEM,
+ * INTERNAL). Hashes are 32-byte internal-order arrays. */
+#ifndef GOSSIPD_CHAIN_CHAIN_H
+#define GOSSIPD_CHAIN_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/block.h"
+#include "chain/err.h"
+#include "chain/params.h"
+#include "chain/tx.h"
+
+struct chain;
+
+/* Defaults; every one is a named limit. */
+#define CHAIN_MEMPOOL_MAX_BYTES_DEFAULT (32u * 1024 * 1024)
+#define CHAIN_MEMPOOL_EXPIRY_MS_DEFAULT (2ull * 3600 * 1000)
+
+struct chain_config {
+    const struct chain_params *params;
+    const char *db_path;          /* SQLite file, or NULL: memory only */
+    size_t mempool_max_bytes;     /* 0: default */
+    uint64_t mempool_expiry_ms;   /* 0: default */
+};
+
+/* What happened to the chain, for logs and relay. Any member may be NULL.
+ * Called synchronously from inside chain_* calls; must not call back into
+ * the chain. */
+struct chain_events {
+    void *ctx;
+    void (*block_connected)(void *ctx, const uint8_t hash[32], uint32_t height,
+                            const struct chain_block *b);
+    void (*block_disconnected)(void *ctx, const uint8_t hash[32], uint32_t height);
+    /* A reorg switched the tip; depth = blocks disconnected. */
+    void (*reorg)(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip[32],
+                  uint32_t depth);
+    /* A tx entered the mempool (also when a reorg returns it or a waiting
+     * orphan tx becomes valid). */
+    void (*tx_added)(void *ctx, const uint8_t txid[32], const struct chain_tx *tx);
+};
+
+/* Opens (creating if needed) the chain. Returns 0 and *out, or an error. */
+int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_ms);
+void chain_close(struct chain *c);
+void chain_set_events(struct chain *c, const struct chain_events *ev);
+const struct chain_params *chain_params(const struct chain *c);
+
+/* ---- Tip and lookups ---- */
+uint32_t chain_height(const struct chain *c);
+void chain_tip(const struct chain *c, uint8_t hash[32]);
+/* Cumulative work of the best chain / of a known header. */
+void chain_tip_work(const struct chain *c, struct chain_u256 *work);
+bool chain_header_work(const struct chain *c, const uint8_t hash[32], struct chain_u256 *work);
+/* Median time past of the tip (ms). */
+uint64_t chain_tip_mtp(const struct chain *c);
+/* Bits the next block on the tip must carry. */
+uint32_t chain_next_bits(const struct chain *c);
+
+bool chain_have_header(const struct chain *c, const uint8_t hash[32]);
+/* Body stored (whatever branch). */
+bool chain_have_block(const struct chain *c, const uint8_t hash[32]);
+bool chain_is_invalid(const struct chain *c, const uint8_t hash[32]);
+bool chain_in_best(const struct chain *c, const uint8_t hash[32]);
+/* Header and height of a known block; false if unknown. */
+bool chain_get_header(const struct chain *c, const uint8_t hash[32],
+                      struct chain_header *h, uint32_t *height);
+/* Hash of the best-chain block at height; false if above the tip. */
+bool chain_hash_at(const struct chain *c, uint32_t height, uint8_t hash[32]);
+/* Serialized block (heap, caller frees) or decoded block; CHAIN_ERR_BLK_UNKNOWN
+ * if the body is not stored. */
+int chain_get_block_raw(struct chain *c, const uint8_t hash[32], uint8_t **buf, size_t *len);
+int chain_get_block(struct chain *c, const uint8_t hash[32], struct chain_block *b);
+
+/* ---- Accepting data ---- */
+enum chain_status {
+    CHAIN_ST_NEW_TIP = 1,   /* connected; the tip moved (maybe by a reorg) */
+    CHAIN_ST_SIDE,          /* valid so far, stored on a side branch */
+    CHAIN_ST_ORPHAN,        /* parent unknown: held; see missing_parent */
+    CHAIN_ST_DUPLICATE,     /* already had it */
+    CHAIN_ST_HEADER_ONLY,   /* (headers) header accepted, body still needed */
+};
+
+struct chain_result {
+    enum chain_status status;
+    uint32_t height;             /* height of the block, if known */
+    uint8_t missing_parent[32];  /* ORPHAN: the block to fetch */
+    uint32_t reorg_depth;        /* NEW_TIP: blocks disconnected (0: none) */
+};
+
+/* Validate a header alone (PoW, bits, time) and add it to the block tree.
+ * For headers-first sync. */
+int chain_accept_header(struct chain *c, const struct chain_header *h, uint64_t now_ms,
+                        struct chain_result *res);
+/* Validate and store a full block, connecting it (and any orphans it
+ * unblocks) if it leads to the most-work chain. Borrowed b. */
+int chain_accept_block(struct chain *c, const struct chain_block *b, uint64_t now_ms,
+                       struct chain_result *res);
+
+/* ---- Sync helpers ---- */
+/* Block locator for the best chain: tip, then back 1, 2, 4, ... to genesis.
+ * Returns the count written (<= max). */
+size_t chain_locator(const struct chain *c, uint8_t (*out)[32], size_t max);
+/* Headers of the best chain after the first locator hash we know (genesis
+ * if none), up to stop (inclusive; all-zero = no stop) and max. */
+size_t chain_headers_after(const struct chain *c, const uint8_t (*locator)[32], size_t n,
+                           const uint8_t stop[32], struct chain_header *out, size_t max);
+/* Blocks whose header is on the most-work header chain but whose body we
+ * lack, lowest height first. Returns the count written. */
+size_t chain_blocks_to_fetch(const struct chain *c, uint8_t (*out)[32], size_t max);
+
+/* ---- Mempool ---- */
+enum chain_tx_status {
+    CHAIN_TX_ACCEPTED = 1,   /* in the mempool, relay it */
+    CHAIN_TX_WAITING,        /* future nonce: held in the orphan area */
+    CHAIN_TX_REPLACED,       /* accepted, replacing same sender+nonce */
+};
+/* Returns a CHAIN_TX_* status (> 0) or a CHAIN_ERR_* rejection. */
+int chain_mempool_accept(struct chain *c, const struct chain_tx *tx, uint64_t now_ms);
+bool chain_mempool_has(const struct chain *c, const uint8_t txid[32]);
+/* Borrowed pointer, valid until the next call that changes the mempool. */
+const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t txid[32]);
+size_t chain_mempool_count(const struct chain *c);
+size_t chain_mempool_bytes(const struct chain *c);
+size_t chain_mempool_orphans(const struct chain *c);
+/* Txids in the mempool (any order); returns the count written. */
+size_t chain_mempool_txids(const struct chain *c, uint8_t (*out)[32], size_t max);
+/* Time the tx entered the mempool (ms), 0 if absent. */
+uint64_t chain_mempool_time(const struct chain *c, const uint8_t txid[32]);
+
+/* ---- Ledger ---- */
+/* Confirmed balance and next nonce of an account (zero for unknown). */
+void chain_account(const struct chain *c, const uint8_t pk[32], uint64_t *balance,
+                   uint64_t *nonce);
+/* Next nonce counting the sender's pending mempool txs. */
+uint64_t chain_account_next_nonce(const struct chain *c, const uint8_t pk[32]);
+
+/* ---- Time ---- */
+/* Expire old mempool entries and orphans. */
+void chain_tick(struct chain *c, uint64_t now_ms);
+
+/* ---- Mining ---- */
+/* Build a block template on the tip: coinbase to pk, mempool txs by fee
+ * rate respecting nonce order, within the size cap, merkle root set, nonce
+ * 0, time max(now_ms, mtp+1). Caller frees with chain_block_free. */
+int chain_block_template(struct chain *c, const uint8_t pk[32], uint64_t now_ms,
+                         struct chain_block *out);
+/* Search nonces [start, start+count) on b's header with the midstate. On
+ * success sets b->hdr.nonce and returns true. Pure: safe on a worker thread
+ * with its own block. */
+bool chain_mine(struct chain_header *h, uint64_t start, uint64_t count);
+
+#endif

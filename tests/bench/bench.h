@@ -1,0 +1,22 @@
+/* Benchmark sections and the tiny timing helpers they share. Figures are
+ * printed, never asserted. */
+#ifndef GOSSIPD_BENCH_H
+#define GOSSIPD_BENCH_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Print one figure: name, count per second. */
+void bench_report(const char *name, double count, double seconds, const char *unit);
+
+void bench_formats(void);
+void bench_chain(void);
+
+#endif
