@@ -1,0 +1,177 @@
+/* Every limit of the p2p layer, in one place. Units are the last part of
+ * each name (_BYTES, _MS, _ENTRIES, ...). Each has a one-line reason; the
+ * relations between them are checked by _Static_assert at the bottom, so a
+ * change that breaks one fails to compile.
+ *
+ * Defaults that a node may override at run time (struct p2p_config) end in
+ * _DEFAULT; the rest are fixed protocol or safety limits. */
+#ifndef GOSSIPD_P2P_LIMITS_H
+#define GOSSIPD_P2P_LIMITS_H
+
+#include "chain/block.h"
+#include "chain/tx.h"
+
+/* ---- Protocol ---- */
+/* Our protocol version (sent in `version`); peers below the minimum are
+ * disconnected. */
+#define P2P_PROTOCOL_VERSION        1
+#define P2P_MIN_PROTOCOL_VERSION    1
+/* Service bits we advertise: none defined yet (a full node is implied). */
+#define P2P_SERVICES                0
+
+/* ---- Framing ---- */
+#define P2P_HEADER_BYTES            24   /* magic 4 | command 12 | length 4 | checksum 4 */
+#define P2P_COMMAND_BYTES           12
+/* Largest payload of any message: a block at the hard block size limit. */
+#define P2P_MAX_PAYLOAD_BYTES       ((size_t)BLOCK_SIZE_LIMIT)
+/* Payload cap for commands we do not know (ignored after reading). */
+#define P2P_MAX_UNKNOWN_PAYLOAD_BYTES (64u * 1024)
+
+/* ---- Message contents ---- */
+#define P2P_MAX_INV_ENTRIES         50000u  /* inv, getdata, notfound (as Bitcoin) */
+#define P2P_INV_ENTRY_BYTES         36u     /* type u32 | hash[32] */
+#define P2P_MAX_ADDR_ENTRIES        1000u   /* per addr message */
+#define P2P_ADDR_ENTRY_BYTES        30u     /* time u32 | services u64 | ip[16] | port u16 */
+#define P2P_MAX_HEADERS_ENTRIES     2000u   /* per headers message */
+#define P2P_HEADERS_ENTRY_BYTES     (HEADER_SIZE + 1u) /* header | varint 0 */
+#define P2P_MAX_LOCATOR_ENTRIES     101u    /* getheaders locator hashes */
+#define P2P_MAX_USER_AGENT_BYTES    256u    /* version user_agent */
+#define P2P_MAX_NAME_BYTES          64u     /* node name inside the user agent */
+/* version: fixed fields + varint + user agent + start_height + relay. */
+#define P2P_VERSION_FIXED_BYTES     (4u + 8 + 8 + 26 + 26 + 8 + 4 + 1)
+
+/* ---- Mempool reconciliation (recon message) ---- */
+/* Bits of the 64-bit short id consumed per level: each mismatching bucket
+ * splits into 2^P2P_RECON_FANOUT_BITS children. */
+#define P2P_RECON_FANOUT_BITS       4u
+#define P2P_RECON_CHILDREN          (1u << P2P_RECON_FANOUT_BITS)
+/* Deepest level (prefix bits = depth * FANOUT_BITS must fit the u32 prefix). */
+#define P2P_RECON_MAX_DEPTH         8u
+/* A bucket holding at most this many txids on either side is listed in
+ * full (txids) instead of being split further. */
+#define P2P_RECON_LEAF_ENTRIES      8u
+/* Bucket summaries and listed txids per recon message. */
+#define P2P_MAX_RECON_NODES         4096u
+#define P2P_MAX_RECON_IDS           4096u
+#define P2P_RECON_NODE_BYTES        (1u + 4 + 9 + 8 + 1) /* worst case with a 9-byte varint */
+/* A round that gets no answer is forgotten after this. */
+#define P2P_RECON_TIMEOUT_MS        10000u
+/* How often we start a round with one random peer. */
+#define P2P_RECON_INTERVAL_MS_DEFAULT 5000u
+
+/* ---- Per-command payload caps, checked on the frame header before any
+ * allocation. ---- */
+#define P2P_MAX_VERSION_BYTES       (P2P_VERSION_FIXED_BYTES + 3 + P2P_MAX_USER_AGENT_BYTES)
+#define P2P_MAX_PING_BYTES          8u
+#define P2P_MAX_INV_BYTES           (5u + P2P_MAX_INV_ENTRIES * P2P_INV_ENTRY_BYTES)
+#define P2P_MAX_ADDR_BYTES          (3u + P2P_MAX_ADDR_ENTRIES * P2P_ADDR_ENTRY_BYTES)
+#define P2P_MAX_TX_BYTES            ((size_t)TX_SIZE_MAX)
+#define P2P_MAX_BLOCK_BYTES         ((size_t)BLOCK_SIZE_LIMIT)
+#define P2P_MAX_GETHEADERS_BYTES    (4u + 3 + P2P_MAX_LOCATOR_ENTRIES * 32 + 32)
+#define P2P_MAX_HEADERS_BYTES       (3u + P2P_MAX_HEADERS_ENTRIES * P2P_HEADERS_ENTRY_BYTES)
+#define P2P_MAX_RECON_BYTES         (1u + 3 + P2P_MAX_RECON_NODES * P2P_RECON_NODE_BYTES \
+                                     + 3 + P2P_MAX_RECON_IDS * 32)
+
+/* ---- Buffers and flow control ---- */
+/* A peer's receive buffer holds at most one frame. */
+#define P2P_RECV_BUFFER_MAX_BYTES   (P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES)
+/* Receive buffers above this are shrunk back after a large frame. */
+#define P2P_RECV_BUFFER_KEEP_BYTES  (64u * 1024)
+/* Bytes handed to the driver but not yet written: above PAUSE we stop
+ * reading from the peer (it asks faster than it reads), below RESUME we
+ * read again, above MAX we drop it as a peer that does not read. */
+#define P2P_SEND_QUEUE_MAX_BYTES    (24u * 1024 * 1024)
+#define P2P_SEND_QUEUE_PAUSE_BYTES  (10u * 1024 * 1024)
+#define P2P_SEND_QUEUE_RESUME_BYTES (2u * 1024 * 1024)
+/* The driver reads at most this many bytes per peer per wake-up. */
+#define P2P_READ_CHUNK_BYTES        (64u * 1024)
+
+/* ---- Timers ---- */
+#define P2P_HANDSHAKE_TIMEOUT_MS    10000u   /* connect -> verack */
+#define P2P_PING_INTERVAL_MS        10000u   /* ping every established peer */
+#define P2P_PING_TIMEOUT_MS         20000u   /* pong not back: drop */
+#define P2P_IDLE_TIMEOUT_MS         60000u   /* nothing received at all: drop */
+#define P2P_CONNECT_TIMEOUT_MS      10000u   /* driver never answered a connect */
+#define P2P_TX_BATCH_MS_DEFAULT     50u      /* tx inv batching period per peer */
+#define P2P_HEADERS_SYNC_INTERVAL_MS 15000u  /* getheaders to one random peer */
+#define P2P_GETHEADERS_TIMEOUT_MS   10000u   /* one getheaders in flight per peer */
+#define P2P_BLOCK_FETCH_INTERVAL_MS 1000u    /* re-plan block downloads */
+/* Longest the core sleeps between ticks even with nothing due. */
+#define P2P_TICK_MAX_MS             1000u
+
+/* ---- Relay ---- */
+/* Per-peer known-inventory filter: exact, two generations of
+ * KNOWN_INV_GEN_ENTRIES each, so between GEN and 2*GEN most recent items
+ * are remembered. */
+#define P2P_KNOWN_INV_GEN_ENTRIES   8192u
+/* Node-wide memory of bodies already received (mined txs leave the
+ * mempool but must not be downloaded again). */
+#define P2P_RECENT_GEN_ENTRIES      32768u
+/* Fan-out of tx announcements; 0 = every peer. */
+#define P2P_FANOUT_DEFAULT          0u
+/* Txids queued for one peer's next inv batch. */
+#define P2P_TX_QUEUE_MAX_ENTRIES    P2P_MAX_INV_ENTRIES
+
+/* ---- Pull scheduling (txrequest) ---- */
+#define P2P_TX_REQUEST_TIMEOUT_MS   2000u    /* getdata tx unanswered: next announcer */
+#define P2P_BLOCK_REQUEST_TIMEOUT_MS 5000u   /* getdata block unanswered */
+#define P2P_MAX_TX_IN_FLIGHT        100u     /* per peer */
+#define P2P_MAX_BLOCKS_IN_FLIGHT    16u      /* per peer: the block download window */
+/* Non-preferred (inbound) announcers of a tx wait this long so an outbound
+ * announcer, if any, is asked first. Blocks are never delayed. */
+#define P2P_NONPREFERRED_DELAY_MS   100u
+#define P2P_TXREQ_MAX_ANNOUNCERS    8u       /* remembered per hash */
+#define P2P_TXREQ_MAX_PER_PEER      5000u    /* announcements tracked per peer */
+#define P2P_TXREQ_MAX_ENTRIES       100000u  /* hashes tracked in total */
+/* Blocks planned for download at a time (from chain_blocks_to_fetch). */
+#define P2P_BLOCK_FETCH_LOOKAHEAD   128u
+
+/* ---- Peers ---- */
+#define P2P_MAX_PEERS               256u
+#define P2P_OUTBOUND_TARGET_DEFAULT 8u
+#define P2P_INBOUND_MAX_DEFAULT     117u
+#define P2P_ADDRBOOK_MAX_ENTRIES    2048u
+#define P2P_ADDR_RESPONSE_ENTRIES   250u     /* addresses sent per getaddr */
+#define P2P_MAX_ADDED_PEERS         64u      /* --connect / addnode entries */
+#define P2P_RECONNECT_MIN_MS        1000u
+#define P2P_RECONNECT_MAX_MS        60000u
+#define P2P_MAX_BANS                1024u
+
+/* ---- Misbehaviour ---- */
+#define P2P_BAN_SCORE               100       /* reaching it: disconnect + ban */
+#define P2P_BAN_MS_DEFAULT          (24ull * 3600 * 1000)
+#define P2P_SCORE_MALFORMED         100       /* bad checksum, bad encoding, oversize */
+#define P2P_SCORE_INVALID_BLOCK     100       /* bad PoW, merkle, txs ... */
+#define P2P_SCORE_INVALID_HEADER    100
+#define P2P_SCORE_INVALID_TX        100       /* bad signature or form: never honest */
+#define P2P_SCORE_PROTOCOL          10        /* message out of order, duplicate version */
+#define P2P_SCORE_UNSOLICITED       1         /* body nobody asked for */
+#define P2P_SCORE_NONCONNECTING_HEADERS 5     /* headers that do not connect, repeatedly */
+
+/* ---- Relations ---- */
+_Static_assert(P2P_MAX_BLOCK_BYTES <= P2P_MAX_PAYLOAD_BYTES, "block must fit a frame");
+_Static_assert(P2P_MAX_INV_BYTES <= P2P_MAX_PAYLOAD_BYTES, "inv must fit a frame");
+_Static_assert(P2P_MAX_HEADERS_BYTES <= P2P_MAX_PAYLOAD_BYTES, "headers must fit a frame");
+_Static_assert(P2P_MAX_RECON_BYTES <= P2P_MAX_PAYLOAD_BYTES, "recon must fit a frame");
+_Static_assert(P2P_MAX_ADDR_BYTES <= P2P_MAX_PAYLOAD_BYTES, "addr must fit a frame");
+_Static_assert(P2P_RECV_BUFFER_MAX_BYTES >= P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES,
+               "receive buffer holds the largest frame");
+_Static_assert(P2P_SEND_QUEUE_MAX_BYTES > P2P_SEND_QUEUE_PAUSE_BYTES
+               && P2P_SEND_QUEUE_PAUSE_BYTES > P2P_SEND_QUEUE_RESUME_BYTES,
+               "flow-control thresholds are ordered");
+_Static_assert(P2P_SEND_QUEUE_PAUSE_BYTES >= 2 * (P2P_HEADER_BYTES + P2P_MAX_BLOCK_BYTES),
+               "a peer can always receive two largest blocks before we pause");
+_Static_assert(P2P_PING_TIMEOUT_MS < P2P_IDLE_TIMEOUT_MS, "ping detects death before idle");
+_Static_assert(P2P_PING_INTERVAL_MS < P2P_PING_TIMEOUT_MS, "ping more often than its timeout");
+_Static_assert(P2P_RECON_MAX_DEPTH * P2P_RECON_FANOUT_BITS <= 32, "prefix fits a u32");
+_Static_assert(P2P_RECON_LEAF_ENTRIES * P2P_RECON_CHILDREN <= P2P_MAX_RECON_IDS,
+               "a split bucket's listings fit one message");
+_Static_assert(P2P_MAX_HEADERS_ENTRIES >= P2P_BLOCK_FETCH_LOOKAHEAD, "headers cover lookahead");
+_Static_assert(P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT <= P2P_MAX_INV_ENTRIES,
+               "one getdata holds a peer's whole window");
+_Static_assert(P2P_TXREQ_MAX_ANNOUNCERS <= 255, "announcer count fits a u8");
+_Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ordered");
+_Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
+_Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");
+
+#endif

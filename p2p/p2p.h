@@ -1,0 +1,286 @@
+/* The p2p gossip core: a sans-I/O state machine.
+ *
+ * The driver (node/net.c over libuv TCP, or the in-memory simnet) owns the
+ * sockets and the clock. It tells the core what happened (connected, bytes,
+ * disconnected, tick) with the current time as an argument; the core answers
+ * through struct p2p_io callbacks (send bytes, open or close a connection,
+ * pause reading) and says when it next wants a tick (p2p_next_deadline).
+ * The core never reads a clock, never blocks, never owns a socket or thread;
+ * its randomness comes from a PRNG seeded through the config, so a run is
+ * replayable from its seed.
+ *
+ * Peer ids are chosen by the driver: unique, non-zero, never reused.
+ *
+ * Callbacks (io, events) are called synchronously from inside p2p_* calls.
+ * They must not call back into the core, except the p2p_peer_* / p2p_get_*
+ * getters, which are safe from inside an event callback.
+ *
+ * Return convention: 0 (or a non-negative count/status) on success, a
+ * negative P2P_ERR_* or CHAIN_ERR_* otherwise; p2p_strerror() names both. */
+#ifndef GOSSIPD_P2P_P2P_H
+#define GOSSIPD_P2P_P2P_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+#include "p2p/err.h"
+#include "p2p/limits.h"
+
+struct p2p;
+
+/* ---- Addresses ---- */
+/* IPv6, with IPv4 as ::ffff:a.b.c.d (as Bitcoin's addr does). */
+struct p2p_addr {
+    uint8_t ip[16];
+    uint16_t port;      /* host order */
+};
+
+#define P2P_ADDR_STRLEN 56  /* "[ffff:...:ffff]:65535" + NUL, with room */
+
+/* Parses "1.2.3.4:8333", "[::1]:8333", "::1" / "1.2.3.4" (port = default_port).
+ * Returns 0 or P2P_ERR_INVALID_ARG. Numeric only, no DNS. */
+int p2p_addr_parse(struct p2p_addr *a, const char *s, uint16_t default_port);
+/* "1.2.3.4:8333" or "[::1]:8333". */
+void p2p_addr_format(const struct p2p_addr *a, char out[P2P_ADDR_STRLEN]);
+/* Same without the port ("1.2.3.4", "::1"). */
+void p2p_addr_format_ip(const struct p2p_addr *a, char out[P2P_ADDR_STRLEN]);
+bool p2p_addr_is_ipv4(const struct p2p_addr *a);
+void p2p_addr_from_ipv4(struct p2p_addr *a, const uint8_t ip4[4], uint16_t port);
+bool p2p_addr_equal(const struct p2p_addr *a, const struct p2p_addr *b);
+bool p2p_addr_same_ip(const struct p2p_addr *a, const struct p2p_addr *b);
+
+/* ---- Inventory types (Bitcoin's numbers) ---- */
+#define P2P_INV_TX    1u
+#define P2P_INV_BLOCK 2u
+
+/* ---- What the driver provides ---- */
+struct p2p_io {
+    void *ctx;
+    /* Queue len bytes (one or more whole frames) for the peer; the buffer is
+     * borrowed for the call only. The driver reports them written with
+     * p2p_on_sent. Returns 0, or negative if the peer is already gone (the
+     * core then treats it as disconnected). */
+    int (*send)(void *ctx, uint64_t peer, const uint8_t *buf, size_t len);
+    /* Open an outbound connection. The driver later calls p2p_on_connected
+     * (inbound = false, same addr) or p2p_on_connect_failed. */
+    void (*connect)(void *ctx, const struct p2p_addr *addr);
+    /* Close the connection. The core has already forgotten the peer; the
+     * driver need not (but may) call p2p_on_disconnected for it. */
+    void (*disconnect)(void *ctx, uint64_t peer, const char *reason);
+    /* Stop (paused = true) or resume reading from the peer: flow control
+     * when a peer requests faster than it reads. May be NULL. */
+    void (*pause_read)(void *ctx, uint64_t peer, bool paused);
+};
+
+/* ---- Events for logs and metrics (any member may be NULL) ---- */
+enum p2p_source {
+    P2P_SRC_RPC = 0,    /* p2p_submit_tx / p2p_submit_block */
+    P2P_SRC_PEER,       /* a peer sent it */
+    P2P_SRC_REORG,      /* chain put it (back) in the mempool: reorg, orphan tx unblocked */
+};
+const char *p2p_source_name(enum p2p_source s);   /* "rpc", "peer", "reorg" */
+
+struct p2p_peer_info;
+
+struct p2p_events {
+    void *ctx;
+    /* Handshake completed. */
+    void (*peer_connected)(void *ctx, const struct p2p_peer_info *pi);
+    /* Connection closed after or during the handshake. reason: stable name. */
+    void (*peer_disconnected)(void *ctx, const struct p2p_peer_info *pi, const char *reason);
+    /* An inv entry arrived; known = we already had the item. */
+    void (*inv_received)(void *ctx, uint64_t peer, uint32_t type, const uint8_t hash[32],
+                         bool known);
+    /* A tx entered our mempool. peer = 0 unless src == P2P_SRC_PEER. */
+    void (*tx_accepted)(void *ctx, const uint8_t txid[32], enum p2p_source src,
+                        uint64_t peer, size_t size, bool first_seen);
+    /* reason: CHAIN_ERR_* (p2p_strerror names it). */
+    void (*tx_rejected)(void *ctx, const uint8_t txid[32], enum p2p_source src,
+                        uint64_t peer, int reason);
+    /* A tx body arrived that we already had. */
+    void (*tx_duplicate)(void *ctx, const uint8_t txid[32], uint64_t peer);
+    /* A block body arrived (first_seen false: duplicate body). height is
+     * 0 if unknown (orphan); time_ms is the header time, for delay_ms. */
+    void (*block_received)(void *ctx, const uint8_t hash[32], uint32_t height, uint64_t peer,
+                           size_t size, size_t txs, uint64_t time_ms, bool first_seen);
+    void (*block_rejected)(void *ctx, const uint8_t hash[32], uint64_t peer, int reason);
+    /* We announced an item (inv or headers) to `peers` peers. */
+    void (*announced)(void *ctx, uint32_t type, const uint8_t hash[32], size_t peers);
+    /* score = the peer's total after this offence. */
+    void (*misbehaviour)(void *ctx, uint64_t peer, const struct p2p_addr *addr, int score,
+                         const char *reason);
+    void (*ban)(void *ctx, const struct p2p_addr *addr, uint64_t duration_ms,
+                const char *reason);
+    /* Every message (for --debug=net). bytes = frame size with header. */
+    void (*msg_sent)(void *ctx, uint64_t peer, const char *cmd, size_t bytes);
+    void (*msg_recv)(void *ctx, uint64_t peer, const char *cmd, size_t bytes);
+};
+
+/* ---- Configuration ---- */
+struct p2p_config {
+    struct chain *chain;              /* borrowed; must outlive the core */
+    const struct p2p_io *io;          /* copied */
+    const struct p2p_events *events;  /* copied; may be NULL */
+    /* The core installs its own chain_events on the chain (it needs
+     * tx_added); pass yours here and it forwards every call. May be NULL. */
+    const struct chain_events *chain_events;
+    const char *name;                 /* node name, in the user agent; may be NULL */
+    uint64_t seed;                    /* PRNG seed (nonces, fan-out, peer choice) */
+    uint16_t listen_port;             /* advertised in version (0: not listening) */
+    uint32_t tx_batch_ms;             /* 0: P2P_TX_BATCH_MS_DEFAULT */
+    uint32_t fanout;                  /* tx announcements to k peers; 0: all */
+    uint32_t outbound_target;         /* connections opened from the address book;
+                                         P2P_OUTBOUND_UNSET: default; 0: none */
+    uint32_t inbound_max;             /* 0: P2P_INBOUND_MAX_DEFAULT */
+    uint64_t ban_ms;                  /* 0: P2P_BAN_MS_DEFAULT */
+    uint32_t recon_interval_ms;       /* 0: P2P_RECON_INTERVAL_MS_DEFAULT */
+};
+#define P2P_OUTBOUND_UNSET UINT32_MAX
+
+/* Fills cfg with defaults (outbound_target = P2P_OUTBOUND_UNSET, ...);
+ * the caller then sets chain, io and anything else. */
+void p2p_config_init(struct p2p_config *cfg);
+
+/* Creates the core. Returns 0 and *out, or P2P_ERR_NOMEM /
+ * P2P_ERR_INVALID_ARG. now_ms: the driver's clock at start. */
+int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms);
+/* Frees the core (no callbacks are made). Removes its chain events. */
+void p2p_destroy(struct p2p *p);
+
+/* ---- Driver -> core ---- */
+/* A connection is up. Outbound: after io->connect(addr). The core sends
+ * `version` at once on outbound connections. It may refuse the peer
+ * (banned, inbound cap) by calling io->disconnect from inside this call. */
+void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr, bool inbound,
+                      uint64_t now_ms);
+/* An outbound connect to addr failed (refused, timeout). */
+void p2p_on_connect_failed(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Bytes arrived from the peer (borrowed for the call). */
+void p2p_on_bytes(struct p2p *p, uint64_t peer, const uint8_t *buf, size_t len,
+                  uint64_t now_ms);
+/* n bytes previously passed to io->send were written to the socket. */
+void p2p_on_sent(struct p2p *p, uint64_t peer, size_t n, uint64_t now_ms);
+/* The connection closed (by the remote, or an error). */
+void p2p_on_disconnected(struct p2p *p, uint64_t peer, const char *reason, uint64_t now_ms);
+/* Timers: handshake/ping/idle timeouts, tx batches, request timeouts,
+ * anti-entropy, reconnects. Call it at p2p_next_deadline() (earlier is
+ * harmless). */
+void p2p_on_tick(struct p2p *p, uint64_t now_ms);
+/* Absolute time (ms, the driver's clock) of the next thing the core must
+ * do; never more than P2P_TICK_MAX_MS after the last call. */
+uint64_t p2p_next_deadline(const struct p2p *p);
+
+/* ---- Local submissions (node/: RPC, miner) ---- */
+/* Validate tx via chain_mempool_accept and announce it (all peers, or the
+ * fan-out). Returns the CHAIN_TX_* status (> 0) or a CHAIN_ERR_* reason. */
+int p2p_submit_tx(struct p2p *p, const struct chain_tx *tx, uint64_t now_ms);
+/* A block this node made: chain_accept_block, then announce at once if it
+ * became the tip. Returns the chain_status (> 0) or a CHAIN_ERR_*. */
+int p2p_submit_block(struct p2p *p, const struct chain_block *b, uint64_t now_ms);
+
+/* ---- Peer management (node/: --connect, addnode, disconnectnode, bans) ---- */
+/* Keep a connection to addr (persistent: reconnected with backoff
+ * P2P_RECONNECT_MIN_MS doubling to P2P_RECONNECT_MAX_MS). Returns 0,
+ * P2P_ERR_EXISTS or P2P_ERR_FULL. The connect happens on the next tick. */
+int p2p_connect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Forget an added address (does not disconnect). 0 or P2P_ERR_NOT_FOUND. */
+int p2p_remove_addr(struct p2p *p, const struct p2p_addr *addr);
+/* One-shot connect (addnode onetry). */
+void p2p_connect_once(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Add an address to the address book (discovery candidates). */
+void p2p_addrbook_add(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Disconnect a peer. 0 or P2P_ERR_UNKNOWN_PEER. */
+int p2p_disconnect_peer(struct p2p *p, uint64_t peer, uint64_t now_ms);
+/* Disconnect every peer at addr (ip and port). Returns how many. */
+int p2p_disconnect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+
+/* Bans are by IP (port ignored). duration_ms 0 = the configured ban time.
+ * Banning disconnects every peer from that IP. 0 or P2P_ERR_FULL. */
+int p2p_ban(struct p2p *p, const struct p2p_addr *addr, uint64_t duration_ms,
+            const char *reason, uint64_t now_ms);
+/* 0 or P2P_ERR_NOT_FOUND. */
+int p2p_unban(struct p2p *p, const struct p2p_addr *addr);
+void p2p_clear_bans(struct p2p *p);
+bool p2p_is_banned(const struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+struct p2p_ban_entry {
+    struct p2p_addr addr;      /* port 0 */
+    uint64_t created_ms;
+    uint64_t until_ms;
+    char reason[48];
+};
+/* Copies up to max live bans; returns the count written. */
+size_t p2p_list_bans(const struct p2p *p, struct p2p_ban_entry *out, size_t max,
+                     uint64_t now_ms);
+
+/* ---- Observability ---- */
+/* Commands, for per-type counters (index into the arrays below). */
+enum p2p_cmd {
+    P2P_CMD_VERSION = 0, P2P_CMD_VERACK, P2P_CMD_PING, P2P_CMD_PONG, P2P_CMD_ADDR,
+    P2P_CMD_GETADDR, P2P_CMD_INV, P2P_CMD_GETDATA, P2P_CMD_NOTFOUND, P2P_CMD_TX,
+    P2P_CMD_BLOCK, P2P_CMD_GETHEADERS, P2P_CMD_HEADERS, P2P_CMD_SENDHEADERS,
+    P2P_CMD_MEMPOOL, P2P_CMD_RECON,
+    P2P_CMD_UNKNOWN,           /* anything else (counted, then ignored) */
+    P2P_CMD_COUNT
+};
+/* Wire name ("version", ...; "unknown" for P2P_CMD_UNKNOWN). */
+const char *p2p_cmd_name(enum p2p_cmd c);
+
+struct p2p_peer_info {
+    uint64_t id;
+    struct p2p_addr addr;
+    bool inbound;
+    bool established;               /* handshake done */
+    char user_agent[P2P_MAX_USER_AGENT_BYTES + 1];
+    char name[P2P_MAX_NAME_BYTES + 1];   /* from "/gossipd:V(NAME)/"; "" if none */
+    int32_t version;
+    int32_t start_height;
+    uint32_t best_height;           /* best height we know it has */
+    bool sendheaders;
+    uint64_t connected_ms;
+    uint64_t last_send_ms, last_recv_ms;
+    int64_t ping_ms;                /* last round trip; -1 if none yet */
+    int ban_score;
+    size_t in_flight;               /* our requests outstanding to it */
+    size_t send_queue_bytes;
+    uint64_t bytes_sent, bytes_recv;
+    uint64_t bytes_sent_per_cmd[P2P_CMD_COUNT];
+    uint64_t bytes_recv_per_cmd[P2P_CMD_COUNT];
+    uint64_t msgs_sent_per_cmd[P2P_CMD_COUNT];
+    uint64_t msgs_recv_per_cmd[P2P_CMD_COUNT];
+};
+
+/* Number of connected peers (established or not). */
+size_t p2p_peer_count(const struct p2p *p);
+/* Copies up to max peers' info (established or not), lowest id first;
+ * returns the count written. */
+size_t p2p_get_peers(const struct p2p *p, struct p2p_peer_info *out, size_t max);
+/* One peer's info; 0 or P2P_ERR_UNKNOWN_PEER. */
+int p2p_get_peer(const struct p2p *p, uint64_t peer, struct p2p_peer_info *out);
+/* The peer's node name ("" if unknown peer or none). Borrowed: valid until
+ * the peer is gone. */
+const char *p2p_peer_name(const struct p2p *p, uint64_t peer);
+/* The peer's address, or NULL. Same lifetime. */
+const struct p2p_addr *p2p_peer_addr(const struct p2p *p, uint64_t peer);
+
+struct p2p_stats {
+    uint64_t msgs_sent[P2P_CMD_COUNT], msgs_recv[P2P_CMD_COUNT];
+    uint64_t bytes_sent[P2P_CMD_COUNT], bytes_recv[P2P_CMD_COUNT];
+    uint64_t dup_tx_bodies, dup_block_bodies;   /* bodies received we already had */
+    uint64_t dup_invs;                          /* inv entries for items we had */
+    uint64_t txs_accepted, txs_rejected;
+    uint64_t blocks_accepted, blocks_rejected;
+    uint64_t recon_rounds, recon_diffs;         /* rounds started; txids found missing */
+    uint64_t bans, misbehaviours;
+    size_t peers, inbound, outbound;
+};
+void p2p_get_stats(const struct p2p *p, struct p2p_stats *out);
+
+/* Our own user agent ("/gossipd:0.1.0(NAME)/"). */
+const char *p2p_user_agent(const struct p2p *p);
+
+/* Internal-consistency check for tests; asserts on failure. */
+void p2p_check(const struct p2p *p);
+
+#endif
