@@ -53,7 +53,8 @@
 /* Bucket summaries and listed txids per recon message. */
 #define P2P_MAX_RECON_NODES         4096u
 #define P2P_MAX_RECON_IDS           4096u
-#define P2P_RECON_NODE_BYTES        (1u + 4 + 9 + 8 + 1) /* worst case with a 9-byte varint */
+/* kind u8 | depth u8 | prefix u32 | count varint (<= 2^32: 5 bytes) | xor u64 */
+#define P2P_RECON_NODE_BYTES        (1u + 1 + 4 + 5 + 8)
 /* A round that gets no answer is forgotten after this. */
 #define P2P_RECON_TIMEOUT_MS        10000u
 /* How often we start a round with one random peer. */
@@ -69,8 +70,8 @@
 #define P2P_MAX_BLOCK_BYTES         ((size_t)BLOCK_SIZE_LIMIT)
 #define P2P_MAX_GETHEADERS_BYTES    (4u + 3 + P2P_MAX_LOCATOR_ENTRIES * 32 + 32)
 #define P2P_MAX_HEADERS_BYTES       (3u + P2P_MAX_HEADERS_ENTRIES * P2P_HEADERS_ENTRY_BYTES)
-#define P2P_MAX_RECON_BYTES         (1u + 3 + P2P_MAX_RECON_NODES * P2P_RECON_NODE_BYTES \
-                                     + 3 + P2P_MAX_RECON_IDS * 32)
+#define P2P_MAX_RECON_BYTES         (3u + P2P_MAX_RECON_NODES * P2P_RECON_NODE_BYTES \
+                                     + P2P_MAX_RECON_IDS * 32)
 
 /* ---- Buffers and flow control ---- */
 /* A peer's receive buffer holds at most one frame. */

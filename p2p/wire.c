@@ -1,0 +1,161 @@
+#include "p2p/wire.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chain/err.h"
+#include "crypto/hash.h"
+
+static const char *const cmd_names[P2P_CMD_COUNT] = {
+    [P2P_CMD_VERSION] = "version",   [P2P_CMD_VERACK] = "verack",
+    [P2P_CMD_PING] = "ping",         [P2P_CMD_PONG] = "pong",
+    [P2P_CMD_ADDR] = "addr",         [P2P_CMD_GETADDR] = "getaddr",
+    [P2P_CMD_INV] = "inv",           [P2P_CMD_GETDATA] = "getdata",
+    [P2P_CMD_NOTFOUND] = "notfound", [P2P_CMD_TX] = "tx",
+    [P2P_CMD_BLOCK] = "block",       [P2P_CMD_GETHEADERS] = "getheaders",
+    [P2P_CMD_HEADERS] = "headers",   [P2P_CMD_SENDHEADERS] = "sendheaders",
+    [P2P_CMD_MEMPOOL] = "mempool",   [P2P_CMD_RECON] = "recon",
+    [P2P_CMD_UNKNOWN] = "unknown",
+};
+
+const char *p2p_cmd_name(enum p2p_cmd c)
+{
+    if ((unsigned)c >= P2P_CMD_COUNT)
+        return "unknown";
+    return cmd_names[c];
+}
+
+size_t p2p_cmd_max_payload(enum p2p_cmd cmd)
+{
+    switch (cmd) {
+    case P2P_CMD_VERSION:     return P2P_MAX_VERSION_BYTES;
+    case P2P_CMD_VERACK:      return 0;
+    case P2P_CMD_PING:        return P2P_MAX_PING_BYTES;
+    case P2P_CMD_PONG:        return P2P_MAX_PING_BYTES;
+    case P2P_CMD_ADDR:        return P2P_MAX_ADDR_BYTES;
+    case P2P_CMD_GETADDR:     return 0;
+    case P2P_CMD_INV:         return P2P_MAX_INV_BYTES;
+    case P2P_CMD_GETDATA:     return P2P_MAX_INV_BYTES;
+    case P2P_CMD_NOTFOUND:    return P2P_MAX_INV_BYTES;
+    case P2P_CMD_TX:          return P2P_MAX_TX_BYTES;
+    case P2P_CMD_BLOCK:       return P2P_MAX_BLOCK_BYTES;
+    case P2P_CMD_GETHEADERS:  return P2P_MAX_GETHEADERS_BYTES;
+    case P2P_CMD_HEADERS:     return P2P_MAX_HEADERS_BYTES;
+    case P2P_CMD_SENDHEADERS: return 0;
+    case P2P_CMD_MEMPOOL:     return 0;
+    case P2P_CMD_RECON:       return P2P_MAX_RECON_BYTES;
+    case P2P_CMD_UNKNOWN:
+    case P2P_CMD_COUNT:       break;
+    }
+    return P2P_MAX_UNKNOWN_PAYLOAD_BYTES;
+}
+
+int p2p_cmd_parse(const uint8_t raw[P2P_COMMAND_BYTES])
+{
+    size_t n = 0;
+    while (n < P2P_COMMAND_BYTES && raw[n] != 0) {
+        if (raw[n] < 0x21 || raw[n] > 0x7e)
+            return P2P_ERR_BAD_COMMAND;
+        n++;
+    }
+    if (n == 0)
+        return P2P_ERR_BAD_COMMAND;
+    for (size_t i = n; i < P2P_COMMAND_BYTES; i++)
+        if (raw[i] != 0)
+            return P2P_ERR_BAD_COMMAND;
+    for (int c = 0; c < P2P_CMD_UNKNOWN; c++) {
+        size_t l = strlen(cmd_names[c]);
+        if (l == n && memcmp(raw, cmd_names[c], n) == 0)
+            return c;
+    }
+    return P2P_CMD_UNKNOWN;
+}
+
+int p2p_frame_parse(const uint8_t buf[P2P_HEADER_BYTES], uint32_t magic,
+                    struct p2p_frame_hdr *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->magic = le32_get(buf);
+    if (h->magic != magic)
+        return P2P_ERR_BAD_MAGIC;
+    int c = p2p_cmd_parse(buf + 4);
+    if (c < 0)
+        return c;
+    h->cmd = (enum p2p_cmd)c;
+    memcpy(h->name, buf + 4, P2P_COMMAND_BYTES);
+    h->name[P2P_COMMAND_BYTES] = '\0';
+    h->len = le32_get(buf + 16);
+    memcpy(h->checksum, buf + 20, 4);
+    /* The cap is checked here, before anyone allocates len bytes. */
+    if (h->len > p2p_cmd_max_payload(h->cmd))
+        return P2P_ERR_OVERSIZE;
+    return 0;
+}
+
+bool p2p_frame_checksum_ok(const struct p2p_frame_hdr *h, const uint8_t *payload, size_t len)
+{
+    uint8_t d[HASH_SIZE];
+    hash_sha256d(d, payload, len);
+    return len == h->len && memcmp(d, h->checksum, 4) == 0;
+}
+
+void p2p_frame_begin(struct wr *w)
+{
+    static const uint8_t zero[P2P_HEADER_BYTES];
+    wr_bytes(w, zero, sizeof(zero));
+}
+
+int p2p_frame_end(struct wr *w, size_t start, uint32_t magic, enum p2p_cmd cmd)
+{
+    assert(cmd < P2P_CMD_UNKNOWN);
+    if (w->err)
+        return p2p_err_from_chain(w->err);
+    assert(w->len >= start + P2P_HEADER_BYTES);
+    size_t plen = w->len - start - P2P_HEADER_BYTES;
+    if (plen > p2p_cmd_max_payload(cmd))
+        return P2P_ERR_OVERSIZE;
+    uint8_t *h = w->buf + start;
+    le32_put(h, magic);
+    memset(h + 4, 0, P2P_COMMAND_BYTES);
+    memcpy(h + 4, cmd_names[cmd], strlen(cmd_names[cmd]));
+    le32_put(h + 16, (uint32_t)plen);
+    uint8_t d[HASH_SIZE];
+    hash_sha256d(d, h + P2P_HEADER_BYTES, plen);
+    memcpy(h + 20, d, 4);
+    return 0;
+}
+
+bool p2p_put_netaddr(struct wr *w, uint64_t services, const struct p2p_addr *a)
+{
+    uint8_t port[2] = { (uint8_t)(a->port >> 8), (uint8_t)a->port };
+    return wr_u64(w, services) && wr_bytes(w, a->ip, 16) && wr_bytes(w, port, 2);
+}
+
+bool p2p_get_netaddr(struct rd *r, uint64_t *services, struct p2p_addr *a)
+{
+    uint8_t port[2];
+    if (rd_left(r) < 26) {
+        if (!r->err)
+            r->err = CHAIN_ERR_TRUNCATED;
+        return false;
+    }
+    rd_u64(r, services);
+    rd_bytes(r, a->ip, 16);
+    rd_bytes(r, port, 2);
+    a->port = (uint16_t)(port[0] << 8 | port[1]);
+    return true;
+}
+
+int p2p_err_from_chain(int err)
+{
+    switch (err) {
+    case 0:                              return 0;
+    case CHAIN_ERR_TRUNCATED:            return P2P_ERR_TRUNCATED;
+    case CHAIN_ERR_TRAILING:             return P2P_ERR_TRAILING;
+    case CHAIN_ERR_VARINT_NONCANONICAL:  return P2P_ERR_NONCANONICAL;
+    case CHAIN_ERR_TOO_LARGE:            return P2P_ERR_OVERSIZE;
+    case CHAIN_ERR_NOMEM:                return P2P_ERR_NOMEM;
+    default:                             return P2P_ERR_MALFORMED;
+    }
+}
