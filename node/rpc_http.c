@@ -1,0 +1,1166 @@
+/* JSON-RPC over HTTP. Why the limits are what they are:
+ *   - body 1 MiB: the largest legitimate request is a batch of raw
+ *     transactions (each < 1 KiB as hex); nothing submits blocks over RPC.
+ *   - headers 16 KiB: curl, bitcoin-style clients and Python send < 1 KiB.
+ *   - 64 connections: a local tool or test opens a handful; the cap bounds
+ *     memory (each holds at most one body) whatever a client does.
+ *   - request timeout 10 s from the first byte, not reset by more bytes, so
+ *     a client trickling one byte at a time (slowloris) is cut off too.
+ */
+#include "node/rpc_http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "crypto/hex.h"
+#include "crypto/sec.h"
+
+_Static_assert(NODE_RPC_BODY_MAX <= NODE_RPC_WRITE_QUEUE_MAX,
+               "a paused connection must be able to hold one response");
+
+struct rpc_conn;
+
+struct node_rpc_server {
+    char *bind;
+    uint16_t port;
+    char *auth_b64;               /* expected base64 of "user:password" */
+    char *cookie_path;            /* non-NULL if cookie auth */
+    char *cookie_content;         /* "__cookie__:HEX", wiped when freed */
+    bool cookie_written;
+    const struct node_rpc_method *methods;
+    size_t n_methods;
+    void *ctx;
+    node_rpc_metrics_fn metrics;
+    const struct node_log *log;
+    uint32_t request_timeout_ms;
+    uint32_t idle_timeout_ms;
+
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    bool listening;
+    bool closing;
+    struct rpc_conn *conns;       /* doubly linked */
+    size_t n_conns;
+    size_t open_handles;          /* listener + per-conn handles not yet closed */
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+/* ---------------------------------------------------------------- utils */
+
+void node_rpc_base64(char *out, const uint8_t *in, size_t len)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+json_t *node_rpc_fail(struct node_rpc_req *rq, int code, const char *fmt, ...)
+{
+    rq->err_code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rq->err_msg, sizeof rq->err_msg, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+json_t *node_rpc_param(const struct node_rpc_req *rq, size_t i)
+{
+    json_t *v = json_array_get(rq->params, i);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+bool node_rpc_param_max(struct node_rpc_req *rq, size_t n)
+{
+    if (json_array_size(rq->params) > n) {
+        node_rpc_fail(rq, RPC_INVALID_PARAMS, "too many parameters (at most %zu)", n);
+        return false;
+    }
+    return true;
+}
+
+static bool missing(struct node_rpc_req *rq, size_t i)
+{
+    node_rpc_fail(rq, RPC_INVALID_PARAMS, "missing required parameter %zu", i + 1);
+    return false;
+}
+
+bool node_rpc_param_u64(struct node_rpc_req *rq, size_t i, bool required, uint64_t max,
+                        uint64_t *out)
+{
+    json_t *v = node_rpc_param(rq, i);
+    if (!v)
+        return required ? missing(rq, i) : true;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (uint64_t)json_integer_value(v) > max) {
+        node_rpc_fail(rq, RPC_INVALID_PARAMS,
+                      "parameter %zu: expected an integer in 0..%llu", i + 1,
+                      (unsigned long long)max);
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+bool node_rpc_param_i64(struct node_rpc_req *rq, size_t i, bool required, int64_t *out)
+{
+    json_t *v = node_rpc_param(rq, i);
+    if (!v)
+        return required ? missing(rq, i) : true;
+    if (!json_is_integer(v)) {
+        node_rpc_fail(rq, RPC_INVALID_PARAMS, "parameter %zu: expected an integer", i + 1);
+        return false;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+bool node_rpc_param_str(struct node_rpc_req *rq, size_t i, bool required, const char **out)
+{
+    json_t *v = node_rpc_param(rq, i);
+    if (!v)
+        return required ? missing(rq, i) : true;
+    if (!json_is_string(v)) {
+        node_rpc_fail(rq, RPC_INVALID_PARAMS, "parameter %zu: expected a string", i + 1);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+bool node_rpc_param_bool(struct node_rpc_req *rq, size_t i, bool required, bool *out)
+{
+    json_t *v = node_rpc_param(rq, i);
+    if (!v)
+        return required ? missing(rq, i) : true;
+    /* bitcoind accepts 0/1 for verbose flags; so do we. */
+    if (json_is_boolean(v))
+        *out = json_is_true(v);
+    else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+        *out = json_integer_value(v) == 1;
+    else {
+        node_rpc_fail(rq, RPC_INVALID_PARAMS, "parameter %zu: expected a boolean", i + 1);
+        return false;
+    }
+    return true;
+}
+
+bool node_rpc_param_hash(struct node_rpc_req *rq, size_t i, bool required, uint8_t out[32],
+                         bool *present)
+{
+    const char *s = NULL;
+    if (present)
+        *present = false;
+    if (!node_rpc_param_str(rq, i, required, &s))
+        return false;
+    if (!s)
+        return true;
+    if (strlen(s) != 64 || hex_decode_hash(out, s) != 0) {
+        node_rpc_fail(rq, RPC_INVALID_PARAMETER,
+                      "parameter %zu: expected a 64-digit hex hash", i + 1);
+        return false;
+    }
+    if (present)
+        *present = true;
+    return true;
+}
+
+bool node_rpc_param_pubkey(struct node_rpc_req *rq, size_t i, bool required, uint8_t out[32])
+{
+    const char *s = NULL;
+    if (!node_rpc_param_str(rq, i, required, &s))
+        return false;
+    if (!s)
+        return true;
+    if (strlen(s) != 64 || hex_decode(out, 32, s) != 0) {
+        node_rpc_fail(rq, RPC_INVALID_ADDRESS_OR_KEY,
+                      "Invalid address: expected 64 hex digits (an Ed25519 public key)");
+        return false;
+    }
+    return true;
+}
+
+const struct node_rpc_method *node_rpc_find(const struct node_rpc_method *m, size_t n,
+                                            const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].name, name) == 0)
+            return &m[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------- JSON-RPC layer */
+
+static json_t *error_obj(int code, const char *msg)
+{
+    return json_pack("{s:i,s:s}", "code", code, "message", msg);
+}
+
+static json_t *make_response(json_t *id, bool v2, json_t *result, json_t *error)
+{
+    json_t *r = json_object();
+    if (!r) {
+        json_decref(result);
+        json_decref(error);
+        return NULL;
+    }
+    if (v2)
+        json_object_set_new(r, "jsonrpc", json_string("2.0"));
+    if (error) {
+        if (!v2)
+            json_object_set_new(r, "result", json_null());
+        json_object_set_new(r, "error", error);
+    } else {
+        json_object_set_new(r, "result", result ? result : json_null());
+        if (!v2)
+            json_object_set_new(r, "error", json_null());
+    }
+    json_object_set(r, "id", id ? id : json_null());
+    return r;
+}
+
+/* Map named params onto the method's positional list. Returns a new array
+ * or NULL with rq's error set. */
+static json_t *named_to_positional(struct node_rpc_req *rq, const struct node_rpc_method *m,
+                                   json_t *obj)
+{
+    const char *names[NODE_RPC_PARAMS_MAX];
+    size_t n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", m->args ? m->args : "");
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && n < NODE_RPC_PARAMS_MAX;
+         tok = strtok_r(NULL, ",", &save))
+        names[n++] = m->args + (tok - buf);
+    json_t *arr = json_array();
+    if (!arr)
+        return node_rpc_fail(rq, RPC_OUT_OF_MEMORY, "out of memory");
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        size_t k;
+        for (k = 0; k < n; k++) {
+            size_t len = strcspn(names[k], ",");
+            if (strlen(key) == len && strncmp(names[k], key, len) == 0)
+                break;
+        }
+        if (k == n) {
+            json_decref(arr);
+            return node_rpc_fail(rq, RPC_INVALID_PARAMS, "Unknown named parameter %s", key);
+        }
+        while (json_array_size(arr) <= k)
+            json_array_append_new(arr, json_null());
+        json_array_set(arr, k, val);
+    }
+    return arr;
+}
+
+/* One request object -> response object (new reference), or NULL for a
+ * notification. */
+static json_t *process_one(struct node_rpc_server *s, json_t *req)
+{
+    if (!json_is_object(req))
+        return make_response(NULL, true, NULL,
+                             error_obj(RPC_INVALID_REQUEST, "Invalid Request object"));
+    json_t *jv = json_object_get(req, "jsonrpc");
+    bool v2 = json_is_string(jv) && strcmp(json_string_value(jv), "2.0") == 0;
+    json_t *id = json_object_get(req, "id");
+    bool notification = v2 && !id;
+    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_real(id) &&
+        !json_is_null(id))
+        return make_response(NULL, v2, NULL,
+                             error_obj(RPC_INVALID_REQUEST, "id must be a string, number or null"));
+    json_t *jm = json_object_get(req, "method");
+    if (!json_is_string(jm))
+        return make_response(id, v2, NULL,
+                             error_obj(RPC_INVALID_REQUEST, "Method must be a string"));
+    json_t *params = json_object_get(req, "params");
+    if (params && !json_is_array(params) && !json_is_object(params) && !json_is_null(params))
+        return make_response(id, v2, NULL,
+                             error_obj(RPC_INVALID_REQUEST, "Params must be an array or object"));
+
+    const char *name = json_string_value(jm);
+    const struct node_rpc_method *m = node_rpc_find(s->methods, s->n_methods, name);
+    if (!m) {
+        if (notification)
+            return NULL;
+        return make_response(id, v2, NULL, error_obj(RPC_METHOD_NOT_FOUND, "Method not found"));
+    }
+
+    struct node_rpc_req rq = { .ctx = s->ctx, .method = m->name };
+    json_t *args;
+    if (json_is_object(params))
+        args = named_to_positional(&rq, m, params);
+    else if (json_is_array(params))
+        args = json_incref(params);
+    else
+        args = json_array();
+    json_t *result = NULL;
+    if (args) {
+        rq.params = args;
+        result = m->fn(&rq);
+        json_decref(args);
+    } else if (!rq.err_code) {
+        node_rpc_fail(&rq, RPC_OUT_OF_MEMORY, "out of memory");
+    }
+    if (s->log)
+        NODE_LOG(s->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_call", LF_STR("method", name),
+                 LF_INT("error", result || !rq.err_code ? 0 : rq.err_code));
+    if (notification) {
+        json_decref(result);
+        return NULL;
+    }
+    if (!result && rq.err_code)
+        return make_response(id, v2, NULL, error_obj(rq.err_code, rq.err_msg));
+    return make_response(id, v2, result, NULL);
+}
+
+char *node_rpc_process(struct node_rpc_server *s, const char *body, size_t len,
+                       size_t *out_len)
+{
+    json_error_t jerr;
+    json_t *req = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    json_t *resp = NULL;
+    if (!req) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Parse error: %s", jerr.text);
+        resp = make_response(NULL, true, NULL, error_obj(RPC_PARSE_ERROR, msg));
+    } else if (json_is_array(req)) {
+        size_t n = json_array_size(req);
+        if (n == 0) {
+            resp = make_response(NULL, true, NULL,
+                                 error_obj(RPC_INVALID_REQUEST, "Empty batch"));
+        } else if (n > NODE_RPC_BATCH_MAX) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "Batch too large (at most %d requests)",
+                     NODE_RPC_BATCH_MAX);
+            resp = make_response(NULL, true, NULL, error_obj(RPC_INVALID_REQUEST, msg));
+        } else {
+            resp = json_array();
+            for (size_t i = 0; resp && i < n; i++) {
+                json_t *r = process_one(s, json_array_get(req, i));
+                if (r)
+                    json_array_append_new(resp, r);
+            }
+            if (resp && json_array_size(resp) == 0) {
+                json_decref(resp);
+                json_decref(req);
+                *out_len = 0;
+                return NULL;
+            }
+        }
+    } else {
+        resp = process_one(s, req);
+        if (!resp && json_is_object(req)) {
+            json_decref(req);
+            *out_len = 0;
+            return NULL;
+        }
+    }
+    json_decref(req);
+    if (!resp) {
+        *out_len = SIZE_MAX;
+        return NULL;
+    }
+    char *text = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(resp);
+    if (!text) {
+        *out_len = SIZE_MAX;
+        return NULL;
+    }
+    size_t n = strlen(text);
+    /* A trailing newline, as bitcoind sends, makes shell output tidy. */
+    char *out = realloc(text, n + 2);
+    if (!out) {
+        free(text);
+        *out_len = SIZE_MAX;
+        return NULL;
+    }
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *out_len = n + 1;
+    return out;
+}
+
+/* ----------------------------------------------------------- HTTP layer */
+
+struct node_rpc_session {
+    struct node_rpc_server *srv;
+    node_rpc_write_fn write;
+    void *io;
+    http_parser parser;
+    http_parser_settings settings;
+    bool in_request;
+    bool closing;             /* no more requests on this connection */
+    int fail_status;          /* set by a callback that aborts the parse */
+    size_t header_bytes;
+    char url[NODE_RPC_URL_MAX];
+    size_t url_len;
+    bool url_too_long;
+    /* Header being read: its name (lower-cased, capped) and whether it is
+     * the Authorization header, whose value we keep. */
+    char field[32];
+    size_t field_len;
+    bool last_was_value;
+    bool field_is_auth;
+    char auth[512];
+    size_t auth_len;
+    bool auth_too_long;
+    char *body;
+    size_t body_len;
+    size_t body_cap;
+};
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default:  return "Error";
+    }
+}
+
+static void send_response(struct node_rpc_session *ss, int status, const char *ctype,
+                          const char *body, size_t body_len, bool keep_alive)
+{
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %d %s\r\n"
+                      "Content-Type: %s\r\n"
+                      "Content-Length: %zu\r\n"
+                      "%s"
+                      "Connection: %s\r\n\r\n",
+                      status, status_text(status), ctype, body_len,
+                      status == 401 ? "WWW-Authenticate: Basic realm=\"jsonrpc\"\r\n" : "",
+                      keep_alive ? "keep-alive" : "close");
+    if (hl < 0 || (size_t)hl >= sizeof head)
+        return;
+    char *buf = malloc((size_t)hl + body_len);
+    if (!buf)
+        return;
+    memcpy(buf, head, (size_t)hl);
+    if (body_len)
+        memcpy(buf + hl, body, body_len);
+    ss->write(ss->io, buf, (size_t)hl + body_len);
+}
+
+static void send_error(struct node_rpc_session *ss, int status)
+{
+    char body[128];
+    int n = snprintf(body, sizeof body, "%d %s\n", status, status_text(status));
+    send_response(ss, status, "text/plain", body, (size_t)n, false);
+    ss->closing = true;
+}
+
+static void reset_request(struct node_rpc_session *ss)
+{
+    ss->header_bytes = 0;
+    ss->url_len = 0;
+    ss->url[0] = '\0';
+    ss->url_too_long = false;
+    ss->field_len = 0;
+    ss->last_was_value = false;
+    ss->field_is_auth = false;
+    ss->auth_len = 0;
+    ss->auth[0] = '\0';
+    ss->auth_too_long = false;
+    ss->body_len = 0;
+}
+
+static struct node_rpc_session *sess_of(http_parser *p)
+{
+    return p->data;
+}
+
+static int count_header(struct node_rpc_session *ss, size_t len)
+{
+    if (NODE_RPC_HEADER_MAX - ss->header_bytes < len) {
+        ss->fail_status = 431;
+        return 1;
+    }
+    ss->header_bytes += len;
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    reset_request(ss);
+    ss->in_request = true;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    if (count_header(ss, len))
+        return 1;
+    if (sizeof ss->url - 1 - ss->url_len < len) {
+        ss->url_too_long = true;
+        return 0;
+    }
+    memcpy(ss->url + ss->url_len, at, len);
+    ss->url_len += len;
+    ss->url[ss->url_len] = '\0';
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    if (count_header(ss, len))
+        return 1;
+    if (ss->last_was_value) {
+        ss->field_len = 0;
+        ss->last_was_value = false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (ss->field_len < sizeof ss->field - 1) {
+            char c = at[i];
+            ss->field[ss->field_len++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        } else {
+            ss->field_len = sizeof ss->field; /* too long to be one we read */
+            break;
+        }
+    }
+    if (ss->field_len < sizeof ss->field)
+        ss->field[ss->field_len] = '\0';
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    if (count_header(ss, len))
+        return 1;
+    if (!ss->last_was_value) {
+        ss->last_was_value = true;
+        ss->field_is_auth = ss->field_len < sizeof ss->field &&
+                            strcmp(ss->field, "authorization") == 0;
+        if (ss->field_is_auth) {
+            ss->auth_len = 0;   /* a repeated header: the last one counts */
+            ss->auth_too_long = false;
+        }
+    }
+    if (ss->field_is_auth) {
+        if (sizeof ss->auth - 1 - ss->auth_len < len) {
+            ss->auth_too_long = true;
+        } else {
+            memcpy(ss->auth + ss->auth_len, at, len);
+            ss->auth_len += len;
+            ss->auth[ss->auth_len] = '\0';
+        }
+    }
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    /* Reject an oversize body before reading (or allocating for) it. */
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > NODE_RPC_BODY_MAX) {
+        ss->fail_status = 413;
+        return -1;   /* 1 would mean "no body" to http-parser, not an error */
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    if (NODE_RPC_BODY_MAX - ss->body_len < len) {   /* chunked bodies land here */
+        ss->fail_status = 413;
+        return 1;
+    }
+    if (ss->body_cap - ss->body_len < len) {
+        size_t cap = ss->body_cap ? ss->body_cap : 4096;
+        while (cap - ss->body_len < len)
+            cap *= 2;
+        if (cap > NODE_RPC_BODY_MAX)
+            cap = NODE_RPC_BODY_MAX;
+        char *nb = realloc(ss->body, cap);
+        if (!nb) {
+            ss->fail_status = 500;
+            return 1;
+        }
+        ss->body = nb;
+        ss->body_cap = cap;
+    }
+    memcpy(ss->body + ss->body_len, at, len);
+    ss->body_len += len;
+    return 0;
+}
+
+static bool auth_ok(struct node_rpc_session *ss)
+{
+    const char *a = ss->auth;
+    if (ss->auth_too_long || strncasecmp(a, "Basic ", 6) != 0)
+        return false;
+    a += 6;
+    while (*a == ' ')
+        a++;
+    size_t n = strlen(a);
+    while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+        n--;
+    const char *want = ss->srv->auth_b64;
+    size_t wn = strlen(want);
+    return n == wn && sec_equal(a, want, wn);
+}
+
+static void handle_request(struct node_rpc_session *ss, bool keep_alive)
+{
+    struct node_rpc_server *s = ss->srv;
+    enum http_method method = (enum http_method)ss->parser.method;
+    const char *path = ss->url;
+    size_t plen = strcspn(path, "?");
+    if (ss->url_too_long) {
+        send_error(ss, 404);
+        return;
+    }
+    if (plen == 8 && strncmp(path, "/metrics", 8) == 0) {
+        if (method != HTTP_GET) {
+            send_error(ss, 405);
+            return;
+        }
+        size_t len = 0;
+        char *text = s->metrics ? s->metrics(s->ctx, &len) : NULL;
+        if (!text) {
+            send_error(ss, s->metrics ? 500 : 404);
+            return;
+        }
+        send_response(ss, 200, "text/plain; version=0.0.4", text, len, keep_alive);
+        free(text);
+        return;
+    }
+    if (method != HTTP_POST) {
+        send_error(ss, 405);
+        return;
+    }
+    if (!auth_ok(ss)) {
+        if (s->log)
+            NODE_LOG(s->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_auth_failed",
+                     LF_STR("path", path));
+        /* The connection stays usable: a client may retry with credentials. */
+        const char *msg = "401 Unauthorized\n";
+        send_response(ss, 401, "text/plain", msg, strlen(msg), keep_alive);
+        if (!keep_alive)
+            ss->closing = true;
+        return;
+    }
+    size_t out_len = 0;
+    char *out = node_rpc_process(s, ss->body ? ss->body : "", ss->body_len, &out_len);
+    if (!out) {
+        if (out_len == SIZE_MAX)
+            send_error(ss, 500);
+        else
+            send_response(ss, 204, "application/json", "", 0, keep_alive);
+        return;
+    }
+    send_response(ss, 200, "application/json", out, out_len, keep_alive);
+    free(out);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct node_rpc_session *ss = sess_of(p);
+    ss->in_request = false;
+    bool keep_alive = http_should_keep_alive(p) != 0;
+    handle_request(ss, keep_alive);
+    if (!keep_alive)
+        ss->closing = true;
+    /* Drop a large body buffer rather than keep it for the connection's life. */
+    if (ss->body_cap > 65536) {
+        free(ss->body);
+        ss->body = NULL;
+        ss->body_cap = 0;
+    }
+    ss->body_len = 0;
+    /* Stop parsing further pipelined bytes once the connection is closing. */
+    if (ss->closing)
+        http_parser_pause(p, 1);
+    return 0;
+}
+
+struct node_rpc_session *node_rpc_session_new(struct node_rpc_server *s,
+                                              node_rpc_write_fn write, void *io)
+{
+    struct node_rpc_session *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return NULL;
+    ss->srv = s;
+    ss->write = write;
+    ss->io = io;
+    http_parser_init(&ss->parser, HTTP_REQUEST);
+    ss->parser.data = ss;
+    http_parser_settings_init(&ss->settings);
+    ss->settings.on_message_begin = on_message_begin;
+    ss->settings.on_url = on_url;
+    ss->settings.on_header_field = on_header_field;
+    ss->settings.on_header_value = on_header_value;
+    ss->settings.on_headers_complete = on_headers_complete;
+    ss->settings.on_body = on_body;
+    ss->settings.on_message_complete = on_message_complete;
+    return ss;
+}
+
+void node_rpc_session_free(struct node_rpc_session *ss)
+{
+    if (!ss)
+        return;
+    free(ss->body);
+    free(ss);
+}
+
+bool node_rpc_session_in_request(const struct node_rpc_session *ss)
+{
+    return ss->in_request;
+}
+
+void node_rpc_session_abort(struct node_rpc_session *ss, int status)
+{
+    if (ss->closing)
+        return;
+    send_error(ss, status);
+}
+
+bool node_rpc_session_feed(struct node_rpc_session *ss, const char *buf, size_t len)
+{
+    if (ss->closing)
+        return false;
+    size_t used = http_parser_execute(&ss->parser, &ss->settings, buf, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&ss->parser);
+    if (ss->closing)
+        return false;
+    if (ss->fail_status) {
+        send_error(ss, ss->fail_status);
+        return false;
+    }
+    if (e != HPE_OK || used != len) {
+        /* http-parser enforces its own header limit too (HPE_HEADER_OVERFLOW). */
+        send_error(ss, e == HPE_HEADER_OVERFLOW ? 431 : 400);
+        return false;
+    }
+    return true;
+}
+
+/* --------------------------------------------------------- libuv server */
+
+struct rpc_conn {
+    struct rpc_conn *prev, *next;
+    struct node_rpc_server *srv;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct node_rpc_session *ss;
+    bool timer_for_request;   /* which timeout is armed */
+    bool closing;
+    bool reading_paused;
+    int handles_open;
+    char rbuf[65536];
+};
+
+struct rpc_write {
+    uv_write_t req;
+    struct rpc_conn *conn;
+    char *buf;
+};
+
+static void server_handle_closed(struct node_rpc_server *s)
+{
+    if (--s->open_handles == 0 && s->closing && s->done) {
+        void (*done)(void *) = s->done;
+        s->done = NULL;
+        done(s->done_arg);
+    }
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    struct rpc_conn *c = h->data;
+    struct node_rpc_server *s = c->srv;
+    if (--c->handles_open > 0)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    node_rpc_session_free(c->ss);
+    free(c);
+    server_handle_closed(s);
+}
+
+static void conn_close(struct rpc_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct rpc_conn *c = req->data;
+    free(req);
+    conn_close(c);
+}
+
+/* Close after pending writes are flushed. */
+static void conn_finish(struct rpc_conn *c)
+{
+    if (c->closing)
+        return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (req) {
+        req->data = c;
+        if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+            return;
+        free(req);
+    }
+    conn_close(c);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct rpc_write *w = (struct rpc_write *)req;
+    struct rpc_conn *c = w->conn;
+    free(w->buf);
+    free(w);
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->reading_paused && !c->closing &&
+        c->tcp.write_queue_size < NODE_RPC_WRITE_QUEUE_MAX / 2) {
+        c->reading_paused = false;
+        uv_read_start((uv_stream_t *)&c->tcp, NULL, on_read);
+    }
+}
+
+static void conn_write(void *io, char *buf, size_t len)
+{
+    struct rpc_conn *c = io;
+    if (c->closing) {
+        free(buf);
+        return;
+    }
+    struct rpc_write *w = malloc(sizeof *w);
+    if (!w) {
+        free(buf);
+        conn_close(c);
+        return;
+    }
+    w->conn = c;
+    w->buf = buf;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        free(buf);
+        free(w);
+        conn_close(c);
+    }
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct rpc_conn *c = t->data;
+    if (c->timer_for_request) {
+        if (c->srv->log)
+            NODE_LOG(c->srv->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_timeout",
+                     LF_STR("what", "request"));
+        node_rpc_session_abort(c->ss, 408);
+    }
+    conn_finish(c);
+}
+
+static void arm_timer(struct rpc_conn *c)
+{
+    bool in_req = node_rpc_session_in_request(c->ss);
+    if (in_req && c->timer_for_request && uv_is_active((uv_handle_t *)&c->timer))
+        return;   /* the request deadline does not move while bytes trickle in */
+    c->timer_for_request = in_req;
+    uv_timer_start(&c->timer, on_timeout,
+                   in_req ? c->srv->request_timeout_ms : c->srv->idle_timeout_ms, 0);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct rpc_conn *c = h->data;
+    *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct rpc_conn *c = stream->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (!node_rpc_session_feed(c->ss, buf->base, (size_t)nread)) {
+        conn_finish(c);
+        return;
+    }
+    if (c->closing)
+        return;
+    if (c->tcp.write_queue_size >= NODE_RPC_WRITE_QUEUE_MAX) {
+        /* The client does not read its responses: stop reading requests. */
+        c->reading_paused = true;
+        uv_read_stop(stream);
+    }
+    arm_timer(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct node_rpc_server *s = server->data;
+    if (status < 0 || s->closing)
+        return;
+    struct rpc_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = s;
+    c->ss = node_rpc_session_new(s, conn_write, c);
+    if (!c->ss || uv_tcp_init(s->loop, &c->tcp) != 0) {
+        node_rpc_session_free(c->ss);
+        free(c);
+        return;
+    }
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->handles_open = 2;
+    s->open_handles++;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (s->n_conns > NODE_RPC_MAX_CONNECTIONS) {
+        if (s->log)
+            NODE_LOG(s->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_busy",
+                     LF_UINT("connections", s->n_conns - 1));
+        node_rpc_session_abort(c->ss, 503);
+        conn_finish(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    arm_timer(c);
+}
+
+int node_rpc_server_new(struct node_rpc_server **out, const struct node_rpc_config *cfg)
+{
+    struct node_rpc_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->bind = xstrdup(cfg->bind ? cfg->bind : "127.0.0.1");
+    s->port = cfg->port;
+    s->methods = cfg->methods;
+    s->n_methods = cfg->n_methods;
+    s->ctx = cfg->ctx;
+    s->metrics = cfg->metrics;
+    s->log = cfg->log;
+    s->request_timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms
+                                                    : NODE_RPC_REQUEST_TIMEOUT_MS;
+    s->idle_timeout_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : NODE_RPC_IDLE_TIMEOUT_MS;
+
+    char userpass[2 * 256 + 2];
+    uint8_t cookie[32];
+    char cookie_hex[65];
+    if (cfg->user && cfg->password) {
+        snprintf(userpass, sizeof userpass, "%s:%s", cfg->user, cfg->password);
+    } else {
+        sec_random(cookie, sizeof cookie);
+        hex_encode(cookie_hex, cookie, sizeof cookie);
+        snprintf(userpass, sizeof userpass, "%s:%s", NODE_RPC_COOKIE_USER, cookie_hex);
+        s->cookie_path = cfg->cookie_path ? xstrdup(cfg->cookie_path) : NULL;
+        if (!s->cookie_path) {
+            node_rpc_server_free(s);
+            return -EINVAL;
+        }
+    }
+    size_t ul = strlen(userpass);
+    s->auth_b64 = malloc(4 * ((ul + 2) / 3) + 1);
+    if (!s->bind || !s->auth_b64) {
+        sec_wipe(userpass, sizeof userpass);
+        node_rpc_server_free(s);
+        return -ENOMEM;
+    }
+    node_rpc_base64(s->auth_b64, (const uint8_t *)userpass, ul);
+    sec_wipe(cookie, sizeof cookie);
+    if (s->cookie_path && !(s->cookie_content = xstrdup(userpass))) {
+        sec_wipe(userpass, sizeof userpass);
+        node_rpc_server_free(s);
+        return -ENOMEM;
+    }
+    sec_wipe(userpass, sizeof userpass);
+    *out = s;
+    return 0;
+}
+
+static int write_cookie(struct node_rpc_server *s)
+{
+    const char *content = s->cookie_content;
+    char tmp[NODE_RPC_URL_MAX * 8];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp", s->cookie_path);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(content);
+    ssize_t w = write(fd, content, len);
+    int err = (w == (ssize_t)len) ? 0 : -EIO;
+    if (close(fd) != 0 && !err)
+        err = -errno;
+    if (!err && rename(tmp, s->cookie_path) != 0)
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    else
+        s->cookie_written = true;
+    return err;
+}
+
+int node_rpc_listen(struct node_rpc_server *s, uv_loop_t *loop, const char **err_what)
+{
+    struct sockaddr_storage addr;
+    int rc;
+    s->loop = loop;
+    *err_what = "rpc address";
+    if (strchr(s->bind, ':'))
+        rc = uv_ip6_addr(s->bind, s->port, (struct sockaddr_in6 *)&addr);
+    else
+        rc = uv_ip4_addr(s->bind, s->port, (struct sockaddr_in *)&addr);
+    if (rc)
+        return rc;
+    *err_what = "rpc init";
+    if ((rc = uv_tcp_init(loop, &s->listener)) != 0)
+        return rc;
+    s->listener.data = s;
+    s->open_handles = 1;
+    s->listening = true;
+    *err_what = "rpc bind";
+    if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0)
+        return rc;
+    *err_what = "rpc listen";
+    if ((rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection)) != 0)
+        return rc;
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen) == 0) {
+        if (bound.ss_family == AF_INET)
+            s->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        else if (bound.ss_family == AF_INET6)
+            s->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    if (s->cookie_path) {
+        *err_what = "rpc cookie file";
+        if ((rc = write_cookie(s)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+uint16_t node_rpc_port(const struct node_rpc_server *s)
+{
+    return s->port;
+}
+
+size_t node_rpc_connections(const struct node_rpc_server *s)
+{
+    return s->n_conns;
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+    server_handle_closed(h->data);
+}
+
+void node_rpc_close(struct node_rpc_server *s, void (*done)(void *arg), void *arg)
+{
+    if (s->cookie_written) {
+        unlink(s->cookie_path);
+        s->cookie_written = false;
+    }
+    s->closing = true;
+    s->done = done;
+    s->done_arg = arg;
+    if (!s->listening) {
+        if (done)
+            done(arg);
+        s->done = NULL;
+        return;
+    }
+    for (struct rpc_conn *c = s->conns; c; c = c->next)
+        conn_close(c);
+    uv_close((uv_handle_t *)&s->listener, listener_closed);
+}
+
+void node_rpc_server_free(struct node_rpc_server *s)
+{
+    if (!s)
+        return;
+    if (s->cookie_written)
+        unlink(s->cookie_path);
+    if (s->cookie_content) {
+        sec_wipe(s->cookie_content, strlen(s->cookie_content));
+        free(s->cookie_content);
+    }
+    free(s->bind);
+    if (s->auth_b64) {
+        sec_wipe(s->auth_b64, strlen(s->auth_b64));
+        free(s->auth_b64);
+    }
+    free(s->cookie_path);
+    free(s);
+}

@@ -1,0 +1,198 @@
+/* node/config.c: flags, environment, precedence, validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/config.h"
+#include "node/log.h"
+
+struct env {
+    const char *kv[16][2];
+};
+
+static const char *env_get(void *ctx, const char *name)
+{
+    struct env *e = ctx;
+    for (size_t i = 0; i < 16 && e->kv[i][0]; i++)
+        if (strcmp(e->kv[i][0], name) == 0)
+            return e->kv[i][1];
+    return NULL;
+}
+
+#define ARGV(...) ((const char *const[]){ "gossipd", __VA_ARGS__ })
+#define ARGC(...) ((int)(sizeof((const char *const[]){ "gossipd", __VA_ARGS__ }) / sizeof(const char *)))
+
+static void test_defaults(void **state)
+{
+    struct node_config c;
+    char err[256];
+    struct env e = { { { "HOME", "/home/u" } } };
+    const char *const argv[] = { "gossipd" };
+    assert_int_equal(node_config_parse(&c, 1, argv, env_get, &e, err, sizeof err), 0);
+    assert_string_equal(c.network, "regtest");
+    assert_ptr_equal(c.params, &chain_params_regtest);
+    assert_int_equal(c.port, chain_params_regtest.p2p_port);
+    assert_int_equal(c.rpc_port, chain_params_regtest.rpc_port);
+    assert_string_equal(c.rpc_bind, "127.0.0.1");
+    assert_string_equal(c.datadir, "/home/u/.gossipd/regtest");
+    assert_int_equal(c.max_peers, NODE_DEFAULT_MAX_PEERS);
+    assert_int_equal(c.fanout, NODE_DEFAULT_FANOUT);
+    assert_int_equal(c.tx_batch_ms, NODE_DEFAULT_TX_BATCH_MS);
+    assert_int_equal(c.log_level, NODE_LOG_INFO);
+    assert_false(c.mine);
+    assert_false(c.log_json);
+    assert_int_equal(c.n_connect, 0);
+    assert_string_equal(c.rpc_user, "");
+}
+
+static void test_flags(void **state)
+{
+    struct node_config c;
+    char err[256];
+    int rc = node_config_parse(&c,
+        ARGC("--network=testnet", "--datadir", "/tmp/d", "--name=n1", "--port=1234",
+             "--rpc-port", "2345", "--connect=127.0.0.1:1", "--connect", "[::1]:2",
+             "--max-peers=8", "--fanout=3", "--tx-batch-ms=0", "--rpc-user=u",
+             "--rpc-password=p", "--mine", "--mine-key=k.key", "--log-json",
+             "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::"),
+        ARGV("--network=testnet", "--datadir", "/tmp/d", "--name=n1", "--port=1234",
+             "--rpc-port", "2345", "--connect=127.0.0.1:1", "--connect", "[::1]:2",
+             "--max-peers=8", "--fanout=3", "--tx-batch-ms=0", "--rpc-user=u",
+             "--rpc-password=p", "--mine", "--mine-key=k.key", "--log-json",
+             "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::"),
+        NULL, NULL, err, sizeof err);
+    assert_int_equal(rc, 0);
+    assert_ptr_equal(c.params, &chain_params_testnet);
+    assert_string_equal(c.datadir, "/tmp/d");
+    assert_string_equal(c.name, "n1");
+    assert_int_equal(c.port, 1234);
+    assert_int_equal(c.rpc_port, 2345);
+    assert_int_equal(c.n_connect, 2);
+    assert_string_equal(c.connect[0], "127.0.0.1:1");
+    assert_string_equal(c.connect[1], "[::1]:2");
+    assert_int_equal(c.max_peers, 8);
+    assert_int_equal(c.fanout, 3);
+    assert_int_equal(c.tx_batch_ms, 0);
+    assert_string_equal(c.rpc_user, "u");
+    assert_string_equal(c.rpc_password, "p");
+    assert_true(c.mine);
+    assert_string_equal(c.mine_key, "k.key");
+    assert_true(c.log_json);
+    assert_int_equal(c.log_level, NODE_LOG_WARN);
+    assert_int_equal(c.debug_cats, NODE_LOG_CAT_NET | NODE_LOG_CAT_MEMPOOL);
+    assert_string_equal(c.rpc_bind, "0.0.0.0");
+    assert_string_equal(c.bind, "::");
+}
+
+static void test_env_and_precedence(void **state)
+{
+    struct node_config c;
+    char err[256];
+    struct env e = { {
+        { "GOSSIPD_NETWORK", "testnet" }, { "GOSSIPD_RPC_PORT", "7000" },
+        { "GOSSIPD_CONNECT", "10.0.0.1:1, 10.0.0.2:2,," }, { "GOSSIPD_LOG_JSON", "true" },
+        { "GOSSIPD_MINE", "0" }, { "GOSSIPD_TX_BATCH_MS", "25" }, { "GOSSIPD_NAME", "envname" },
+        { "GOSSIPD_DATADIR", "/data" },
+    } };
+    assert_int_equal(node_config_parse(&c, ARGC("--rpc-port=7001"), ARGV("--rpc-port=7001"),
+                                       env_get, &e, err, sizeof err), 0);
+    assert_string_equal(c.network, "testnet");
+    assert_int_equal(c.rpc_port, 7001);      /* flag wins */
+    assert_int_equal(c.n_connect, 2);
+    assert_string_equal(c.connect[0], "10.0.0.1:1");
+    assert_string_equal(c.connect[1], "10.0.0.2:2");
+    assert_true(c.log_json);
+    assert_false(c.mine);
+    assert_int_equal(c.tx_batch_ms, 25);
+    assert_string_equal(c.name, "envname");
+    /* A --connect on the command line replaces the environment's list. */
+    assert_int_equal(node_config_parse(&c, ARGC("--connect=1.2.3.4:5", "--log-json=0"),
+                                       ARGV("--connect=1.2.3.4:5", "--log-json=0"),
+                                       env_get, &e, err, sizeof err), 0);
+    assert_int_equal(c.n_connect, 1);
+    assert_string_equal(c.connect[0], "1.2.3.4:5");
+    assert_false(c.log_json);
+}
+
+static void expect_fail(const char *arg, const char *needle)
+{
+    struct node_config c;
+    char err[256] = "";
+    const char *const argv[] = { "gossipd", arg };
+    assert_int_equal(node_config_parse(&c, 2, argv, NULL, NULL, err, sizeof err), -1);
+    if (!strstr(err, needle))
+        fail_msg("'%s': error '%s' lacks '%s'", arg, err, needle);
+}
+
+static void test_errors(void **state)
+{
+    expect_fail("--network=mainnet", "network");
+    expect_fail("--port=70000", "port");
+    expect_fail("--port=12x", "port");
+    expect_fail("--max-peers=0", "max-peers");
+    expect_fail("--connect=nohost", "HOST:PORT");
+    expect_fail("--connect=h:0", "HOST:PORT");
+    expect_fail("--bogus", "unknown option");
+    expect_fail("positional", "unexpected");
+    expect_fail("--log-level=loud", "log-level");
+    expect_fail("--debug=net,nope", "debug");
+    expect_fail("--mine=maybe", "boolean");
+    expect_fail("--rpc-user=onlyuser", "together");
+    expect_fail("--name=bad name", "name");
+    expect_fail("--datadir", "needs a value");
+
+    struct node_config c;
+    char err[256];
+    struct env e = { { { "GOSSIPD_PORT", "x" } } };
+    const char *const argv[] = { "gossipd" };
+    assert_int_equal(node_config_parse(&c, 1, argv, env_get, &e, err, sizeof err), -1);
+    assert_non_null(strstr(err, "GOSSIPD_PORT"));
+}
+
+static void test_hostport(void **state)
+{
+    char host[64];
+    uint16_t port;
+    assert_int_equal(node_config_split_hostport("127.0.0.1:8333", host, sizeof host, &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8333);
+    assert_int_equal(node_config_split_hostport("[::1]:9", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 9);
+    assert_int_equal(node_config_split_hostport(":9", host, sizeof host, &port), -1);
+    assert_int_equal(node_config_split_hostport("[::1]9", host, sizeof host, &port), -1);
+    assert_int_equal(node_config_split_hostport("h:99999", host, sizeof host, &port), -1);
+}
+
+static void test_help_flags(void **state)
+{
+    struct node_config c;
+    char err[256];
+    assert_int_equal(node_config_parse(&c, ARGC("--help"), ARGV("--help"), NULL, NULL, err,
+                                       sizeof err), 0);
+    assert_true(c.help);
+    assert_int_equal(node_config_parse(&c, ARGC("--version"), ARGV("--version"), NULL, NULL,
+                                       err, sizeof err), 0);
+    assert_true(c.version);
+    /* Every flag the usage names is one the parser knows. */
+    const char *u = node_config_usage();
+    assert_non_null(strstr(u, "--tx-batch-ms"));
+    assert_non_null(strstr(u, "GOSSIPD_"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_env_and_precedence),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_hostport),
+        cmocka_unit_test(test_help_flags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
