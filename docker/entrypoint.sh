@@ -10,4 +10,4 @@ esac
 # The node's name in the logs: the compose service name, else the container's hostname.
 : "${GOSSIPD_NAME:=$(hostname)}"
 export GOSSIPD_NAME
-exec /usr/local/lib/gossipd/gossipd "$@"
+exec /usr/local/bin/gossipd "$@"

@@ -90,7 +90,8 @@ ok "every node has a peer"
 # A tx from the development key (pre-funded by genesis) to node5's key, sent at node1.
 to=$(cli node5 getnewaddress | tr -dc 0-9a-f)
 [ ${#to} -eq 64 ] || fail "getnewaddress on node5 returned '$to'"
-out=$(cli node1 send --dev "$to" 1000000 2>&1) || fail "gossip-cli send: $out"
+cli node1 devkey /tmp/dev.key >/dev/null || fail "gossip-cli devkey"
+out=$(cli node1 send /tmp/dev.key "$to" 1000000 2>&1) || fail "gossip-cli send: $out"
 txid=$(printf '%s\n' "$out" | grep -oE '[0-9a-f]{64}' | head -1)
 [ -n "$txid" ] || fail "no txid in gossip-cli send output: $out"
 echo "   sent tx $txid"
