@@ -16,6 +16,7 @@
 #include "chain/block.h"
 #include "chain/err.h"
 #include "chain/params.h"
+#include "chain/pow.h"
 #include "chain/tx.h"
 
 struct chain;
@@ -93,6 +94,9 @@ struct chain_result {
     uint32_t height;             /* height of the block, if known */
     uint8_t missing_parent[32];  /* ORPHAN: the block to fetch */
     uint32_t reorg_depth;        /* NEW_TIP: blocks disconnected (0: none) */
+    /* BLK_BAD_TX: which tx (index in the block) and its CHAIN_ERR_TX_* reason. */
+    uint32_t bad_tx;
+    int tx_err;
 };
 
 /* Validate a header alone (PoW, bits, time) and add it to the block tree.
@@ -156,5 +160,20 @@ int chain_block_template(struct chain *c, const uint8_t pk[32], uint64_t now_ms,
  * success sets b->hdr.nonce and returns true. Pure: safe on a worker thread
  * with its own block. */
 bool chain_mine(struct chain_header *h, uint64_t start, uint64_t count);
+
+/* ---- Node key ---- */
+/* The node's own 64-byte secret key (seed || pubkey), kept in the store
+ * so node/ need not manage another file. get returns 0,
+ * CHAIN_ERR_NOT_FOUND if none was put, or CHAIN_ERR_STORE. put returns 0
+ * or CHAIN_ERR_STORE (replacing any earlier key). With db_path NULL the
+ * key lives only as long as the chain. */
+int chain_store_key_get(struct chain *c, uint8_t sk[64]);
+int chain_store_key_put(struct chain *c, const uint8_t sk[64]);
+
+/* ---- Checks ---- */
+/* Full consistency check (expensive; tests): best chain links, stored tip,
+ * ledger == replay of the best chain from genesis == stored accounts,
+ * mempool invariants. Returns 0 or CHAIN_ERR_INTERNAL. */
+int chain_check(struct chain *c);
 
 #endif

@@ -51,7 +51,8 @@
     X(BLK_CB_FORM,        -68, "bad-cb-form") \
     /* local failures, not the peer's fault */ \
     X(STORE,              -90, "store-error") \
-    X(INTERNAL,           -91, "internal-error")
+    X(INTERNAL,           -91, "internal-error") \
+    X(NOT_FOUND,          -92, "not-found")
 
 enum chain_err {
     CHAIN_OK = 0,

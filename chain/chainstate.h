@@ -1,0 +1,82 @@
+/* Internal view of struct chain, shared by chainstate.c (block tree, best
+ * chain, reorgs, orphan blocks) and miner.c (templates). Not for p2p/ or
+ * node/: they use chain.h. */
+#ifndef GOSSIPD_CHAIN_CHAINSTATE_H
+#define GOSSIPD_CHAIN_CHAINSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+#include "chain/hmap.h"
+#include "chain/ledger.h"
+#include "chain/mempool.h"
+#include "chain/pow.h"
+#include "chain/store.h"
+
+/* Orphan blocks (parent unknown) held at most, by count and bytes; the
+ * oldest is evicted first. Bytes are serialized block sizes. */
+#define CHAIN_ORPHAN_BLOCKS_MAX_COUNT 64u
+#define CHAIN_ORPHAN_BLOCKS_MAX_BYTES (32u * 1024 * 1024)
+/* An orphan block nobody completed within this time is dropped. */
+#define CHAIN_ORPHAN_BLOCK_EXPIRY_MS (20ull * 60 * 1000)
+/* Upper bound for params->mtp_window (times kept on the stack). */
+#define CHAIN_MTP_WINDOW_MAX 64u
+_Static_assert(CHAIN_ORPHAN_BLOCKS_MAX_BYTES >= BLOCK_SIZE_LIMIT,
+               "a maximal block must fit in the orphan pool");
+
+/* Block tree node status bits (BN_HAVE_DATA, BN_FAILED and
+ * BN_FAILED_CHILD are persisted in block_index.status). */
+#define BN_HAVE_DATA    1u   /* body stored and passed the body checks */
+#define BN_FAILED       2u   /* this block broke a rule */
+#define BN_FAILED_CHILD 4u   /* an ancestor broke a rule */
+#define BN_CHAIN_DATA   8u   /* this body and every ancestor's are stored */
+#define BN_PERSISTED_MASK (BN_HAVE_DATA | BN_FAILED | BN_FAILED_CHILD)
+
+struct bnode {
+    uint8_t hash[32];
+    struct chain_header hdr;
+    struct bnode *prev;
+    struct bnode *child, *sibling;   /* children list, for marking descendants */
+    uint32_t height;
+    uint32_t status;
+    int fail_err;                    /* why BN_FAILED (0 when loaded from disk) */
+    int fail_tx_err;                 /* BLK_BAD_TX: the tx's reason */
+    uint32_t fail_tx;                /* BLK_BAD_TX: the tx's index */
+    uint64_t seq;                    /* first-seen order: ties go to the lower */
+    struct chain_u256 work;          /* cumulative, genesis included */
+};
+
+struct orphan_blk {
+    uint8_t hash[32];
+    struct chain_block b;
+    size_t size;
+    uint64_t time_ms;
+};
+
+struct chain {
+    const struct chain_params *p;
+    struct store *st;
+    struct hmap index;               /* hash -> struct bnode (owned) */
+    struct bnode *genesis;
+    struct bnode **best;             /* best[h] = best-chain block at height h */
+    size_t best_len, best_cap;
+    struct bnode *best_header;       /* most work, not failed, body or not */
+    struct bnode *candidate;         /* most work with all bodies, not failed */
+    struct ledger ledger;            /* at the tip */
+    struct mempool mp;
+    struct chain_events ev;
+    uint64_t seq;
+    struct orphan_blk **orph;        /* oldest first */
+    size_t n_orph, orph_bytes;
+    /* The block being accepted, so connecting it needs no reload. */
+    const struct bnode *hint_node;
+    const struct chain_block *hint_block;
+};
+
+static inline struct bnode *chain__tip(const struct chain *c) { return c->best[c->best_len - 1]; }
+uint64_t chain__mtp(const struct chain *c, const struct bnode *n);
+uint32_t chain__next_bits(const struct chain *c, const struct bnode *parent);
+
+#endif

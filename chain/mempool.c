@@ -1,0 +1,548 @@
+#include "chain/mempool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/chain.h"
+#include "chain/err.h"
+#include "chain/validate.h"
+
+int mempool_init(struct mempool *mp, const struct chain_params *p, size_t max_bytes,
+                 uint64_t expiry_ms)
+{
+    memset(mp, 0, sizeof *mp);
+    mp->params = p;
+    hmap_init(&mp->txs);
+    hmap_init(&mp->senders);
+    hmap_init(&mp->orphans);
+    mp->max_bytes = max_bytes;
+    mp->expiry_ms = expiry_ms;
+    return sigcache_init(&mp->sigs, 0);
+}
+
+static void free_map_vals(struct hmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (hmap_live(m, i))
+            free(m->slots[i].val);
+    hmap_free(m);
+}
+
+void mempool_free(struct mempool *mp)
+{
+    free_map_vals(&mp->txs);
+    free_map_vals(&mp->orphans);
+    for (size_t i = 0; i < mp->senders.cap; i++)
+        if (hmap_live(&mp->senders, i)) {
+            struct mp_sender *s = mp->senders.slots[i].val;
+            free(s->e);
+            free(s);
+        }
+    hmap_free(&mp->senders);
+    sigcache_free(&mp->sigs);
+}
+
+const struct mp_entry *mempool_find(const struct mempool *mp, const uint8_t txid[32])
+{
+    return hmap_get(&mp->txs, txid);
+}
+
+size_t mempool_pending_of(const struct mempool *mp, const uint8_t pk[32])
+{
+    const struct mp_sender *s = hmap_get(&mp->senders, pk);
+    return s ? s->n : 0;
+}
+
+static struct mp_entry *entry_new(struct mempool *mp, const struct chain_tx *tx,
+                                  const uint8_t txid[32], uint64_t now_ms)
+{
+    struct mp_entry *e = malloc(sizeof *e);
+    if (!e)
+        return NULL;
+    memcpy(e->txid, txid, 32);
+    e->tx = *tx;
+    e->size = chain_tx_size(tx);
+    e->feerate = chain_tx_feerate(tx);
+    e->time_ms = now_ms;
+    e->seq = mp->seq++;
+    return e;
+}
+
+static struct mp_sender *sender_get(struct mempool *mp, const uint8_t pk[32], bool create)
+{
+    struct mp_sender *s = hmap_get(&mp->senders, pk);
+    if (s || !create)
+        return s;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    memcpy(s->pk, pk, 32);
+    if (hmap_put(&mp->senders, pk, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void sender_drop_if_empty(struct mempool *mp, struct mp_sender *s)
+{
+    if (s->n != 0)
+        return;
+    hmap_del(&mp->senders, s->pk);
+    free(s->e);
+    free(s);
+}
+
+static int sender_reserve(struct mp_sender *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    size_t ncap = s->cap ? s->cap : 4;
+    while (ncap < n)
+        ncap *= 2;
+    struct mp_entry **ne = realloc(s->e, ncap * sizeof *ne);
+    if (!ne)
+        return CHAIN_ERR_NOMEM;
+    s->e = ne;
+    s->cap = ncap;
+    return 0;
+}
+
+static uint64_t cost(const struct chain_tx *tx) { return tx->amount + tx->fee; }
+
+/* Append e (already in no map) as the sender's next pending tx. */
+static int pending_append(struct mempool *mp, struct mp_sender *s, struct mp_entry *e)
+{
+    int err = sender_reserve(s, s->n + 1);
+    if (err)
+        return err;
+    if ((err = hmap_put(&mp->txs, e->txid, e)) != 0)
+        return err;
+    s->e[s->n++] = e;
+    s->spent += cost(&e->tx);
+    mp->bytes += e->size;
+    return 0;
+}
+
+/* Remove and free the sender's pending txs from index i on. */
+static void pending_truncate(struct mempool *mp, struct mp_sender *s, size_t i)
+{
+    while (s->n > i) {
+        struct mp_entry *e = s->e[--s->n];
+        hmap_del(&mp->txs, e->txid);
+        s->spent -= cost(&e->tx);
+        mp->bytes -= e->size;
+        free(e);
+    }
+}
+
+static void notify(struct mempool *mp, const struct mp_entry *e)
+{
+    if (mp->on_added)
+        mp->on_added(mp->ctx, e);
+}
+
+static size_t orphans_of(const struct mempool *mp, const uint8_t pk[32])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < mp->orphans.cap; i++)
+        if (hmap_live(&mp->orphans, i)) {
+            const struct mp_entry *e = mp->orphans.slots[i].val;
+            n += memcmp(e->tx.from, pk, 32) == 0;
+        }
+    return n;
+}
+
+static struct mp_entry *orphan_find(const struct mempool *mp, const uint8_t pk[32], uint64_t nonce)
+{
+    for (size_t i = 0; i < mp->orphans.cap; i++)
+        if (hmap_live(&mp->orphans, i)) {
+            struct mp_entry *e = mp->orphans.slots[i].val;
+            if (e->tx.nonce == nonce && memcmp(e->tx.from, pk, 32) == 0)
+                return e;
+        }
+    return NULL;
+}
+
+static void orphan_evict_oldest(struct mempool *mp)
+{
+    struct mp_entry *old = NULL;
+    for (size_t i = 0; i < mp->orphans.cap; i++)
+        if (hmap_live(&mp->orphans, i)) {
+            struct mp_entry *e = mp->orphans.slots[i].val;
+            if (!old || e->seq < old->seq)
+                old = e;
+        }
+    if (old) {
+        hmap_del(&mp->orphans, old->txid);
+        free(old);
+    }
+}
+
+/* Move waiting txs that now continue the sender's sequence into the pool. */
+static void promote_orphans(struct mempool *mp, const struct ledger *l, const uint8_t pk[32])
+{
+    if (mp->orphans.count == 0)
+        return;
+    const struct ledger_account *a = ledger_get(l, pk);
+    uint64_t base = a ? a->nonce : 0, bal = a ? a->balance : 0;
+    for (;;) {
+        struct mp_sender *s = sender_get(mp, pk, false);
+        size_t n = s ? s->n : 0;
+        uint64_t spent = s ? s->spent : 0;
+        struct mp_entry *e = orphan_find(mp, pk, base + n);
+        if (!e)
+            break;
+        hmap_del(&mp->orphans, e->txid);
+        if (bal - spent < cost(&e->tx) || !(s = sender_get(mp, pk, true)) ||
+            pending_append(mp, s, e) != 0) {
+            free(e);
+            if (s)
+                sender_drop_if_empty(mp, s);
+            break;
+        }
+        notify(mp, e);
+    }
+    /* Orphans at or below the sequence can never be used now. */
+    for (size_t i = 0; i < mp->orphans.cap; i++)
+        if (hmap_live(&mp->orphans, i)) {
+            struct mp_entry *e = mp->orphans.slots[i].val;
+            if (memcmp(e->tx.from, pk, 32) == 0 && e->tx.nonce < base + mempool_pending_of(mp, pk)) {
+                hmap_del(&mp->orphans, e->txid);
+                free(e);
+            }
+        }
+}
+
+/* Evict until the byte cap holds; returns true if `watch` was evicted. */
+static bool evict_to_cap(struct mempool *mp, const struct mp_entry *watch)
+{
+    bool hit = false;
+    while (mp->bytes > mp->max_bytes) {
+        struct mp_sender *worst = NULL;
+        for (size_t i = 0; i < mp->senders.cap; i++) {
+            if (!hmap_live(&mp->senders, i))
+                continue;
+            struct mp_sender *s = mp->senders.slots[i].val;
+            const struct mp_entry *last = s->e[s->n - 1];
+            if (!worst || last->feerate < worst->e[worst->n - 1]->feerate ||
+                (last->feerate == worst->e[worst->n - 1]->feerate &&
+                 last->seq > worst->e[worst->n - 1]->seq))
+                worst = s;
+        }
+        if (!worst)
+            break;
+        if (worst->e[worst->n - 1] == watch)
+            hit = true;
+        pending_truncate(mp, worst, worst->n - 1);
+        sender_drop_if_empty(mp, worst);
+    }
+    return hit;
+}
+
+static int check_sig(struct mempool *mp, const struct chain_tx *tx, const uint8_t txid[32])
+{
+    return chain_validate_tx(mp->params, tx, txid, &mp->sigs);
+}
+
+static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const uint8_t txid[32],
+                         uint64_t next, uint64_t now_ms)
+{
+    int err;
+    if (tx->nonce - next > MEMPOOL_ORPHAN_NONCE_GAP_MAX)
+        return CHAIN_ERR_TX_BAD_NONCE;
+    struct mp_entry *old = orphan_find(mp, tx->from, tx->nonce);
+    if (old && tx->fee <= old->tx.fee)
+        return CHAIN_ERR_TX_REPLACE_FEE;
+    if (!old && orphans_of(mp, tx->from) >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX)
+        return CHAIN_ERR_TX_ORPHAN_FULL;
+    if ((err = check_sig(mp, tx, txid)) != 0)
+        return err;
+    if (old) {
+        hmap_del(&mp->orphans, old->txid);
+        free(old);
+    } else if (mp->orphans.count >= MEMPOOL_ORPHAN_TXS_MAX_COUNT) {
+        orphan_evict_oldest(mp);
+    }
+    struct mp_entry *e = entry_new(mp, tx, txid, now_ms);
+    if (!e)
+        return CHAIN_ERR_NOMEM;
+    if (hmap_put(&mp->orphans, e->txid, e) != 0) {
+        free(e);
+        return CHAIN_ERR_NOMEM;
+    }
+    return CHAIN_TX_WAITING;
+}
+
+static int accept_replace(struct mempool *mp, const struct ledger_account *a,
+                          struct mp_sender *s, const struct chain_tx *tx,
+                          const uint8_t txid[32], uint64_t now_ms)
+{
+    int err;
+    size_t idx = (size_t)(tx->nonce - a->nonce);
+    struct mp_entry *old = s->e[idx];
+    if (tx->fee <= old->tx.fee)
+        return CHAIN_ERR_TX_REPLACE_FEE;
+    /* The whole sequence must stay covered with the new tx in it. */
+    uint64_t spent = s->spent - cost(&old->tx);
+    if (UINT64_MAX - spent < cost(tx) || a->balance < spent + cost(tx))
+        return CHAIN_ERR_TX_INSUFFICIENT;
+    if ((err = check_sig(mp, tx, txid)) != 0)
+        return err;
+    struct mp_entry *e = entry_new(mp, tx, txid, now_ms);
+    if (!e)
+        return CHAIN_ERR_NOMEM;
+    if (hmap_put(&mp->txs, e->txid, e) != 0) {
+        free(e);
+        return CHAIN_ERR_NOMEM;
+    }
+    hmap_del(&mp->txs, old->txid);
+    s->e[idx] = e;
+    s->spent = spent + cost(tx);
+    mp->bytes = mp->bytes - old->size + e->size;
+    free(old);
+    if (evict_to_cap(mp, e))
+        return CHAIN_ERR_MEMPOOL_FULL;
+    notify(mp, e);
+    return CHAIN_TX_REPLACED;
+}
+
+int mempool_accept(struct mempool *mp, const struct ledger *l, const struct chain_tx *tx,
+                   uint64_t now_ms)
+{
+    uint8_t txid[32];
+    int err;
+
+    chain_tx_txid(tx, txid);
+    if (hmap_get(&mp->txs, txid) || hmap_get(&mp->orphans, txid))
+        return CHAIN_ERR_TX_DUPLICATE;
+    if ((err = chain_validate_tx_form(mp->params, tx)) != 0)
+        return err;
+
+    static const struct ledger_account none;
+    const struct ledger_account *a = ledger_get(l, tx->from);
+    if (!a)
+        a = &none;
+    struct mp_sender *s = sender_get(mp, tx->from, false);
+    uint64_t n = s ? s->n : 0, next = a->nonce + n;
+
+    if (tx->nonce < a->nonce)
+        return CHAIN_ERR_TX_NONCE_TOO_OLD;
+    if (tx->nonce < next)
+        return accept_replace(mp, a, s, tx, txid, now_ms);
+    if (tx->nonce > next)
+        return accept_orphan(mp, tx, txid, next, now_ms);
+
+    uint64_t spent = s ? s->spent : 0;
+    if (a->balance - spent < cost(tx))
+        return CHAIN_ERR_TX_INSUFFICIENT;
+    if ((err = check_sig(mp, tx, txid)) != 0)
+        return err;
+    struct mp_entry *e = entry_new(mp, tx, txid, now_ms);
+    if (!e || !(s = sender_get(mp, tx->from, true))) {
+        free(e);
+        return CHAIN_ERR_NOMEM;
+    }
+    if ((err = pending_append(mp, s, e)) != 0) {
+        free(e);
+        sender_drop_if_empty(mp, s);
+        return err;
+    }
+    if (evict_to_cap(mp, e))
+        return CHAIN_ERR_MEMPOOL_FULL;
+    notify(mp, e);
+    promote_orphans(mp, l, tx->from);
+    evict_to_cap(mp, NULL);
+    return CHAIN_TX_ACCEPTED;
+}
+
+struct cand {
+    struct mp_entry *e;
+    bool returned;   /* came back from a disconnected block */
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->e->tx.nonce != y->e->tx.nonce)
+        return x->e->tx.nonce < y->e->tx.nonce ? -1 : 1;
+    /* Same nonce: keep the tx that was already pending. */
+    return (int)x->returned - (int)y->returned;
+}
+
+/* Re-check one sender's sequence against the ledger, merging in txs
+ * returned from disconnected blocks. */
+static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint8_t pk[32],
+                          const struct chain_tx *const *ret, size_t n_ret, uint64_t now_ms)
+{
+    struct mp_sender *s = sender_get(mp, pk, false);
+    size_t n_old = s ? s->n : 0, n = 0;
+    struct cand *c = NULL;
+    int err = 0;
+
+    if (n_old + n_ret == 0)
+        return 0;
+    c = malloc((n_old + n_ret) * sizeof *c);
+    if (!c)
+        return CHAIN_ERR_NOMEM;
+    for (size_t i = 0; i < n_old; i++) {
+        c[n].e = s->e[i];
+        c[n++].returned = false;
+        hmap_del(&mp->txs, s->e[i]->txid);
+        mp->bytes -= s->e[i]->size;
+    }
+    if (s) {
+        s->n = 0;
+        s->spent = 0;
+    }
+    for (size_t i = 0; i < n_ret; i++) {
+        uint8_t txid[32];
+        chain_tx_txid(ret[i], txid);
+        struct mp_entry *e = entry_new(mp, ret[i], txid, now_ms);
+        if (!e) {
+            err = CHAIN_ERR_NOMEM;
+            continue;
+        }
+        /* A returned tx also waiting as an orphan: drop the orphan copy. */
+        struct mp_entry *o = hmap_del(&mp->orphans, txid);
+        free(o);
+        c[n].e = e;
+        c[n++].returned = true;
+    }
+    qsort(c, n, sizeof *c, cmp_cand);
+
+    const struct ledger_account *a = ledger_get(l, pk);
+    uint64_t next = a ? a->nonce : 0, bal = a ? a->balance : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct mp_entry *e = c[i].e;
+        bool keep = e->tx.nonce == next && bal >= cost(&e->tx) && !hmap_get(&mp->txs, e->txid);
+        if (keep && !s)
+            s = sender_get(mp, pk, true);
+        if (keep && s && pending_append(mp, s, e) == 0) {
+            next++;
+            bal -= cost(&e->tx);
+            if (c[i].returned)
+                notify(mp, e);
+        } else {
+            free(e);
+        }
+    }
+    free(c);
+    if (s)
+        sender_drop_if_empty(mp, s);
+    promote_orphans(mp, l, pk);
+    return err;
+}
+
+static int touch_add(struct hmap *t, const uint8_t pk[32])
+{
+    return hmap_get(t, pk) ? 0 : hmap_put(t, pk, t);
+}
+
+int mempool_update(struct mempool *mp, const struct ledger *l,
+                   const struct chain_block *const *disc, size_t n_disc,
+                   const struct chain_block *const *conn, size_t n_conn, uint64_t now_ms)
+{
+    struct hmap touched;
+    const struct chain_tx **ret = NULL;
+    size_t n_ret = 0, cap_ret = 0;
+    int err = 0;
+
+    hmap_init(&touched);
+    /* Senders of connected txs changed nonce and balance; on a disconnect
+     * recipients also lose what they received. */
+    for (size_t b = 0; b < n_conn && !err; b++)
+        for (size_t i = 0; i < conn[b]->n_tx && !err; i++)
+            if (!chain_tx_is_coinbase(&conn[b]->txs[i]))
+                err = touch_add(&touched, conn[b]->txs[i].from);
+    for (size_t b = 0; b < n_disc; b++)
+        cap_ret += disc[b]->n_tx;
+    if (cap_ret && !(ret = malloc(cap_ret * sizeof *ret)))
+        err = CHAIN_ERR_NOMEM;
+    for (size_t b = 0; b < n_disc && !err; b++)
+        for (size_t i = 0; i < disc[b]->n_tx && !err; i++) {
+            const struct chain_tx *tx = &disc[b]->txs[i];
+            err = touch_add(&touched, tx->to);
+            if (!err && !chain_tx_is_coinbase(tx)) {
+                err = touch_add(&touched, tx->from);
+                ret[n_ret++] = tx;
+            }
+        }
+    for (size_t i = 0; i < touched.cap && !err; i++) {
+        if (!hmap_live(&touched, i))
+            continue;
+        const uint8_t *pk = touched.slots[i].key;
+        /* The sender's returned txs, in any order (rebuild sorts). */
+        size_t k = 0;
+        const struct chain_tx **mine = NULL;
+        for (size_t j = 0; j < n_ret; j++)
+            k += memcmp(ret[j]->from, pk, 32) == 0;
+        if (k && !(mine = malloc(k * sizeof *mine))) {
+            err = CHAIN_ERR_NOMEM;
+            break;
+        }
+        k = 0;
+        for (size_t j = 0; j < n_ret; j++)
+            if (memcmp(ret[j]->from, pk, 32) == 0)
+                mine[k++] = ret[j];
+        err = sender_rebuild(mp, l, pk, mine, k, now_ms);
+        free(mine);
+    }
+    free(ret);
+    hmap_free(&touched);
+    evict_to_cap(mp, NULL);
+    return err;
+}
+
+void mempool_expire(struct mempool *mp, uint64_t now_ms)
+{
+    for (size_t i = 0; i < mp->senders.cap; i++) {
+        if (!hmap_live(&mp->senders, i))
+            continue;
+        struct mp_sender *s = mp->senders.slots[i].val;
+        for (size_t j = 0; j < s->n; j++)
+            if (now_ms - s->e[j]->time_ms >= mp->expiry_ms && now_ms >= s->e[j]->time_ms) {
+                pending_truncate(mp, s, j);
+                break;
+            }
+        /* Deleting from a map while scanning it is safe: slots only turn
+         * into tombstones, nothing moves. */
+        sender_drop_if_empty(mp, s);
+    }
+    for (size_t i = 0; i < mp->orphans.cap; i++) {
+        if (!hmap_live(&mp->orphans, i))
+            continue;
+        struct mp_entry *e = mp->orphans.slots[i].val;
+        if (now_ms >= e->time_ms && now_ms - e->time_ms >= MEMPOOL_ORPHAN_TX_EXPIRY_MS) {
+            hmap_del(&mp->orphans, e->txid);
+            free(e);
+        }
+    }
+}
+
+bool mempool_check(const struct mempool *mp, const struct ledger *l)
+{
+    size_t bytes = 0, count = 0;
+    for (size_t i = 0; i < mp->senders.cap; i++) {
+        if (!hmap_live(&mp->senders, i))
+            continue;
+        const struct mp_sender *s = mp->senders.slots[i].val;
+        const struct ledger_account *a = ledger_get(l, s->pk);
+        uint64_t next = a ? a->nonce : 0, bal = a ? a->balance : 0, spent = 0;
+        if (s->n == 0)
+            return false;
+        for (size_t j = 0; j < s->n; j++) {
+            const struct mp_entry *e = s->e[j];
+            if (e->tx.nonce != next + j || memcmp(e->tx.from, s->pk, 32) != 0)
+                return false;
+            if (hmap_get(&mp->txs, e->txid) != e)
+                return false;
+            spent += cost(&e->tx);
+            bytes += e->size;
+            count++;
+        }
+        if (spent != s->spent || spent > bal)
+            return false;
+    }
+    return bytes == mp->bytes && count == mp->txs.count && mp->bytes <= mp->max_bytes;
+}

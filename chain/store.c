@@ -1,0 +1,310 @@
+#include "chain/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/codec.h"
+#include "chain/err.h"
+
+/* How long a writer waits for a lock held by another connection (a second
+ * process on the same datadir fails fast rather than hanging). */
+#define STORE_BUSY_TIMEOUT_MS 2000
+
+enum {
+    Q_META_GET, Q_META_PUT,
+    Q_IDX_PUT, Q_IDX_STATUS, Q_IDX_LOAD,
+    Q_BODY_PUT, Q_BODY_GET,
+    Q_UNDO_PUT, Q_UNDO_GET, Q_UNDO_DEL,
+    Q_ACC_PUT, Q_ACC_DEL, Q_ACC_LOAD,
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+    Q_COUNT
+};
+
+static const char *const store_sql[Q_COUNT] = {
+    [Q_META_GET]   = "SELECT val FROM meta WHERE key = ?1",
+    [Q_META_PUT]   = "INSERT OR REPLACE INTO meta(key, val) VALUES (?1, ?2)",
+    [Q_IDX_PUT]    = "INSERT OR REPLACE INTO block_index(hash, seq, header, status) VALUES (?1, ?2, ?3, ?4)",
+    [Q_IDX_STATUS] = "UPDATE block_index SET status = ?2 WHERE hash = ?1",
+    [Q_IDX_LOAD]   = "SELECT hash, seq, header, status FROM block_index ORDER BY seq",
+    [Q_BODY_PUT]   = "INSERT OR REPLACE INTO block_body(hash, data) VALUES (?1, ?2)",
+    [Q_BODY_GET]   = "SELECT data FROM block_body WHERE hash = ?1",
+    [Q_UNDO_PUT]   = "INSERT OR REPLACE INTO block_undo(hash, data) VALUES (?1, ?2)",
+    [Q_UNDO_GET]   = "SELECT data FROM block_undo WHERE hash = ?1",
+    [Q_UNDO_DEL]   = "DELETE FROM block_undo WHERE hash = ?1",
+    [Q_ACC_PUT]    = "INSERT OR REPLACE INTO account(pk, balance, nonce) VALUES (?1, ?2, ?3)",
+    [Q_ACC_DEL]    = "DELETE FROM account WHERE pk = ?1",
+    [Q_ACC_LOAD]   = "SELECT pk, balance, nonce FROM account",
+    [Q_BEGIN]      = "BEGIN IMMEDIATE",
+    [Q_COMMIT]     = "COMMIT",
+    [Q_ROLLBACK]   = "ROLLBACK",
+};
+
+static const char store_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, val BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS block_index(hash BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,"
+    "  header BLOB NOT NULL, status INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS block_body(hash BLOB PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS block_undo(hash BLOB PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS account(pk BLOB PRIMARY KEY, balance INTEGER NOT NULL,"
+    "  nonce INTEGER NOT NULL);";
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+};
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->q[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+int store_open(struct store **out, const char *path)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s)
+        return CHAIN_ERR_NOMEM;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path ? path : ":memory:", &s->db, flags, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    /* WAL: a commit is one append to the log, and a crash at any moment
+     * leaves either the old or the new state. synchronous=FULL also makes
+     * each commit durable across power loss, not only process death. */
+    if (path && sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                             NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    for (int i = 0; i < Q_COUNT; i++)
+        if (sqlite3_prepare_v2(s->db, store_sql[i], -1, &s->q[i], NULL) != SQLITE_OK)
+            goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_close(s);
+    return CHAIN_ERR_STORE;
+}
+
+/* Run a statement that returns no rows. */
+static int run(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : CHAIN_ERR_STORE;
+}
+
+int store_begin(struct store *s) { return run(s->q[Q_BEGIN]); }
+int store_commit(struct store *s) { return run(s->q[Q_COMMIT]); }
+
+void store_rollback(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        run(s->q[Q_ROLLBACK]);
+}
+
+static int bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    return sqlite3_bind_blob(st, i, p, (int)n, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : CHAIN_ERR_STORE;
+}
+
+/* Fetch one blob column from a keyed select into a heap copy. */
+static int get_blob(sqlite3_stmt *st, const uint8_t key[32], uint8_t **data, size_t *len)
+{
+    int err = bind_blob(st, 1, key, 32);
+    if (err)
+        goto out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err = CHAIN_ERR_BLK_UNKNOWN;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        err = CHAIN_ERR_STORE;
+        goto out;
+    }
+    const void *p = sqlite3_column_blob(st, 0);
+    int n = sqlite3_column_bytes(st, 0);
+    *data = malloc(n > 0 ? (size_t)n : 1);
+    if (!*data) {
+        err = CHAIN_ERR_NOMEM;
+        goto out;
+    }
+    if (n > 0)
+        memcpy(*data, p, (size_t)n);
+    *len = (size_t)n;
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+static int put_blob(sqlite3_stmt *st, const uint8_t key[32], const uint8_t *data, size_t len)
+{
+    if (len > (size_t)INT32_MAX)
+        return CHAIN_ERR_TOO_LARGE;
+    if (bind_blob(st, 1, key, 32) || bind_blob(st, 2, data, len)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    return run(st);
+}
+
+int store_meta_get(struct store *s, const char *key, uint8_t *val, size_t cap, size_t *len)
+{
+    sqlite3_stmt *st = s->q[Q_META_GET];
+    int err = 0;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 0);
+        if (n < 0 || (size_t)n > cap) {
+            err = CHAIN_ERR_STORE;
+        } else {
+            if (n > 0)
+                memcpy(val, sqlite3_column_blob(st, 0), (size_t)n);
+            *len = (size_t)n;
+        }
+    } else {
+        err = rc == SQLITE_DONE ? CHAIN_ERR_BLK_UNKNOWN : CHAIN_ERR_STORE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+int store_meta_put(struct store *s, const char *key, const uint8_t *val, size_t len)
+{
+    sqlite3_stmt *st = s->q[Q_META_PUT];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    if (bind_blob(st, 2, val, len)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    return run(st);
+}
+
+int store_index_put(struct store *s, const uint8_t hash[32], uint64_t seq,
+                    const struct chain_header *h, uint32_t status)
+{
+    sqlite3_stmt *st = s->q[Q_IDX_PUT];
+    uint8_t hdr[HEADER_SIZE];
+    chain_header_serialize(h, hdr);
+    if (bind_blob(st, 1, hash, 32) || bind_blob(st, 3, hdr, sizeof hdr)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    sqlite3_bind_int64(st, 4, status);
+    return run(st);
+}
+
+int store_index_status(struct store *s, const uint8_t hash[32], uint32_t status)
+{
+    sqlite3_stmt *st = s->q[Q_IDX_STATUS];
+    if (bind_blob(st, 1, hash, 32)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    sqlite3_bind_int64(st, 2, status);
+    return run(st);
+}
+
+int store_index_load(struct store *s,
+                     int (*fn)(void *ctx, const uint8_t hash[32], uint64_t seq,
+                               const struct chain_header *h, uint32_t status),
+                     void *ctx)
+{
+    sqlite3_stmt *st = s->q[Q_IDX_LOAD];
+    int rc = SQLITE_DONE, err = 0;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct chain_header h;
+        struct rd r;
+        if (sqlite3_column_bytes(st, 0) != 32 || sqlite3_column_bytes(st, 2) != HEADER_SIZE) {
+            err = CHAIN_ERR_STORE;
+            break;
+        }
+        rd_init(&r, sqlite3_column_blob(st, 2), HEADER_SIZE);
+        if (chain_header_decode(&r, &h) != 0) {
+            err = CHAIN_ERR_STORE;
+            break;
+        }
+        err = fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), &h,
+                 (uint32_t)sqlite3_column_int64(st, 3));
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = CHAIN_ERR_STORE;
+    sqlite3_reset(st);
+    return err;
+}
+
+int store_body_put(struct store *s, const uint8_t hash[32], const uint8_t *data, size_t len)
+{
+    return put_blob(s->q[Q_BODY_PUT], hash, data, len);
+}
+
+int store_body_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len)
+{
+    return get_blob(s->q[Q_BODY_GET], hash, data, len);
+}
+
+int store_undo_put(struct store *s, const uint8_t hash[32], const uint8_t *data, size_t len)
+{
+    return put_blob(s->q[Q_UNDO_PUT], hash, data, len);
+}
+
+int store_undo_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len)
+{
+    return get_blob(s->q[Q_UNDO_GET], hash, data, len);
+}
+
+int store_undo_del(struct store *s, const uint8_t hash[32])
+{
+    sqlite3_stmt *st = s->q[Q_UNDO_DEL];
+    if (bind_blob(st, 1, hash, 32)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    return run(st);
+}
+
+int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
+{
+    sqlite3_stmt *st = s->q[balance == 0 && nonce == 0 ? Q_ACC_DEL : Q_ACC_PUT];
+    if (bind_blob(st, 1, pk, 32)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    if (balance != 0 || nonce != 0) {
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)balance);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)nonce);
+    }
+    return run(st);
+}
+
+int store_account_load(struct store *s,
+                       int (*fn)(void *ctx, const uint8_t pk[32], uint64_t balance,
+                                 uint64_t nonce),
+                       void *ctx)
+{
+    sqlite3_stmt *st = s->q[Q_ACC_LOAD];
+    int rc = SQLITE_DONE, err = 0;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 32) {
+            err = CHAIN_ERR_STORE;
+            break;
+        }
+        err = fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+                 (uint64_t)sqlite3_column_int64(st, 2));
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = CHAIN_ERR_STORE;
+    sqlite3_reset(st);
+    return err;
+}

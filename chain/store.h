@@ -1,0 +1,63 @@
+/* SQLite store (WAL): block index, block bodies, undo data, ledger
+ * accounts, the best tip and small metadata (network, the node's key).
+ *
+ * Schema (docs/CHAIN.md has the details):
+ *   meta(key TEXT PRIMARY KEY, val BLOB)
+ *   block_index(hash BLOB PRIMARY KEY, seq INTEGER UNIQUE, header BLOB, status INTEGER)
+ *   block_body(hash BLOB PRIMARY KEY, data BLOB)
+ *   block_undo(hash BLOB PRIMARY KEY, data BLOB)
+ *   account(pk BLOB PRIMARY KEY, balance INTEGER, nonce INTEGER)
+ * u64 values are stored as SQLite's signed 64-bit integers, bit for bit.
+ *
+ * The caller groups writes with store_begin/store_commit so each block
+ * connect (or a whole reorg) is one transaction. A NULL path opens a
+ * private in-memory database. */
+#ifndef GOSSIPD_CHAIN_STORE_H
+#define GOSSIPD_CHAIN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/block.h"
+
+struct store;
+
+/* Largest metadata value (the node key is 64 bytes). */
+#define STORE_META_MAX_BYTES 256u
+
+int store_open(struct store **out, const char *path);
+void store_close(struct store *s);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Returns 0, CHAIN_ERR_BLK_UNKNOWN if absent, or CHAIN_ERR_STORE. */
+int store_meta_get(struct store *s, const char *key, uint8_t *val, size_t cap, size_t *len);
+int store_meta_put(struct store *s, const char *key, const uint8_t *val, size_t len);
+
+int store_index_put(struct store *s, const uint8_t hash[32], uint64_t seq,
+                    const struct chain_header *h, uint32_t status);
+int store_index_status(struct store *s, const uint8_t hash[32], uint32_t status);
+/* Calls fn for each index row in seq order (parents before children). */
+int store_index_load(struct store *s,
+                     int (*fn)(void *ctx, const uint8_t hash[32], uint64_t seq,
+                               const struct chain_header *h, uint32_t status),
+                     void *ctx);
+
+int store_body_put(struct store *s, const uint8_t hash[32], const uint8_t *data, size_t len);
+/* Heap copy (caller frees); CHAIN_ERR_BLK_UNKNOWN if absent. */
+int store_body_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len);
+int store_undo_put(struct store *s, const uint8_t hash[32], const uint8_t *data, size_t len);
+int store_undo_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len);
+int store_undo_del(struct store *s, const uint8_t hash[32]);
+
+/* balance == 0 && nonce == 0 deletes the row. */
+int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, uint64_t nonce);
+int store_account_load(struct store *s,
+                       int (*fn)(void *ctx, const uint8_t pk[32], uint64_t balance,
+                                 uint64_t nonce),
+                       void *ctx);
+
+#endif
