@@ -1,0 +1,312 @@
+/* SQLite store: persistence across reopen, the node key, and crash
+ * consistency under kill -9 at random moments. */
+#define _GNU_SOURCE 1
+#include "tests/unit/chain_helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain/chainstate.h"
+#include "chain/store.h"
+
+static const struct chain_params *P = &chain_params_regtest;
+
+struct tdir {
+    char dir[64];
+    char db[96];
+};
+
+static void tdir_make(struct tdir *t)
+{
+    strcpy(t->dir, "/tmp/gossipd-store-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->db, sizeof t->db, "%s/chain.db", t->dir);
+}
+
+static void tdir_remove(struct tdir *t)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    char p[128];
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        snprintf(p, sizeof p, "%s%s", t->db, suffix[i]);
+        unlink(p);
+    }
+    rmdir(t->dir);
+}
+
+/* Mine one block on the tip from the mempool, paying `to`. */
+static void mine_tip(struct chain *c, const uint8_t to[32], uint64_t now, struct chain_result *r)
+{
+    struct chain_block b;
+    assert_int_equal(chain_block_template(c, to, now, &b), 0);
+    assert_true(chain_mine(&b.hdr, 0, 1000000));
+    assert_int_equal(chain_accept_block(c, &b, now, r), 0);
+    chain_block_free(&b);
+}
+
+#define N_KEYS 16
+
+static void test_1000_blocks_persist(void **state)
+{
+    (void)state;
+    struct tdir d;
+    struct tkey dev, keys[N_KEYS];
+    uint64_t bal[N_KEYS], nonce[N_KEYS];
+    uint8_t tip[32], tip2[32];
+    tdir_make(&d);
+    tdev(&dev);
+    for (unsigned i = 0; i < N_KEYS; i++)
+        tkey(&keys[i], 100 + i);
+
+    struct chain *c = topen(P, d.db);
+    uint64_t now = T_NOW(P) - 2000000;
+    uint64_t dev_nonce = 0;
+    for (unsigned h = 1; h <= 1000; h++, now += 1000) {
+        /* Two payments from the dev key, and once keys are funded one
+         * payment between them. */
+        for (int j = 0; j < 2; j++) {
+            struct chain_tx tx = tmk_tx(&dev, keys[(h + j) % N_KEYS].pk, COIN + h, 1000 + h, dev_nonce++);
+            assert_int_equal(chain_mempool_accept(c, &tx, now), CHAIN_TX_ACCEPTED);
+        }
+        if (h > N_KEYS) {
+            const struct tkey *k = &keys[h % N_KEYS];
+            struct chain_tx tx = tmk_tx(k, keys[(h + 5) % N_KEYS].pk, 1000, 1000,
+                                        chain_account_next_nonce(c, k->pk));
+            assert_int_equal(chain_mempool_accept(c, &tx, now), CHAIN_TX_ACCEPTED);
+        }
+        struct chain_result r;
+        mine_tip(c, keys[0].pk, now, &r);
+        assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+        assert_int_equal(chain_mempool_count(c), 0);
+    }
+    assert_int_equal(chain_height(c), 1000);
+    chain_tip(c, tip);
+    for (unsigned i = 0; i < N_KEYS; i++)
+        chain_account(c, keys[i].pk, &bal[i], &nonce[i]);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+
+    c = topen(P, d.db);
+    assert_int_equal(chain_height(c), 1000);
+    chain_tip(c, tip2);
+    assert_memory_equal(tip, tip2, 32);
+    for (unsigned i = 0; i < N_KEYS; i++) {
+        uint64_t b2, n2;
+        chain_account(c, keys[i].pk, &b2, &n2);
+        assert_true(b2 == bal[i]);
+        assert_true(n2 == nonce[i]);
+    }
+    uint64_t db, dn;
+    chain_account(c, dev.pk, &db, &dn);
+    assert_true(dn == dev_nonce);
+    assert_int_equal(chain_check(c), 0);
+    /* The reopened chain keeps going. */
+    struct chain_result r;
+    mine_tip(c, keys[1].pk, now, &r);
+    assert_int_equal(chain_height(c), 1001);
+    chain_close(c);
+    tdir_remove(&d);
+}
+
+static void test_node_key(void **state)
+{
+    (void)state;
+    struct tdir d;
+    uint8_t sk[64], got[64];
+    tdir_make(&d);
+    struct chain *c = topen(P, d.db);
+    assert_int_equal(chain_store_key_get(c, got), CHAIN_ERR_NOT_FOUND);
+    for (int i = 0; i < 64; i++)
+        sk[i] = (uint8_t)(i * 7 + 1);
+    assert_int_equal(chain_store_key_put(c, sk), 0);
+    chain_close(c);
+    c = topen(P, d.db);
+    assert_int_equal(chain_store_key_get(c, got), 0);
+    assert_memory_equal(sk, got, 64);
+    chain_close(c);
+    tdir_remove(&d);
+}
+
+static void test_wrong_network(void **state)
+{
+    (void)state;
+    struct tdir d;
+    struct chain *c = NULL;
+    tdir_make(&d);
+    c = topen(P, d.db);
+    chain_close(c);
+    struct chain_config cfg = { .params = &chain_params_testnet, .db_path = d.db };
+    c = NULL;
+    assert_int_equal(chain_open(&c, &cfg, T_NOW(P)), CHAIN_ERR_STORE);
+    assert_null(c);
+    tdir_remove(&d);
+}
+
+/* ---- kill -9 ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The child: extend the chain for ever (with txs, and a one-block reorg
+ * now and then), reporting each committed tip on the pipe. */
+static void child_writer(const char *db, int fd, uint64_t seed)
+{
+    struct chain *c = NULL;
+    struct chain_config cfg = { .params = P, .db_path = db };
+    struct tkey dev, k;
+    tdev(&dev);
+    tkey(&k, 1);
+    if (chain_open(&c, &cfg, T_NOW(P)) != 0)
+        _exit(2);
+    rng_state = seed;
+    for (uint64_t i = 0;; i++) {
+        struct chain_block b;
+        struct chain_result r;
+        uint8_t tip[32], rep[36];
+        struct chain_header th;
+        chain_tip(c, tip);
+        chain_get_header(c, tip, &th, NULL);
+        /* Each restart continues after the stored tip's time. */
+        uint64_t now = th.time_ms + 1000;
+        (void)i;
+        struct chain_tx tx = tmk_tx(&dev, k.pk, COIN, 1000 + (rng() % 100),
+                                    chain_account_next_nonce(c, dev.pk));
+        chain_mempool_accept(c, &tx, now);
+        if (chain_height(c) > 2 && rng() % 4 == 0) {
+            /* Two blocks on the tip's parent: a reorg of depth 1. */
+            uint8_t parent[32], cur[32];
+            chain_hash_at(c, chain_height(c) - 1, parent);
+            tmk_block(c, parent, NULL, 0, (uint8_t)rng(), &b);
+            b.hdr.time_ms = now;
+            tremine(&b);
+            if (chain_accept_block(c, &b, now, &r) != 0)
+                _exit(3);
+            tblock_hash(&b, cur);
+            chain_block_free(&b);
+            tmk_block(c, cur, NULL, 0, (uint8_t)rng(), &b);
+            b.hdr.time_ms = now + 1;
+            tremine(&b);
+        } else {
+            if (chain_block_template(c, k.pk, now, &b) != 0 || !chain_mine(&b.hdr, 0, 1000000))
+                _exit(4);
+        }
+        if (chain_accept_block(c, &b, now + 1, &r) != 0 || r.status != CHAIN_ST_NEW_TIP)
+            _exit(5);
+        chain_block_free(&b);
+        chain_tip(c, tip);
+        memcpy(rep, tip, 32);
+        le32_put(rep + 32, chain_height(c));
+        if (write(fd, rep, sizeof rep) != (ssize_t)sizeof rep)
+            _exit(6);
+    }
+}
+
+static void test_kill9(void **state)
+{
+    (void)state;
+    /* Bounded in total time, not in iterations: the point is many kills
+     * at random moments, and the test must stay quick. */
+    const uint64_t budget_ms = 3000;
+    const unsigned max_rounds = 60;
+    struct tdir d;
+    uint8_t last[32];
+    uint32_t last_h = 0;
+    unsigned rounds = 0, reports = 0;
+    tdir_make(&d);
+    chain_genesis_hash(P, last);
+    uint64_t start = mono_ms();
+    while (rounds < max_rounds && mono_ms() - start < budget_ms) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            child_writer(d.db, fds[1], 0x1234567ull + rounds * 7919);
+            _exit(7);
+        }
+        close(fds[1]);
+        struct timespec ts = { 0, (long)(2 + rng() % 40) * 1000000L };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int st = 0;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        /* Died by our signal, not by an error of its own. */
+        if (!WIFSIGNALED(st))
+            print_error("child exited with %d\n", WEXITSTATUS(st));
+        assert_true(WIFSIGNALED(st));
+        uint8_t rep[36];
+        ssize_t n;
+        while ((n = read(fds[0], rep, sizeof rep)) == (ssize_t)sizeof rep) {
+            memcpy(last, rep, 32);
+            last_h = le32_get(rep + 32);
+            reports++;
+        }
+        close(fds[0]);
+
+        struct chain *c = topen(P, d.db);
+        /* Every reported tip was committed, so it is there. */
+        assert_true(chain_have_block(c, last));
+        assert_true(chain_height(c) >= last_h);
+        assert_int_equal(chain_check(c), 0);
+        chain_close(c);
+        rounds++;
+    }
+    assert_true(rounds >= 5);
+    assert_true(reports > 0);
+    print_message("kill -9: %u rounds, %u committed tips reported, final height %u\n",
+                  rounds, reports, last_h);
+    tdir_remove(&d);
+}
+
+/* The store alone: a rolled back transaction leaves nothing. */
+static void test_store_rollback(void **state)
+{
+    (void)state;
+    struct store *s = NULL;
+    uint8_t pk[32] = { 9 }, data[3] = { 1, 2, 3 }, *got = NULL;
+    size_t len = 0;
+    assert_int_equal(store_open(&s, NULL), 0);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_body_put(s, pk, data, sizeof data), 0);
+    store_rollback(s);
+    assert_int_equal(store_body_get(s, pk, &got, &len), CHAIN_ERR_BLK_UNKNOWN);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_body_put(s, pk, data, sizeof data), 0);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_body_get(s, pk, &got, &len), 0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(got, data, 3);
+    free(got);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_rollback),
+        cmocka_unit_test(test_node_key),
+        cmocka_unit_test(test_wrong_network),
+        cmocka_unit_test(test_1000_blocks_persist),
+        cmocka_unit_test(test_kill9),
+    };
+    sig_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
