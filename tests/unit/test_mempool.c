@@ -1,0 +1,289 @@
+/* Mempool: nonce sequences, future-nonce orphans, replacement, byte cap
+ * eviction, expiry, confirmation, and the verified-signature cache. */
+#include "tests/unit/chain_helpers.h"
+
+#include "chain/chainstate.h"
+
+static const struct chain_params *P = &chain_params_regtest;
+
+static struct chain *open_cfg(size_t max_bytes, uint64_t expiry_ms)
+{
+    struct chain *c = NULL;
+    struct chain_config cfg = { .params = P, .mempool_max_bytes = max_bytes,
+                                .mempool_expiry_ms = expiry_ms };
+    assert_int_equal(chain_open(&c, &cfg, T_NOW(P)), 0);
+    return c;
+}
+
+/* Fund keys 1..n with 100 coins each in one block. */
+static void fund(struct chain *c, unsigned n)
+{
+    struct tkey dev, k;
+    struct chain_tx txs[16];
+    uint8_t tip[32];
+    struct chain_block b;
+    struct chain_result r;
+    tdev(&dev);
+    uint64_t nonce = chain_account_next_nonce(c, dev.pk);
+    for (unsigned i = 0; i < n; i++) {
+        tkey(&k, i + 1);
+        txs[i] = tmk_tx(&dev, k.pk, 100 * COIN, 1000, nonce + i);
+    }
+    chain_tip(c, tip);
+    tmk_block(c, tip, txs, n, 9, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+    chain_block_free(&b);
+}
+
+static void test_sequence_and_orphans(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    uint8_t id[4][32];
+    tdev(&dev);
+    tkey(&k, 1);
+    struct chain_tx t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = tmk_tx(&dev, k.pk, COIN, 1000, (uint64_t)i);
+        chain_tx_txid(&t[i], id[i]);
+    }
+    assert_int_equal(chain_mempool_accept(c, &t[0], T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t[0], T_NOW(P)), CHAIN_ERR_TX_DUPLICATE);
+    assert_int_equal(chain_mempool_accept(c, &t[3], T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_accept(c, &t[2], T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_accept(c, &t[2], T_NOW(P)), CHAIN_ERR_TX_DUPLICATE);
+    assert_int_equal(chain_mempool_orphans(c), 2);
+    assert_int_equal(chain_mempool_count(c), 1);
+    assert_true(chain_account_next_nonce(c, dev.pk) == 1);
+    /* Filling the gap pulls both waiting txs in. */
+    assert_int_equal(chain_mempool_accept(c, &t[1], T_NOW(P) + 5), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_orphans(c), 0);
+    assert_int_equal(chain_mempool_count(c), 4);
+    assert_true(chain_account_next_nonce(c, dev.pk) == 4);
+    assert_true(chain_mempool_has(c, id[3]));
+    assert_true(chain_mempool_time(c, id[1]) == T_NOW(P) + 5);
+    assert_non_null(chain_mempool_get(c, id[2]));
+    uint8_t ids[8][32];
+    assert_int_equal(chain_mempool_txids(c, ids, 8), 4);
+    assert_int_equal(chain_mempool_bytes(c), 4 * chain_tx_size(&t[0]));
+
+    /* A block confirming the first two leaves the other two. */
+    uint8_t g[32];
+    struct chain_block b;
+    struct chain_result r;
+    chain_genesis_hash(P, g);
+    tmk_block(c, g, t, 2, 1, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    chain_block_free(&b);
+    assert_int_equal(chain_mempool_count(c), 2);
+    assert_false(chain_mempool_has(c, id[0]));
+    assert_true(chain_mempool_has(c, id[2]));
+    assert_int_equal(chain_mempool_accept(c, &t[1], T_NOW(P)), CHAIN_ERR_TX_NONCE_TOO_OLD);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+static void test_orphan_limits(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    tdev(&dev);
+    tkey(&k, 1);
+    struct chain_tx far = tmk_tx(&dev, k.pk, COIN, 1000, MEMPOOL_ORPHAN_NONCE_GAP_MAX + 1);
+    assert_int_equal(chain_mempool_accept(c, &far, T_NOW(P)), CHAIN_ERR_TX_BAD_NONCE);
+    for (unsigned i = 0; i < MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX; i++) {
+        struct chain_tx t = tmk_tx(&dev, k.pk, COIN, 1000, 2 + i);
+        assert_int_equal(chain_mempool_accept(c, &t, T_NOW(P)), CHAIN_TX_WAITING);
+    }
+    struct chain_tx more = tmk_tx(&dev, k.pk, COIN, 1000, 2 + MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX);
+    assert_int_equal(chain_mempool_accept(c, &more, T_NOW(P)), CHAIN_ERR_TX_ORPHAN_FULL);
+    /* Replacing a waiting tx needs a higher fee too. */
+    struct chain_tx same = tmk_tx(&dev, k.pk, 2 * COIN, 1000, 2);
+    assert_int_equal(chain_mempool_accept(c, &same, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
+    same.fee = 5000;
+    chain_tx_sign(&same, dev.sk);
+    assert_int_equal(chain_mempool_accept(c, &same, T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_orphans(c), MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX);
+    /* Waiting txs expire. */
+    chain_tick(c, T_NOW(P) + MEMPOOL_ORPHAN_TX_EXPIRY_MS - 1);
+    assert_int_equal(chain_mempool_orphans(c), MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX);
+    chain_tick(c, T_NOW(P) + MEMPOOL_ORPHAN_TX_EXPIRY_MS);
+    assert_int_equal(chain_mempool_orphans(c), 0);
+    chain_close(c);
+}
+
+static void test_replacement(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    uint8_t id_a[32], id_b[32];
+    tdev(&dev);
+    tkey(&k, 1);
+    struct chain_tx a = tmk_tx(&dev, k.pk, COIN, 2000, 0);
+    struct chain_tx a2 = tmk_tx(&dev, k.pk, COIN, 1000, 1);
+    struct chain_tx same_fee = tmk_tx(&dev, k.pk, 3 * COIN, 2000, 0);
+    struct chain_tx b = tmk_tx(&dev, k.pk, 2 * COIN, 3000, 0);
+    struct chain_tx greedy = tmk_tx(&dev, k.pk, CHAIN_GENESIS_ALLOC - 1000, 4000, 0);
+    chain_tx_txid(&a, id_a);
+    chain_tx_txid(&b, id_b);
+    assert_int_equal(chain_mempool_accept(c, &a, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &a2, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &same_fee, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
+    /* Higher fee, but then a2 would no longer be covered. */
+    assert_int_equal(chain_mempool_accept(c, &greedy, T_NOW(P)), CHAIN_ERR_TX_INSUFFICIENT);
+    assert_int_equal(chain_mempool_accept(c, &b, T_NOW(P)), CHAIN_TX_REPLACED);
+    assert_false(chain_mempool_has(c, id_a));
+    assert_true(chain_mempool_has(c, id_b));
+    assert_int_equal(chain_mempool_count(c), 2);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+static void test_eviction_by_feerate(void **state)
+{
+    (void)state;
+    size_t txsz = TX_FIXED_SIZE + 1;
+    struct chain *c = open_cfg(3 * txsz, 0);
+    struct tkey k[4];
+    uint8_t id[4][32], tip[32];
+    fund(c, 4);
+    chain_tip(c, tip);
+    for (unsigned i = 0; i < 4; i++)
+        tkey(&k[i], i + 1);
+    /* Three senders fill the pool: fees 3000, 1000, 2000. */
+    uint64_t fees[4] = { 3000, 1000, 2000, 4000 };
+    struct chain_tx t[4];
+    for (unsigned i = 0; i < 4; i++) {
+        t[i] = tmk_tx(&k[i], k[(i + 1) % 4].pk, COIN, fees[i], 0);
+        chain_tx_txid(&t[i], id[i]);
+    }
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(chain_mempool_accept(c, &t[i], T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_bytes(c), 3 * txsz);
+    /* A better tx pushes out the lowest fee rate. */
+    assert_int_equal(chain_mempool_accept(c, &t[3], T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_false(chain_mempool_has(c, id[1]));
+    assert_true(chain_mempool_has(c, id[0]));
+    assert_true(chain_mempool_has(c, id[2]));
+    assert_true(chain_mempool_has(c, id[3]));
+    /* A worse one does not get in. */
+    struct chain_tx low = tmk_tx(&k[1], k[0].pk, COIN, 1000, 0);
+    assert_int_equal(chain_mempool_accept(c, &low, T_NOW(P)), CHAIN_ERR_MEMPOOL_FULL);
+    assert_int_equal(chain_mempool_count(c), 3);
+    /* A sender's second tx competes as that sender's last tx: it beats
+     * k2's (fee 2000) but not its own sender's first. */
+    struct chain_tx k0b = tmk_tx(&k[0], k[1].pk, COIN, 2500, 1);
+    assert_int_equal(chain_mempool_accept(c, &k0b, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_false(chain_mempool_has(c, id[2]));
+    assert_true(chain_mempool_has(c, id[0]));
+    assert_true(chain_mempool_bytes(c) <= 3 * txsz);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+static void test_expiry(void **state)
+{
+    (void)state;
+    const uint64_t exp = 60000;
+    struct chain *c = open_cfg(0, exp);
+    struct tkey dev, k;
+    tdev(&dev);
+    tkey(&k, 1);
+    struct chain_tx t0 = tmk_tx(&dev, k.pk, COIN, 1000, 0);
+    struct chain_tx t1 = tmk_tx(&dev, k.pk, COIN, 1000, 1);
+    struct chain_tx u0 = tmk_tx(&k, dev.pk, COIN, 1000, 0);
+    fund(c, 1);
+    struct chain_tx t2 = tmk_tx(&dev, k.pk, COIN, 1000, 2);
+    /* dev's nonce 0 went into the funding block. */
+    assert_int_equal(chain_mempool_accept(c, &t0, T_NOW(P)), CHAIN_ERR_TX_NONCE_TOO_OLD);
+    assert_int_equal(chain_mempool_accept(c, &t1, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t2, T_NOW(P) + 30000), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &u0, T_NOW(P) + 30000), CHAIN_TX_ACCEPTED);
+    chain_tick(c, T_NOW(P) + exp - 1);
+    assert_int_equal(chain_mempool_count(c), 3);
+    /* t1 expires, and t2 behind it cannot be mined without it. */
+    chain_tick(c, T_NOW(P) + exp);
+    assert_int_equal(chain_mempool_count(c), 1);
+    assert_true(chain_account_next_nonce(c, dev.pk) == 1);
+    chain_tick(c, T_NOW(P) + 30000 + exp);
+    assert_int_equal(chain_mempool_count(c), 0);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+/* A block whose txs passed the mempool does not verify them again: a tx
+ * whose id is in the cache is accepted even with a broken signature
+ * (which proves the skip; a real txid commits to its signature). */
+static void test_sigcache_skips_verification(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    uint8_t g[32], id[32];
+    struct chain_block b;
+    struct chain_result r;
+    tdev(&dev);
+    tkey(&k, 1);
+    chain_genesis_hash(P, g);
+    struct chain_tx t = tmk_tx(&dev, k.pk, COIN, 1000, 0);
+    t.sig[5] ^= 1;
+    chain_tx_txid(&t, id);
+    tmk_block(c, g, &t, 1, 1, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), CHAIN_ERR_BLK_BAD_TX);
+    assert_int_equal(r.tx_err, CHAIN_ERR_TX_BAD_SIG);
+    chain_block_free(&b);
+
+    /* A valid tx goes through the mempool, then its block connects. */
+    struct chain_tx ok = tmk_tx(&dev, k.pk, COIN, 1000, 0);
+    assert_int_equal(chain_mempool_accept(c, &ok, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    chain_tx_txid(&ok, id);
+    assert_true(sigcache_has(&c->mp.sigs, id));
+    /* Forge the cache entry for the broken tx: the block now passes. */
+    chain_tx_txid(&t, id);
+    sigcache_add(&c->mp.sigs, id);
+    tmk_block(c, g, &t, 1, 2, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+    chain_block_free(&b);
+    chain_close(c);
+}
+
+static void test_sigcache_bounded(void **state)
+{
+    (void)state;
+    struct sigcache sc;
+    uint8_t id[32] = { 0 };
+    assert_int_equal(sigcache_init(&sc, 4), 0);
+    for (uint8_t i = 0; i < 6; i++) {
+        id[0] = i;
+        sigcache_add(&sc, id);
+    }
+    id[0] = 0;
+    assert_false(sigcache_has(&sc, id));
+    id[0] = 1;
+    assert_false(sigcache_has(&sc, id));
+    for (uint8_t i = 2; i < 6; i++) {
+        id[0] = i;
+        assert_true(sigcache_has(&sc, id));
+    }
+    sigcache_free(&sc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sequence_and_orphans),
+        cmocka_unit_test(test_orphan_limits),
+        cmocka_unit_test(test_replacement),
+        cmocka_unit_test(test_eviction_by_feerate),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_sigcache_skips_verification),
+        cmocka_unit_test(test_sigcache_bounded),
+    };
+    sig_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
