@@ -1,0 +1,379 @@
+#include "p2p/txrequest.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2p/err.h"
+#include "p2p/limits.h"
+#include "p2p/p2p.h"
+#include "p2p/util.h"
+
+struct ann {
+    uint64_t peer;
+    uint64_t reqtime_ms;
+    bool preferred;
+    bool tried;
+};
+
+struct entry {
+    uint8_t hash[32];
+    uint32_t type;
+    uint64_t inflight_peer;     /* 0: none */
+    uint64_t expiry_ms;
+    uint8_t n_ann;
+    struct ann ann[P2P_TXREQ_MAX_ANNOUNCERS];
+};
+
+struct peer_slot {
+    uint64_t peer;
+    size_t n_ann;               /* announcements tracked */
+    size_t in_flight[2];        /* tx, block */
+};
+
+struct p2p_txreq {
+    struct entry *e;
+    size_t n, cap;
+    struct p2p_hmap index;      /* hash -> entry index */
+    struct peer_slot *peers;
+    size_t n_peers, cap_peers;
+};
+
+static int tidx(uint32_t type)
+{
+    return type == P2P_INV_BLOCK ? 1 : 0;
+}
+
+static const size_t max_in_flight[2] = { P2P_MAX_TX_IN_FLIGHT, P2P_MAX_BLOCKS_IN_FLIGHT };
+static const uint64_t timeout_ms[2] = { P2P_TX_REQUEST_TIMEOUT_MS, P2P_BLOCK_REQUEST_TIMEOUT_MS };
+
+int p2p_txreq_create(struct p2p_txreq **out, uint64_t salt)
+{
+    struct p2p_txreq *r = calloc(1, sizeof(*r));
+    if (!r)
+        return P2P_ERR_NOMEM;
+    p2p_hmap_init(&r->index, salt);
+    *out = r;
+    return 0;
+}
+
+void p2p_txreq_destroy(struct p2p_txreq *r)
+{
+    if (!r)
+        return;
+    free(r->e);
+    free(r->peers);
+    p2p_hmap_free(&r->index);
+    free(r);
+}
+
+static struct peer_slot *peer_find(const struct p2p_txreq *r, uint64_t peer)
+{
+    for (size_t i = 0; i < r->n_peers; i++)
+        if (r->peers[i].peer == peer)
+            return &r->peers[i];
+    return NULL;
+}
+
+static struct peer_slot *peer_get(struct p2p_txreq *r, uint64_t peer)
+{
+    struct peer_slot *s = peer_find(r, peer);
+    if (s)
+        return s;
+    if (r->n_peers == r->cap_peers) {
+        size_t cap = r->cap_peers ? 2 * r->cap_peers : 16;
+        struct peer_slot *np = realloc(r->peers, cap * sizeof(*np));
+        if (!np)
+            return NULL;
+        r->peers = np;
+        r->cap_peers = cap;
+    }
+    s = &r->peers[r->n_peers++];
+    memset(s, 0, sizeof(*s));
+    s->peer = peer;
+    return s;
+}
+
+static void peer_release(struct p2p_txreq *r, struct peer_slot *s)
+{
+    if (s->n_ann == 0 && s->in_flight[0] == 0 && s->in_flight[1] == 0)
+        *s = r->peers[--r->n_peers];
+}
+
+/* Removes entry i (swap with the last), releasing its peers' counts. */
+static void entry_remove(struct p2p_txreq *r, size_t i)
+{
+    struct entry *e = &r->e[i];
+    for (size_t a = 0; a < e->n_ann; a++) {
+        struct peer_slot *s = peer_find(r, e->ann[a].peer);
+        assert(s && s->n_ann > 0);
+        s->n_ann--;
+        if (e->inflight_peer == e->ann[a].peer) {
+            assert(s->in_flight[tidx(e->type)] > 0);
+            s->in_flight[tidx(e->type)]--;
+        }
+        peer_release(r, s);
+    }
+    p2p_hmap_del(&r->index, e->hash);
+    if (i != r->n - 1) {
+        r->e[i] = r->e[r->n - 1];
+        p2p_hmap_put(&r->index, r->e[i].hash, (uint32_t)i);  /* key exists: no alloc */
+    }
+    r->n--;
+}
+
+static struct entry *entry_find(const struct p2p_txreq *r, const uint8_t hash[32], size_t *idx)
+{
+    uint32_t v;
+    if (!p2p_hmap_get(&r->index, hash, &v))
+        return NULL;
+    if (idx)
+        *idx = v;
+    return &r->e[v];
+}
+
+int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
+                       const uint8_t hash[32], bool preferred, uint64_t reqtime_ms)
+{
+    if ((type != P2P_INV_TX && type != P2P_INV_BLOCK) || peer == 0)
+        return P2P_ERR_INVALID_ARG;
+    struct peer_slot *s = peer_find(r, peer);
+    if (s && s->n_ann >= P2P_TXREQ_MAX_PER_PEER)
+        return P2P_ERR_FULL;
+    struct entry *e = entry_find(r, hash, NULL);
+    if (e) {
+        if (e->n_ann >= P2P_TXREQ_MAX_ANNOUNCERS)
+            return 1;
+        for (size_t a = 0; a < e->n_ann; a++)
+            if (e->ann[a].peer == peer)
+                return 1;
+    } else {
+        if (r->n >= P2P_TXREQ_MAX_ENTRIES)
+            return P2P_ERR_FULL;
+        if (r->n == r->cap) {
+            size_t cap = r->cap ? 2 * r->cap : 64;
+            struct entry *ne = realloc(r->e, cap * sizeof(*ne));
+            if (!ne)
+                return P2P_ERR_NOMEM;
+            r->e = ne;
+            r->cap = cap;
+        }
+        if (p2p_hmap_put(&r->index, hash, (uint32_t)r->n))
+            return P2P_ERR_NOMEM;
+        e = &r->e[r->n++];
+        memset(e, 0, sizeof(*e));
+        memcpy(e->hash, hash, 32);
+        e->type = type;
+    }
+    s = peer_get(r, peer);
+    if (!s) {
+        if (e->n_ann == 0)
+            entry_remove(r, (size_t)(e - r->e));
+        return P2P_ERR_NOMEM;
+    }
+    s->n_ann++;
+    e->ann[e->n_ann++] = (struct ann){ .peer = peer, .reqtime_ms = reqtime_ms,
+                                       .preferred = preferred };
+    return 0;
+}
+
+void p2p_txreq_forget(struct p2p_txreq *r, const uint8_t hash[32])
+{
+    size_t i;
+    if (entry_find(r, hash, &i))
+        entry_remove(r, i);
+}
+
+static void clear_inflight(struct p2p_txreq *r, struct entry *e)
+{
+    struct peer_slot *s = peer_find(r, e->inflight_peer);
+    assert(s && s->in_flight[tidx(e->type)] > 0);
+    s->in_flight[tidx(e->type)]--;
+    for (size_t a = 0; a < e->n_ann; a++)
+        if (e->ann[a].peer == e->inflight_peer)
+            e->ann[a].tried = true;
+    e->inflight_peer = 0;
+}
+
+void p2p_txreq_notfound(struct p2p_txreq *r, uint64_t peer, const uint8_t hash[32])
+{
+    struct entry *e = entry_find(r, hash, NULL);
+    if (!e)
+        return;
+    if (e->inflight_peer == peer) {
+        clear_inflight(r, e);
+        return;
+    }
+    for (size_t a = 0; a < e->n_ann; a++)
+        if (e->ann[a].peer == peer)
+            e->ann[a].tried = true;
+}
+
+void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer)
+{
+    for (size_t i = 0; i < r->n;) {
+        struct entry *e = &r->e[i];
+        bool found = false;
+        for (size_t a = 0; a < e->n_ann; a++) {
+            if (e->ann[a].peer != peer)
+                continue;
+            if (e->inflight_peer == peer)
+                clear_inflight(r, e);
+            struct peer_slot *s = peer_find(r, peer);
+            s->n_ann--;
+            e->ann[a] = e->ann[--e->n_ann];
+            found = true;
+            break;
+        }
+        if (found && e->n_ann == 0) {
+            p2p_hmap_del(&r->index, e->hash);
+            if (i != r->n - 1) {
+                r->e[i] = r->e[r->n - 1];
+                p2p_hmap_put(&r->index, r->e[i].hash, (uint32_t)i);
+            }
+            r->n--;
+            continue;
+        }
+        i++;
+    }
+    struct peer_slot *s = peer_find(r, peer);
+    if (s) {
+        assert(s->n_ann == 0 && s->in_flight[0] == 0 && s->in_flight[1] == 0);
+        peer_release(r, s);
+    }
+}
+
+/* Best announcer to ask now, or -1. *any_left: some announcer is untried. */
+static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_ms,
+                bool *any_left)
+{
+    int best = -1;
+    *any_left = false;
+    for (size_t a = 0; a < e->n_ann; a++) {
+        const struct ann *x = &e->ann[a];
+        if (x->tried)
+            continue;
+        *any_left = true;
+        if (x->reqtime_ms > now_ms)
+            continue;
+        const struct peer_slot *s = peer_find(r, x->peer);
+        if (s->in_flight[tidx(e->type)] >= max_in_flight[tidx(e->type)])
+            continue;
+        if (best < 0) {
+            best = (int)a;
+            continue;
+        }
+        const struct ann *b = &e->ann[best];
+        if ((x->preferred && !b->preferred)
+            || (x->preferred == b->preferred && x->reqtime_ms < b->reqtime_ms))
+            best = (int)a;
+    }
+    return best;
+}
+
+size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req *out,
+                      size_t max)
+{
+    size_t n_out = 0;
+    for (size_t i = 0; i < r->n && n_out < max;) {
+        struct entry *e = &r->e[i];
+        if (e->inflight_peer && now_ms >= e->expiry_ms)
+            clear_inflight(r, e);
+        if (e->inflight_peer) {
+            i++;
+            continue;
+        }
+        bool any_left;
+        int a = pick(r, e, now_ms, &any_left);
+        if (!any_left) {
+            entry_remove(r, i);      /* everyone tried: give up */
+            continue;
+        }
+        if (a >= 0) {
+            struct peer_slot *s = peer_find(r, e->ann[a].peer);
+            s->in_flight[tidx(e->type)]++;
+            e->inflight_peer = e->ann[a].peer;
+            e->expiry_ms = now_ms + timeout_ms[tidx(e->type)];
+            out[n_out].peer = e->inflight_peer;
+            out[n_out].type = e->type;
+            memcpy(out[n_out].hash, e->hash, 32);
+            n_out++;
+        }
+        i++;
+    }
+    return n_out;
+}
+
+bool p2p_txreq_has(const struct p2p_txreq *r, const uint8_t hash[32])
+{
+    return entry_find(r, hash, NULL) != NULL;
+}
+
+size_t p2p_txreq_in_flight(const struct p2p_txreq *r, uint64_t peer)
+{
+    const struct peer_slot *s = peer_find(r, peer);
+    return s ? s->in_flight[0] + s->in_flight[1] : 0;
+}
+
+bool p2p_txreq_from_peer(const struct p2p_txreq *r, uint64_t peer, const uint8_t hash[32])
+{
+    const struct entry *e = entry_find(r, hash, NULL);
+    if (!e)
+        return false;
+    for (size_t a = 0; a < e->n_ann; a++)
+        if (e->ann[a].peer == peer)
+            return true;
+    return false;
+}
+
+size_t p2p_txreq_size(const struct p2p_txreq *r)
+{
+    return r->n;
+}
+
+uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r)
+{
+    uint64_t t = UINT64_MAX;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct entry *e = &r->e[i];
+        if (e->inflight_peer) {
+            if (e->expiry_ms < t)
+                t = e->expiry_ms;
+            continue;
+        }
+        for (size_t a = 0; a < e->n_ann; a++)
+            if (!e->ann[a].tried && e->ann[a].reqtime_ms < t)
+                t = e->ann[a].reqtime_ms;
+    }
+    return t;
+}
+
+void p2p_txreq_check(const struct p2p_txreq *r)
+{
+    assert(r->index.count == r->n);
+    for (size_t p = 0; p < r->n_peers; p++) {
+        size_t n_ann = 0, fl[2] = { 0, 0 };
+        for (size_t i = 0; i < r->n; i++) {
+            const struct entry *e = &r->e[i];
+            for (size_t a = 0; a < e->n_ann; a++)
+                if (e->ann[a].peer == r->peers[p].peer)
+                    n_ann++;
+            if (e->inflight_peer == r->peers[p].peer)
+                fl[tidx(e->type)]++;
+        }
+        assert(n_ann == r->peers[p].n_ann);
+        assert(fl[0] == r->peers[p].in_flight[0] && fl[1] == r->peers[p].in_flight[1]);
+        assert(fl[0] <= max_in_flight[0] && fl[1] <= max_in_flight[1]);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t v;
+        assert(p2p_hmap_get(&r->index, r->e[i].hash, &v) && v == i);
+        assert(r->e[i].n_ann > 0);
+        if (r->e[i].inflight_peer) {
+            bool ok = false;
+            for (size_t a = 0; a < r->e[i].n_ann; a++)
+                ok |= r->e[i].ann[a].peer == r->e[i].inflight_peer;
+            assert(ok);
+        }
+    }
+}
