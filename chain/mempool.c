@@ -313,11 +313,12 @@ int mempool_accept(struct mempool *mp, const struct ledger *l, const struct chai
     uint8_t txid[32];
     int err;
 
+    /* Form first: it bounds memo_len before the tx is serialized. */
+    if ((err = chain_validate_tx_form(mp->params, tx)) != 0)
+        return err;
     chain_tx_txid(tx, txid);
     if (hmap_get(&mp->txs, txid) || hmap_get(&mp->orphans, txid))
         return CHAIN_ERR_TX_DUPLICATE;
-    if ((err = chain_validate_tx_form(mp->params, tx)) != 0)
-        return err;
 
     static const struct ledger_account none;
     const struct ledger_account *a = ledger_get(l, tx->from);

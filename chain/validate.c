@@ -80,6 +80,11 @@ int chain_validate_block_shape(const struct chain_params *p, const struct chain_
 
     if (b->n_tx == 0)
         return CHAIN_ERR_BLK_EMPTY;
+    /* A decoded block never has an oversized memo; a hand-built one must
+     * not make serialization read past the memo array. */
+    for (size_t i = 0; i < b->n_tx; i++)
+        if (b->txs[i].memo_len > TX_MEMO_MAX)
+            return CHAIN_ERR_TX_MEMO_SIZE;
     /* The merkle root first: only a body the header commits to can make
      * the header invalid (a padded copy of a good block must not). */
     for (size_t i = 0; i < b->n_tx; i++)
