@@ -52,14 +52,16 @@ uint64_t chain__mtp(const struct chain *c, const struct bnode *n)
 /* Testnet: every block retargets over the last retarget_window blocks,
  * scaling the bits of the block that opened the window by how long the
  * window took. Basing on the window's first block (not the parent) keeps
- * the per-block steps from compounding. */
+ * the per-block steps from compounding. Until a full window of mined
+ * blocks exists (genesis, with its own bits, never counts) the limit
+ * applies. */
 uint32_t chain__next_bits(const struct chain *c, const struct bnode *parent)
 {
     const struct chain_params *p = c->p;
     if (!p->retarget || p->retarget_window == 0)
         return p->pow_limit_bits;
-    if (parent->height < p->retarget_window)
-        return parent->hdr.bits;
+    if (parent->height <= p->retarget_window)
+        return p->pow_limit_bits;
     const struct bnode *first = ancestor(c, (struct bnode *)(uintptr_t)parent,
                                          parent->height - p->retarget_window);
     uint64_t actual = parent->hdr.time_ms > first->hdr.time_ms
