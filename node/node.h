@@ -1,0 +1,111 @@
+/* The gossipd node: chain + p2p core + TCP transport + JSON-RPC + logs +
+ * miner, all on one libuv loop (the miner hashes on libuv's worker pool).
+ *
+ * Life cycle: node_init (opens everything, binds ports) -> uv_run ->
+ * node_request_stop (SIGINT/SIGTERM or the `stop` RPC) closes every handle
+ * so uv_run returns -> node_free. */
+#ifndef GOSSIPD_NODE_NODE_H
+#define GOSSIPD_NODE_NODE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "chain/chain.h"
+#include "node/config.h"
+#include "node/log.h"
+#include "node/prop.h"
+#include "node/rpc_http.h"
+#include "p2p/p2p.h"
+
+#define NODE_VERSION_STRING "0.1.0"
+#define NODE_VERSION_NUMBER 100          /* 0.1.0 as bitcoind numbers it */
+/* Blocks generate/generatetoaddress may make per call. */
+#define NODE_GENERATE_MAX 1000
+/* Nonces per chain_mine call on the RPC (regtest) path and per slice on the
+ * worker; the worker checks for a new tip between slices. */
+#define NODE_MINE_SLICE_NONCES (1u << 16)
+/* A worker job ends after this long so the template picks up new txs. */
+#define NODE_MINE_JOB_MS 2000
+/* --connect names that do not resolve yet (containers starting) are
+ * retried this often. */
+#define NODE_RESOLVE_RETRY_MS 2000
+/* getrawtransaction without a blockhash looks back this many blocks. */
+#define NODE_TX_LOOKBACK_BLOCKS 1000
+
+struct node_net;
+struct node_miner;
+
+struct node_seed {               /* a --connect entry */
+    char host[NODE_CONFIG_STR_MAX];
+    uint16_t port;
+    bool resolved;
+    bool resolving;
+    uv_getaddrinfo_t req;
+    struct node *node;
+};
+
+struct node {
+    uv_loop_t *loop;
+    struct node_config cfg;
+    struct node_log log;
+    struct chain *chain;
+    struct p2p *p2p;
+    struct node_net *net;
+    struct node_rpc_server *rpc;
+    struct node_prop prop;
+    struct node_miner *miner;
+
+    uint8_t key_pk[32];          /* the node's own key (in the chain store) */
+    uint8_t key_sk[64];
+    uint8_t mine_pk[32];         /* where mined coins go */
+
+    uint64_t start_ms;           /* wall clock at start */
+    uint16_t p2p_port;           /* actually bound */
+    uint64_t blocks_mined;
+
+    uv_signal_t sig_int, sig_term;
+    uv_timer_t stop_timer;
+    uv_timer_t resolve_timer;
+    struct node_seed seeds[NODE_CONFIG_CONNECT_MAX];
+    size_t n_seeds;
+    bool stopping;
+    bool handles_up;
+};
+
+/* Wall clock in ms since the Unix epoch (the clock chain and p2p get). */
+uint64_t node_now_ms(void);
+
+/* Start everything. Returns 0, or -1 after logging why. On failure call
+ * node_free (after uv_run to let closed handles finish). */
+int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg);
+/* Begin a clean shutdown (idempotent). */
+void node_request_stop(struct node *n);
+/* Release what node_init acquired. Call after uv_run returned. */
+void node_free(struct node *n);
+
+/* The RPC method table (node/rpc_methods.c); ctx is the struct node. */
+extern const struct node_rpc_method node_rpc_methods[];
+extern const size_t node_rpc_methods_count;
+/* Write the generated part of docs/RPC.md. */
+void node_rpc_write_doc(FILE *out);
+/* Prometheus text for /metrics (heap, caller frees). */
+char *node_metrics(void *node, size_t *len);
+
+/* Mining (node/miner.c). */
+int node_miner_start(struct node *n);
+void node_miner_stop(struct node *n);
+/* The tip changed: restart the job on the new tip. */
+void node_miner_tip_changed(struct node *n);
+bool node_miner_running(const struct node *n);
+/* After uv_run returned (no job left). */
+void node_miner_free(struct node *n);
+double node_miner_hashrate(const struct node *n);
+/* Mine one block on the tip paying pk, synchronously (regtest generate).
+ * Returns 0 and the hash, or a CHAIN_ERR_*. */
+int node_mine_one(struct node *n, const uint8_t pk[32], uint64_t max_tries, uint8_t hash[32]);
+
+#endif
