@@ -108,6 +108,9 @@
 /* Node-wide memory of bodies already received (mined txs leave the
  * mempool but must not be downloaded again). */
 #define P2P_RECENT_GEN_ENTRIES      32768u
+/* Txs refused for a reason that a new tip may change (nonce, balance,
+ * fee): not downloaded again until the tip moves. */
+#define P2P_REJECTED_GEN_ENTRIES    8192u
 /* Fan-out of tx announcements; 0 = every peer. */
 #define P2P_FANOUT_DEFAULT          0u
 /* Txids queued for one peer's next inv batch. */

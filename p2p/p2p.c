@@ -107,6 +107,7 @@ struct p2p {
     size_t n_peers, cap_peers;
     struct p2p_txreq *req;
     struct p2p_filter recent;   /* bodies received or confirmed */
+    struct p2p_filter rejected; /* txs refused for policy; cleared on a new tip */
 
     struct added added[P2P_MAX_ADDED_PEERS];
     size_t n_added;
@@ -124,8 +125,6 @@ struct p2p {
     bool fetch_dirty;
     const uint8_t *accepting;   /* txid being accepted by us right now */
 };
-
-static const struct chain_events no_chain_events;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -556,6 +555,8 @@ static void tip_changed(struct p2p *p)
     if (memcmp(tip, p->last_tip, 32) == 0)
         return;
     memcpy(p->last_tip, tip, 32);
+    p2p_idset_clear(&p->rejected.gen[0]);
+    p2p_idset_clear(&p->rejected.gen[1]);
     announce_block(p, tip);
     p->fetch_dirty = true;
 }
@@ -840,7 +841,9 @@ static void handle_getaddr(struct p2p *p, struct peer *pe)
 
 static bool have_tx(const struct p2p *p, const uint8_t txid[32])
 {
-    return chain_mempool_has(p->chain, txid) || p2p_filter_has(&p->recent, sid(p, txid));
+    uint64_t id = sid(p, txid);
+    return chain_mempool_has(p->chain, txid) || p2p_filter_has(&p->recent, id)
+           || p2p_filter_has(&p->rejected, id);
 }
 
 static void handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
@@ -1023,6 +1026,10 @@ static void handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
     if (tx_reject_is_fault(r)) {
         p2p_filter_add(&p->recent, sid(p, txid));
         misbehave(p, pe, P2P_SCORE_INVALID_TX, chain_strerror(r));
+    } else {
+        /* Nonce, fee or balance: it may become valid on another tip, so
+         * it is only remembered until the tip moves. */
+        p2p_filter_add(&p->rejected, sid(p, txid));
     }
 }
 
@@ -1370,6 +1377,8 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     int err = p2p_txreq_create(&p->req, p2p_rng_next(&p->rng));
     if (!err)
         err = p2p_filter_init(&p->recent, P2P_RECENT_GEN_ENTRIES);
+    if (!err)
+        err = p2p_filter_init(&p->rejected, P2P_REJECTED_GEN_ENTRIES);
     if (!err) {
         p->book = calloc(P2P_ADDRBOOK_MAX_ENTRIES, sizeof(*p->book));
         p->bans = calloc(P2P_MAX_BANS, sizeof(*p->bans));
@@ -1397,12 +1406,13 @@ void p2p_destroy(struct p2p *p)
     if (!p)
         return;
     if (p->mine.ctx)
-        chain_set_events(p->chain, &no_chain_events);
+        chain_set_events(p->chain, &p->fwd);   /* give the chain back to its owner */
     for (size_t i = 0; i < p->n_peers; i++)
         peer_free(p->peers[i]);
     free(p->peers);
     p2p_txreq_destroy(p->req);
     p2p_filter_free(&p->recent);
+    p2p_filter_free(&p->rejected);
     free(p->book);
     free(p->bans);
     free(p);

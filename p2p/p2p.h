@@ -170,7 +170,9 @@ void p2p_on_disconnected(struct p2p *p, uint64_t peer, const char *reason, uint6
  * harmless). */
 void p2p_on_tick(struct p2p *p, uint64_t now_ms);
 /* Absolute time (ms, the driver's clock) of the next thing the core must
- * do; never more than P2P_TICK_MAX_MS after the last call. */
+ * do; never more than P2P_TICK_MAX_MS after the last call. Any call into
+ * the core (a submission too) may move it earlier: the driver re-reads it
+ * after each call. */
 uint64_t p2p_next_deadline(const struct p2p *p);
 
 /* ---- Local submissions (node/: RPC, miner) ---- */
