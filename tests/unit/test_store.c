@@ -146,6 +146,54 @@ static void test_wrong_network(void **state)
     tdir_remove(&d);
 }
 
+/* A reorg after a restart undoes blocks with undo data read from disk;
+ * the result persists. */
+static void test_reorg_across_reopen(void **state)
+{
+    (void)state;
+    struct tdir d;
+    struct tkey dev, k;
+    uint8_t g[32], a_tip[32], b_tip[32], tip[32], id[32];
+    struct chain_block b;
+    struct chain_result r;
+    tdir_make(&d);
+    tdev(&dev);
+    tkey(&k, 3);
+    chain_genesis_hash(P, g);
+
+    struct chain *c = topen(P, d.db);
+    struct chain_tx pay = tmk_tx(&dev, k.pk, 4 * COIN, 1000, 0);
+    chain_tx_txid(&pay, id);
+    tmk_block(c, g, &pay, 1, 1, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    tblock_hash(&b, a_tip);
+    chain_block_free(&b);
+    textend(c, a_tip, 2, 1, a_tip);
+    chain_close(c);
+
+    c = topen(P, d.db);
+    textend(c, g, 4, 2, b_tip);
+    chain_tip(c, tip);
+    assert_memory_equal(tip, b_tip, 32);
+    uint64_t bal, nonce;
+    chain_account(c, k.pk, &bal, &nonce);
+    assert_true(bal == 0);
+    /* The payment from the losing branch waits in the mempool again. */
+    assert_true(chain_mempool_has(c, id));
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+
+    c = topen(P, d.db);
+    chain_tip(c, tip);
+    assert_memory_equal(tip, b_tip, 32);
+    assert_int_equal(chain_height(c), 4);
+    assert_true(chain_have_block(c, a_tip));
+    assert_false(chain_in_best(c, a_tip));
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+    tdir_remove(&d);
+}
+
 /* ---- kill -9 ---- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -304,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_store_rollback),
         cmocka_unit_test(test_node_key),
         cmocka_unit_test(test_wrong_network),
+        cmocka_unit_test(test_reorg_across_reopen),
         cmocka_unit_test(test_1000_blocks_persist),
         cmocka_unit_test(test_kill9),
     };
