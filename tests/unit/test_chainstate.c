@@ -340,6 +340,50 @@ static void test_orphan_pool_bounded(void **state)
     chain_close(c);
 }
 
+/* Big orphans: the byte bound evicts before the count bound. Orphans are
+ * held before their txs' signatures are checked, so unsigned txs do. */
+static void test_orphan_pool_bytes(void **state)
+{
+    (void)state;
+    struct chain *c = topen(P, NULL);
+    const size_t per_tx = TX_FIXED_SIZE + 3 + TX_MEMO_MAX;
+    const size_t n_tx = (P->max_block_size - 1000) / per_tx;
+    const unsigned n_blocks = CHAIN_ORPHAN_BLOCKS_MAX_BYTES / P->max_block_size + 8;
+    assert_true(n_blocks < CHAIN_ORPHAN_BLOCKS_MAX_COUNT);
+    for (unsigned i = 0; i < n_blocks; i++) {
+        struct chain_block b;
+        struct chain_result r;
+        memset(&b, 0, sizeof b);
+        b.n_tx = n_tx;
+        b.txs = calloc(n_tx, sizeof *b.txs);
+        assert_non_null(b.txs);
+        for (size_t j = 0; j < n_tx; j++) {
+            b.txs[j].version = TX_VERSION;
+            b.txs[j].from[0] = 1;
+            b.txs[j].nonce = j;
+            b.txs[j].memo_len = TX_MEMO_MAX;
+        }
+        memset(b.txs[0].from, 0, 32);
+        b.hdr.version = BLOCK_VERSION;
+        b.hdr.prev[0] = (uint8_t)(i + 1);
+        b.hdr.prev[1] = 0xee;
+        b.hdr.time_ms = T_NOW(P);
+        b.hdr.bits = P->pow_limit_bits;
+        tremine(&b);
+        assert_true(chain_block_size(&b) <= P->max_block_size);
+        assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+        assert_int_equal(r.status, CHAIN_ST_ORPHAN);
+        assert_memory_equal(r.missing_parent, b.hdr.prev, 32);
+        assert_true(c->orph_bytes <= CHAIN_ORPHAN_BLOCKS_MAX_BYTES);
+        chain_block_free(&b);
+    }
+    assert_true(c->n_orph < n_blocks);
+    /* The oldest went first: the newest is still held. */
+    assert_int_equal(c->orph[c->n_orph - 1]->b.hdr.prev[0], n_blocks);
+    assert_true(c->orph[0]->b.hdr.prev[0] > 1);
+    chain_close(c);
+}
+
 /* A block whose tx fails the ledger (bad nonce) is remembered as invalid,
  * and so is its child; the chain stays on the valid branch. */
 static void test_invalid_remembered(void **state)
@@ -502,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_double_spend_two_branches),
         cmocka_unit_test(test_orphans_every_order),
         cmocka_unit_test(test_orphan_pool_bounded),
+        cmocka_unit_test(test_orphan_pool_bytes),
         cmocka_unit_test(test_invalid_remembered),
         cmocka_unit_test(test_reorg_to_invalid_branch),
         cmocka_unit_test(test_headers_first_and_sync),

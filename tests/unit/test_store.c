@@ -276,6 +276,10 @@ static void test_kill9(void **state)
     struct tdir d;
     uint8_t last[32];
     uint32_t last_h = 0;
+    /* Every tip ever reported, to check at the end that all are stored. */
+    size_t cap_seen = 4096, n_seen = 0;
+    uint8_t (*seen)[32] = malloc(cap_seen * sizeof *seen);
+    assert_non_null(seen);
     unsigned rounds = 0, reports = 0;
     tdir_make(&d);
     chain_genesis_hash(P, last);
@@ -306,6 +310,8 @@ static void test_kill9(void **state)
             memcpy(last, rep, 32);
             last_h = le32_get(rep + 32);
             reports++;
+            if (n_seen < cap_seen)
+                memcpy(seen[n_seen++], rep, 32);
         }
         close(fds[0]);
 
@@ -319,6 +325,11 @@ static void test_kill9(void **state)
     }
     assert_true(rounds >= 5);
     assert_true(reports > 0);
+    struct chain *c = topen(P, d.db);
+    for (size_t i = 0; i < n_seen; i++)
+        assert_true(chain_have_block(c, seen[i]));
+    chain_close(c);
+    free(seen);
     print_message("kill -9: %u rounds, %u committed tips reported, final height %u\n",
                   rounds, reports, last_h);
     tdir_remove(&d);
