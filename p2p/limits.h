@@ -64,7 +64,7 @@
  * allocation. ---- */
 #define P2P_MAX_VERSION_BYTES       (P2P_VERSION_FIXED_BYTES + 3 + P2P_MAX_USER_AGENT_BYTES)
 #define P2P_MAX_PING_BYTES          8u
-#define P2P_MAX_INV_BYTES           (5u + P2P_MAX_INV_ENTRIES * P2P_INV_ENTRY_BYTES)
+#define P2P_MAX_INV_BYTES           (3u + P2P_MAX_INV_ENTRIES * P2P_INV_ENTRY_BYTES)
 #define P2P_MAX_ADDR_BYTES          (3u + P2P_MAX_ADDR_ENTRIES * P2P_ADDR_ENTRY_BYTES)
 #define P2P_MAX_TX_BYTES            ((size_t)TX_SIZE_MAX)
 #define P2P_MAX_BLOCK_BYTES         ((size_t)BLOCK_SIZE_LIMIT)
@@ -153,6 +153,9 @@
 #define P2P_SCORE_NONCONNECTING_HEADERS 5     /* headers that do not connect, repeatedly */
 
 /* ---- Relations ---- */
+_Static_assert(P2P_MAX_INV_ENTRIES <= 0xffff && P2P_MAX_ADDR_ENTRIES <= 0xffff
+               && P2P_MAX_HEADERS_ENTRIES <= 0xffff && P2P_MAX_RECON_NODES <= 0xffff,
+               "list counts take a 3-byte varint at most, as the caps assume");
 _Static_assert(P2P_MAX_BLOCK_BYTES <= P2P_MAX_PAYLOAD_BYTES, "block must fit a frame");
 _Static_assert(P2P_MAX_INV_BYTES <= P2P_MAX_PAYLOAD_BYTES, "inv must fit a frame");
 _Static_assert(P2P_MAX_HEADERS_BYTES <= P2P_MAX_PAYLOAD_BYTES, "headers must fit a frame");
