@@ -1062,7 +1062,7 @@ size_t chain_locator(const struct chain *c, uint8_t (*out)[32], size_t max)
         h = h > step ? h - step : 0;
     }
     /* Always end at genesis when there is room for it. */
-    if (k > 0 && k == max && memcmp(out[k - 1], c->genesis->hash, 32) != 0)
+    if (k > 1 && k == max && memcmp(out[k - 1], c->genesis->hash, 32) != 0)
         memcpy(out[k - 1], c->genesis->hash, 32);
     return k;
 }

@@ -435,6 +435,13 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
     return err;
 }
 
+static int cmp_from(const void *a, const void *b)
+{
+    const struct chain_tx *x = *(const struct chain_tx *const *)a;
+    const struct chain_tx *y = *(const struct chain_tx *const *)b;
+    return memcmp(x->from, y->from, 32);
+}
+
 static int touch_add(struct hmap *t, const uint8_t pk[32])
 {
     return hmap_get(t, pk) ? 0 : hmap_put(t, pk, t);
@@ -469,25 +476,25 @@ int mempool_update(struct mempool *mp, const struct ledger *l,
                 ret[n_ret++] = tx;
             }
         }
+    /* Returned txs grouped by sender, so each sender finds its own run. */
+    if (n_ret)
+        qsort(ret, n_ret, sizeof *ret, cmp_from);
     for (size_t i = 0; i < touched.cap && !err; i++) {
         if (!hmap_live(&touched, i))
             continue;
         const uint8_t *pk = touched.slots[i].key;
-        /* The sender's returned txs, in any order (rebuild sorts). */
-        size_t k = 0;
-        const struct chain_tx **mine = NULL;
-        for (size_t j = 0; j < n_ret; j++)
-            k += memcmp(ret[j]->from, pk, 32) == 0;
-        if (k && !(mine = malloc(k * sizeof *mine))) {
-            err = CHAIN_ERR_NOMEM;
-            break;
+        size_t lo = 0, hi = n_ret;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (memcmp(ret[mid]->from, pk, 32) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        k = 0;
-        for (size_t j = 0; j < n_ret; j++)
-            if (memcmp(ret[j]->from, pk, 32) == 0)
-                mine[k++] = ret[j];
-        err = sender_rebuild(mp, l, pk, mine, k, now_ms);
-        free(mine);
+        size_t k = 0;
+        while (lo + k < n_ret && memcmp(ret[lo + k]->from, pk, 32) == 0)
+            k++;
+        err = sender_rebuild(mp, l, pk, k ? &ret[lo] : NULL, k, now_ms);
     }
     free(ret);
     hmap_free(&touched);
