@@ -1,0 +1,365 @@
+/* p2p/txrequest.c: the pull scheduler, with a fake clock. Also the small
+ * building blocks it uses (p2p/util.c) and the reconciliation logic
+ * (p2p/recon.c), which are pure too. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "p2p/p2p.h"
+#include "p2p/recon.h"
+#include "p2p/txrequest.h"
+#include "p2p/util.h"
+
+static void h(uint8_t out[32], unsigned i)
+{
+    memset(out, 0, 32);
+    out[0] = (uint8_t)i;
+    out[1] = (uint8_t)(i >> 8);
+    out[31] = 0xaa;
+}
+
+static size_t poll_all(struct p2p_txreq *r, uint64_t now, struct p2p_txreq_req *out)
+{
+    size_t n = p2p_txreq_poll(r, now, out, 1024);
+    p2p_txreq_check(r);
+    return n;
+}
+
+static void test_one_in_flight_then_timeout(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32];
+    h(x, 1);
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    assert_int_equal(p2p_txreq_announce(r, 1, P2P_INV_TX, x, true, 0), 0);
+    assert_int_equal(p2p_txreq_announce(r, 2, P2P_INV_TX, x, true, 0), 0);
+    assert_int_equal(p2p_txreq_announce(r, 2, P2P_INV_TX, x, true, 0), 1);   /* again */
+    /* Asked from one peer only (the first announcer at equal rank). */
+    assert_int_equal(poll_all(r, 100, out), 1);
+    assert_true(out[0].peer == 1);
+    assert_int_equal(out[0].type, P2P_INV_TX);
+    assert_memory_equal(out[0].hash, x, 32);
+    assert_int_equal(p2p_txreq_in_flight(r, 1), 1);
+    assert_int_equal(poll_all(r, 200, out), 0);
+    assert_true(p2p_txreq_next_deadline(r) == 100 + P2P_TX_REQUEST_TIMEOUT_MS);
+    /* Timeout: the next announcer. */
+    assert_int_equal(poll_all(r, 100 + P2P_TX_REQUEST_TIMEOUT_MS, out), 1);
+    assert_true(out[0].peer == 2);
+    assert_int_equal(p2p_txreq_in_flight(r, 1), 0);
+    /* Everyone timed out: forgotten. */
+    assert_int_equal(poll_all(r, 100 + 2 * P2P_TX_REQUEST_TIMEOUT_MS, out), 0);
+    assert_int_equal(p2p_txreq_size(r), 0);
+    assert_false(p2p_txreq_has(r, x));
+    p2p_txreq_destroy(r);
+}
+
+static void test_notfound_moves_on_and_forget(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32];
+    h(x, 2);
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    for (uint64_t p = 1; p <= 3; p++)
+        p2p_txreq_announce(r, p, P2P_INV_TX, x, true, 0);
+    assert_int_equal(poll_all(r, 0, out), 1);
+    assert_true(out[0].peer == 1);
+    p2p_txreq_notfound(r, 1, x);
+    /* At once, no timeout needed. */
+    assert_int_equal(poll_all(r, 1, out), 1);
+    assert_true(out[0].peer == 2);
+    assert_true(p2p_txreq_from_peer(r, 3, x));
+    /* The body arrived: everything about it goes. */
+    p2p_txreq_forget(r, x);
+    assert_int_equal(p2p_txreq_size(r), 0);
+    assert_int_equal(p2p_txreq_in_flight(r, 2), 0);
+    assert_false(p2p_txreq_from_peer(r, 3, x));
+    assert_int_equal(poll_all(r, 10, out), 0);
+    p2p_txreq_destroy(r);
+}
+
+static void test_preferred_and_reqtime(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32], y[32];
+    h(x, 3);
+    h(y, 4);
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    /* Inbound (non-preferred) first, with the delay; outbound just after. */
+    p2p_txreq_announce(r, 1, P2P_INV_TX, x, false, 0 + P2P_NONPREFERRED_DELAY_MS);
+    assert_int_equal(poll_all(r, 10, out), 0);   /* not yet */
+    assert_true(p2p_txreq_next_deadline(r) == P2P_NONPREFERRED_DELAY_MS);
+    p2p_txreq_announce(r, 2, P2P_INV_TX, x, true, 20);
+    assert_int_equal(poll_all(r, 20, out), 1);
+    assert_true(out[0].peer == 2);   /* outbound wins although later */
+    /* Both ready: preferred first. */
+    p2p_txreq_announce(r, 1, P2P_INV_TX, y, false, 0);
+    p2p_txreq_announce(r, 3, P2P_INV_TX, y, true, 0);
+    assert_int_equal(poll_all(r, 30, out), 1);
+    assert_true(out[0].peer == 3);
+    p2p_txreq_destroy(r);
+}
+
+static void test_per_peer_cap_and_blocks(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32];
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    for (unsigned i = 0; i < P2P_MAX_TX_IN_FLIGHT + 10; i++) {
+        h(x, i);
+        p2p_txreq_announce(r, 1, P2P_INV_TX, x, true, 0);
+    }
+    for (unsigned i = 0; i < P2P_MAX_BLOCKS_IN_FLIGHT + 4; i++) {
+        h(x, 1000 + i);
+        p2p_txreq_announce(r, 1, P2P_INV_BLOCK, x, true, 0);
+    }
+    /* The window per type. */
+    size_t n = poll_all(r, 0, out);
+    assert_int_equal(n, P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT);
+    assert_int_equal(p2p_txreq_in_flight(r, 1), n);
+    /* One completes: one more goes out. */
+    p2p_txreq_forget(r, out[0].hash);
+    assert_int_equal(poll_all(r, 1, out), 1);
+    /* The block timeout is the longer one. */
+    size_t k = poll_all(r, P2P_TX_REQUEST_TIMEOUT_MS + 1, out);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(out[i].type, P2P_INV_TX);
+    /* Wrong type, zero peer. */
+    assert_int_equal(p2p_txreq_announce(r, 1, 9, x, true, 0), P2P_ERR_INVALID_ARG);
+    assert_int_equal(p2p_txreq_announce(r, 0, P2P_INV_TX, x, true, 0), P2P_ERR_INVALID_ARG);
+    p2p_txreq_destroy(r);
+}
+
+static void test_peer_gone(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32], y[32];
+    h(x, 5);
+    h(y, 6);
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    p2p_txreq_announce(r, 1, P2P_INV_TX, x, true, 0);
+    p2p_txreq_announce(r, 2, P2P_INV_TX, x, true, 0);
+    p2p_txreq_announce(r, 1, P2P_INV_BLOCK, y, true, 0);
+    assert_int_equal(poll_all(r, 0, out), 2);
+    p2p_txreq_peer_gone(r, 1);
+    p2p_txreq_check(r);
+    assert_false(p2p_txreq_has(r, y));   /* only peer 1 had it */
+    assert_true(p2p_txreq_has(r, x));
+    assert_int_equal(poll_all(r, 1, out), 1);
+    assert_true(out[0].peer == 2);
+    p2p_txreq_peer_gone(r, 2);
+    assert_int_equal(p2p_txreq_size(r), 0);
+    p2p_txreq_destroy(r);
+}
+
+static void test_caps_on_announcements(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    uint8_t x[32];
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    for (unsigned i = 0; i < P2P_TXREQ_MAX_PER_PEER; i++) {
+        h(x, i);
+        x[2] = (uint8_t)(i >> 16);
+        assert_int_equal(p2p_txreq_announce(r, 7, P2P_INV_TX, x, false, 0), 0);
+    }
+    h(x, 60000);
+    x[5] = 1;
+    assert_int_equal(p2p_txreq_announce(r, 7, P2P_INV_TX, x, false, 0), P2P_ERR_FULL);
+    /* Announcers per hash are capped too. */
+    for (uint64_t p = 100; p < 100 + P2P_TXREQ_MAX_ANNOUNCERS; p++)
+        assert_int_equal(p2p_txreq_announce(r, p, P2P_INV_TX, x, false, 0), 0);
+    assert_int_equal(p2p_txreq_announce(r, 999, P2P_INV_TX, x, false, 0), 1);
+    p2p_txreq_check(r);
+    p2p_txreq_destroy(r);
+}
+
+/* Deterministic: the same calls give the same requests. */
+static void test_deterministic(void **state)
+{
+    (void)state;
+    struct p2p_txreq_req a[1024], b[1024];
+    size_t na = 0, nb = 0;
+    for (int run = 0; run < 2; run++) {
+        struct p2p_txreq *r;
+        struct p2p_rng rng;
+        p2p_rng_seed(&rng, 42);
+        assert_int_equal(p2p_txreq_create(&r, 77), 0);
+        uint8_t x[32];
+        for (int i = 0; i < 300; i++) {
+            h(x, (unsigned)p2p_rng_below(&rng, 50));
+            p2p_txreq_announce(r, 1 + p2p_rng_below(&rng, 6), P2P_INV_TX, x,
+                               p2p_rng_below(&rng, 2), p2p_rng_below(&rng, 100));
+        }
+        size_t n = p2p_txreq_poll(r, 100, run ? b : a, 1024);
+        if (run)
+            nb = n;
+        else
+            na = n;
+        p2p_txreq_destroy(r);
+    }
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof(a[0]));
+}
+
+static void test_filter_and_hmap(void **state)
+{
+    (void)state;
+    struct p2p_filter f;
+    assert_int_equal(p2p_filter_init(&f, 100), 0);
+    for (uint64_t i = 1; i <= 150; i++)
+        p2p_filter_add(&f, i);
+    /* The last 100 are always remembered. */
+    for (uint64_t i = 51; i <= 150; i++)
+        assert_true(p2p_filter_has(&f, i));
+    for (uint64_t i = 151; i <= 400; i++)
+        p2p_filter_add(&f, i);
+    assert_false(p2p_filter_has(&f, 1));
+    assert_true(p2p_filter_has(&f, 400));
+    p2p_filter_free(&f);
+
+    struct p2p_hmap m;
+    p2p_hmap_init(&m, 3);
+    uint8_t k[32];
+    for (unsigned i = 0; i < 1000; i++) {
+        h(k, i);
+        assert_int_equal(p2p_hmap_put(&m, k, i), 0);
+    }
+    for (unsigned i = 0; i < 1000; i += 2) {
+        h(k, i);
+        assert_true(p2p_hmap_del(&m, k));
+    }
+    for (unsigned i = 0; i < 1000; i++) {
+        uint32_t v;
+        h(k, i);
+        assert_int_equal(p2p_hmap_get(&m, k, &v), i % 2 == 1);
+        if (i % 2)
+            assert_int_equal(v, i);
+    }
+    assert_int_equal(m.count, 500);
+    p2p_hmap_free(&m);
+
+    struct p2p_rng r;
+    p2p_rng_seed(&r, 1);
+    for (int i = 0; i < 1000; i++)
+        assert_true(p2p_rng_below(&r, 7) < 7);
+}
+
+/* ---- reconciliation, two sides in memory ---- */
+
+static void rand_id(struct p2p_rng *rng, uint8_t id[32])
+{
+    for (int i = 0; i < 4; i++) {
+        uint64_t v = p2p_rng_next(rng);
+        memcpy(id + 8 * i, &v, 8);
+    }
+}
+
+/* Runs rounds between sets a and b until quiet. Returns messages used and
+ * adds the bytes; every difference must end up in want/give. */
+static int reconcile(uint8_t (*a)[32], size_t na, uint8_t (*b)[32], size_t nb,
+                     size_t *bytes, size_t *a_wants, size_t *b_wants)
+{
+    struct p2p_recon_set sa, sb;
+    assert_int_equal(p2p_recon_set_build(&sa, (const uint8_t (*)[32])a, na), 0);
+    assert_int_equal(p2p_recon_set_build(&sb, (const uint8_t (*)[32])b, nb), 0);
+    struct p2p_recon_out o;
+    p2p_recon_out_init(&o);
+    assert_int_equal(p2p_recon_start(&sa, &o), 0);
+    int msgs = 0;
+    bool a_turn = false;   /* b answers a's opening */
+    *a_wants = *b_wants = 0;
+    while (o.n_nodes > 0 && msgs < 64) {
+        struct wr w;
+        wr_init(&w, P2P_MAX_RECON_BYTES);
+        p2p_put_recon_count(&w, o.n_nodes);
+        wr_bytes(&w, o.body.buf, o.body.len);
+        *bytes += w.len;
+        msgs++;
+        struct p2p_recon_msg m;
+        assert_int_equal(p2p_dec_recon(w.buf, w.len, &m), 0);
+        struct p2p_recon_out next;
+        p2p_recon_out_init(&next);
+        assert_int_equal(p2p_recon_process(a_turn ? &sa : &sb, &m, &next), 0);
+        /* want: the receiver lacks it; give: the sender lacks it. */
+        if (a_turn) {
+            *a_wants += next.n_want;
+            *b_wants += next.n_give;
+        } else {
+            *b_wants += next.n_want;
+            *a_wants += next.n_give;
+        }
+        wr_free(&w);
+        p2p_recon_out_free(&o);
+        o = next;
+        a_turn = !a_turn;
+    }
+    p2p_recon_out_free(&o);
+    p2p_recon_set_free(&sa);
+    p2p_recon_set_free(&sb);
+    return msgs;
+}
+
+static void test_recon_finds_differences(void **state)
+{
+    (void)state;
+    struct p2p_rng rng;
+    p2p_rng_seed(&rng, 9);
+    const size_t common = 2000;
+    static uint8_t a[3000][32], b[3000][32];
+    for (size_t i = 0; i < common; i++) {
+        rand_id(&rng, a[i]);
+        memcpy(b[i], a[i], 32);
+    }
+    size_t bytes = 0, aw, bw;
+    /* Equal sets: one message of one summary. */
+    assert_int_equal(reconcile(a, common, b, common, &bytes, &aw, &bw), 1);
+    assert_true(bytes < 32);
+    assert_int_equal(aw + bw, 0);
+    /* 3 only in a, 2 only in b. */
+    for (size_t i = 0; i < 3; i++)
+        rand_id(&rng, a[common + i]);
+    for (size_t i = 0; i < 2; i++)
+        rand_id(&rng, b[common + i]);
+    bytes = 0;
+    int msgs = reconcile(a, common + 3, b, common + 2, &bytes, &aw, &bw);
+    assert_int_equal(aw, 2);
+    assert_int_equal(bw, 3);
+    /* Compact: far below sending the pool's 2,000 txids (64 KB). */
+    assert_true(bytes < 8000);
+    assert_true(msgs <= 8);
+    /* Empty on one side. */
+    bytes = 0;
+    reconcile(a, 0, b, 5, &bytes, &aw, &bw);
+    assert_int_equal(aw, 5);
+    assert_int_equal(bw, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_in_flight_then_timeout),
+        cmocka_unit_test(test_notfound_moves_on_and_forget),
+        cmocka_unit_test(test_preferred_and_reqtime),
+        cmocka_unit_test(test_per_peer_cap_and_blocks),
+        cmocka_unit_test(test_peer_gone),
+        cmocka_unit_test(test_caps_on_announcements),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_filter_and_hmap),
+        cmocka_unit_test(test_recon_finds_differences),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
