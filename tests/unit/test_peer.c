@@ -1,0 +1,495 @@
+/* p2p/p2p.c peer handling, one core against a scripted remote: handshake
+ * and its timeout, ping/idle timeouts, misbehaviour scores and bans,
+ * oversize and garbage input, inbound cap, flow control, events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chain/params.h"
+#include "crypto/hash.h"
+#include "crypto/sig.h"
+#include "p2p/msg.h"
+#include "p2p/p2p.h"
+#include "p2p/wire.h"
+
+#define T0 (1800000000000ull)
+
+struct fake {
+    struct chain *chain;
+    struct p2p *p;
+    struct p2p_io io;
+    struct p2p_events ev;
+    uint32_t magic;
+    /* what the core did */
+    uint8_t out[1 << 16];
+    size_t out_len;
+    uint64_t last_send_peer;
+    uint64_t disconnected[16];
+    char reasons[16][48];
+    size_t n_disc;
+    struct p2p_addr connects[16];
+    size_t n_connects;
+    int paused;
+    /* events */
+    int connected_ev, disconnected_ev, misbehaviour_ev, ban_ev, msgs_recv;
+    int last_score;
+};
+
+static int f_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
+{
+    struct fake *f = ctx;
+    f->last_send_peer = peer;
+    if (sizeof(f->out) - f->out_len >= len) {
+        memcpy(f->out + f->out_len, buf, len);
+        f->out_len += len;
+    }
+    return 0;
+}
+
+static void f_connect(void *ctx, const struct p2p_addr *a)
+{
+    struct fake *f = ctx;
+    if (f->n_connects < 16)
+        f->connects[f->n_connects++] = *a;
+}
+
+static void f_disconnect(void *ctx, uint64_t peer, const char *reason)
+{
+    struct fake *f = ctx;
+    if (f->n_disc < 16) {
+        f->disconnected[f->n_disc] = peer;
+        strncpy(f->reasons[f->n_disc], reason, 47);
+        f->n_disc++;
+    }
+}
+
+static void f_pause(void *ctx, uint64_t peer, bool paused)
+{
+    struct fake *f = ctx;
+    (void)peer;
+    f->paused += paused ? 1 : -1;
+}
+
+static void e_connected(void *ctx, const struct p2p_peer_info *pi)
+{
+    ((struct fake *)ctx)->connected_ev++;
+    (void)pi;
+}
+
+static void e_disconnected(void *ctx, const struct p2p_peer_info *pi, const char *r)
+{
+    ((struct fake *)ctx)->disconnected_ev++;
+    (void)pi;
+    (void)r;
+}
+
+static void e_misb(void *ctx, uint64_t peer, const struct p2p_addr *a, int score, const char *r)
+{
+    struct fake *f = ctx;
+    f->misbehaviour_ev++;
+    f->last_score = score;
+    (void)peer;
+    (void)a;
+    (void)r;
+}
+
+static void e_ban(void *ctx, const struct p2p_addr *a, uint64_t d, const char *r)
+{
+    ((struct fake *)ctx)->ban_ev++;
+    (void)a;
+    (void)d;
+    (void)r;
+}
+
+static void e_recv(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
+{
+    ((struct fake *)ctx)->msgs_recv++;
+    (void)peer;
+    (void)cmd;
+    (void)bytes;
+}
+
+static struct fake *fake_new(uint32_t inbound_max)
+{
+    struct fake *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    struct chain_config cc = { .params = &chain_params_regtest };
+    assert_int_equal(chain_open(&f->chain, &cc, T0), 0);
+    f->magic = chain_params_regtest.magic;
+    f->io = (struct p2p_io){ .ctx = f, .send = f_send, .connect = f_connect,
+                             .disconnect = f_disconnect, .pause_read = f_pause };
+    f->ev = (struct p2p_events){ .ctx = f, .peer_connected = e_connected,
+                                 .peer_disconnected = e_disconnected,
+                                 .misbehaviour = e_misb, .ban = e_ban, .msg_recv = e_recv };
+    struct p2p_config cfg;
+    p2p_config_init(&cfg);
+    cfg.chain = f->chain;
+    cfg.io = &f->io;
+    cfg.events = &f->ev;
+    cfg.name = "me";
+    cfg.seed = 1;
+    cfg.outbound_target = 0;
+    cfg.inbound_max = inbound_max;
+    cfg.ban_ms = 60000;
+    assert_int_equal(p2p_create(&f->p, &cfg, T0), 0);
+    return f;
+}
+
+static void fake_free(struct fake *f)
+{
+    p2p_check(f->p);
+    p2p_destroy(f->p);
+    chain_close(f->chain);
+    free(f);
+}
+
+/* Counts frames of cmd in what the core sent since the last reset. */
+static int sent_count(struct fake *f, enum p2p_cmd cmd)
+{
+    int n = 0;
+    for (size_t at = 0; at + P2P_HEADER_BYTES <= f->out_len;) {
+        struct p2p_frame_hdr h;
+        assert_int_equal(p2p_frame_parse(f->out + at, f->magic, &h), 0);
+        if (h.cmd == cmd)
+            n++;
+        at += P2P_HEADER_BYTES + h.len;
+    }
+    return n;
+}
+
+static void frame(struct fake *f, uint64_t peer, enum p2p_cmd cmd, const uint8_t *pl,
+                  size_t len, uint64_t now)
+{
+    struct wr w;
+    wr_init(&w, P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES);
+    p2p_frame_begin(&w);
+    wr_bytes(&w, pl, len);
+    assert_int_equal(p2p_frame_end(&w, 0, f->magic, cmd), 0);
+    p2p_on_bytes(f->p, peer, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+static void send_version(struct fake *f, uint64_t peer, uint64_t nonce, const char *ua,
+                         uint64_t now)
+{
+    struct p2p_version v;
+    memset(&v, 0, sizeof(v));
+    v.version = P2P_PROTOCOL_VERSION;
+    v.nonce = nonce;
+    strcpy(v.user_agent, ua);
+    v.relay = true;
+    v.addr_from.port = 7777;
+    struct wr w;
+    wr_init(&w, P2P_MAX_VERSION_BYTES);
+    p2p_put_version(&w, &v);
+    frame(f, peer, P2P_CMD_VERSION, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+/* An inbound peer completes the handshake. */
+static void handshake_in(struct fake *f, uint64_t peer, const char *ip, uint64_t now)
+{
+    struct p2p_addr a;
+    p2p_addr_parse(&a, ip, 5000);
+    p2p_on_connected(f->p, peer, &a, true, now);
+    send_version(f, peer, 1000 + peer, "/gossipd:0.1.0(them)/", now);
+    frame(f, peer, P2P_CMD_VERACK, NULL, 0, now);
+}
+
+static void test_handshake_inbound(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.0.9:5000", 0);
+    p2p_on_connected(f->p, 1, &a, true, T0);
+    /* Inbound: we wait for its version. */
+    assert_int_equal(f->out_len, 0);
+    send_version(f, 1, 99, "/gossipd:0.1.0(them)/", T0);
+    assert_int_equal(sent_count(f, P2P_CMD_VERSION), 1);
+    assert_int_equal(sent_count(f, P2P_CMD_VERACK), 1);
+    assert_int_equal(f->connected_ev, 0);
+    frame(f, 1, P2P_CMD_VERACK, NULL, 0, T0);
+    assert_int_equal(f->connected_ev, 1);
+    /* After the handshake: sendheaders, getheaders, a recon round. */
+    assert_int_equal(sent_count(f, P2P_CMD_SENDHEADERS), 1);
+    assert_int_equal(sent_count(f, P2P_CMD_GETHEADERS), 1);
+    assert_int_equal(sent_count(f, P2P_CMD_RECON), 1);
+    assert_int_equal(sent_count(f, P2P_CMD_GETADDR), 0);   /* only to outbound */
+    struct p2p_peer_info pi;
+    assert_int_equal(p2p_get_peer(f->p, 1, &pi), 0);
+    assert_string_equal(pi.name, "them");
+    assert_string_equal(p2p_peer_name(f->p, 1), "them");
+    assert_true(pi.inbound && pi.established);
+    assert_true(pi.msgs_recv_per_cmd[P2P_CMD_VERSION] == 1);
+    assert_true(pi.bytes_recv_per_cmd[P2P_CMD_VERACK] == 24);
+    /* Ping is answered with the same nonce. */
+    f->out_len = 0;
+    uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    frame(f, 1, P2P_CMD_PING, nonce, 8, T0 + 1);
+    assert_int_equal(sent_count(f, P2P_CMD_PONG), 1);
+    assert_memory_equal(f->out + 24, nonce, 8);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_true(st.msgs_recv[P2P_CMD_PING] == 1 && st.msgs_sent[P2P_CMD_PONG] == 1);
+    assert_int_equal(st.inbound, 1);
+    fake_free(f);
+}
+
+static void test_outbound_connect_and_backoff(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.0.2:19444", 0);
+    assert_int_equal(p2p_connect_addr(f->p, &a, T0), 0);
+    assert_int_equal(p2p_connect_addr(f->p, &a, T0), P2P_ERR_EXISTS);
+    p2p_on_tick(f->p, T0);
+    assert_int_equal(f->n_connects, 1);
+    /* Failure: retried after the backoff, which doubles. */
+    p2p_on_connect_failed(f->p, &a, T0 + 10);
+    p2p_on_tick(f->p, T0 + 10 + P2P_RECONNECT_MIN_MS - 1);
+    assert_int_equal(f->n_connects, 1);
+    p2p_on_tick(f->p, T0 + 10 + P2P_RECONNECT_MIN_MS);
+    assert_int_equal(f->n_connects, 2);
+    p2p_on_connect_failed(f->p, &a, T0 + 2000);
+    p2p_on_tick(f->p, T0 + 2000 + P2P_RECONNECT_MIN_MS);
+    assert_int_equal(f->n_connects, 2);
+    p2p_on_tick(f->p, T0 + 2000 + 2 * P2P_RECONNECT_MIN_MS);
+    assert_int_equal(f->n_connects, 3);
+    /* Connected: outbound sends version first, and getaddr after. */
+    p2p_on_connected(f->p, 5, &a, false, T0 + 5000);
+    assert_int_equal(sent_count(f, P2P_CMD_VERSION), 1);
+    send_version(f, 5, 77, "/x/", T0 + 5000);
+    frame(f, 5, P2P_CMD_VERACK, NULL, 0, T0 + 5000);
+    assert_int_equal(sent_count(f, P2P_CMD_GETADDR), 1);
+    assert_string_equal(p2p_peer_name(f->p, 5), "");
+    /* The remote closes; we reconnect (persistent). */
+    p2p_on_disconnected(f->p, 5, "eof", T0 + 6000);
+    assert_int_equal(f->disconnected_ev, 1);
+    p2p_on_tick(f->p, T0 + 6000 + P2P_RECONNECT_MIN_MS);
+    assert_int_equal(f->n_connects, 4);
+    fake_free(f);
+}
+
+static void test_timeouts(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.0.3:1", 0);
+    /* Handshake never completes. */
+    p2p_on_connected(f->p, 1, &a, true, T0);
+    assert_true(p2p_next_deadline(f->p) <= T0 + P2P_HANDSHAKE_TIMEOUT_MS);
+    p2p_on_tick(f->p, T0 + P2P_HANDSHAKE_TIMEOUT_MS);
+    assert_int_equal(f->n_disc, 1);
+    assert_string_equal(f->reasons[0], "handshake-timeout");
+    /* Established, then never answers our ping. */
+    uint64_t t1 = T0 + P2P_HANDSHAKE_TIMEOUT_MS;
+    handshake_in(f, 2, "10.0.0.4", t1);
+    uint64_t t = t1 + P2P_PING_INTERVAL_MS;
+    p2p_on_tick(f->p, t);
+    assert_int_equal(p2p_peer_count(f->p), 1);
+    assert_true(sent_count(f, P2P_CMD_PING) >= 1);
+    p2p_on_tick(f->p, t + P2P_PING_TIMEOUT_MS);
+    assert_int_equal(f->n_disc, 2);
+    assert_string_equal(f->reasons[1], "ping-timeout");
+    assert_int_equal(p2p_peer_count(f->p), 0);
+    fake_free(f);
+}
+
+static void test_self_connection_nonce(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.0.2:19444", 0);
+    p2p_on_connected(f->p, 1, &a, false, T0);
+    /* Read our own version back and replay it as the remote's. */
+    struct p2p_frame_hdr h;
+    assert_int_equal(p2p_frame_parse(f->out, f->magic, &h), 0);
+    assert_int_equal(h.cmd, P2P_CMD_VERSION);
+    struct p2p_version v;
+    assert_int_equal(p2p_dec_version(f->out + 24, h.len, &v), 0);
+    assert_string_equal(v.user_agent, "/gossipd:0.1.0(me)/");
+    p2p_on_bytes(f->p, 1, f->out, 24 + h.len, T0);
+    assert_int_equal(f->n_disc, 1);
+    assert_string_equal(f->reasons[0], "self-connection");
+    fake_free(f);
+}
+
+static void test_oversize_and_garbage_ban(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.0.0.5", T0);
+    /* A header announcing a 4 GiB inv: dropped and banned on the header
+     * alone, nothing allocated for it. */
+    uint8_t hdr[24] = { 0 };
+    le32_put(hdr, f->magic);
+    memcpy(hdr + 4, "inv", 3);
+    le32_put(hdr + 16, 0xffffffffu);
+    p2p_on_bytes(f->p, 1, hdr, sizeof(hdr), T0 + 1);
+    assert_int_equal(f->n_disc, 1);
+    assert_int_equal(f->ban_ev, 1);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.0.5", 1);
+    assert_true(p2p_is_banned(f->p, &a, T0 + 2));
+    /* A banned IP is refused at once, on any port. */
+    p2p_on_connected(f->p, 2, &a, true, T0 + 3);
+    assert_int_equal(f->n_disc, 2);
+    assert_string_equal(f->reasons[1], "banned");
+    assert_int_equal(p2p_peer_count(f->p), 0);
+    /* The ban list, then expiry. */
+    struct p2p_ban_entry bans[4];
+    assert_int_equal(p2p_list_bans(f->p, bans, 4, T0 + 3), 1);
+    assert_true(bans[0].until_ms == T0 + 1 + 60000);
+    assert_int_equal(p2p_list_bans(f->p, bans, 4, T0 + 1 + 60000), 0);
+    assert_false(p2p_is_banned(f->p, &a, T0 + 1 + 60000));
+    /* Garbage bytes (bad magic) from another peer: disconnect, no ban. */
+    handshake_in(f, 3, "10.0.0.6", T0 + 100000);
+    uint8_t junk[64];
+    memset(junk, 0x5a, sizeof(junk));
+    p2p_on_bytes(f->p, 3, junk, sizeof(junk), T0 + 100001);
+    assert_int_equal(f->n_disc, 3);
+    assert_string_equal(f->reasons[2], "bad-magic");
+    /* A bad checksum is malformed: score 100, ban. */
+    handshake_in(f, 4, "10.0.0.7", T0 + 100002);
+    struct wr w;
+    wr_init(&w, 64);
+    p2p_frame_begin(&w);
+    wr_u64(&w, 5);
+    p2p_frame_end(&w, 0, f->magic, P2P_CMD_PING);
+    w.buf[20] ^= 1;
+    p2p_on_bytes(f->p, 4, w.buf, w.len, T0 + 100003);
+    wr_free(&w);
+    assert_int_equal(f->ban_ev, 2);
+    assert_true(f->last_score >= P2P_BAN_SCORE);
+    fake_free(f);
+}
+
+static void test_protocol_scores_and_manual_bans(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.0.8:1", 0);
+    p2p_on_connected(f->p, 1, &a, true, T0);
+    /* Messages before the handshake cost P2P_SCORE_PROTOCOL each. */
+    frame(f, 1, P2P_CMD_GETADDR, NULL, 0, T0);
+    assert_int_equal(f->last_score, P2P_SCORE_PROTOCOL);
+    for (int i = 1; i < P2P_BAN_SCORE / P2P_SCORE_PROTOCOL; i++)
+        frame(f, 1, P2P_CMD_MEMPOOL, NULL, 0, T0);
+    assert_int_equal(f->ban_ev, 1);
+    assert_int_equal(p2p_peer_count(f->p), 0);
+    /* Manual ban / unban / clear. */
+    struct p2p_addr b;
+    p2p_addr_parse(&b, "[2001:db8::1]:9", 0);
+    handshake_in(f, 2, "[2001:db8::1]", T0 + 10);
+    assert_int_equal(p2p_ban(f->p, &b, 5000, "operator", T0 + 11), 0);
+    assert_int_equal(p2p_peer_count(f->p), 0);   /* banning disconnects */
+    assert_true(p2p_is_banned(f->p, &b, T0 + 12));
+    assert_int_equal(p2p_unban(f->p, &b), 0);
+    assert_int_equal(p2p_unban(f->p, &b), P2P_ERR_NOT_FOUND);
+    assert_int_equal(p2p_ban(f->p, &b, 0, NULL, T0 + 13), 0);
+    p2p_clear_bans(f->p);
+    assert_false(p2p_is_banned(f->p, &a, T0 + 14));
+    /* disconnectnode */
+    handshake_in(f, 3, "10.0.0.10", T0 + 20);
+    assert_int_equal(p2p_disconnect_peer(f->p, 3, T0 + 21), 0);
+    assert_int_equal(p2p_disconnect_peer(f->p, 3, T0 + 21), P2P_ERR_UNKNOWN_PEER);
+    fake_free(f);
+}
+
+static void test_inbound_cap(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(2);
+    handshake_in(f, 1, "10.0.1.1", T0);
+    handshake_in(f, 2, "10.0.1.2", T0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.0.1.3:1", 0);
+    p2p_on_connected(f->p, 3, &a, true, T0);
+    assert_int_equal(f->n_disc, 1);
+    assert_string_equal(f->reasons[0], "inbound-full");
+    assert_int_equal(p2p_peer_count(f->p), 2);
+    fake_free(f);
+}
+
+static void test_flow_control(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.0.2.1", T0);
+    /* Our sends pile up unwritten: above PAUSE we stop reading the peer,
+     * below RESUME we read again. Pings are small; use getheaders
+     * answers (empty headers) to generate sends. */
+    struct p2p_peer_info pi;
+    p2p_get_peer(f->p, 1, &pi);
+    size_t pending = pi.send_queue_bytes;
+    assert_true(pending > 0);
+    p2p_on_sent(f->p, 1, pending, T0);
+    p2p_get_peer(f->p, 1, &pi);
+    assert_int_equal(pi.send_queue_bytes, 0);
+    assert_int_equal(f->paused, 0);
+    fake_free(f);
+}
+
+static void test_split_bytes_and_unknown_command(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.0.3.1", T0);
+    /* A frame split into single bytes is reassembled. */
+    struct wr w;
+    wr_init(&w, 64);
+    p2p_frame_begin(&w);
+    wr_u64(&w, 42);
+    p2p_frame_end(&w, 0, f->magic, P2P_CMD_PING);
+    f->out_len = 0;
+    for (size_t i = 0; i < w.len; i++)
+        p2p_on_bytes(f->p, 1, w.buf + i, 1, T0 + 1);
+    assert_int_equal(sent_count(f, P2P_CMD_PONG), 1);
+    /* Two frames in one read. */
+    uint8_t two[128];
+    memcpy(two, w.buf, w.len);
+    memcpy(two + w.len, w.buf, w.len);
+    f->out_len = 0;
+    p2p_on_bytes(f->p, 1, two, 2 * w.len, T0 + 2);
+    assert_int_equal(sent_count(f, P2P_CMD_PONG), 2);
+    wr_free(&w);
+    /* Unknown commands are ignored, not punished. */
+    uint8_t unk[24 + 4] = { 0 };
+    le32_put(unk, f->magic);
+    memcpy(unk + 4, "feefilter", 9);
+    le32_put(unk + 16, 4);
+    uint8_t d[32];
+    hash_sha256d(d, unk + 24, 4);
+    memcpy(unk + 20, d, 4);
+    p2p_on_bytes(f->p, 1, unk, sizeof(unk), T0 + 3);
+    assert_int_equal(f->misbehaviour_ev, 0);
+    assert_int_equal(p2p_peer_count(f->p), 1);
+    fake_free(f);
+}
+
+int main(void)
+{
+    if (sig_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handshake_inbound),
+        cmocka_unit_test(test_outbound_connect_and_backoff),
+        cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_self_connection_nonce),
+        cmocka_unit_test(test_oversize_and_garbage_ban),
+        cmocka_unit_test(test_protocol_scores_and_manual_bans),
+        cmocka_unit_test(test_inbound_cap),
+        cmocka_unit_test(test_flow_control),
+        cmocka_unit_test(test_split_bytes_and_unknown_command),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
