@@ -60,7 +60,9 @@ const char *node_config_usage(void)
         "  --bind=ADDR                p2p listen address (default 0.0.0.0)\n"
         "  --port=N                   p2p port (default: the network's)\n"
         "  --connect=HOST:PORT        peer to keep connected (repeatable;\n"
-        "                             GOSSIPD_CONNECT is comma-separated)\n"
+        "                             GOSSIPD_CONNECT is comma-separated). With any\n"
+        "                             --connect the node opens no other outbound\n"
+        "                             connections; --connect=0 alone: none at all\n"
         "  --max-peers=N              peer connections, in and out (default 32)\n"
         "  --fanout=N                 peers each tx is announced to, 0 = all (default 0)\n"
         "  --tx-batch-ms=N            tx announcement batching period (default 50)\n"
@@ -169,6 +171,10 @@ static int add_connect(struct node_config *cfg, const char *v, size_t len, char 
         len--;
     if (len == 0)
         return 0;
+    if (len == 1 && v[0] == '0') {   /* bitcoind's -connect=0: no automatic outbound */
+        cfg->no_auto_connect = true;
+        return 0;
+    }
     if (cfg->n_connect >= NODE_CONFIG_CONNECT_MAX)
         return fail(err, err_len, "too many --connect (max %d)", NODE_CONFIG_CONNECT_MAX);
     if (len >= NODE_CONFIG_STR_MAX)

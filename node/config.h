@@ -35,6 +35,7 @@ struct node_config {
     uint16_t port;                         /* p2p; default from params */
     size_t n_connect;
     char connect[NODE_CONFIG_CONNECT_MAX][NODE_CONFIG_STR_MAX];
+    bool no_auto_connect;                  /* --connect=0 */
     int max_peers;
     int fanout;
     int tx_batch_ms;

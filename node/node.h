@@ -36,7 +36,7 @@
 /* getrawtransaction without a blockhash looks back this many blocks. */
 #define NODE_TX_LOOKBACK_BLOCKS 1000
 
-struct node_net;
+struct node_tcp;
 struct node_miner;
 
 struct node_seed {               /* a --connect entry */
@@ -54,7 +54,7 @@ struct node {
     struct node_log log;
     struct chain *chain;
     struct p2p *p2p;
-    struct node_net *net;
+    struct node_tcp *net;
     struct node_rpc_server *rpc;
     struct node_prop prop;
     struct node_miner *miner;

@@ -811,8 +811,10 @@ static json_t *m_setban(struct node_rpc_req *rq)
         !node_rpc_param_bool(rq, 3, false, &absolute))
         return NULL;
     struct p2p_addr a;
-    if (p2p_addr_parse(&a, ip, 0) != 0)
+    /* Bans are per IP; a port, if given, is ignored. */
+    if (p2p_addr_parse(&a, ip, chain_params(n->chain)->p2p_port) != 0)
         return node_rpc_fail(rq, RPC_CLIENT_INVALID_IP_OR_SUBNET, "Error: Invalid IP/Subnet");
+    a.port = 0;
     uint64_t now = node_now_ms();
     if (strcmp(cmd, "add") == 0) {
         uint64_t dur_ms = bantime * 1000;

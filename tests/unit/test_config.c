@@ -116,6 +116,12 @@ static void test_env_and_precedence(void **state)
     assert_int_equal(c.n_connect, 1);
     assert_string_equal(c.connect[0], "1.2.3.4:5");
     assert_false(c.log_json);
+    assert_false(c.no_auto_connect);
+    /* --connect=0: no automatic outbound connections (bitcoind's -connect=0). */
+    assert_int_equal(node_config_parse(&c, ARGC("--connect=0"), ARGV("--connect=0"), NULL, NULL,
+                                       err, sizeof err), 0);
+    assert_int_equal(c.n_connect, 0);
+    assert_true(c.no_auto_connect);
 }
 
 static void expect_fail(const char *arg, const char *needle)

@@ -1,0 +1,602 @@
+/* gossipd wiring: chain, p2p core, transport, RPC, logs and miner on one
+ * loop. The p2p and chain events become log lines (schema in
+ * docs/LOGGING.md) and propagation records (getpropagation). */
+#include "node/node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "crypto/hex.h"
+#include "crypto/sec.h"
+#include "crypto/sig.h"
+#include "node/keyfile.h"
+#include "node/tcp.h"
+
+uint64_t node_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static const char *inv_type_name(uint32_t type)
+{
+    return type == P2P_INV_BLOCK ? "block" : "tx";
+}
+
+static void peer_fields(struct node *n, uint64_t peer, char addr[P2P_ADDR_STRLEN],
+                        const char **name)
+{
+    const struct p2p_addr *a = peer ? p2p_peer_addr(n->p2p, peer) : NULL;
+    if (a)
+        p2p_addr_format(a, addr);
+    else
+        addr[0] = '\0';
+    *name = peer ? p2p_peer_name(n->p2p, peer) : "";
+}
+
+/* ------------------------------------------------------------ p2p events */
+
+static void ev_peer_connected(void *ctx, const struct p2p_peer_info *pi)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    p2p_addr_format(&pi->addr, addr);
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "peer_connected", LF_UINT("peer", pi->id),
+             LF_STR("addr", addr), LF_BOOL("inbound", pi->inbound), LF_STR("peer_name", pi->name),
+             LF_STR("user_agent", pi->user_agent), LF_INT("start_height", pi->start_height));
+}
+
+static void ev_peer_disconnected(void *ctx, const struct p2p_peer_info *pi, const char *reason)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    p2p_addr_format(&pi->addr, addr);
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "peer_disconnected",
+             LF_UINT("peer", pi->id), LF_STR("addr", addr), LF_STR("peer_name", pi->name),
+             LF_STR("reason", reason), LF_BOOL("inbound", pi->inbound));
+}
+
+static void ev_inv_received(void *ctx, uint64_t peer, uint32_t type, const uint8_t hash[32],
+                            bool known)
+{
+    struct node *n = ctx;
+    struct node_prop_rec *r = node_prop_get_or_add(&n->prop, hash, type, NULL);
+    if (r) {
+        r->invs_received++;
+        if (!r->first_inv_ms)
+            r->first_inv_ms = node_now_ms();
+    }
+    if (node_log_enabled(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P)) {
+        char addr[P2P_ADDR_STRLEN];
+        const char *name;
+        peer_fields(n, peer, addr, &name);
+        NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "inv_received",
+                 LF_STR("type", inv_type_name(type)), LF_HASH("hash", hash), LF_UINT("peer", peer),
+                 LF_STR("peer_name", name), LF_BOOL("known", known));
+    }
+}
+
+static void ev_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_source src,
+                           uint64_t peer, size_t size, bool first_seen)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    const char *name;
+    peer_fields(n, peer, addr, &name);
+    struct node_prop_rec *r = node_prop_get_or_add(&n->prop, txid, P2P_INV_TX, NULL);
+    if (r && !r->first_seen_ms) {
+        r->first_seen_ms = node_now_ms();
+        snprintf(r->source, sizeof r->source, "%s", p2p_source_name(src));
+        r->peer = peer;
+        snprintf(r->peer_name, sizeof r->peer_name, "%s", name);
+        snprintf(r->peer_addr, sizeof r->peer_addr, "%s", addr);
+    }
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "tx_accepted", LF_HASH("txid", txid),
+             LF_STR("source", p2p_source_name(src)), LF_UINT("peer", peer),
+             LF_STR("peer_name", name), LF_UINT("size", size), LF_BOOL("first_seen", first_seen));
+}
+
+static void ev_tx_rejected(void *ctx, const uint8_t txid[32], enum p2p_source src,
+                           uint64_t peer, int reason)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    const char *name;
+    peer_fields(n, peer, addr, &name);
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "tx_rejected", LF_HASH("txid", txid),
+             LF_STR("source", p2p_source_name(src)), LF_UINT("peer", peer), LF_STR("peer_name", name),
+             LF_STR("reason", p2p_strerror(reason)));
+}
+
+static void ev_tx_duplicate(void *ctx, const uint8_t txid[32], uint64_t peer)
+{
+    struct node *n = ctx;
+    struct node_prop_rec *r = node_prop_find(&n->prop, txid);
+    if (r)
+        r->dup_bodies++;
+    /* Info level: pulling makes duplicate bodies rare, and the propagation
+     * report counts them as redundancy. */
+    char addr[P2P_ADDR_STRLEN];
+    const char *name;
+    peer_fields(n, peer, addr, &name);
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "tx_duplicate", LF_HASH("txid", txid),
+             LF_UINT("peer", peer), LF_STR("peer_name", name));
+}
+
+static void ev_block_received(void *ctx, const uint8_t hash[32], uint32_t height, uint64_t peer,
+                              size_t size, size_t txs, uint64_t time_ms, bool first_seen)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    const char *name;
+    peer_fields(n, peer, addr, &name);
+    uint64_t now = node_now_ms();
+    int64_t delay = (int64_t)now - (int64_t)time_ms;
+    struct node_prop_rec *r = node_prop_get_or_add(&n->prop, hash, P2P_INV_BLOCK, NULL);
+    if (r) {
+        if (!r->first_seen_ms) {
+            r->first_seen_ms = now;
+            snprintf(r->source, sizeof r->source, "peer");
+            r->peer = peer;
+            snprintf(r->peer_name, sizeof r->peer_name, "%s", name);
+            snprintf(r->peer_addr, sizeof r->peer_addr, "%s", addr);
+            r->delay_ms = delay;
+            r->height = height;
+        } else if (!first_seen) {
+            r->dup_bodies++;
+        }
+        if (height)
+            r->height = height;
+    }
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_received", LF_HASH("hash", hash),
+             LF_UINT("height", height), LF_UINT("peer", peer), LF_STR("peer_name", name),
+             LF_UINT("size", size), LF_UINT("txs", txs), LF_INT("delay_ms", delay),
+             LF_BOOL("first_seen", first_seen));
+}
+
+static void ev_block_rejected(void *ctx, const uint8_t hash[32], uint64_t peer, int reason)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    const char *name;
+    peer_fields(n, peer, addr, &name);
+    NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "block_rejected", LF_HASH("hash", hash),
+             LF_UINT("peer", peer), LF_STR("peer_name", name),
+             LF_STR("reason", p2p_strerror(reason)));
+}
+
+static void ev_announced(void *ctx, uint32_t type, const uint8_t hash[32], size_t peers)
+{
+    struct node *n = ctx;
+    struct node_prop_rec *r = node_prop_get_or_add(&n->prop, hash, type, NULL);
+    if (r) {
+        r->announced_peers += (uint32_t)peers;
+        if (!r->announced_ms)
+            r->announced_ms = node_now_ms();
+    }
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "announced",
+             LF_STR("type", inv_type_name(type)), LF_HASH("hash", hash), LF_UINT("peers", peers));
+}
+
+static void ev_misbehaviour(void *ctx, uint64_t peer, const struct p2p_addr *a, int score,
+                            const char *reason)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN] = "";
+    if (a)
+        p2p_addr_format(a, addr);
+    NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "misbehaviour", LF_UINT("peer", peer),
+             LF_STR("addr", addr), LF_STR("peer_name", p2p_peer_name(n->p2p, peer)),
+             LF_INT("score", score), LF_STR("reason", reason));
+}
+
+static void ev_ban(void *ctx, const struct p2p_addr *a, uint64_t duration_ms, const char *reason)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    p2p_addr_format_ip(a, addr);
+    NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "ban", LF_STR("addr", addr),
+             LF_UINT("duration_ms", duration_ms), LF_STR("reason", reason));
+}
+
+static void ev_msg_sent(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
+{
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_NET, "msg_sent", LF_UINT("peer", peer),
+             LF_STR("peer_name", p2p_peer_name(n->p2p, peer)), LF_STR("cmd", cmd),
+             LF_UINT("bytes", bytes));
+}
+
+static void ev_msg_recv(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
+{
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_NET, "msg_recv", LF_UINT("peer", peer),
+             LF_STR("peer_name", p2p_peer_name(n->p2p, peer)), LF_STR("cmd", cmd),
+             LF_UINT("bytes", bytes));
+}
+
+/* ------------------------------------------------------------ chain events */
+
+static void ev_block_connected(void *ctx, const uint8_t hash[32], uint32_t height,
+                               const struct chain_block *b)
+{
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_connected", LF_HASH("hash", hash),
+             LF_UINT("height", height), LF_UINT("txs", b ? b->n_tx : 0));
+    node_miner_tip_changed(n);
+}
+
+static void ev_block_disconnected(void *ctx, const uint8_t hash[32], uint32_t height)
+{
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_disconnected",
+             LF_HASH("hash", hash), LF_UINT("height", height));
+}
+
+static void ev_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip[32],
+                     uint32_t depth)
+{
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reorg", LF_HASH("old_tip", old_tip),
+             LF_HASH("new_tip", new_tip), LF_UINT("depth", depth));
+    node_miner_tip_changed(n);
+}
+
+/* ------------------------------------------------------------ seeds */
+
+static void seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct node_seed *s = req->data;
+    struct node *n = s->node;
+    s->resolving = false;
+    if (status != 0 || !res || n->stopping) {
+        if (res)
+            uv_freeaddrinfo(res);
+        if (status != 0 && !n->stopping)
+            NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "resolve_failed",
+                     LF_STR("host", s->host), LF_STR("reason", uv_strerror(status)));
+        return;
+    }
+    char ip[64] = "";
+    if (res->ai_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)res->ai_addr, ip, sizeof ip);
+    else if (res->ai_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)res->ai_addr, ip, sizeof ip);
+    uv_freeaddrinfo(res);
+    char hp[96];
+    snprintf(hp, sizeof hp, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, (unsigned)s->port);
+    struct p2p_addr a;
+    if (p2p_addr_parse(&a, hp, s->port) != 0)
+        return;
+    int rc = p2p_connect_addr(n->p2p, &a, node_now_ms());
+    if (rc == 0 || rc == P2P_ERR_EXISTS)
+        s->resolved = true;
+    NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "seed_added", LF_STR("host", s->host),
+             LF_STR("addr", hp), LF_INT("rc", rc));
+}
+
+static void resolve_seeds(struct node *n)
+{
+    bool pending = false;
+    for (size_t i = 0; i < n->n_seeds; i++) {
+        struct node_seed *s = &n->seeds[i];
+        if (s->resolved || s->resolving)
+            continue;
+        pending = true;
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+        s->req.data = s;
+        if (uv_getaddrinfo(n->loop, &s->req, seed_resolved, s->host, NULL, &hints) == 0)
+            s->resolving = true;
+    }
+    if (!pending)
+        uv_timer_stop(&n->resolve_timer);
+}
+
+static void on_resolve_timer(uv_timer_t *t)
+{
+    resolve_seeds(t->data);
+}
+
+/* ------------------------------------------------------------ stop */
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct node *n = h->data;
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "signal",
+             LF_STR("signal", signum == SIGINT ? "SIGINT" : "SIGTERM"));
+    node_request_stop(n);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    /* Deferred by a loop turn so the `stop` RPC's answer is written first. */
+    node_miner_stop(n);
+    if (n->rpc)
+        node_rpc_close(n->rpc, NULL, NULL);
+    if (n->net)
+        node_tcp_close(n->net);
+    close_handle((uv_handle_t *)&n->sig_int);
+    close_handle((uv_handle_t *)&n->sig_term);
+    close_handle((uv_handle_t *)&n->resolve_timer);
+    close_handle((uv_handle_t *)&n->stop_timer);
+}
+
+void node_request_stop(struct node *n)
+{
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    node_miner_stop(n);
+    if (n->handles_up)
+        uv_timer_start(&n->stop_timer, on_stop_timer, 10, 0);
+}
+
+/* ------------------------------------------------------------ init */
+
+static int mkdir_p(const char *path)
+{
+    char tmp[NODE_CONFIG_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int load_node_key(struct node *n)
+{
+    int rc = chain_store_key_get(n->chain, n->key_sk);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        uint8_t pk[32];
+        sig_keypair_random(pk, n->key_sk);
+        rc = chain_store_key_put(n->chain, n->key_sk);
+    }
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "node key: %s", chain_strerror(rc));
+        return -1;
+    }
+    memcpy(n->key_pk, n->key_sk + 32, 32);
+    memcpy(n->mine_pk, n->key_pk, 32);
+    const char *mk = n->cfg.mine_key;
+    if (!mk[0])
+        return 0;
+    if (strlen(mk) == 64 && hex_decode(n->mine_pk, 32, mk) == 0)
+        return 0;
+    uint8_t seed[32], pk[32], sk[64];
+    rc = node_keyfile_read(mk, seed);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "--mine-key %s: neither an address (64 hex) nor a readable key file (%s)",
+                     mk, strerror(-rc));
+        return -1;
+    }
+    sig_keypair_from_seed(pk, sk, seed);
+    memcpy(n->mine_pk, pk, 32);
+    sec_wipe(seed, sizeof seed);
+    sec_wipe(sk, sizeof sk);
+    return 0;
+}
+
+int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
+{
+    memset(n, 0, sizeof *n);
+    n->loop = loop;
+    n->cfg = *cfg;
+    n->start_ms = node_now_ms();
+    node_log_init(&n->log, cfg->name);
+    n->log.json = cfg->log_json;
+    n->log.level = (enum node_log_level)cfg->log_level;
+    n->log.cats = cfg->debug_cats;
+
+    uv_timer_init(loop, &n->stop_timer);
+    uv_timer_init(loop, &n->resolve_timer);
+    uv_signal_init(loop, &n->sig_int);
+    uv_signal_init(loop, &n->sig_term);
+    n->stop_timer.data = n->resolve_timer.data = n->sig_int.data = n->sig_term.data = n;
+    n->handles_up = true;
+
+    if (sig_init() != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "libsodium init failed");
+        return -1;
+    }
+    if (node_prop_init(&n->prop) != 0)
+        return -1;
+    int rc = mkdir_p(cfg->datadir);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "datadir %s: %s", cfg->datadir, strerror(-rc));
+        return -1;
+    }
+    if (cfg->mine && strcmp(cfg->params->name, "testnet") != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "--mine needs --network testnet (on regtest use the generate RPC)");
+        return -1;
+    }
+
+    char db[NODE_CONFIG_PATH_MAX + 16];
+    snprintf(db, sizeof db, "%s/chain.db", cfg->datadir);
+    struct chain_config cc = { .params = cfg->params, .db_path = db };
+    rc = chain_open(&n->chain, &cc, node_now_ms());
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "chain %s: %s", db, chain_strerror(rc));
+        return -1;
+    }
+    if (load_node_key(n) != 0)
+        return -1;
+
+    static const struct p2p_events pev = {
+        .peer_connected = ev_peer_connected,
+        .peer_disconnected = ev_peer_disconnected,
+        .inv_received = ev_inv_received,
+        .tx_accepted = ev_tx_accepted,
+        .tx_rejected = ev_tx_rejected,
+        .tx_duplicate = ev_tx_duplicate,
+        .block_received = ev_block_received,
+        .block_rejected = ev_block_rejected,
+        .announced = ev_announced,
+        .misbehaviour = ev_misbehaviour,
+        .ban = ev_ban,
+        .msg_sent = ev_msg_sent,
+        .msg_recv = ev_msg_recv,
+    };
+    struct p2p_events events = pev;
+    events.ctx = n;
+    if (!(cfg->debug_cats & NODE_LOG_CAT_NET)) {
+        events.msg_sent = NULL;   /* skip the per-message calls entirely */
+        events.msg_recv = NULL;
+    }
+    struct chain_events cev = {
+        .ctx = n,
+        .block_connected = ev_block_connected,
+        .block_disconnected = ev_block_disconnected,
+        .reorg = ev_reorg,
+    };
+
+    rc = node_tcp_create(&n->net, loop, &n->log, node_now_ms);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "transport: %d", rc);
+        return -1;
+    }
+    struct p2p_config pc;
+    p2p_config_init(&pc);
+    pc.chain = n->chain;
+    pc.io = node_tcp_io(n->net);
+    pc.events = &events;
+    pc.chain_events = &cev;
+    pc.name = cfg->name;
+    pc.seed = sec_random_u64();
+    pc.listen_port = cfg->port;
+    pc.tx_batch_ms = (uint32_t)cfg->tx_batch_ms;
+    pc.fanout = (uint32_t)cfg->fanout;
+    pc.inbound_max = (uint32_t)cfg->max_peers;
+    /* As bitcoind's -connect: the --connect peers only (a testnet's topology
+     * is chosen), or none with --connect=0. */
+    if (cfg->n_connect > 0 || cfg->no_auto_connect)
+        pc.outbound_target = 0;
+    rc = p2p_create(&n->p2p, &pc, node_now_ms());
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed", "p2p: %s",
+                     p2p_strerror(rc));
+        return -1;
+    }
+    node_tcp_attach(n->net, n->p2p);
+    rc = node_tcp_listen(n->net, cfg->bind, cfg->port);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "p2p listen %s:%u: %s", cfg->bind, (unsigned)cfg->port, uv_strerror(rc));
+        return -1;
+    }
+    n->p2p_port = cfg->port;
+
+    for (size_t i = 0; i < cfg->n_connect; i++) {
+        struct node_seed *s = &n->seeds[n->n_seeds];
+        if (node_config_split_hostport(cfg->connect[i], s->host, sizeof s->host, &s->port) != 0)
+            continue;
+        s->node = n;
+        struct p2p_addr a;
+        if (p2p_addr_parse(&a, cfg->connect[i], s->port) == 0) {
+            p2p_connect_addr(n->p2p, &a, node_now_ms());
+            s->resolved = true;
+        }
+        n->n_seeds++;
+    }
+    resolve_seeds(n);
+    uv_timer_start(&n->resolve_timer, on_resolve_timer, NODE_RESOLVE_RETRY_MS,
+                   NODE_RESOLVE_RETRY_MS);
+
+    char cookie[NODE_CONFIG_PATH_MAX + 16];
+    snprintf(cookie, sizeof cookie, "%s/.cookie", cfg->datadir);
+    struct node_rpc_config rc_cfg = {
+        .bind = cfg->rpc_bind,
+        .port = cfg->rpc_port,
+        .user = cfg->rpc_user[0] ? cfg->rpc_user : NULL,
+        .password = cfg->rpc_user[0] ? cfg->rpc_password : NULL,
+        .cookie_path = cookie,
+        .methods = node_rpc_methods,
+        .n_methods = node_rpc_methods_count,
+        .ctx = n,
+        .metrics = node_metrics,
+        .log = &n->log,
+    };
+    rc = node_rpc_server_new(&n->rpc, &rc_cfg);
+    const char *what = "rpc";
+    if (rc == 0)
+        rc = node_rpc_listen(n->rpc, loop, &what);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "%s %s:%u: %s", what, cfg->rpc_bind, (unsigned)cfg->rpc_port,
+                     rc == -EINVAL ? "invalid" : uv_strerror(rc));
+        return -1;
+    }
+
+    uv_signal_start(&n->sig_int, on_signal, SIGINT);
+    uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+
+    uint8_t tip[32];
+    chain_tip(n->chain, tip);
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_start",
+             LF_STR("network", cfg->params->name), LF_UINT("p2p_port", n->p2p_port),
+             LF_UINT("rpc_port", node_rpc_port(n->rpc)), LF_UINT("height", chain_height(n->chain)),
+             LF_HASH("tip", tip), LF_STR("datadir", cfg->datadir),
+             LF_HEX32("address", n->key_pk), LF_STR("version", NODE_VERSION_STRING));
+    if (cfg->mine && node_miner_start(n) != 0)
+        return -1;
+    return 0;
+}
+
+void node_free(struct node *n)
+{
+    if (n->handles_up) {
+        /* Close whatever init opened if the loop never stopped them. */
+        if (!n->stopping) {
+            n->stopping = true;
+            on_stop_timer(&n->stop_timer);
+        }
+        uv_run(n->loop, UV_RUN_DEFAULT);
+        n->handles_up = false;
+    }
+    node_miner_free(n);
+    if (n->p2p)
+        p2p_destroy(n->p2p);
+    n->p2p = NULL;
+    if (n->net)
+        node_tcp_free(n->net);
+    n->net = NULL;
+    if (n->rpc)
+        node_rpc_server_free(n->rpc);
+    n->rpc = NULL;
+    if (n->chain) {
+        uint8_t tip[32];
+        chain_tip(n->chain, tip);
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
+                 LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip));
+        chain_close(n->chain);
+        n->chain = NULL;
+    }
+    node_prop_free(&n->prop);
+    sec_wipe(n->key_sk, sizeof n->key_sk);
+}

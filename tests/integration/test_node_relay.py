@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""gossipd integration: three nodes in a line, a -- b -- c.
+
+A tx sent to a with `gossip-cli send` and a block mined on a with `generate`
+reach c through b; each node's JSON log shows its first-seen event with the
+peer it came from.
+
+usage: test_node_relay.py GOSSIPD GOSSIP-CLI [TEST ...]
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import run, wait_for  # noqa: E402
+
+COIN = 100000000
+
+
+def line_of_three(env):
+    a = env.node("a", "--connect=0").start()   # a opens no connection of its own
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    c = env.node("c", "--connect=127.0.0.1:%d" % b.port).start()
+    wait_for("a-b and b-c handshakes",
+             lambda: a.call("getconnectioncount") == 1 and b.call("getconnectioncount") == 2
+             and c.call("getconnectioncount") == 1)
+    wait_for("peer_connected logged with names",
+             lambda: {e["peer_name"] for e in b.events("peer_connected")} == {"a", "c"})
+    return a, b, c
+
+
+def first_seen(node, event, key, h):
+    for e in node.events(event):
+        if e.get(key) == h and e.get("first_seen") is True:
+            return e
+    return None
+
+
+def test_line_relay(env):
+    a, b, c = line_of_three(env)
+    peers = b.call("getpeerinfo")
+    assert sorted(p["name"] for p in peers) == ["a", "c"], peers
+    assert all(p["bytessent"] > 0 and "version" in p["bytesrecv_per_msg"] for p in peers)
+
+    key = os.path.join(env.tmp, "dev.key")
+    a.cli("devkey", key)
+    to = c.call("getnewaddress")
+    txid = a.cli("send", key, to, str(3 * COIN))
+    for n in (a, b, c):
+        wait_for("tx at %s" % n.name, lambda n=n: txid in n.call("getrawmempool"))
+    ea = first_seen(a, "tx_accepted", "txid", txid)
+    assert ea and ea["source"] == "rpc", ea
+    eb = wait_for("b's tx_accepted", lambda: first_seen(b, "tx_accepted", "txid", txid))
+    assert eb["source"] == "peer" and eb["peer_name"] == "a", eb
+    ec = wait_for("c's tx_accepted", lambda: first_seen(c, "tx_accepted", "txid", txid))
+    assert ec["source"] == "peer" and ec["peer_name"] == "b", ec
+    assert c.call("getpropagation", txid)["peer_name"] == "b"
+    wait_for("a announced the tx",
+             lambda: any(e["hash"] == txid and e["peers"] >= 1 for e in a.events("announced")))
+
+    blk = a.call("generate", 1)[0]
+    for n in (a, b, c):
+        wait_for("block at %s" % n.name, lambda n=n: n.call("getbestblockhash") == blk)
+    assert a.events("block_mined")[-1]["hash"] == blk
+    rb = wait_for("b's block_received", lambda: first_seen(b, "block_received", "hash", blk))
+    assert rb["peer_name"] == "a" and rb["height"] == 1 and rb["delay_ms"] >= 0, rb
+    rc = wait_for("c's block_received", lambda: first_seen(c, "block_received", "hash", blk))
+    assert rc["peer_name"] == "b" and rc["height"] == 1, rc
+    for n in (a, b, c):
+        wait_for("block_connected at %s" % n.name,
+                 lambda n=n: any(e["hash"] == blk for e in n.events("block_connected")))
+        wait_for("mempool emptied at %s" % n.name, lambda n=n: n.call("getrawmempool") == [])
+    assert c.call("getaccount", to)["balance"] == 3 * COIN
+    p = c.call("getpropagation", blk)
+    assert p["source"] == "peer" and p["peer_name"] == "b" and p["height"] == 1, p
+
+    # peer management over RPC: drop and re-add c's link to b
+    pid = [p["id"] for p in c.call("getpeerinfo")][0]
+    assert c.call("disconnectnode", "", pid) is None
+    wait_for("c reconnects to b (--connect is persistent)",
+             lambda: len([e for e in c.events("peer_connected") if e["peer_name"] == "b"]) == 2
+             and c.call("getconnectioncount") == 1)
+    assert any(e["peer_name"] == "b" and e["reason"] for e in c.events("peer_disconnected"))
+    for n in (a, b, c):
+        assert n.stop() == 0
+
+
+def test_late_joiner_syncs(env):
+    """A node that connects after blocks were mined catches up (headers sync)."""
+    a = env.node("a").start()
+    a.call("generate", 5)
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    wait_for("b synced", lambda: b.call("getblockcount") == 5)
+    assert b.call("getbestblockhash") == a.call("getbestblockhash")
+    # addnode at run time
+    c = env.node("c").start()
+    assert c.call("addnode", "127.0.0.1:%d" % b.port, "add") is None
+    wait_for("c synced", lambda: c.call("getblockcount") == 5)
+    for n in (a, b, c):
+        assert n.stop() == 0
+
+
+if __name__ == "__main__":
+    run([test_line_relay, test_late_joiner_syncs], sys.argv)
