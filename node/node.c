@@ -15,13 +15,11 @@
 #include "crypto/sec.h"
 #include "crypto/sig.h"
 #include "node/keyfile.h"
-#include "node/tcp.h"
+#include "node/net.h"
 
 uint64_t node_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return node_net_now_ms();   /* one clock for chain, core and logs */
 }
 
 static const char *inv_type_name(uint32_t type)
@@ -303,6 +301,18 @@ static void on_resolve_timer(uv_timer_t *t)
     resolve_seeds(t->data);
 }
 
+/* ------------------------------------------------------------ kick */
+
+/* Before each poll, let the transport re-arm its timer from the core's
+ * deadline: RPC calls (submit, addnode, bans, generate) and the miner call
+ * into the core from outside the transport and may move it earlier. */
+static void on_kick(uv_prepare_t *h)
+{
+    struct node *n = h->data;
+    if (n->net && !n->stopping)
+        node_net_kick(n->net);
+}
+
 /* ------------------------------------------------------------ stop */
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -327,11 +337,12 @@ static void on_stop_timer(uv_timer_t *t)
     if (n->rpc)
         node_rpc_close(n->rpc, NULL, NULL);
     if (n->net)
-        node_tcp_close(n->net);
+        node_net_close(n->net);
     close_handle((uv_handle_t *)&n->sig_int);
     close_handle((uv_handle_t *)&n->sig_term);
     close_handle((uv_handle_t *)&n->resolve_timer);
     close_handle((uv_handle_t *)&n->stop_timer);
+    close_handle((uv_handle_t *)&n->kick);
 }
 
 void node_request_stop(struct node *n)
@@ -413,7 +424,9 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     uv_timer_init(loop, &n->resolve_timer);
     uv_signal_init(loop, &n->sig_int);
     uv_signal_init(loop, &n->sig_term);
+    uv_prepare_init(loop, &n->kick);
     n->stop_timer.data = n->resolve_timer.data = n->sig_int.data = n->sig_term.data = n;
+    n->kick.data = n;
     n->handles_up = true;
 
     if (sig_init() != 0) {
@@ -475,7 +488,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
         .reorg = ev_reorg,
     };
 
-    rc = node_tcp_create(&n->net, loop, &n->log, node_now_ms);
+    rc = node_net_create(&n->net, loop);
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
                      "transport: %d", rc);
@@ -484,7 +497,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     struct p2p_config pc;
     p2p_config_init(&pc);
     pc.chain = n->chain;
-    pc.io = node_tcp_io(n->net);
+    pc.io = node_net_io(n->net);
     pc.events = &events;
     pc.chain_events = &cev;
     pc.name = cfg->name;
@@ -503,14 +516,15 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
                      p2p_strerror(rc));
         return -1;
     }
-    node_tcp_attach(n->net, n->p2p);
-    rc = node_tcp_listen(n->net, cfg->bind, cfg->port);
+    node_net_attach(n->net, n->p2p);
+    uv_prepare_start(&n->kick, on_kick);
+    rc = node_net_listen(n->net, cfg->bind, cfg->port);
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
                      "p2p listen %s:%u: %s", cfg->bind, (unsigned)cfg->port, uv_strerror(rc));
         return -1;
     }
-    n->p2p_port = cfg->port;
+    n->p2p_port = node_net_bound_port(n->net, 0);
 
     for (size_t i = 0; i < cfg->n_connect; i++) {
         struct node_seed *s = &n->seeds[n->n_seeds];
@@ -584,7 +598,7 @@ void node_free(struct node *n)
         p2p_destroy(n->p2p);
     n->p2p = NULL;
     if (n->net)
-        node_tcp_free(n->net);
+        node_net_free(n->net);
     n->net = NULL;
     if (n->rpc)
         node_rpc_server_free(n->rpc);

@@ -36,7 +36,7 @@
 /* getrawtransaction without a blockhash looks back this many blocks. */
 #define NODE_TX_LOOKBACK_BLOCKS 1000
 
-struct node_tcp;
+struct node_net;
 struct node_miner;
 
 struct node_seed {               /* a --connect entry */
@@ -54,7 +54,7 @@ struct node {
     struct node_log log;
     struct chain *chain;
     struct p2p *p2p;
-    struct node_tcp *net;
+    struct node_net *net;
     struct node_rpc_server *rpc;
     struct node_prop prop;
     struct node_miner *miner;
@@ -70,6 +70,7 @@ struct node {
     uv_signal_t sig_int, sig_term;
     uv_timer_t stop_timer;
     uv_timer_t resolve_timer;
+    uv_prepare_t kick;
     struct node_seed seeds[NODE_CONFIG_CONNECT_MAX];
     size_t n_seeds;
     bool stopping;
