@@ -18,7 +18,7 @@ COIN = 100000000
 
 def line_of_three(env):
     a = env.node("a", "--connect=0").start()   # a opens no connection of its own
-    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port, "--debug=net,p2p").start()
     c = env.node("c", "--connect=127.0.0.1:%d" % b.port).start()
     wait_for("a-b and b-c handshakes",
              lambda: a.call("getconnectioncount") == 1 and b.call("getconnectioncount") == 2
@@ -72,6 +72,13 @@ def test_line_relay(env):
     assert c.call("getaccount", to)["balance"] == 3 * COIN
     p = c.call("getpropagation", blk)
     assert p["source"] == "peer" and p["peer_name"] == "b" and p["height"] == 1, p
+
+    # --debug=net: a line per message; --debug=p2p: announcements received
+    recv = b.events("msg_recv")
+    assert any(e["cmd"] == "tx" and e["peer_name"] == "a" and e["bytes"] > 24 for e in recv)
+    assert any(e["cmd"] == "block" for e in recv) and b.events("msg_sent")
+    assert any(e["hash"] == txid and e["type"] == "tx" for e in b.events("inv_received"))
+    assert not c.events("msg_recv") and not c.events("inv_received")
 
     # peer management over RPC: drop and re-add c's link to b
     pid = [p["id"] for p in c.call("getpeerinfo")][0]

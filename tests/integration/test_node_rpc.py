@@ -344,6 +344,28 @@ def test_rpc_doc(env):
                              "`gossipd --rpc-doc`")
 
 
+def test_testnet_mining(env):
+    """--mine on testnet mines on a worker thread and stops cleanly mid-job."""
+    n = env.node("m", "--connect=0", "--mine")
+    args = [a if a != "--network=regtest" else "--network=testnet" for a in n.args()]
+    import subprocess
+    n.logf = open(n.log_path, "ab")
+    n.proc = subprocess.Popen(args, stdout=n.logf, stderr=n.logf)
+    env.procs.append(n.proc)
+    wait_for("3 blocks mined", lambda: n.call("getblockcount") >= 3, timeout=60)
+    info = n.call("getmininginfo")
+    assert info["mining"] and info["chain"] == "testnet" and info["blocks_mined"] >= 3, info
+    expect_rpc_error(-32, n.call, "generate", 1)
+    mined = n.events("block_mined")
+    assert len(mined) >= 3 and mined[0]["height"] == 1
+    assert n.stop() == 0
+    assert n.events("node_stop")
+    # regtest refuses --mine (blocks there come from generate)
+    r = env.node("r", "--mine")
+    p = subprocess.run(r.args(), capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1 and "--mine needs --network testnet" in p.stderr, p.stderr
+
+
 if __name__ == "__main__":
     run([test_every_method, test_errors, test_slow_client, test_restart_keeps_chain,
-         test_user_password, test_flags, test_rpc_doc], sys.argv)
+         test_user_password, test_flags, test_rpc_doc, test_testnet_mining], sys.argv)
