@@ -1,204 +1,7 @@
 /* p2p/p2p.c peer handling, one core against a scripted remote: handshake
  * and its timeout, ping/idle timeouts, misbehaviour scores and bans,
  * oversize and garbage input, inbound cap, flow control, events. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "chain/params.h"
-#include "crypto/hash.h"
-#include "crypto/sig.h"
-#include "p2p/msg.h"
-#include "p2p/p2p.h"
-#include "p2p/wire.h"
-
-#define T0 (1800000000000ull)
-
-struct fake {
-    struct chain *chain;
-    struct p2p *p;
-    struct p2p_io io;
-    struct p2p_events ev;
-    uint32_t magic;
-    /* what the core did */
-    uint8_t out[1 << 16];
-    size_t out_len;
-    uint64_t last_send_peer;
-    uint64_t disconnected[16];
-    char reasons[16][48];
-    size_t n_disc;
-    struct p2p_addr connects[16];
-    size_t n_connects;
-    int paused;
-    /* events */
-    int connected_ev, disconnected_ev, misbehaviour_ev, ban_ev, msgs_recv;
-    int last_score;
-};
-
-static int f_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
-{
-    struct fake *f = ctx;
-    f->last_send_peer = peer;
-    if (sizeof(f->out) - f->out_len >= len) {
-        memcpy(f->out + f->out_len, buf, len);
-        f->out_len += len;
-    }
-    return 0;
-}
-
-static void f_connect(void *ctx, const struct p2p_addr *a)
-{
-    struct fake *f = ctx;
-    if (f->n_connects < 16)
-        f->connects[f->n_connects++] = *a;
-}
-
-static void f_disconnect(void *ctx, uint64_t peer, const char *reason)
-{
-    struct fake *f = ctx;
-    if (f->n_disc < 16) {
-        f->disconnected[f->n_disc] = peer;
-        strncpy(f->reasons[f->n_disc], reason, 47);
-        f->n_disc++;
-    }
-}
-
-static void f_pause(void *ctx, uint64_t peer, bool paused)
-{
-    struct fake *f = ctx;
-    (void)peer;
-    f->paused += paused ? 1 : -1;
-}
-
-static void e_connected(void *ctx, const struct p2p_peer_info *pi)
-{
-    ((struct fake *)ctx)->connected_ev++;
-    (void)pi;
-}
-
-static void e_disconnected(void *ctx, const struct p2p_peer_info *pi, const char *r)
-{
-    ((struct fake *)ctx)->disconnected_ev++;
-    (void)pi;
-    (void)r;
-}
-
-static void e_misb(void *ctx, uint64_t peer, const struct p2p_addr *a, int score, const char *r)
-{
-    struct fake *f = ctx;
-    f->misbehaviour_ev++;
-    f->last_score = score;
-    (void)peer;
-    (void)a;
-    (void)r;
-}
-
-static void e_ban(void *ctx, const struct p2p_addr *a, uint64_t d, const char *r)
-{
-    ((struct fake *)ctx)->ban_ev++;
-    (void)a;
-    (void)d;
-    (void)r;
-}
-
-static void e_recv(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
-{
-    ((struct fake *)ctx)->msgs_recv++;
-    (void)peer;
-    (void)cmd;
-    (void)bytes;
-}
-
-static struct fake *fake_new(uint32_t inbound_max)
-{
-    struct fake *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    struct chain_config cc = { .params = &chain_params_regtest };
-    assert_int_equal(chain_open(&f->chain, &cc, T0), 0);
-    f->magic = chain_params_regtest.magic;
-    f->io = (struct p2p_io){ .ctx = f, .send = f_send, .connect = f_connect,
-                             .disconnect = f_disconnect, .pause_read = f_pause };
-    f->ev = (struct p2p_events){ .ctx = f, .peer_connected = e_connected,
-                                 .peer_disconnected = e_disconnected,
-                                 .misbehaviour = e_misb, .ban = e_ban, .msg_recv = e_recv };
-    struct p2p_config cfg;
-    p2p_config_init(&cfg);
-    cfg.chain = f->chain;
-    cfg.io = &f->io;
-    cfg.events = &f->ev;
-    cfg.name = "me";
-    cfg.seed = 1;
-    cfg.outbound_target = 0;
-    cfg.inbound_max = inbound_max;
-    cfg.ban_ms = 60000;
-    assert_int_equal(p2p_create(&f->p, &cfg, T0), 0);
-    return f;
-}
-
-static void fake_free(struct fake *f)
-{
-    p2p_check(f->p);
-    p2p_destroy(f->p);
-    chain_close(f->chain);
-    free(f);
-}
-
-/* Counts frames of cmd in what the core sent since the last reset. */
-static int sent_count(struct fake *f, enum p2p_cmd cmd)
-{
-    int n = 0;
-    for (size_t at = 0; at + P2P_HEADER_BYTES <= f->out_len;) {
-        struct p2p_frame_hdr h;
-        assert_int_equal(p2p_frame_parse(f->out + at, f->magic, &h), 0);
-        if (h.cmd == cmd)
-            n++;
-        at += P2P_HEADER_BYTES + h.len;
-    }
-    return n;
-}
-
-static void frame(struct fake *f, uint64_t peer, enum p2p_cmd cmd, const uint8_t *pl,
-                  size_t len, uint64_t now)
-{
-    struct wr w;
-    wr_init(&w, P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES);
-    p2p_frame_begin(&w);
-    wr_bytes(&w, pl, len);
-    assert_int_equal(p2p_frame_end(&w, 0, f->magic, cmd), 0);
-    p2p_on_bytes(f->p, peer, w.buf, w.len, now);
-    wr_free(&w);
-}
-
-static void send_version(struct fake *f, uint64_t peer, uint64_t nonce, const char *ua,
-                         uint64_t now)
-{
-    struct p2p_version v;
-    memset(&v, 0, sizeof(v));
-    v.version = P2P_PROTOCOL_VERSION;
-    v.nonce = nonce;
-    strcpy(v.user_agent, ua);
-    v.relay = true;
-    v.addr_from.port = 7777;
-    struct wr w;
-    wr_init(&w, P2P_MAX_VERSION_BYTES);
-    p2p_put_version(&w, &v);
-    frame(f, peer, P2P_CMD_VERSION, w.buf, w.len, now);
-    wr_free(&w);
-}
-
-/* An inbound peer completes the handshake. */
-static void handshake_in(struct fake *f, uint64_t peer, const char *ip, uint64_t now)
-{
-    struct p2p_addr a;
-    p2p_addr_parse(&a, ip, 5000);
-    p2p_on_connected(f->p, peer, &a, true, now);
-    send_version(f, peer, 1000 + peer, "/gossipd:0.1.0(them)/", now);
-    frame(f, peer, P2P_CMD_VERACK, NULL, 0, now);
-}
+#include "p2p_fake.h"
 
 static void test_handshake_inbound(void **state)
 {
@@ -228,7 +31,7 @@ static void test_handshake_inbound(void **state)
     assert_true(pi.msgs_recv_per_cmd[P2P_CMD_VERSION] == 1);
     assert_true(pi.bytes_recv_per_cmd[P2P_CMD_VERACK] == 24);
     /* Ping is answered with the same nonce. */
-    f->out_len = 0;
+    reset_out(f);
     uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
     frame(f, 1, P2P_CMD_PING, nonce, 8, T0 + 1);
     assert_int_equal(sent_count(f, P2P_CMD_PONG), 1);
@@ -450,7 +253,7 @@ static void test_split_bytes_and_unknown_command(void **state)
     p2p_frame_begin(&w);
     wr_u64(&w, 42);
     p2p_frame_end(&w, 0, f->magic, P2P_CMD_PING);
-    f->out_len = 0;
+    reset_out(f);
     for (size_t i = 0; i < w.len; i++)
         p2p_on_bytes(f->p, 1, w.buf + i, 1, T0 + 1);
     assert_int_equal(sent_count(f, P2P_CMD_PONG), 1);
@@ -458,7 +261,7 @@ static void test_split_bytes_and_unknown_command(void **state)
     uint8_t two[128];
     memcpy(two, w.buf, w.len);
     memcpy(two + w.len, w.buf, w.len);
-    f->out_len = 0;
+    reset_out(f);
     p2p_on_bytes(f->p, 1, two, 2 * w.len, T0 + 2);
     assert_int_equal(sent_count(f, P2P_CMD_PONG), 2);
     wr_free(&w);

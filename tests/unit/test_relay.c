@@ -1,0 +1,323 @@
+/* p2p/p2p.c relay policy, one core against scripted peers: announce-then-
+ * pull, never back to the origin nor twice, tx batching and fan-out,
+ * blocks at once as inv or headers, invalid items never relayed, notfound,
+ * orphan blocks fetching their parent. */
+#include <stdio.h>
+
+#include "p2p_fake.h"
+
+static void make_tx(struct chain *c, uint64_t amount, struct chain_tx *tx, uint8_t txid[32])
+{
+    uint8_t pk[32], sk[64];
+    chain_dev_key(pk, sk);
+    memset(tx, 0, sizeof(*tx));
+    tx->version = TX_VERSION;
+    memcpy(tx->from, pk, 32);
+    memset(tx->to, 0x22, 32);
+    tx->amount = amount;
+    tx->fee = chain_params_regtest.min_fee;
+    tx->nonce = chain_account_next_nonce(c, pk);
+    chain_tx_sign(tx, sk);
+    chain_tx_txid(tx, txid);
+}
+
+static void send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t type,
+                      const uint8_t hash[32], uint64_t now)
+{
+    uint8_t one[1][32];
+    struct wr w;
+    memcpy(one[0], hash, 32);
+    wr_init(&w, 64);
+    p2p_put_inv(&w, type, (const uint8_t (*)[32])one, 1);
+    frame(f, peer, cmd, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+static void send_tx(struct fake *f, uint64_t peer, const struct chain_tx *tx, uint64_t now)
+{
+    struct wr w;
+    wr_init(&w, P2P_MAX_TX_BYTES);
+    chain_tx_encode(&w, tx);
+    frame(f, peer, P2P_CMD_TX, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+static void send_block(struct fake *f, uint64_t peer, const struct chain_block *b, uint64_t now)
+{
+    struct wr w;
+    wr_init(&w, P2P_MAX_BLOCK_BYTES);
+    chain_block_encode(&w, b);
+    frame(f, peer, P2P_CMD_BLOCK, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+/* True iff the last inv/getdata/headers payload lists exactly hash. */
+static bool lists(const uint8_t *pl, size_t len, const uint8_t hash[32])
+{
+    struct p2p_list l;
+    uint32_t type;
+    const uint8_t *h;
+    if (p2p_dec_inv(pl, len, &l) != 0 || l.n != 1)
+        return false;
+    p2p_inv_at(&l, 0, &type, &h);
+    return memcmp(h, hash, 32) == 0;
+}
+
+static void mine_on(struct chain *c, uint64_t now, struct chain_block *b)
+{
+    uint8_t pk[32] = { 0x99 };
+    assert_int_equal(chain_block_template(c, pk, now, b), 0);
+    uint64_t start = 0;
+    while (!chain_mine(&b->hdr, start, 1000))
+        start += 1000;
+}
+
+static void test_tx_pull_and_relay_never_back(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    for (uint64_t p = 1; p <= 3; p++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.1.0.%u", (unsigned)p);
+        handshake_in(f, p, ip, T0);
+    }
+    struct chain_tx tx;
+    uint8_t txid[32];
+    make_tx(f->chain, COIN, &tx, txid);
+    reset_out(f);
+    uint64_t t = T0 + 1000;
+    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, t);
+    /* Inbound announcer: asked after the non-preferred delay. */
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 0);
+    send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, txid, t + 10);
+    p2p_on_tick(f->p, t + P2P_NONPREFERRED_DELAY_MS);
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, &pl, &len), 1);
+    assert_true(lists(pl, len, txid));
+    assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 0);   /* one at a time */
+    /* The body arrives; the tx is accepted and announced after the batch
+     * period to peer 3 only: 1 sent it, 2 announced it. */
+    reset_out(f);
+    t += P2P_NONPREFERRED_DELAY_MS + 5;
+    send_tx(f, 1, &tx, t);
+    assert_true(chain_mempool_has(f->chain, txid));
+    assert_int_equal(sent_to(f, 3, P2P_CMD_INV, NULL, NULL), 0);   /* batched */
+    p2p_on_tick(f->p, t + P2P_TX_BATCH_MS_DEFAULT);
+    assert_int_equal(sent_to(f, 3, P2P_CMD_INV, &pl, &len), 1);
+    assert_true(lists(pl, len, txid));
+    assert_int_equal(sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 0);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 0);
+    /* Never twice: more ticks and announcements change nothing. */
+    send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, txid, t + 200);
+    p2p_on_tick(f->p, t + 1000);
+    assert_int_equal(sent_to(f, 3, P2P_CMD_INV, NULL, NULL), 1);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 0);
+    /* A peer asking gets the body. */
+    send_inv1(f, 3, P2P_CMD_GETDATA, P2P_INV_TX, txid, t + 1001);
+    assert_int_equal(sent_to(f, 3, P2P_CMD_TX, NULL, NULL), 1);
+    /* A duplicate body is counted, not relayed. */
+    send_tx(f, 2, &tx, t + 1002);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.dup_tx_bodies, 1);
+    assert_int_equal(st.txs_accepted, 1);
+    fake_free(f);
+}
+
+static void test_fanout_and_submit(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new_cfg(0, 2);
+    for (uint64_t p = 1; p <= 5; p++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.2.0.%u", (unsigned)p);
+        handshake_in(f, p, ip, T0);
+    }
+    struct chain_tx tx;
+    uint8_t txid[32];
+    make_tx(f->chain, COIN, &tx, txid);
+    reset_out(f);
+    assert_int_equal(p2p_submit_tx(f->p, &tx, T0 + 10), CHAIN_TX_ACCEPTED);
+    p2p_on_tick(f->p, T0 + 10 + P2P_TX_BATCH_MS_DEFAULT);
+    int n = 0;
+    for (uint64_t p = 1; p <= 5; p++)
+        n += sent_to(f, p, P2P_CMD_INV, NULL, NULL);
+    assert_int_equal(n, 2);   /* the fan-out */
+    /* Rejected submissions are not announced. */
+    tx.amount += 1;   /* breaks the signature */
+    assert_true(p2p_submit_tx(f->p, &tx, T0 + 100) < 0);
+    fake_free(f);
+}
+
+static void test_block_at_once_inv_or_headers(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.3.0.1", T0);
+    handshake_in(f, 2, "10.3.0.2", T0);
+    frame(f, 1, P2P_CMD_SENDHEADERS, NULL, 0, T0);
+    reset_out(f);
+    struct chain_block b;
+    uint8_t hash[32];
+    mine_on(f->chain, T0 + 5, &b);
+    chain_header_hash(&b.hdr, hash);
+    assert_int_equal(p2p_submit_block(f->p, &b, T0 + 5), CHAIN_ST_NEW_TIP);
+    /* No tick needed: blocks go out at once. */
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 1, P2P_CMD_HEADERS, &pl, &len), 1);
+    struct p2p_list l;
+    assert_int_equal(p2p_dec_headers(pl, len, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 0);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_INV, &pl, &len), 1);
+    assert_true(lists(pl, len, hash));
+    /* Peer 2 pulls it. */
+    send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_BLOCK, hash, T0 + 6);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCK, &pl, &len), 1);
+    assert_int_equal(len, chain_block_size(&b));
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+static void test_block_from_peer_relayed_not_back(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    /* A second chain plays the remote miner. */
+    struct chain *other;
+    struct chain_config cc = { .params = &chain_params_regtest };
+    assert_int_equal(chain_open(&other, &cc, T0), 0);
+    handshake_in(f, 1, "10.4.0.1", T0);
+    handshake_in(f, 2, "10.4.0.2", T0);
+    struct chain_block b1, b2;
+    uint8_t h1[32], h2[32];
+    mine_on(other, T0 + 10, &b1);
+    chain_header_hash(&b1.hdr, h1);
+    struct chain_result res;
+    assert_int_equal(chain_accept_block(other, &b1, T0 + 10, &res), 0);
+    mine_on(other, T0 + 20, &b2);
+    chain_header_hash(&b2.hdr, h2);
+    /* Peer 1 answers our handshake getheaders: it has nothing yet. */
+    static const uint8_t no_headers[1] = { 0 };
+    frame(f, 1, P2P_CMD_HEADERS, no_headers, 1, T0 + 25);
+    /* Block 2 first: an orphan. We ask its sender for the parent and for
+     * headers. */
+    reset_out(f);
+    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h2, T0 + 30);
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, &pl, &len), 1);
+    assert_true(lists(pl, len, h2));
+    send_block(f, 1, &b2, T0 + 31);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, &pl, &len), 2);
+    assert_true(lists(pl, len, h1));
+    assert_true(sent_to(f, 1, P2P_CMD_GETHEADERS, NULL, NULL) >= 1);
+    /* The parent arrives: both connect; the new tip is announced to
+     * peer 2, never to peer 1 which sent it. */
+    send_block(f, 1, &b1, T0 + 32);
+    assert_int_equal(chain_height(f->chain), 2);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_INV, &pl, &len), 1);
+    assert_true(lists(pl, len, h2));
+    assert_int_equal(sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 0);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.dup_block_bodies, 0);
+    chain_block_free(&b1);
+    chain_block_free(&b2);
+    chain_close(other);
+    fake_free(f);
+}
+
+static void test_invalid_tx_not_relayed_and_banned(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.5.0.1", T0);
+    handshake_in(f, 2, "10.5.0.2", T0);
+    struct chain_tx tx;
+    uint8_t txid[32];
+    make_tx(f->chain, COIN, &tx, txid);
+    tx.sig[0] ^= 1;
+    chain_tx_txid(&tx, txid);
+    reset_out(f);
+    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, T0 + 1);
+    p2p_on_tick(f->p, T0 + 1 + P2P_NONPREFERRED_DELAY_MS);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
+    send_tx(f, 1, &tx, T0 + 200);
+    p2p_on_tick(f->p, T0 + 1000);
+    assert_false(chain_mempool_has(f->chain, txid));
+    assert_int_equal(sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 0);
+    assert_int_equal(f->ban_ev, 1);
+    assert_int_equal(p2p_peer_count(f->p), 1);
+    fake_free(f);
+}
+
+static void test_notfound_asks_next(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.6.0.1", T0);
+    handshake_in(f, 2, "10.6.0.2", T0);
+    uint8_t h[32];
+    memset(h, 0x33, 32);
+    reset_out(f);
+    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 1);
+    send_inv1(f, 2, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 1);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 0);
+    send_inv1(f, 1, P2P_CMD_NOTFOUND, P2P_INV_BLOCK, h, T0 + 2);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 1);
+    struct p2p_peer_info pi;
+    p2p_get_peer(f->p, 2, &pi);
+    assert_int_equal(pi.in_flight, 1);
+    /* Our own notfound for things we lack. */
+    send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_TX, h, T0 + 3);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_NOTFOUND, NULL, NULL), 1);
+    fake_free(f);
+}
+
+static void test_mempool_and_getaddr(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.7.0.1", T0);
+    handshake_in(f, 2, "10.7.0.2", T0);
+    struct chain_tx tx;
+    uint8_t txid[32];
+    make_tx(f->chain, COIN, &tx, txid);
+    assert_int_equal(chain_mempool_accept(f->chain, &tx, T0), CHAIN_TX_ACCEPTED);
+    reset_out(f);
+    frame(f, 1, P2P_CMD_MEMPOOL, NULL, 0, T0 + 1);
+    p2p_on_tick(f->p, T0 + 1 + P2P_TX_BATCH_MS_DEFAULT);
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 1, P2P_CMD_INV, &pl, &len), 1);
+    assert_true(lists(pl, len, txid));
+    /* getaddr: peer 2's listening address (its IP, the port from its
+     * version) is in the book; answered once. */
+    frame(f, 1, P2P_CMD_GETADDR, NULL, 0, T0 + 2);
+    frame(f, 1, P2P_CMD_GETADDR, NULL, 0, T0 + 3);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_ADDR, &pl, &len), 1);
+    struct p2p_list l;
+    assert_int_equal(p2p_dec_addr(pl, len, &l), 0);
+    assert_true(l.n >= 1);
+    fake_free(f);
+}
+
+int main(void)
+{
+    if (sig_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tx_pull_and_relay_never_back),
+        cmocka_unit_test(test_fanout_and_submit),
+        cmocka_unit_test(test_block_at_once_inv_or_headers),
+        cmocka_unit_test(test_block_from_peer_relayed_not_back),
+        cmocka_unit_test(test_invalid_tx_not_relayed_and_banned),
+        cmocka_unit_test(test_notfound_asks_next),
+        cmocka_unit_test(test_mempool_and_getaddr),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
