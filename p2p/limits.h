@@ -59,6 +59,10 @@
 #define P2P_RECON_TIMEOUT_MS        10000u
 /* How often we start a round with one random peer. */
 #define P2P_RECON_INTERVAL_MS_DEFAULT 5000u
+/* recon messages we answer per peer per period (each answer snapshots the
+ * mempool); beyond it they are ignored and scored as unsolicited. */
+#define P2P_RECON_BUDGET_MSGS       64u
+#define P2P_RECON_BUDGET_MS         10000u
 
 /* ---- Per-command payload caps, checked on the frame header before any
  * allocation. ---- */
@@ -129,6 +133,12 @@
 #define P2P_TXREQ_MAX_ENTRIES       100000u  /* hashes tracked in total */
 /* Blocks planned for download at a time (from chain_blocks_to_fetch). */
 #define P2P_BLOCK_FETCH_LOOKAHEAD   128u
+/* Requests taken from the scheduler per poll (getdata grouping buffer). */
+#define P2P_POLL_BATCH_ENTRIES      256u
+/* An orphan block handed to chain/ is not fetched again for this long
+ * (chain/ holds it until its parent arrives); entries remembered. */
+#define P2P_ORPHAN_HOLD_MS          60000u
+#define P2P_ORPHAN_HOLD_ENTRIES     64u
 
 /* ---- Peers ---- */
 #define P2P_MAX_PEERS               256u
@@ -177,6 +187,9 @@ _Static_assert(P2P_MAX_HEADERS_ENTRIES >= P2P_BLOCK_FETCH_LOOKAHEAD, "headers co
 _Static_assert(P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT <= P2P_MAX_INV_ENTRIES,
                "one getdata holds a peer's whole window");
 _Static_assert(P2P_TXREQ_MAX_ANNOUNCERS <= 255, "announcer count fits a u8");
+_Static_assert(P2P_POLL_BATCH_ENTRIES <= P2P_MAX_INV_ENTRIES, "a poll batch fits one getdata");
+_Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),
+               "the budget allows several complete rounds");
 _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ordered");
 _Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
 _Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");

@@ -19,12 +19,9 @@
 #include "p2p/wire.h"
 
 #define P2P_VERSION_STRING "0.1.0"
-/* Orphan block bodies handed to chain/ are not fetched again for this
- * long (the chain holds them until their parent arrives). */
-#define ORPHAN_HOLD_MS 60000u
-#define ORPHAN_HOLD_ENTRIES 64u
-/* Requests issued per poll round. */
-#define POLL_BATCH 256u
+#define ORPHAN_HOLD_MS      P2P_ORPHAN_HOLD_MS
+#define ORPHAN_HOLD_ENTRIES P2P_ORPHAN_HOLD_ENTRIES
+#define POLL_BATCH          P2P_POLL_BATCH_ENTRIES
 
 struct peer {
     uint64_t id;
@@ -61,6 +58,8 @@ struct peer {
     /* sync */
     uint64_t getheaders_ms;     /* 0: none in flight */
     uint64_t recon_ms;          /* 0: no round in flight */
+    uint32_t recon_budget;      /* recon messages it may still send us */
+    uint64_t recon_refill_ms;
     /* stats */
     uint64_t bytes_sent, bytes_recv;
     uint64_t bytes_sent_cmd[P2P_CMD_COUNT], bytes_recv_cmd[P2P_CMD_COUNT];
@@ -1181,6 +1180,17 @@ static void handle_mempool(struct p2p *p, struct peer *pe)
 
 static void handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m)
 {
+    /* Each answer snapshots our mempool: a peer gets a bounded number per
+     * period, enough for several honest rounds. */
+    if (p->now - pe->recon_refill_ms >= P2P_RECON_BUDGET_MS) {
+        pe->recon_refill_ms = p->now;
+        pe->recon_budget = P2P_RECON_BUDGET_MSGS;
+    }
+    if (pe->recon_budget == 0) {
+        misbehave(p, pe, P2P_SCORE_UNSOLICITED, "recon-flood");
+        return;
+    }
+    pe->recon_budget--;
     size_t cnt = chain_mempool_count(p->chain);
     uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
     struct p2p_recon_set set = { 0 };
