@@ -1,0 +1,407 @@
+/* gossip-sim: measures the gossip ideas (GOSSIP.md) with our own code.
+ *
+ *   gossip-sim protocol --nodes N --degree D --fanout K --batch-ms B --loss PPM
+ *                       --seed S --txs T --blocks M [--recon-ms R] [--residue]
+ *                       [--latency-ms L --jitter-ms J] [--items] [--csv]
+ *   gossip-sim model --scheme direct|push|pull|pushpull|rumor --nodes N --k K
+ *                    --runs R --seed S [--degree D] [--variant coin|counter|blind]
+ *                    [--loss PPM] [--csv]
+ *   gossip-sim sweep [model|protocol|all] [--seed S] [--max-nodes N] [--csv]
+ *
+ * Results go to stdout and depend only on the arguments: one seed prints
+ * the same bytes. Wall time and memory go to stderr. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "crypto/sig.h"
+#include "p2p/limits.h"
+#include "sim/model.h"
+#include "sim/proto.h"
+#include "sim/report.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage:\n"
+          "  gossip-sim protocol [--nodes N] [--degree D] [--fanout K] [--batch-ms B]\n"
+          "                      [--loss PPM] [--seed S] [--txs T] [--blocks M]\n"
+          "                      [--recon-ms R] [--latency-ms L] [--jitter-ms J]\n"
+          "                      [--timeout-ms T] [--residue] [--items] [--csv]\n"
+          "  gossip-sim model --scheme direct|push|pull|pushpull|rumor [--nodes N] [--k K]\n"
+          "                   [--runs R] [--seed S] [--degree D] [--variant coin|counter|blind]\n"
+          "                   [--loss PPM] [--csv]\n"
+          "  gossip-sim sweep [model|protocol|all] [--seed S] [--max-nodes N] [--csv]\n"
+          "K = 0 means all peers; degree 0 (model) means a complete graph.\n",
+          f);
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s == '-' || *s == '\0')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Reads "--name value" at argv[*i] into *out; false (and a message) if the
+ * value is missing or bad. */
+static bool opt_u64(int argc, char **argv, int *i, const char *name, uint64_t max, uint64_t *out)
+{
+    if (strcmp(argv[*i], name) != 0)
+        return false;
+    if (*i + 1 >= argc || !parse_u64(argv[*i + 1], max, out)) {
+        fprintf(stderr, "gossip-sim: %s needs a number <= %" PRIu64 "\n", name, max);
+        exit(2);
+    }
+    (*i)++;
+    return true;
+}
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long peak_rss_mib(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return ru.ru_maxrss / 1024;
+}
+
+static int run_protocol(const struct sim_proto_config *cfg, bool csv, bool items, bool header)
+{
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    if (!res)
+        return 1;
+    double t0 = wall_s();
+    int err = sim_proto_run(cfg, res);
+    double dt = wall_s() - t0;
+    if (err) {
+        fprintf(stderr, "gossip-sim: protocol run failed (bad arguments or setup)\n");
+        free(res);
+        return 1;
+    }
+    if (header)
+        sim_report_proto_header(stdout, csv);
+    sim_report_proto_rows(stdout, csv, cfg, res);
+    if (items)
+        sim_report_proto_items(stdout, csv, res);
+    if (!res->established)
+        fprintf(stdout, "%swarning: not every edge finished its handshake in the warm-up\n",
+                csv ? "# " : "");
+    fflush(stdout);
+    fprintf(stderr, "[protocol N=%zu edges=%zu k=%" PRIu32 " batch=%" PRIu32 " loss=%" PRIu32
+                    ": %.1f s wall, peak RSS %ld MiB, %" PRIu64 " frames]\n",
+            res->nodes, res->edges, cfg->fanout, cfg->batch_ms, cfg->loss_ppm, dt,
+            peak_rss_mib(), res->frames);
+    free(res);
+    return 0;
+}
+
+static int run_model(const struct sim_model_config *cfg, bool csv, bool header)
+{
+    struct sim_model_summary s;
+    if (sim_model_run(cfg, &s, NULL) != 0) {
+        fprintf(stderr, "gossip-sim: model run failed (bad arguments)\n");
+        return 1;
+    }
+    if (header)
+        sim_report_model_header(stdout, csv);
+    sim_report_model_row(stdout, csv, cfg, &s);
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_protocol(int argc, char **argv)
+{
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    bool csv = false, items = false;
+    for (int i = 2; i < argc; i++) {
+        uint64_t v;
+        if (opt_u64(argc, argv, &i, "--nodes", SIM_PROTO_MAX_NODES, &v))
+            cfg.nodes = v;
+        else if (opt_u64(argc, argv, &i, "--degree", SIM_GRAPH_MAX_DEGREE, &v))
+            cfg.degree = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--fanout", P2P_MAX_PEERS, &v))
+            cfg.fanout = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--batch-ms", 600000, &v))
+            cfg.batch_ms = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--loss", 1000000, &v))
+            cfg.loss_ppm = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--recon-ms", 3600000, &v))
+            cfg.recon_ms = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--latency-ms", 60000, &v))
+            cfg.latency_ms = v;
+        else if (opt_u64(argc, argv, &i, "--jitter-ms", 60000, &v))
+            cfg.jitter_ms = v;
+        else if (opt_u64(argc, argv, &i, "--timeout-ms", 3600000, &v))
+            cfg.item_timeout_ms = v;
+        else if (opt_u64(argc, argv, &i, "--seed", UINT64_MAX, &v))
+            cfg.seed = v;
+        else if (opt_u64(argc, argv, &i, "--txs", SIM_PROTO_MAX_ITEMS, &v))
+            cfg.txs = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--blocks", SIM_PROTO_MAX_ITEMS, &v))
+            cfg.blocks = (unsigned)v;
+        else if (strcmp(argv[i], "--residue") == 0)
+            cfg.residue = true;
+        else if (strcmp(argv[i], "--items") == 0)
+            items = true;
+        else if (strcmp(argv[i], "--csv") == 0)
+            csv = true;
+        else {
+            fprintf(stderr, "gossip-sim: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return run_protocol(&cfg, csv, items, true);
+}
+
+static int cmd_model(int argc, char **argv)
+{
+    struct sim_model_config cfg = { .scheme = SIM_SCHEME_PUSH, .nodes = 1000, .k = 1,
+                                    .runs = 100, .seed = 1 };
+    bool csv = false;
+    for (int i = 2; i < argc; i++) {
+        uint64_t v;
+        if (strcmp(argv[i], "--scheme") == 0 || strcmp(argv[i], "--variant") == 0) {
+            bool scheme = argv[i][2] == 's';
+            int x = i + 1 < argc ? (scheme ? sim_scheme_parse(argv[i + 1])
+                                           : sim_rumor_variant_parse(argv[i + 1]))
+                                 : -1;
+            if (x < 0) {
+                fprintf(stderr, "gossip-sim: bad %s\n", argv[i]);
+                return 2;
+            }
+            if (scheme)
+                cfg.scheme = (enum sim_scheme)x;
+            else
+                cfg.variant = (enum sim_rumor_variant)x;
+            i++;
+        } else if (opt_u64(argc, argv, &i, "--nodes", SIM_MODEL_MAX_NODES, &v))
+            cfg.nodes = v;
+        else if (opt_u64(argc, argv, &i, "--k", 1000, &v))
+            cfg.k = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--runs", SIM_MODEL_MAX_RUNS, &v))
+            cfg.runs = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--seed", UINT64_MAX, &v))
+            cfg.seed = v;
+        else if (opt_u64(argc, argv, &i, "--degree", SIM_GRAPH_MAX_DEGREE, &v))
+            cfg.degree = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--loss", 1000000, &v))
+            cfg.loss_ppm = (uint32_t)v;
+        else if (strcmp(argv[i], "--csv") == 0)
+            csv = true;
+        else {
+            fprintf(stderr, "gossip-sim: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return run_model(&cfg, csv, true);
+}
+
+/* ---- sweep: the standard tables of docs/SIMULATION.md ---- */
+
+static void title(bool csv, const char *t)
+{
+    printf(csv ? "# %s\n" : "\n== %s ==\n", t);
+}
+
+static int sweep_model(uint64_t seed, bool csv)
+{
+    static const size_t sizes[] = { 256, 1024, 4096, 16384, 65536 };
+    int err = 0;
+    title(csv, "M1. anti-entropy rounds to full coverage, complete graph, 50 runs "
+               "(vs log2 N + ln N)");
+    sim_report_model_header(stdout, csv);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (int s = SIM_SCHEME_PUSH; s <= SIM_SCHEME_PUSHPULL; s++) {
+            struct sim_model_config c = { .scheme = (enum sim_scheme)s, .nodes = sizes[i],
+                                          .runs = 50, .seed = seed };
+            err |= run_model(&c, csv, false);
+        }
+    }
+    title(csv, "M2. the same on a random graph of average degree 8, 50 runs");
+    sim_report_model_header(stdout, csv);
+    for (size_t i = 0; i < 4; i++) {
+        for (int s = SIM_SCHEME_PUSH; s <= SIM_SCHEME_PUSHPULL; s++) {
+            struct sim_model_config c = { .scheme = (enum sim_scheme)s, .nodes = sizes[i],
+                                          .degree = 8, .runs = 50, .seed = seed };
+            err |= run_model(&c, csv, false);
+        }
+    }
+    title(csv, "M3. rumour mongering (push, SIR), N = 1000, 200 runs: residue vs "
+               "Demers et al. (coin: s = exp(-(k+1)(1-s)))");
+    sim_report_model_header(stdout, csv);
+    for (int v = SIM_RUMOR_COIN; v < SIM_RUMOR_VARIANT_COUNT; v++) {
+        for (unsigned k = 1; k <= 5; k++) {
+            struct sim_model_config c = { .scheme = SIM_SCHEME_RUMOR, .nodes = 1000, .k = k,
+                                          .variant = (enum sim_rumor_variant)v, .runs = 200,
+                                          .seed = seed };
+            err |= run_model(&c, csv, false);
+        }
+    }
+    title(csv, "M4. rumour mongering (coin) on a random graph of average degree 8, "
+               "N = 1000, 200 runs");
+    sim_report_model_header(stdout, csv);
+    for (unsigned k = 1; k <= 3; k++) {
+        struct sim_model_config c = { .scheme = SIM_SCHEME_RUMOR, .nodes = 1000, .k = k,
+                                      .degree = 8, .runs = 200, .seed = seed };
+        err |= run_model(&c, csv, false);
+    }
+    title(csv, "M5. direct mail baseline and 1 % message loss, N = 1000, 100 runs");
+    sim_report_model_header(stdout, csv);
+    for (int s = SIM_SCHEME_DIRECT; s < SIM_SCHEME_COUNT; s++) {
+        for (uint32_t loss = 0; loss <= 10000; loss += 10000) {
+            struct sim_model_config c = { .scheme = (enum sim_scheme)s, .nodes = 1000, .k = 2,
+                                          .runs = 100, .seed = seed, .loss_ppm = loss };
+            err |= run_model(&c, csv, false);
+        }
+    }
+    return err;
+}
+
+static int sweep_protocol(uint64_t seed, size_t max_nodes, bool csv)
+{
+    int err = 0;
+    struct sim_proto_config c;
+    size_t big = max_nodes < 2000 ? max_nodes : 2000;
+    size_t mid = max_nodes < 500 ? max_nodes : 500;
+    title(csv, "P1. reference: degree 8, 5-110 ms links, fan-out all, default batch "
+               "(GOSSIP.md: announce-then-pull p99 885 ms at 1.0 body/node, 2,000 nodes)");
+    sim_report_proto_header(stdout, csv);
+    sim_proto_config_init(&c);
+    c.seed = seed;
+    c.nodes = big;
+    c.txs = 5;
+    c.blocks = 3;
+    err |= run_protocol(&c, csv, false, false);
+
+    title(csv, "P2. network size: fan-out all, default batch, degree 8");
+    sim_report_proto_header(stdout, csv);
+    static const size_t sizes[] = { 100, 250, 500, 1000, 2000 };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && sizes[i] <= max_nodes; i++) {
+        sim_proto_config_init(&c);
+        c.seed = seed;
+        c.nodes = sizes[i];
+        c.txs = 5;
+        c.blocks = 3;
+        err |= run_protocol(&c, csv, false, false);
+    }
+
+    title(csv, "P3. fan-out k for txs: residue the rumour leaves (anti-entropy off) and "
+               "time to 100 % with reconciliation every 5 s");
+    sim_report_proto_header(stdout, csv);
+    static const uint32_t ks[] = { 1, 2, 3, 0 };
+    for (size_t i = 0; i < 4; i++) {
+        sim_proto_config_init(&c);
+        c.seed = seed;
+        c.nodes = mid;
+        c.fanout = ks[i];
+        c.txs = 10;
+        c.blocks = 0;
+        c.residue = true;
+        err |= run_protocol(&c, csv, false, false);
+    }
+
+    title(csv, "P4. tx batch interval (fan-out all)");
+    sim_report_proto_header(stdout, csv);
+    static const uint32_t batches[] = { 1, 10, 50, 100, 250, 1000 };
+    for (size_t i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+        sim_proto_config_init(&c);
+        c.seed = seed;
+        c.nodes = mid;
+        c.batch_ms = batches[i];
+        c.txs = 10;
+        c.blocks = 0;
+        err |= run_protocol(&c, csv, false, false);
+    }
+
+    title(csv, "P5. frame loss (fan-out all and 2)");
+    sim_report_proto_header(stdout, csv);
+    static const uint32_t losses[] = { 10000, 50000 };
+    for (size_t i = 0; i < 2; i++) {
+        for (size_t j = 0; j < 2; j++) {
+            sim_proto_config_init(&c);
+            c.seed = seed;
+            c.nodes = mid;
+            c.fanout = j ? 2 : 0;
+            c.loss_ppm = losses[i];
+            c.txs = 5;
+            c.blocks = 2;
+            err |= run_protocol(&c, csv, false, false);
+        }
+    }
+    return err;
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+    uint64_t seed = 1, max_nodes = 2000;
+    bool csv = false, model = true, protocol = true;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "model") == 0)
+            protocol = false;
+        else if (strcmp(argv[i], "protocol") == 0)
+            model = false;
+        else if (strcmp(argv[i], "all") == 0)
+            model = protocol = true;
+        else if (strcmp(argv[i], "--csv") == 0)
+            csv = true;
+        else if (opt_u64(argc, argv, &i, "--seed", UINT64_MAX, &seed))
+            ;
+        else if (opt_u64(argc, argv, &i, "--max-nodes", SIM_PROTO_MAX_NODES, &max_nodes))
+            ;
+        else {
+            fprintf(stderr, "gossip-sim: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (max_nodes < 10) {
+        fprintf(stderr, "gossip-sim: --max-nodes must be >= 10\n");
+        return 2;
+    }
+    int err = 0;
+    if (model)
+        err |= sweep_model(seed, csv);
+    if (protocol)
+        err |= sweep_protocol(seed, (size_t)max_nodes, csv);
+    return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (sig_init() != 0) {
+        fprintf(stderr, "gossip-sim: libsodium init failed\n");
+        return 1;
+    }
+    if (strcmp(argv[1], "protocol") == 0)
+        return cmd_protocol(argc, argv);
+    if (strcmp(argv[1], "model") == 0)
+        return cmd_model(argc, argv);
+    if (strcmp(argv[1], "sweep") == 0)
+        return cmd_sweep(argc, argv);
+    fprintf(stderr, "gossip-sim: unknown command %s\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

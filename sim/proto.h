@@ -1,0 +1,119 @@
+/* Protocol simulation: the real gossipd relay (N p2p cores, each with an
+ * in-memory regtest chain) on p2p/simnet's in-memory network and virtual
+ * clock, over a seeded random topology (sim/graph.h).
+ *
+ * A run: build the graph; fund one sender account per tx with a block
+ * given to every chain directly (no traffic); connect the edges and let
+ * the handshakes finish; then, one item at a time, submit a tx at a random
+ * node (p2p_submit_tx) or mine a block at a random node
+ * (chain_block_template + chain_mine, p2p_submit_block) and run the
+ * network until every node has it (or the item's time limit), plus a
+ * settle period so the last announcements are counted.
+ *
+ * Counted per item from the frames simnet carries (its observer hooks):
+ * when each node first received the body (coverage times), through whom
+ * (hops along the first-seen chain), bodies received per node (1.0 means
+ * announce-then-pull fetched it exactly once), announcements received per
+ * node (inv entries, and headers for blocks), bytes sent per node during
+ * the item's window, and violations: an inv or a body for the item sent
+ * back to the peer the sender first got it from.
+ *
+ * With residue on, the txs are sent again in a second run of the same
+ * seed with anti-entropy (mempool reconciliation) switched off, which
+ * shows what the rumour alone leaves behind. */
+#ifndef GOSSIPD_SIM_PROTO_H
+#define GOSSIPD_SIM_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits: what fits the machine (docs/SIMULATION.md: ~4 MiB per node). */
+#define SIM_PROTO_MAX_NODES 5000u
+#define SIM_PROTO_MAX_ITEMS 1000u
+/* Defaults, as the reference model: 5-110 ms one-way links. */
+#define SIM_PROTO_LATENCY_MS_DEFAULT 5u
+#define SIM_PROTO_JITTER_MS_DEFAULT 105u
+/* Handshakes and first syncs before any item. */
+#define SIM_PROTO_WARMUP_MS 5000u
+/* An item not everywhere by then is reported incomplete. */
+#define SIM_PROTO_ITEM_TIMEOUT_MS_DEFAULT 60000u
+/* Rumour-only run: the rumour is over once nobody got it for this long. */
+#define SIM_PROTO_QUIET_MS 5000u
+/* Step of the virtual clock between coverage checks. */
+#define SIM_PROTO_STEP_MS 20u
+/* Anti-entropy switched off (residue run): one round a day. */
+#define SIM_PROTO_RECON_OFF_MS (24u * 3600 * 1000)
+
+enum sim_item_kind { SIM_ITEM_TX = 0, SIM_ITEM_BLOCK };
+
+struct sim_proto_config {
+    size_t nodes;             /* >= 2 */
+    unsigned degree;          /* average degree of the random graph */
+    uint32_t fanout;          /* tx announcements to k peers; 0: all */
+    uint32_t batch_ms;        /* tx inv batching period; 0: p2p default */
+    uint32_t loss_ppm;        /* frames lost per million, after warm-up */
+    uint32_t recon_ms;        /* mempool reconciliation period; 0: p2p default */
+    uint64_t latency_ms;      /* one way, plus uniform [0, jitter]; 0: defaults */
+    uint64_t jitter_ms;
+    uint64_t seed;
+    unsigned txs, blocks;     /* items, in that order */
+    uint64_t item_timeout_ms; /* 0: SIM_PROTO_ITEM_TIMEOUT_MS_DEFAULT */
+    bool residue;             /* also run the txs with anti-entropy off */
+};
+/* Fills in the defaults (N 100, degree 8, fan-out all, p2p batch, 1 tx,
+ * 1 block, seed 1, 5 + 105 ms links). */
+void sim_proto_config_init(struct sim_proto_config *cfg);
+
+#define SIM_NEVER UINT64_MAX
+
+struct sim_item_result {
+    enum sim_item_kind kind;
+    size_t origin;
+    size_t reached;                 /* nodes with the body, origin included */
+    /* ms after submission until 50/90/99/100 % of the nodes had it;
+     * SIM_NEVER if not reached. */
+    uint64_t t50_ms, t90_ms, t99_ms, t100_ms;
+    double hops_mean;               /* over reached nodes but the origin */
+    unsigned hops_max;
+    double bodies_per_node;         /* bodies received / (nodes - 1) */
+    unsigned bodies_max;            /* most bodies one node received */
+    double invs_per_node;           /* announcements received / nodes */
+    double bytes_per_node;          /* all bytes sent in the window / nodes */
+    double relay_bytes_per_node;    /* inv, getdata, notfound, tx, block, headers */
+    unsigned violations;            /* inv or body sent back to its origin */
+    /* Residue run (txs only, cfg.residue): */
+    double residue;                 /* fraction the rumour alone missed */
+    uint64_t rumour_end_ms;         /* last first-receipt of the rumour */
+};
+
+struct sim_proto_result {
+    size_t nodes, edges;
+    unsigned n_items;
+    struct sim_item_result items[SIM_PROTO_MAX_ITEMS];
+    bool established;               /* every edge finished its handshake */
+    uint64_t frames, bytes;         /* carried over the whole run */
+};
+
+/* Runs the simulation. Returns 0, or -1 on bad arguments or a setup
+ * failure (message on stderr). res is the caller's (it is large: heap). */
+int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *res);
+
+/* Means over the items of one kind. Coverage times average the items
+ * that reached every node (complete); the residue figures, the txs of the
+ * residue run. */
+struct sim_proto_agg {
+    unsigned items, complete;
+    double t50_ms, t90_ms, t99_ms, t100_ms;   /* means over complete items */
+    double hops_mean;
+    unsigned hops_max;
+    double bodies_per_node, invs_per_node, bytes_per_node, relay_bytes_per_node;
+    unsigned bodies_max;
+    unsigned violations;
+    double residue, rumour_end_ms;            /* means (txs, residue run) */
+    double reached_frac;                      /* mean reached / nodes */
+};
+void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind kind,
+                         struct sim_proto_agg *out);
+
+#endif

@@ -1,0 +1,147 @@
+#include "sim/report.h"
+
+#include <inttypes.h>
+
+void sim_report_model_header(FILE *f, bool csv)
+{
+    if (csv) {
+        fprintf(f, "scheme,variant,k,nodes,degree,loss_ppm,runs,complete,rounds_mean,"
+                   "rounds_sd,rounds_min,rounds_max,theory_rounds,residue,theory_residue,"
+                   "messages_per_node,contacts_per_node\n");
+        return;
+    }
+    fprintf(f, "%-9s %-7s %2s %7s %4s %6s %5s %5s | %7s %5s %4s %4s %7s | %7s %7s | %7s %7s\n",
+            "scheme", "variant", "k", "nodes", "deg", "loss", "runs", "full", "rounds", "sd",
+            "min", "max", "lg+ln", "residue", "theory", "msg/nd", "cont/nd");
+}
+
+void sim_report_model_row(FILE *f, bool csv, const struct sim_model_config *cfg,
+                          const struct sim_model_summary *s)
+{
+    bool rumor = cfg->scheme == SIM_SCHEME_RUMOR;
+    const char *variant = rumor ? sim_rumor_variant_name(cfg->variant) : "-";
+    double theory_r = sim_model_push_rounds_theory(cfg->nodes);
+    double theory_s = rumor && cfg->variant == SIM_RUMOR_COIN
+                          ? sim_model_rumor_residue_theory(cfg->k) : -1;
+    if (csv) {
+        fprintf(f, "%s,%s,%u,%zu,%u,%" PRIu32 ",%u,%u,%.3f,%.3f,%u,%u,%.3f,%.5f,%.5f,%.3f,%.3f\n",
+                sim_scheme_name(cfg->scheme), variant, rumor ? cfg->k : 0, cfg->nodes,
+                cfg->degree, cfg->loss_ppm, s->runs, s->complete_runs, s->rounds_mean,
+                s->rounds_sd, s->rounds_min, s->rounds_max, theory_r, s->residue_mean,
+                theory_s, s->messages_per_node, s->contacts_per_node);
+        return;
+    }
+    char k[16] = "-", th[16] = "-", deg[16] = "all";
+    if (rumor)
+        snprintf(k, sizeof(k), "%u", cfg->k);
+    if (theory_s >= 0)
+        snprintf(th, sizeof(th), "%6.2f%%", 100 * theory_s);
+    if (cfg->degree)
+        snprintf(deg, sizeof(deg), "%u", cfg->degree);
+    fprintf(f, "%-9s %-7s %2s %7zu %4s %6" PRIu32 " %5u %5u | %7.2f %5.2f %4u %4u %7.2f | "
+               "%6.2f%% %7s | %7.2f %7.2f\n",
+            sim_scheme_name(cfg->scheme), variant, k, cfg->nodes, deg, cfg->loss_ppm, s->runs,
+            s->complete_runs, s->rounds_mean, s->rounds_sd, s->rounds_min, s->rounds_max,
+            theory_r, 100 * s->residue_mean, th, s->messages_per_node, s->contacts_per_node);
+}
+
+void sim_report_proto_header(FILE *f, bool csv)
+{
+    if (csv) {
+        fprintf(f, "item,nodes,degree,fanout,batch_ms,loss_ppm,seed,items,complete,reached,"
+                   "t50_ms,t90_ms,t99_ms,t100_ms,hops_mean,hops_max,bodies_per_node,"
+                   "bodies_max,invs_per_node,bytes_per_node,relay_bytes_per_node,violations,"
+                   "residue,rumour_end_ms\n");
+        return;
+    }
+    fprintf(f, "%-5s %5s %3s %3s %5s %6s | %5s %6s | %6s %6s %6s %6s | %5s %3s | %6s %3s | "
+               "%6s %8s %8s | %4s %7s %7s\n",
+            "item", "nodes", "deg", "k", "batch", "loss", "items", "reach", "t50", "t90", "t99",
+            "t100", "hops", "max", "body/n", "max", "inv/n", "B/node", "relayB/n", "viol",
+            "residue", "rum.end");
+}
+
+static void fmt_ms(char *buf, size_t cap, double ms, bool ok)
+{
+    if (ok)
+        snprintf(buf, cap, "%.0f", ms);
+    else
+        snprintf(buf, cap, "-");
+}
+
+void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg,
+                           const struct sim_proto_result *res)
+{
+    for (int kind = SIM_ITEM_TX; kind <= SIM_ITEM_BLOCK; kind++) {
+        struct sim_proto_agg a;
+        sim_proto_aggregate(res, (enum sim_item_kind)kind, &a);
+        if (a.items == 0)
+            continue;
+        const char *name = kind == SIM_ITEM_TX ? "tx" : "block";
+        bool ok = a.complete > 0;
+        bool resid = cfg->residue && kind == SIM_ITEM_TX;
+        if (csv) {
+            fprintf(f, "%s,%zu,%u,%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%u,%u,%.5f,"
+                       "%.1f,%.1f,%.1f,%.1f,%.3f,%u,%.4f,%u,%.3f,%.1f,%.1f,%u,%.5f,%.1f\n",
+                    name, res->nodes, cfg->degree, cfg->fanout, cfg->batch_ms, cfg->loss_ppm,
+                    cfg->seed, a.items, a.complete, a.reached_frac, a.t50_ms, a.t90_ms, a.t99_ms,
+                    a.t100_ms, a.hops_mean, a.hops_max, a.bodies_per_node, a.bodies_max,
+                    a.invs_per_node, a.bytes_per_node, a.relay_bytes_per_node, a.violations,
+                    resid ? a.residue : -1.0, resid ? a.rumour_end_ms : -1.0);
+            continue;
+        }
+        char k[16] = "all", batch[16] = "dflt", t[4][16], reach[16], resb[16] = "-", rend[16] = "-";
+        if (cfg->fanout)
+            snprintf(k, sizeof(k), "%" PRIu32, cfg->fanout);
+        if (cfg->batch_ms)
+            snprintf(batch, sizeof(batch), "%" PRIu32, cfg->batch_ms);
+        fmt_ms(t[0], sizeof(t[0]), a.t50_ms, ok);
+        fmt_ms(t[1], sizeof(t[1]), a.t90_ms, ok);
+        fmt_ms(t[2], sizeof(t[2]), a.t99_ms, ok);
+        fmt_ms(t[3], sizeof(t[3]), a.t100_ms, ok);
+        snprintf(reach, sizeof(reach), "%5.1f%%", 100 * a.reached_frac);
+        if (resid) {
+            snprintf(resb, sizeof(resb), "%6.2f%%", 100 * a.residue);
+            snprintf(rend, sizeof(rend), "%.0f", a.rumour_end_ms);
+        }
+        fprintf(f, "%-5s %5zu %3u %3s %5s %6" PRIu32 " | %2u/%-2u %6s | %6s %6s %6s %6s | "
+                   "%5.2f %3u | %6.3f %3u | %6.2f %8.0f %8.0f | %4u %7s %7s\n",
+                name, res->nodes, cfg->degree, k, batch, cfg->loss_ppm, a.complete, a.items,
+                reach, t[0], t[1], t[2], t[3], a.hops_mean, a.hops_max, a.bodies_per_node,
+                a.bodies_max, a.invs_per_node, a.bytes_per_node, a.relay_bytes_per_node,
+                a.violations, resb, rend);
+    }
+}
+
+void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *res)
+{
+    if (csv)
+        fprintf(f, "index,item,origin,reached,t50_ms,t90_ms,t99_ms,t100_ms,hops_mean,"
+                   "hops_max,bodies_per_node,bodies_max,invs_per_node,bytes_per_node,"
+                   "violations,residue,rumour_end_ms\n");
+    else
+        fprintf(f, "%5s %-5s %6s %6s | %6s %6s %6s %6s | %5s %3s | %6s %3s | %6s %8s | "
+                   "%4s %7s %7s\n",
+                "#", "item", "origin", "reach", "t50", "t90", "t99", "t100", "hops", "max",
+                "body/n", "max", "inv/n", "B/node", "viol", "residue", "rum.end");
+    for (unsigned i = 0; i < res->n_items; i++) {
+        const struct sim_item_result *r = &res->items[i];
+        const char *name = r->kind == SIM_ITEM_TX ? "tx" : "block";
+        char t[4][24];
+        uint64_t v[4] = { r->t50_ms, r->t90_ms, r->t99_ms, r->t100_ms };
+        for (int j = 0; j < 4; j++)
+            fmt_ms(t[j], sizeof(t[j]), (double)v[j], v[j] != SIM_NEVER);
+        if (csv) {
+            fprintf(f, "%u,%s,%zu,%zu,%s,%s,%s,%s,%.3f,%u,%.4f,%u,%.3f,%.1f,%u,%.5f,%" PRIu64 "\n",
+                    i, name, r->origin, r->reached, t[0], t[1], t[2], t[3], r->hops_mean,
+                    r->hops_max, r->bodies_per_node, r->bodies_max, r->invs_per_node,
+                    r->bytes_per_node, r->violations, r->residue, r->rumour_end_ms);
+            continue;
+        }
+        fprintf(f, "%5u %-5s %6zu %6zu | %6s %6s %6s %6s | %5.2f %3u | %6.3f %3u | %6.2f %8.0f | "
+                   "%4u %6.2f%% %7" PRIu64 "\n",
+                i, name, r->origin, r->reached, t[0], t[1], t[2], t[3], r->hops_mean,
+                r->hops_max, r->bodies_per_node, r->bodies_max, r->invs_per_node,
+                r->bytes_per_node, r->violations, 100 * r->residue, r->rumour_end_ms);
+    }
+}

@@ -1,0 +1,24 @@
+/* Printing the simulator's results: readable tables or CSV, to a FILE.
+ * Everything printed depends only on the results (no wall-clock figures),
+ * so one seed prints the same bytes. */
+#ifndef GOSSIPD_SIM_REPORT_H
+#define GOSSIPD_SIM_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sim/model.h"
+#include "sim/proto.h"
+
+void sim_report_model_header(FILE *f, bool csv);
+void sim_report_model_row(FILE *f, bool csv, const struct sim_model_config *cfg,
+                          const struct sim_model_summary *s);
+
+void sim_report_proto_header(FILE *f, bool csv);
+/* One row per item kind present in res (tx, block). */
+void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg,
+                           const struct sim_proto_result *res);
+/* Per-item rows. */
+void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *res);
+
+#endif
