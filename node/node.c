@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/hex.h"
 #include "crypto/sec.h"
@@ -355,6 +356,91 @@ void node_request_stop(struct node *n)
         uv_timer_start(&n->stop_timer, on_stop_timer, 10, 0);
 }
 
+/* ------------------------------------------------------------ mempool file */
+
+/* The mempool survives a clean shutdown: node_free writes every tx (hex, a
+ * line each, nonces ascending so a sender's txs reload in order) to
+ * DATADIR/mempool.dat, and node_init loads them back before the p2p core
+ * exists (so nothing is announced or logged as new; anti-entropy spreads
+ * them once peers connect). A tx no longer valid is dropped. */
+#define NODE_MEMPOOL_FILE "mempool.dat"
+
+static int cmp_nonce(const void *a, const void *b)
+{
+    const struct chain_tx *x = *(const struct chain_tx *const *)a;
+    const struct chain_tx *y = *(const struct chain_tx *const *)b;
+    return x->nonce < y->nonce ? -1 : x->nonce > y->nonce;
+}
+
+static void mempool_save(struct node *n)
+{
+    size_t count = chain_mempool_count(n->chain);
+    char path[NODE_CONFIG_PATH_MAX + 32], tmp[NODE_CONFIG_PATH_MAX + 40];
+    snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, NODE_MEMPOOL_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    uint8_t (*ids)[32] = malloc((count ? count : 1) * sizeof *ids);
+    const struct chain_tx **txs = malloc((count ? count : 1) * sizeof *txs);
+    FILE *f = ids && txs ? fopen(tmp, "w") : NULL;
+    if (!f) {
+        free(ids);
+        free(txs);
+        return;
+    }
+    count = chain_mempool_txids(n->chain, ids, count);
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct chain_tx *tx = chain_mempool_get(n->chain, ids[i]);
+        if (tx)
+            txs[k++] = tx;
+    }
+    qsort(txs, k, sizeof *txs, cmp_nonce);
+    bool ok = true;
+    for (size_t i = 0; i < k && ok; i++) {
+        uint8_t buf[TX_SIZE_MAX];
+        char hex[2 * TX_SIZE_MAX + 1];
+        struct wr w;
+        wr_init_fixed(&w, buf, sizeof buf);
+        if (!chain_tx_encode(&w, txs[i]))
+            continue;
+        hex_encode(hex, buf, w.len);
+        ok = fprintf(f, "%s\n", hex) > 0;
+    }
+    ok = fclose(f) == 0 && ok;
+    if (ok && rename(tmp, path) == 0)
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "mempool_saved", LF_UINT("txs", k));
+    else
+        unlink(tmp);
+    free(ids);
+    free(txs);
+}
+
+static void mempool_load(struct node *n)
+{
+    char path[NODE_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, NODE_MEMPOOL_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[2 * TX_SIZE_MAX + 8];
+    size_t loaded = 0, dropped = 0;
+    uint64_t now = node_now_ms();
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        uint8_t buf[TX_SIZE_MAX];
+        long len = hex_decode_var(buf, sizeof buf, line);
+        struct chain_tx tx;
+        if (len > 0 && chain_tx_parse(&tx, buf, (size_t)len) == 0 &&
+            chain_mempool_accept(n->chain, &tx, now) > 0)
+            loaded++;
+        else
+            dropped++;
+    }
+    fclose(f);
+    unlink(path);   /* loaded once; the next clean stop writes it again */
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "mempool_loaded", LF_UINT("txs", loaded),
+             LF_UINT("dropped", dropped));
+}
+
 /* ------------------------------------------------------------ init */
 
 static int mkdir_p(const char *path)
@@ -459,6 +545,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     }
     if (load_node_key(n) != 0)
         return -1;
+    mempool_load(n);
 
     static const struct p2p_events pev = {
         .peer_connected = ev_peer_connected,
@@ -577,6 +664,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
              LF_UINT("rpc_port", node_rpc_port(n->rpc)), LF_UINT("height", chain_height(n->chain)),
              LF_HASH("tip", tip), LF_STR("datadir", cfg->datadir),
              LF_HEX32("address", n->key_pk), LF_STR("version", NODE_VERSION_STRING));
+    n->started = true;
     if (cfg->mine && node_miner_start(n) != 0)
         return -1;
     return 0;
@@ -606,6 +694,8 @@ void node_free(struct node *n)
     if (n->chain) {
         uint8_t tip[32];
         chain_tip(n->chain, tip);
+        if (n->started)
+            mempool_save(n);
         NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
                  LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip));
         chain_close(n->chain);

@@ -75,6 +75,7 @@ struct node {
     size_t n_seeds;
     bool stopping;
     bool handles_up;
+    bool started;                /* node_init succeeded (the mempool is saved at stop) */
 };
 
 /* Wall clock in ms since the Unix epoch (the clock chain and p2p get). */

@@ -272,11 +272,17 @@ def test_restart_keeps_chain(env):
     txid = n.cli("send", key, addr, str(7 * COIN))
     n.call("generate", 1)
     tip = n.call("getbestblockhash")
+    # two txs left in the mempool survive the clean restart
+    pend1 = n.cli("send", key, addr, str(COIN))
+    pend2 = n.cli("send", key, addr, str(COIN))
     acct_dev = n.call("getaccount", dev)
     acct_node = n.call("getaccount", addr)
-    assert acct_dev["nonce"] == 1
+    assert acct_dev["nonce"] == 1 and acct_dev["next_nonce"] == 3
     assert n.stop() == 0
+    assert n.events("mempool_saved")[-1]["txs"] == 2
     n.start()
+    assert sorted(n.call("getrawmempool")) == sorted([pend1, pend2])
+    assert n.events("mempool_loaded")[-1]["txs"] == 2
     assert n.call("getblockcount") == 4
     assert n.call("getbestblockhash") == tip
     assert n.call("getaccount", dev) == acct_dev
@@ -284,7 +290,7 @@ def test_restart_keeps_chain(env):
     assert n.call("getnewaddress") == addr          # the node key persists
     assert n.call("getrawtransaction", txid, True)["confirmations"] == 1
     n.call("generate", 1)
-    assert n.call("getblockcount") == 5
+    assert n.call("getblockcount") == 5 and n.call("getrawmempool") == []
     # SIGINT also shuts down cleanly
     n.proc.send_signal(2)
     assert n.proc.wait(timeout=20) == 0
