@@ -499,6 +499,35 @@ static void test_discovery_fills_outbound(void **state)
     fx_free(fx);
 }
 
+/* Twenty nodes, txs and blocks interleaved, jittery links: everything
+ * converges and the invariants hold on every frame. */
+static void test_twenty_nodes_busy(void **state)
+{
+    (void)state;
+    const size_t n = 20;
+    struct fixture *fx = fx_new(9, n, NULL);
+    wire_ring(fx, 0, n);
+    for (size_t i = 0; i < n; i += 3)
+        simnet_connect(fx->sn, i, (i * 7 + 5) % n);
+    simnet_set_latency(fx->sn, 20, 30);
+    simnet_run_for(fx->sn, 3000);
+    uint8_t to[32] = { 5 }, txid[32], hash[32];
+    for (int k = 0; k < 30; k++) {
+        to[1] = (uint8_t)k;
+        submit_tx(fx, 0, fx->dev_sk, fx->dev_pk, to, COIN, txid);
+        simnet_run_for(fx->sn, 100);
+        if (k % 10 == 9) {
+            mine(fx, (size_t)(k * 3) % n, hash);
+            simnet_run_for(fx->sn, 200);
+        }
+    }
+    simnet_run_for(fx->sn, 15000);
+    assert_same_tip(fx, 0, n);
+    assert_same_mempool(fx, 0, n);
+    assert_int_equal(chain_height(simnet_chain(fx->sn, 7)), 3);
+    fx_free(fx);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -512,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_partition_heals),
         cmocka_unit_test(test_fanout_with_loss_converges),
         cmocka_unit_test(test_discovery_fills_outbound),
+        cmocka_unit_test(test_twenty_nodes_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
