@@ -248,6 +248,37 @@ class FigureTests(unittest.TestCase):
         self.assertEqual(b["hops"]["n2"], 0)
         self.assertEqual(b["hops"]["n4"], 2)
 
+    def test_waiting_tx_logged_as_reorg_counts_with_inferred_source(self):
+        # n1 got X while it waited for an earlier nonce: gossipd logs it when it enters
+        # the mempool, as source=reorg with no peer. The first announcer (n2) is taken
+        # as its source.
+        evs = [e for e in self._events()
+               if not (e["node"] == "n1" and e["event"] == "tx_accepted")]
+        evs.append(pr.parse_line(json.dumps(ev(190, "n1", "inv_received", type="tx",
+                                                hash=Logs.X, peer=1, peer_name="n2",
+                                                known=False))))
+        evs.append(pr.parse_line(json.dumps(ev(230, "n1", "tx_accepted", txid=Logs.X,
+                                                source="reorg", peer=0, peer_name="",
+                                                size=150, first_seen=False))))
+        evs.sort(key=lambda e: e["t"])
+        rep = pr.analyse(evs)
+        (t,) = rep["tx_list"]
+        self.assertEqual(t["reached"], 4)
+        self.assertEqual(t["t100_ms"], 130.0)
+        self.assertEqual(t["hops"]["n1"], 2)
+        self.assertEqual(t["sources_inferred"], 1)
+        self.assertEqual(t["dup_bodies"], 1)         # unchanged: n3's tx_duplicate
+
+    def test_reorg_after_first_sight_changes_nothing(self):
+        evs = self._events()
+        evs.append(pr.parse_line(json.dumps(ev(500, "n2", "tx_accepted", txid=Logs.X,
+                                                source="reorg", peer=0, peer_name="",
+                                                size=150, first_seen=False))))
+        (t,) = pr.analyse(evs)["tx_list"]
+        self.assertEqual(t["t100_ms"], 110.0)
+        self.assertEqual(t["sources_inferred"], 0)
+        self.assertEqual(t["dup_bodies"], 1)
+
     def test_unknown_source_gives_unknown_hops(self):
         evs = self._events()
         for e in evs:
