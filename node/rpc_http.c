@@ -432,6 +432,8 @@ struct node_rpc_session {
     size_t field_len;
     bool last_was_value;
     bool field_is_auth;
+    bool field_is_expect;
+    bool expect_continue;     /* "Expect: 100-continue" (curl, for bodies > 1 KiB) */
     char auth[512];
     size_t auth_len;
     bool auth_too_long;
@@ -502,6 +504,8 @@ static void reset_request(struct node_rpc_session *ss)
     ss->auth_len = 0;
     ss->auth[0] = '\0';
     ss->auth_too_long = false;
+    ss->field_is_expect = false;
+    ss->expect_continue = false;
     ss->body_len = 0;
 }
 
@@ -579,7 +583,11 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
             ss->auth_len = 0;   /* a repeated header: the last one counts */
             ss->auth_too_long = false;
         }
+        ss->field_is_expect = ss->field_len < sizeof ss->field &&
+                              strcmp(ss->field, "expect") == 0;
     }
+    if (ss->field_is_expect && len >= 12 && strncasecmp(at, "100-continue", 12) == 0)
+        ss->expect_continue = true;
     if (ss->field_is_auth) {
         if (sizeof ss->auth - 1 - ss->auth_len < len) {
             ss->auth_too_long = true;
@@ -599,6 +607,15 @@ static int on_headers_complete(http_parser *p)
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > NODE_RPC_BODY_MAX) {
         ss->fail_status = 413;
         return -1;   /* 1 would mean "no body" to http-parser, not an error */
+    }
+    /* The client waits for this before sending the body (curl waits 1 s). */
+    if (ss->expect_continue && p->http_major == 1 && p->http_minor >= 1) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        char *buf = malloc(sizeof cont - 1);
+        if (buf) {
+            memcpy(buf, cont, sizeof cont - 1);
+            ss->write(ss->io, buf, sizeof cont - 1);
+        }
     }
     return 0;
 }

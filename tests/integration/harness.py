@@ -122,6 +122,7 @@ class Node:
             return r.status, data
 
     def call(self, method, *params, timeout=60):
+        self.env.called.add(method)
         status, resp = self.raw(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
                                             "params": list(params)}), timeout=timeout)
         if status != 200:
@@ -170,6 +171,7 @@ class Env:
         self.tmpobj = tempfile.TemporaryDirectory(prefix="gossipd-it-")
         self.tmp = self.tmpobj.name
         self.procs = []
+        self.called = set()     # RPC methods called through Node.call
 
     def node(self, name, *extra, **kw):
         return Node(self, name, extra, **kw)

@@ -145,6 +145,11 @@ def test_every_method(env):
     assert 'gossipd_peers{direction="inbound"} 0' in text
     assert "gossipd_mempool_bytes 0" in text and "gossipd_bans_total" in text
     assert 'gossipd_messages_total{direction="in",command="inv"}' in text
+    # every method the node lists was called above (the relay test adds the
+    # happy paths that need peers: getpeerinfo with peers, disconnectnode)
+    listed = {line.split()[0] for line in listing.splitlines()}
+    missing = listed - env.called - {"stop"}
+    assert not missing, "methods not exercised: %s" % sorted(missing)
     # stop
     assert n.call("stop") == "gossipd stopping"
     assert n.proc.wait(timeout=20) == 0

@@ -243,6 +243,24 @@ static void test_session_keepalive_and_split(void **state)
     node_rpc_server_free(s);
 }
 
+static void test_session_expect_continue(void **state)
+{
+    struct node_rpc_server *s = new_server();
+    struct capture cap = { .len = 0 };
+    struct node_rpc_session *ss = node_rpc_session_new(s, cap_write, &cap);
+    const char *body = "{\"id\":1,\"method\":\"add\",\"params\":[2]}";
+    char head[512];
+    snprintf(head, sizeof head, "POST / HTTP/1.1\r\n" AUTH "Expect: 100-continue\r\n"
+             "Content-Length: %zu\r\n\r\n", strlen(body));
+    assert_true(node_rpc_session_feed(ss, head, strlen(head)));
+    assert_string_equal(cap.buf, "HTTP/1.1 100 Continue\r\n\r\n");
+    assert_true(node_rpc_session_feed(ss, body, strlen(body)));
+    assert_non_null(strstr(cap.buf, "HTTP/1.1 200 OK"));
+    assert_non_null(strstr(cap.buf, "\"result\":2"));
+    node_rpc_session_free(ss);
+    node_rpc_server_free(s);
+}
+
 static void test_session_auth(void **state)
 {
     struct node_rpc_server *s = new_server();
@@ -351,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_session_keepalive_and_split),
         cmocka_unit_test(test_session_auth),
+        cmocka_unit_test(test_session_expect_continue),
         cmocka_unit_test(test_session_limits),
         cmocka_unit_test(test_session_metrics_and_close),
     };
