@@ -1,0 +1,301 @@
+/* The gossip simulator (sim/): determinism, properties of the classic
+ * schemes that follow from the theory (not hard-coded results), and the
+ * protocol layer's promises on a small network: every node gets each tx
+ * and block, exactly one body per node at loss 0, nothing sent back to
+ * the peer it came from. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto/sig.h"
+#include "sim/graph.h"
+#include "sim/model.h"
+#include "sim/proto.h"
+#include "sim/report.h"
+
+static double mean_rounds(enum sim_scheme s, size_t n, unsigned runs, uint64_t seed)
+{
+    struct sim_model_config c = { .scheme = s, .nodes = n, .runs = runs, .seed = seed };
+    struct sim_model_summary sum;
+    assert_int_equal(sim_model_run(&c, &sum, NULL), 0);
+    assert_int_equal(sum.complete_runs, runs);
+    return sum.rounds_mean;
+}
+
+static void test_graph_random_connected(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        struct sim_rng rng;
+        struct sim_graph g;
+        sim_rng_seed(&rng, seed);
+        size_t n = 50 + 37 * seed;
+        unsigned deg = 2 + (unsigned)(seed % 9);
+        assert_int_equal(sim_graph_random(&g, n, deg, &rng), 0);
+        assert_true(sim_graph_connected(&g));
+        assert_int_equal(g.n_edges, n * deg / 2 < n ? n : n * deg / 2);
+        for (size_t u = 0; u < n; u++) {
+            assert_true(sim_graph_degree(&g, u) >= 2);
+            for (size_t i = g.off[u]; i < g.off[u + 1]; i++) {
+                assert_true(g.adj[i] != u);                  /* no self loop */
+                for (size_t j = i + 1; j < g.off[u + 1]; j++)
+                    assert_true(g.adj[i] != g.adj[j]);       /* no duplicate */
+            }
+        }
+        sim_graph_free(&g);
+    }
+    struct sim_rng rng;
+    struct sim_graph g;
+    sim_rng_seed(&rng, 1);
+    assert_int_equal(sim_graph_random(&g, 10, 10, &rng), -1);   /* degree >= n */
+    assert_int_equal(sim_graph_random(&g, 1, 0, &rng), -1);
+}
+
+static void test_model_deterministic(void **state)
+{
+    (void)state;
+    for (int s = 0; s < SIM_SCHEME_COUNT; s++) {
+        struct sim_model_config c = { .scheme = (enum sim_scheme)s, .nodes = 500, .k = 2,
+                                      .degree = s % 2 ? 6 : 0, .runs = 10, .seed = 42,
+                                      .loss_ppm = 5000 };
+        struct sim_model_run a[10], b[10];
+        struct sim_model_summary sa, sb;
+        memset(a, 0, sizeof(a));
+        memset(b, 0, sizeof(b));
+        assert_int_equal(sim_model_run(&c, &sa, a), 0);
+        assert_int_equal(sim_model_run(&c, &sb, b), 0);
+        assert_memory_equal(a, b, sizeof(a));
+        assert_true(sa.rounds_mean == sb.rounds_mean && sa.residue_mean == sb.residue_mean);
+        /* Another seed gives another run (the totals of 10 runs differ). */
+        c.seed = 43;
+        assert_int_equal(sim_model_run(&c, &sb, b), 0);
+        if (s != SIM_SCHEME_DIRECT)
+            assert_memory_not_equal(a, b, sizeof(a));
+    }
+}
+
+/* Push-pull: the last uninfected nodes ask for it themselves, so it
+ * finishes in fewer rounds than push (GOSSIP.md), on average over seeds. */
+static void test_pushpull_faster_than_push(void **state)
+{
+    (void)state;
+    double push = 0, pushpull = 0, pull = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        push += mean_rounds(SIM_SCHEME_PUSH, 1024, 1, seed);
+        pushpull += mean_rounds(SIM_SCHEME_PUSHPULL, 1024, 1, seed);
+        pull += mean_rounds(SIM_SCHEME_PULL, 1024, 1, seed);
+    }
+    assert_true(pushpull < push);
+    assert_true(pull < push);
+    assert_true(pushpull < pull);
+}
+
+/* Push grows like log N: 16x the nodes adds a constant number of rounds,
+ * in the ratio of log2 N + ln N (about 1.5 from 256 to 4096), far from
+ * linear growth (16x). */
+static void test_push_rounds_grow_log(void **state)
+{
+    (void)state;
+    double small = mean_rounds(SIM_SCHEME_PUSH, 256, 40, 7);
+    double big = mean_rounds(SIM_SCHEME_PUSH, 4096, 40, 7);
+    double theory = sim_model_push_rounds_theory(4096) / sim_model_push_rounds_theory(256);
+    double ratio = big / small;
+    assert_true(ratio > 1.0);
+    assert_true(ratio > theory * 0.8 && ratio < theory * 1.25);
+    /* And each is near log2 N + ln N itself. */
+    assert_true(small > 0.75 * sim_model_push_rounds_theory(256)
+                && small < 1.35 * sim_model_push_rounds_theory(256));
+    assert_true(big > 0.75 * sim_model_push_rounds_theory(4096)
+                && big < 1.35 * sim_model_push_rounds_theory(4096));
+}
+
+/* Redundancy: pull and push-pull move each body once per node; push keeps
+ * sending to nodes that have it. */
+static void test_redundancy(void **state)
+{
+    (void)state;
+    struct sim_model_summary s;
+    struct sim_model_config c = { .nodes = 2000, .runs = 5, .seed = 3 };
+    c.scheme = SIM_SCHEME_PULL;
+    assert_int_equal(sim_model_run(&c, &s, NULL), 0);
+    assert_true(s.messages_per_node < 1.0);                 /* (N-1)/N */
+    assert_true(s.contacts_per_node >= s.rounds_min);       /* everyone polls */
+    c.scheme = SIM_SCHEME_PUSHPULL;
+    assert_int_equal(sim_model_run(&c, &s, NULL), 0);
+    assert_true(s.messages_per_node < 1.0);
+    c.scheme = SIM_SCHEME_PUSH;
+    assert_int_equal(sim_model_run(&c, &s, NULL), 0);
+    assert_true(s.messages_per_node > 2.0);
+    c.scheme = SIM_SCHEME_DIRECT;
+    assert_int_equal(sim_model_run(&c, &s, NULL), 0);
+    assert_int_equal(s.rounds_max, 1);
+    assert_true(s.messages_per_node < 1.0);
+}
+
+/* Rumour mongering leaves a residue that shrinks as k grows, and costs
+ * more messages; the coin variant sits near Demers' s = e^-(k+1)(1-s). */
+static void test_rumor_residue_decreases_with_k(void **state)
+{
+    (void)state;
+    for (int v = 0; v < SIM_RUMOR_VARIANT_COUNT; v++) {
+        double prev_res = 2, prev_msg = 0;
+        for (unsigned k = 1; k <= 3; k++) {
+            struct sim_model_config c = { .scheme = SIM_SCHEME_RUMOR, .nodes = 1000, .k = k,
+                                          .variant = (enum sim_rumor_variant)v, .runs = 60,
+                                          .seed = 11 };
+            struct sim_model_summary s;
+            assert_int_equal(sim_model_run(&c, &s, NULL), 0);
+            assert_true(s.residue_mean < prev_res);
+            assert_true(s.messages_per_node > prev_msg);
+            if (v == SIM_RUMOR_COIN) {
+                double th = sim_model_rumor_residue_theory(k);
+                assert_true(s.residue_mean > 0.6 * th && s.residue_mean < 1.4 * th);
+            }
+            prev_res = s.residue_mean;
+            prev_msg = s.messages_per_node;
+        }
+    }
+    /* The theory itself: 20 %, 6 %, 2 %. */
+    assert_true(sim_model_rumor_residue_theory(1) > 0.19
+                && sim_model_rumor_residue_theory(1) < 0.21);
+    assert_true(sim_model_rumor_residue_theory(3) > 0.015
+                && sim_model_rumor_residue_theory(3) < 0.025);
+}
+
+static char *proto_output(const struct sim_proto_config *cfg, struct sim_proto_result *res)
+{
+    assert_int_equal(sim_proto_run(cfg, res), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    sim_report_proto_header(f, true);
+    sim_report_proto_rows(f, true, cfg, res);
+    sim_report_proto_items(f, true, res);
+    sim_report_proto_rows(f, false, cfg, res);
+    fclose(f);
+    return buf;
+}
+
+/* The real relay at N = 30: every node gets each tx and block, each body
+ * crosses to each node exactly once, nothing goes back to where it came
+ * from, and one seed replays the same output. */
+static void test_protocol_small(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    cfg.nodes = 30;
+    cfg.degree = 4;
+    cfg.txs = 3;
+    cfg.blocks = 2;
+    cfg.seed = 5;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    char *out1 = proto_output(&cfg, res);
+    assert_true(res->established);
+    assert_int_equal(res->n_items, 5);
+    for (unsigned i = 0; i < res->n_items; i++) {
+        const struct sim_item_result *r = &res->items[i];
+        assert_int_equal(r->kind, i < 3 ? SIM_ITEM_TX : SIM_ITEM_BLOCK);
+        assert_int_equal(r->reached, 30);
+        assert_true(r->t100_ms != SIM_NEVER);
+        assert_true(r->t50_ms <= r->t90_ms && r->t90_ms <= r->t99_ms
+                    && r->t99_ms <= r->t100_ms);
+        assert_int_equal(r->bodies_max, 1);
+        assert_true(r->bodies_per_node == 1.0);
+        assert_int_equal(r->violations, 0);
+        assert_true(r->hops_mean >= 1.0 && r->hops_max >= 2);
+        assert_true(r->invs_per_node >= 1.0);
+    }
+    char *out2 = proto_output(&cfg, res);
+    assert_string_equal(out1, out2);
+    cfg.seed = 6;
+    char *out3 = proto_output(&cfg, res);
+    assert_string_not_equal(out1, out3);
+    free(out1);
+    free(out2);
+    free(out3);
+    free(res);
+}
+
+/* Fan-out 1: the rumour alone may stop short (its residue is measured
+ * with anti-entropy off), but reconciliation repairs it: every node ends
+ * up with every tx. With fan-out all the rumour alone covers everyone. */
+static void test_protocol_fanout_repair(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    cfg.nodes = 30;
+    cfg.degree = 4;
+    cfg.txs = 3;
+    cfg.blocks = 0;
+    cfg.seed = 9;
+    cfg.residue = true;
+    cfg.fanout = 1;
+    cfg.recon_ms = 1000;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    for (unsigned i = 0; i < res->n_items; i++) {
+        assert_int_equal(res->items[i].reached, 30);
+        assert_int_equal(res->items[i].violations, 0);
+        assert_true(res->items[i].residue >= 0 && res->items[i].residue < 1);
+        assert_int_equal(res->items[i].bodies_max, 1);
+    }
+    cfg.fanout = 0;
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    for (unsigned i = 0; i < res->n_items; i++) {
+        assert_int_equal(res->items[i].reached, 30);
+        assert_true(res->items[i].residue == 0);
+    }
+    free(res);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    cfg.nodes = 1;
+    assert_int_equal(sim_proto_run(&cfg, res), -1);
+    cfg.nodes = 10;
+    cfg.degree = 10;
+    assert_int_equal(sim_proto_run(&cfg, res), -1);
+    free(res);
+    struct sim_model_config c = { .scheme = SIM_SCHEME_RUMOR, .nodes = 100, .k = 0, .runs = 1 };
+    struct sim_model_summary s;
+    assert_int_equal(sim_model_run(&c, &s, NULL), -1);
+    c.k = 1;
+    c.runs = 0;
+    assert_int_equal(sim_model_run(&c, &s, NULL), -1);
+    assert_int_equal(sim_scheme_parse("pushpull"), SIM_SCHEME_PUSHPULL);
+    assert_int_equal(sim_scheme_parse("nope"), -1);
+    assert_int_equal(sim_rumor_variant_parse("counter"), SIM_RUMOR_COUNTER);
+}
+
+int main(void)
+{
+    if (sig_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_graph_random_connected),
+        cmocka_unit_test(test_model_deterministic),
+        cmocka_unit_test(test_pushpull_faster_than_push),
+        cmocka_unit_test(test_push_rounds_grow_log),
+        cmocka_unit_test(test_redundancy),
+        cmocka_unit_test(test_rumor_residue_decreases_with_k),
+        cmocka_unit_test(test_protocol_small),
+        cmocka_unit_test(test_protocol_fanout_repair),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
