@@ -19,10 +19,9 @@
 #include "crypto/sig.h"
 #include "p2p/msg.h"
 #include "p2p/simnet.h"
+#include "p2p/util.h"
 #include "p2p/wire.h"
 
-#define MAX_NODES 16
-#define MAX_ITEMS 4096
 
 /* Per (node, hash): where the body first came from, and how many times a
  * body arrived. */
@@ -34,8 +33,9 @@ struct item {
 };
 
 struct watch {
-    struct item items[MAX_ITEMS];
-    size_t n;
+    struct item *items;
+    size_t n, cap;
+    struct p2p_hmap index;      /* (node, hash) -> items index */
     unsigned violations;
     unsigned dup_bodies;
     uint32_t magic;
@@ -43,10 +43,20 @@ struct watch {
 
 static struct item *item_get(struct watch *w, size_t node, const uint8_t hash[32])
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (w->items[i].node == node && memcmp(w->items[i].hash, hash, 32) == 0)
-            return &w->items[i];
-    assert_true(w->n < MAX_ITEMS);
+    /* Key: the hash with the node index folded into its last bytes. */
+    uint8_t key[32];
+    uint32_t at;
+    memcpy(key, hash, 32);
+    key[31] ^= (uint8_t)node;
+    key[30] ^= (uint8_t)(node >> 8);
+    if (p2p_hmap_get(&w->index, key, &at))
+        return &w->items[at];
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 1024;
+        w->items = realloc(w->items, w->cap * sizeof(*w->items));
+        assert_non_null(w->items);
+    }
+    assert_int_equal(p2p_hmap_put(&w->index, key, (uint32_t)w->n), 0);
     struct item *it = &w->items[w->n++];
     it->node = node;
     memcpy(it->hash, hash, 32);
@@ -146,6 +156,7 @@ static struct fixture *fx_new(uint64_t seed, size_t n, const struct p2p_config *
     fx->w = calloc(1, sizeof(*fx->w));
     assert_non_null(fx->w);
     fx->w->magic = chain_params_regtest.magic;
+    p2p_hmap_init(&fx->w->index, 1);
     struct simnet_config sc = { .seed = seed, .latency_ms = 10, .jitter_ms = 5 };
     assert_int_equal(simnet_create(&fx->sn, &sc), 0);
     struct simnet_observer obs = { .ctx = fx->w, .on_send = on_send, .on_deliver = on_deliver };
@@ -166,6 +177,8 @@ static void fx_free(struct fixture *fx)
     for (size_t i = 0; i < simnet_node_count(fx->sn); i++)
         p2p_check(simnet_p2p(fx->sn, i));
     simnet_destroy(fx->sn);
+    p2p_hmap_free(&fx->w->index);
+    free(fx->w->items);
     free(fx->w);
     free(fx);
 }
@@ -528,6 +541,25 @@ static void test_twenty_nodes_busy(void **state)
     fx_free(fx);
 }
 
+/* A joiner far behind: more blocks than one headers message (2,000) and
+ * than the download lookahead, fetched in windows. */
+static void test_long_sync(void **state)
+{
+    (void)state;
+    struct fixture *fx = fx_new(10, 2, NULL);
+    uint8_t hash[32];
+    const uint32_t blocks = P2P_MAX_HEADERS_ENTRIES + 150;
+    for (uint32_t k = 0; k < blocks; k++) {
+        mine(fx, 0, hash);
+        simnet_run_for(fx->sn, 1);
+    }
+    assert_int_equal(chain_height(simnet_chain(fx->sn, 0)), blocks);
+    assert_int_equal(simnet_connect(fx->sn, 1, 0), 0);
+    simnet_run_for(fx->sn, 60000);
+    assert_same_tip(fx, 0, 2);
+    fx_free(fx);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -542,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_fanout_with_loss_converges),
         cmocka_unit_test(test_discovery_fills_outbound),
         cmocka_unit_test(test_twenty_nodes_busy),
+        cmocka_unit_test(test_long_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
