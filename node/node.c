@@ -262,11 +262,18 @@ static void seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *re
                      LF_STR("host", s->host), LF_STR("reason", uv_strerror(status)));
         return;
     }
+    /* Prefer IPv4: "localhost" and container names often list both. */
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *r = res; r; r = r->ai_next)
+        if (r->ai_family == AF_INET && (pick = r))
+            break;
+    if (!pick)
+        pick = res;
     char ip[64] = "";
-    if (res->ai_family == AF_INET)
-        uv_ip4_name((const struct sockaddr_in *)res->ai_addr, ip, sizeof ip);
-    else if (res->ai_family == AF_INET6)
-        uv_ip6_name((const struct sockaddr_in6 *)res->ai_addr, ip, sizeof ip);
+    if (pick->ai_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)pick->ai_addr, ip, sizeof ip);
+    else if (pick->ai_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)pick->ai_addr, ip, sizeof ip);
     uv_freeaddrinfo(res);
     char hp[96];
     snprintf(hp, sizeof hp, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, (unsigned)s->port);
@@ -300,6 +307,26 @@ static void resolve_seeds(struct node *n)
 static void on_resolve_timer(uv_timer_t *t)
 {
     resolve_seeds(t->data);
+}
+
+int node_add_seed(struct node *n, const char *hostport)
+{
+    if (n->n_seeds >= NODE_CONFIG_CONNECT_MAX)
+        return -1;
+    struct node_seed *s = &n->seeds[n->n_seeds];
+    memset(s, 0, sizeof *s);
+    if (node_config_split_hostport(hostport, s->host, sizeof s->host, &s->port) != 0)
+        return -1;
+    for (size_t i = 0; i < n->n_seeds; i++)
+        if (strcmp(n->seeds[i].host, s->host) == 0 && n->seeds[i].port == s->port)
+            return 1;
+    s->node = n;
+    n->n_seeds++;
+    resolve_seeds(n);
+    if (!uv_is_active((uv_handle_t *)&n->resolve_timer))
+        uv_timer_start(&n->resolve_timer, on_resolve_timer, NODE_RESOLVE_RETRY_MS,
+                       NODE_RESOLVE_RETRY_MS);
+    return 0;
 }
 
 /* ------------------------------------------------------------ kick */

@@ -84,6 +84,10 @@ uint64_t node_now_ms(void);
 /* Start everything. Returns 0, or -1 after logging why. On failure call
  * node_free (after uv_run to let closed handles finish). */
 int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg);
+/* Keep a connection to HOST:PORT whose host is a name: resolved in the
+ * background (retried until it resolves), then added as p2p_connect_addr.
+ * Returns 0, 1 if already added, -1 if malformed or too many. */
+int node_add_seed(struct node *n, const char *hostport);
 /* Begin a clean shutdown (idempotent). */
 void node_request_stop(struct node *n);
 /* Release what node_init acquired. Call after uv_run returned. */

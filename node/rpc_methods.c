@@ -747,6 +747,16 @@ static json_t *m_addnode(struct node_rpc_req *rq)
         !node_rpc_param_str(rq, 1, true, &cmd))
         return NULL;
     struct p2p_addr a;
+    if (strcmp(cmd, "add") == 0 && p2p_addr_parse(&a, node, 1) != 0) {
+        /* A host name (containers): resolve it in the background. */
+        int rc = node_add_seed(n, node);
+        if (rc < 0)
+            return node_rpc_fail(rq, RPC_CLIENT_INVALID_IP_OR_SUBNET,
+                                 "Invalid node '%s' (HOST:PORT expected)", node);
+        if (rc > 0)
+            return node_rpc_fail(rq, RPC_CLIENT_NODE_ALREADY_ADDED, "Error: Node already added");
+        return json_null();
+    }
     if (!parse_addr_param(rq, node, &a, chain_params(n->chain)->p2p_port))
         return NULL;
     uint64_t now = node_now_ms();

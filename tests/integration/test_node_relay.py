@@ -98,9 +98,9 @@ def test_late_joiner_syncs(env):
     b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
     wait_for("b synced", lambda: b.call("getblockcount") == 5)
     assert b.call("getbestblockhash") == a.call("getbestblockhash")
-    # addnode at run time
-    c = env.node("c").start()
-    assert c.call("addnode", "127.0.0.1:%d" % b.port, "add") is None
+    # addnode at run time, by host name (resolved in the background)
+    c = env.node("c", "--connect=0").start()
+    assert c.call("addnode", "localhost:%d" % b.port, "add") is None
     wait_for("c synced", lambda: c.call("getblockcount") == 5)
     for n in (a, b, c):
         assert n.stop() == 0
