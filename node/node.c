@@ -137,6 +137,8 @@ static void ev_block_received(void *ctx, const uint8_t hash[32], uint32_t height
     peer_fields(n, peer, addr, &name);
     uint64_t now = node_now_ms();
     int64_t delay = (int64_t)now - (int64_t)time_ms;
+    if (height == 0 && first_seen)
+        n->orphan_blocks++;   /* parent unknown when it arrived */
     struct node_prop_rec *r = node_prop_get_or_add(&n->prop, hash, P2P_INV_BLOCK, NULL);
     if (r) {
         if (!r->first_seen_ms) {

@@ -66,6 +66,7 @@ struct node {
     uint64_t start_ms;           /* wall clock at start */
     uint16_t p2p_port;           /* actually bound */
     uint64_t blocks_mined;
+    uint64_t orphan_blocks;      /* blocks received before their parent */
 
     uv_signal_t sig_int, sig_term;
     uv_timer_t stop_timer;
