@@ -160,7 +160,6 @@
 #define P2P_SCORE_INVALID_TX        100       /* bad signature or form: never honest */
 #define P2P_SCORE_PROTOCOL          10        /* message out of order, duplicate version */
 #define P2P_SCORE_UNSOLICITED       1         /* body nobody asked for */
-#define P2P_SCORE_NONCONNECTING_HEADERS 5     /* headers that do not connect, repeatedly */
 
 /* ---- Relations ---- */
 _Static_assert(P2P_MAX_INV_ENTRIES <= 0xffff && P2P_MAX_ADDR_ENTRIES <= 0xffff

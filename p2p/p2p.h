@@ -166,7 +166,8 @@ void p2p_on_sent(struct p2p *p, uint64_t peer, size_t n, uint64_t now_ms);
 /* The connection closed (by the remote, or an error). */
 void p2p_on_disconnected(struct p2p *p, uint64_t peer, const char *reason, uint64_t now_ms);
 /* Timers: handshake/ping/idle timeouts, tx batches, request timeouts,
- * anti-entropy, reconnects. Call it at p2p_next_deadline() (earlier is
+ * anti-entropy, reconnects; also chain_tick (mempool expiry) at most once
+ * per P2P_TICK_MAX_MS. Call it at p2p_next_deadline() (earlier is
  * harmless). */
 void p2p_on_tick(struct p2p *p, uint64_t now_ms);
 /* Absolute time (ms, the driver's clock) of the next thing the core must
