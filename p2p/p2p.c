@@ -111,9 +111,9 @@ struct p2p {
     struct added added[P2P_MAX_ADDED_PEERS];
     size_t n_added;
     struct book_entry *book;
-    size_t n_book;
+    size_t n_book, cap_book;
     struct p2p_ban_entry *bans;
-    size_t n_bans;
+    size_t n_bans, cap_bans;
     struct orphan_hold orphans[ORPHAN_HOLD_ENTRIES];
     size_t orphan_next;
 
@@ -396,6 +396,14 @@ static int add_ban(struct p2p *p, const struct p2p_addr *a, uint64_t duration_ms
         if (!b) {
             if (p->n_bans >= P2P_MAX_BANS)
                 return P2P_ERR_FULL;
+            if (p->n_bans == p->cap_bans) {
+                size_t cap = p->cap_bans ? 2 * p->cap_bans : 8;
+                struct p2p_ban_entry *nb = realloc(p->bans, cap * sizeof(*nb));
+                if (!nb)
+                    return P2P_ERR_NOMEM;
+                p->bans = nb;
+                p->cap_bans = cap;
+            }
             b = &p->bans[p->n_bans++];
         }
     }
@@ -443,8 +451,21 @@ static void book_add(struct p2p *p, const struct p2p_addr *a)
         }
     }
     size_t at;
-    if (p->n_book < P2P_ADDRBOOK_MAX_ENTRIES)
+    if (p->n_book == p->cap_book && p->cap_book < P2P_ADDRBOOK_MAX_ENTRIES) {
+        /* Grows with use: a simulator runs thousands of cores. */
+        size_t cap = p->cap_book ? 2 * p->cap_book : 16;
+        if (cap > P2P_ADDRBOOK_MAX_ENTRIES)
+            cap = P2P_ADDRBOOK_MAX_ENTRIES;
+        struct book_entry *nb = realloc(p->book, cap * sizeof(*nb));
+        if (nb) {
+            p->book = nb;
+            p->cap_book = cap;
+        }
+    }
+    if (p->n_book < p->cap_book)
         at = p->n_book++;
+    else if (p->n_book == 0)
+        return;
     else
         at = (size_t)p2p_rng_below(&p->rng, p->n_book);   /* evict a random one */
     p->book[at].addr = *a;
@@ -1389,12 +1410,6 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
         err = p2p_filter_init(&p->recent, P2P_RECENT_GEN_ENTRIES);
     if (!err)
         err = p2p_filter_init(&p->rejected, P2P_REJECTED_GEN_ENTRIES);
-    if (!err) {
-        p->book = calloc(P2P_ADDRBOOK_MAX_ENTRIES, sizeof(*p->book));
-        p->bans = calloc(P2P_MAX_BANS, sizeof(*p->bans));
-        if (!p->book || !p->bans)
-            err = P2P_ERR_NOMEM;
-    }
     if (err) {
         p2p_destroy(p);
         return err;

@@ -64,16 +64,14 @@ uint64_t p2p_shortid(uint64_t salt, const uint8_t hash[32])
 
 /* ---- idset ---- */
 
+/* Slots start small and double as the set fills (load <= 1/2), up to
+ * 2 * max: a core with few peers or items uses little memory, which
+ * matters when a simulator runs thousands of cores. */
+#define IDSET_MIN_SLOTS 64u
+
 int p2p_idset_init(struct p2p_idset *s, size_t max)
 {
-    size_t cap = 16;
-    while (cap < 2 * max)
-        cap *= 2;
     memset(s, 0, sizeof(*s));
-    s->slots = calloc(cap, sizeof(uint64_t));
-    if (!s->slots)
-        return P2P_ERR_NOMEM;
-    s->mask = cap - 1;
     s->max = max;
     return 0;
 }
@@ -86,13 +84,16 @@ void p2p_idset_free(struct p2p_idset *s)
 
 void p2p_idset_clear(struct p2p_idset *s)
 {
-    memset(s->slots, 0, (s->mask + 1) * sizeof(uint64_t));
+    if (s->slots)
+        memset(s->slots, 0, (s->mask + 1) * sizeof(uint64_t));
     s->count = 0;
 }
 
 bool p2p_idset_has(const struct p2p_idset *s, uint64_t id)
 {
     assert(id != 0);
+    if (!s->slots)
+        return false;
     for (size_t i = (size_t)id & s->mask;; i = (i + 1) & s->mask) {
         if (s->slots[i] == id)
             return true;
@@ -101,18 +102,41 @@ bool p2p_idset_has(const struct p2p_idset *s, uint64_t id)
     }
 }
 
+static bool idset_grow(struct p2p_idset *s)
+{
+    size_t cap = s->slots ? 2 * (s->mask + 1) : IDSET_MIN_SLOTS;
+    uint64_t *ns = calloc(cap, sizeof(uint64_t));
+    if (!ns)
+        return false;
+    for (size_t i = 0; s->slots && i <= s->mask; i++) {
+        uint64_t id = s->slots[i];
+        if (!id)
+            continue;
+        size_t j = (size_t)id & (cap - 1);
+        while (ns[j])
+            j = (j + 1) & (cap - 1);
+        ns[j] = id;
+    }
+    free(s->slots);
+    s->slots = ns;
+    s->mask = cap - 1;
+    return true;
+}
+
 bool p2p_idset_add(struct p2p_idset *s, uint64_t id)
 {
     assert(id != 0);
-    size_t i = (size_t)id & s->mask;
-    for (;; i = (i + 1) & s->mask) {
-        if (s->slots[i] == id)
-            return true;
-        if (s->slots[i] == 0)
-            break;
-    }
+    if (p2p_idset_has(s, id))
+        return true;
     if (s->count >= s->max)
         return false;
+    if (!s->slots || (s->count + 1) * 2 > s->mask + 1) {
+        if (!idset_grow(s))
+            return false;   /* out of memory: the item is simply not remembered */
+    }
+    size_t i = (size_t)id & s->mask;
+    while (s->slots[i])
+        i = (i + 1) & s->mask;
     s->slots[i] = id;
     s->count++;
     return true;

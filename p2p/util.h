@@ -21,18 +21,20 @@ uint64_t p2p_rng_below(struct p2p_rng *r, uint64_t n);
  * peer cannot grind items that collide in our tables. */
 uint64_t p2p_shortid(uint64_t salt, const uint8_t hash[32]);
 
-/* ---- Set of non-zero u64, fixed capacity, no deletion ---- */
+/* ---- Set of non-zero u64, at most max entries, no deletion. Memory
+ * grows with use (to about 16 * max bytes). ---- */
 struct p2p_idset {
-    uint64_t *slots;
-    size_t mask;        /* slots - 1; slots = power of two >= 2 * max */
+    uint64_t *slots;    /* NULL until the first add */
+    size_t mask;        /* slots - 1 (slots a power of two, load <= 1/2) */
     size_t count;
     size_t max;
 };
-int p2p_idset_init(struct p2p_idset *s, size_t max);   /* 0 or P2P_ERR_NOMEM */
+int p2p_idset_init(struct p2p_idset *s, size_t max);   /* 0 (allocates lazily) */
 void p2p_idset_free(struct p2p_idset *s);
 void p2p_idset_clear(struct p2p_idset *s);
 bool p2p_idset_has(const struct p2p_idset *s, uint64_t id);
-/* Adds id; false if the set is full (count == max) and id is absent. */
+/* Adds id; false if the set is full (count == max) and id is absent, or
+ * out of memory. */
 bool p2p_idset_add(struct p2p_idset *s, uint64_t id);
 
 /* ---- Bounded filter of recently seen ids: two generations of gen_max.
