@@ -616,7 +616,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     pc.io = node_net_io(n->net);
     pc.events = &events;
     pc.chain_events = &cev;
-    pc.name = cfg->name;
+    pc.name = n->cfg.name;   /* ours: lives as long as the core */
     pc.seed = sec_random_u64();
     pc.listen_port = cfg->port;
     pc.tx_batch_ms = (uint32_t)cfg->tx_batch_ms;
@@ -723,10 +723,11 @@ void node_free(struct node *n)
     if (n->chain) {
         uint8_t tip[32];
         chain_tip(n->chain, tip);
-        if (n->started)
+        if (n->started) {
             mempool_save(n);
-        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
-                 LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip));
+            NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
+                     LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip));
+        }
         chain_close(n->chain);
         n->chain = NULL;
     }
