@@ -56,7 +56,8 @@ int sim_graph_random(struct sim_graph *g, size_t n, unsigned degree, struct sim_
     g->edges = malloc(want * sizeof(*g->edges));
     g->off = calloc(n + 1, sizeof(*g->off));
     g->adj = malloc(2 * want * sizeof(*g->adj));
-    if (!perm || !set.slots || !g->edges || !g->off || !g->adj)
+    g->adj_edge = malloc(2 * want * sizeof(*g->adj_edge));
+    if (!perm || !set.slots || !g->edges || !g->off || !g->adj || !g->adj_edge)
         goto out;
     g->n = n;
     for (size_t i = 0; i < n; i++)
@@ -91,7 +92,9 @@ int sim_graph_random(struct sim_graph *g, size_t n, unsigned degree, struct sim_
         perm[u] = 0;
     for (size_t i = 0; i < g->n_edges; i++) {
         uint32_t a = g->edges[i].a, b = g->edges[i].b;
+        g->adj_edge[g->off[a] + perm[a]] = (uint32_t)i;
         g->adj[g->off[a] + perm[a]++] = b;
+        g->adj_edge[g->off[b] + perm[b]] = (uint32_t)i;
         g->adj[g->off[b] + perm[b]++] = a;
     }
     err = 0;
@@ -108,6 +111,7 @@ void sim_graph_free(struct sim_graph *g)
     free(g->edges);
     free(g->off);
     free(g->adj);
+    free(g->adj_edge);
     memset(g, 0, sizeof(*g));
 }
 

@@ -30,6 +30,7 @@ struct sim_graph {
     /* CSR neighbour lists: neighbours of u are adj[off[u] .. off[u+1]). */
     size_t *off;
     uint32_t *adj;
+    uint32_t *adj_edge;     /* index in edges[] of each adj entry */
 };
 
 /* Returns 0, or -1 on bad arguments (n < 2, n > SIM_GRAPH_MAX_NODES,

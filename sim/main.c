@@ -6,7 +6,10 @@
  *   gossip-sim model --scheme direct|push|pull|pushpull|rumor --nodes N --k K
  *                    --runs R --seed S [--degree D] [--variant coin|counter|blind]
  *                    [--loss PPM] [--csv]
- *   gossip-sim sweep [model|protocol|all] [--seed S] [--max-nodes N] [--csv]
+ *   gossip-sim latency --relay flood|pull|tree --nodes N --degree D --seed S
+ *                      --runs R [--latency-ms L --jitter-ms J] [--batch-ms B]
+ *                      [--per-message] [--csv]
+ *   gossip-sim sweep [model|latency|protocol|all] [--seed S] [--max-nodes N] [--csv]
  *
  * Results go to stdout and depend only on the arguments: one seed prints
  * the same bytes. Wall time and memory go to stderr. */
@@ -34,7 +37,10 @@ static void usage(FILE *f)
           "  gossip-sim model --scheme direct|push|pull|pushpull|rumor [--nodes N] [--k K]\n"
           "                   [--runs R] [--seed S] [--degree D] [--variant coin|counter|blind]\n"
           "                   [--loss PPM] [--csv]\n"
-          "  gossip-sim sweep [model|protocol|all] [--seed S] [--max-nodes N] [--csv]\n"
+          "  gossip-sim latency --relay flood|pull|tree [--nodes N] [--degree D] [--seed S]\n"
+          "                     [--runs R] [--latency-ms L] [--jitter-ms J] [--batch-ms B]\n"
+          "                     [--per-message] [--csv]\n"
+          "  gossip-sim sweep [model|latency|protocol|all] [--seed S] [--max-nodes N] [--csv]\n"
           "K = 0 means all peers; degree 0 (model) means a complete graph.\n",
           f);
 }
@@ -215,6 +221,64 @@ static int cmd_model(int argc, char **argv)
     return run_model(&cfg, csv, true);
 }
 
+static int run_latency(const struct sim_latency_config *cfg, bool csv, bool header)
+{
+    struct sim_latency_summary s;
+    if (sim_latency_run(cfg, &s) != 0) {
+        fprintf(stderr, "gossip-sim: latency run failed (bad arguments)\n");
+        return 1;
+    }
+    if (header)
+        sim_report_latency_header(stdout, csv);
+    sim_report_latency_row(stdout, csv, cfg, &s);
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_latency(int argc, char **argv)
+{
+    struct sim_latency_config cfg = { .relay = SIM_RELAY_PULL, .nodes = 2000, .degree = 8,
+                                      .latency_ms = SIM_PROTO_LATENCY_MS_DEFAULT,
+                                      .jitter_ms = SIM_PROTO_JITTER_MS_DEFAULT, .seed = 1,
+                                      .runs = 20 };
+    bool csv = false;
+    for (int i = 2; i < argc; i++) {
+        uint64_t v;
+        if (strcmp(argv[i], "--relay") == 0) {
+            int x = i + 1 < argc ? sim_relay_parse(argv[i + 1]) : -1;
+            if (x < 0) {
+                fprintf(stderr, "gossip-sim: bad --relay\n");
+                return 2;
+            }
+            cfg.relay = (enum sim_relay)x;
+            i++;
+        } else if (opt_u64(argc, argv, &i, "--nodes", SIM_GRAPH_MAX_NODES, &v))
+            cfg.nodes = v;
+        else if (opt_u64(argc, argv, &i, "--degree", SIM_GRAPH_MAX_DEGREE, &v))
+            cfg.degree = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--latency-ms", 60000, &v))
+            cfg.latency_ms = v;
+        else if (opt_u64(argc, argv, &i, "--jitter-ms", 60000, &v))
+            cfg.jitter_ms = v;
+        else if (opt_u64(argc, argv, &i, "--batch-ms", 600000, &v))
+            cfg.batch_ms = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--runs", SIM_MODEL_MAX_RUNS, &v))
+            cfg.runs = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--seed", UINT64_MAX, &v))
+            cfg.seed = v;
+        else if (strcmp(argv[i], "--per-message") == 0)
+            cfg.per_message = true;
+        else if (strcmp(argv[i], "--csv") == 0)
+            csv = true;
+        else {
+            fprintf(stderr, "gossip-sim: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return run_latency(&cfg, csv, true);
+}
+
 /* ---- sweep: the standard tables of docs/SIMULATION.md ---- */
 
 static void title(bool csv, const char *t)
@@ -272,6 +336,43 @@ static int sweep_model(uint64_t seed, bool csv)
                                           .runs = 100, .seed = seed, .loss_ppm = loss };
             err |= run_model(&c, csv, false);
         }
+    }
+    return err;
+}
+
+static int sweep_latency(uint64_t seed, bool csv)
+{
+    int err = 0;
+    title(csv, "L1. timed model of the reference: 2,000 nodes, degree 8, 5-110 ms links, "
+               "20 runs (GOSSIP.md: flood p99 285 ms at ~7 bodies/node; announce-then-pull "
+               "885 ms at 1.0; eager tree 286 ms at 1.0)");
+    sim_report_latency_header(stdout, csv);
+    for (int per_msg = 0; per_msg <= 1; per_msg++) {
+        for (int r = 0; r < SIM_RELAY_COUNT; r++) {
+            struct sim_latency_config c = { .relay = (enum sim_relay)r, .nodes = 2000,
+                                            .degree = 8, .latency_ms = 5, .jitter_ms = 105,
+                                            .per_message = per_msg, .seed = seed, .runs = 20 };
+            err |= run_latency(&c, csv, false);
+        }
+    }
+    title(csv, "L2. announce-then-pull with a per-hop announcement delay (tx batching), "
+               "2,000 nodes, per-link latency");
+    sim_report_latency_header(stdout, csv);
+    static const uint32_t batches[] = { 10, 50, 100, 250 };
+    for (size_t i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+        struct sim_latency_config c = { .relay = SIM_RELAY_PULL, .nodes = 2000, .degree = 8,
+                                        .latency_ms = 5, .jitter_ms = 105,
+                                        .batch_ms = batches[i], .seed = seed, .runs = 20 };
+        err |= run_latency(&c, csv, false);
+    }
+    title(csv, "L3. announce-then-pull vs N (degree 8, per-link latency, 20 runs)");
+    sim_report_latency_header(stdout, csv);
+    static const size_t sizes[] = { 100, 500, 2000, 10000, 50000 };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        struct sim_latency_config c = { .relay = SIM_RELAY_PULL, .nodes = sizes[i],
+                                        .degree = 8, .latency_ms = 5, .jitter_ms = 105,
+                                        .seed = seed, .runs = 20 };
+        err |= run_latency(&c, csv, false);
     }
     return err;
 }
@@ -353,14 +454,19 @@ static int sweep_protocol(uint64_t seed, size_t max_nodes, bool csv)
 static int cmd_sweep(int argc, char **argv)
 {
     uint64_t seed = 1, max_nodes = 2000;
-    bool csv = false, model = true, protocol = true;
+    bool csv = false, model = true, latency = true, protocol = true, picked = false;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "model") == 0)
-            protocol = false;
-        else if (strcmp(argv[i], "protocol") == 0)
-            model = false;
-        else if (strcmp(argv[i], "all") == 0)
-            model = protocol = true;
+        bool m = strcmp(argv[i], "model") == 0, l = strcmp(argv[i], "latency") == 0;
+        bool p = strcmp(argv[i], "protocol") == 0;
+        if (m || l || p) {
+            if (!picked)
+                model = latency = protocol = false;
+            picked = true;
+            model |= m;
+            latency |= l;
+            protocol |= p;
+        } else if (strcmp(argv[i], "all") == 0)
+            model = latency = protocol = true;
         else if (strcmp(argv[i], "--csv") == 0)
             csv = true;
         else if (opt_u64(argc, argv, &i, "--seed", UINT64_MAX, &seed))
@@ -380,6 +486,8 @@ static int cmd_sweep(int argc, char **argv)
     int err = 0;
     if (model)
         err |= sweep_model(seed, csv);
+    if (latency)
+        err |= sweep_latency(seed, csv);
     if (protocol)
         err |= sweep_protocol(seed, (size_t)max_nodes, csv);
     return err ? 1 : 0;
@@ -399,6 +507,8 @@ int main(int argc, char **argv)
         return cmd_protocol(argc, argv);
     if (strcmp(argv[1], "model") == 0)
         return cmd_model(argc, argv);
+    if (strcmp(argv[1], "latency") == 0)
+        return cmd_latency(argc, argv);
     if (strcmp(argv[1], "sweep") == 0)
         return cmd_sweep(argc, argv);
     fprintf(stderr, "gossip-sim: unknown command %s\n", argv[1]);

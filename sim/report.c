@@ -145,3 +145,36 @@ void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *re
                 r->bytes_per_node, r->violations, 100 * r->residue, r->rumour_end_ms);
     }
 }
+
+void sim_report_latency_header(FILE *f, bool csv)
+{
+    if (csv) {
+        fprintf(f, "relay,nodes,degree,latency_ms,jitter_ms,per_message,batch_ms,runs,t50_ms,"
+                   "t90_ms,t99_ms,t100_ms,hops_mean,bodies_per_node,invs_per_node\n");
+        return;
+    }
+    fprintf(f, "%-5s %6s %3s %8s %5s %5s %5s | %6s %6s %6s %6s | %5s | %6s %6s\n", "relay",
+            "nodes", "deg", "link ms", "jit", "batch", "runs", "t50", "t90", "t99", "t100",
+            "hops", "body/n", "inv/n");
+}
+
+void sim_report_latency_row(FILE *f, bool csv, const struct sim_latency_config *cfg,
+                            const struct sim_latency_summary *s)
+{
+    if (csv) {
+        fprintf(f, "%s,%zu,%u,%" PRIu64 ",%" PRIu64 ",%d,%" PRIu32 ",%u,%.1f,%.1f,%.1f,%.1f,"
+                   "%.3f,%.3f,%.3f\n",
+                sim_relay_name(cfg->relay), cfg->nodes, cfg->degree, cfg->latency_ms,
+                cfg->jitter_ms, cfg->per_message, cfg->batch_ms, s->runs, s->t50_ms, s->t90_ms,
+                s->t99_ms, s->t100_ms, s->hops_mean, s->bodies_per_node, s->invs_per_node);
+        return;
+    }
+    char lat[32];
+    snprintf(lat, sizeof(lat), "%" PRIu64 "-%" PRIu64, cfg->latency_ms,
+             cfg->latency_ms + cfg->jitter_ms);
+    fprintf(f, "%-5s %6zu %3u %8s %5s %5" PRIu32 " %5u | %6.0f %6.0f %6.0f %6.0f | %5.2f | "
+               "%6.2f %6.2f\n",
+            sim_relay_name(cfg->relay), cfg->nodes, cfg->degree, lat,
+            cfg->per_message ? "msg" : "link", cfg->batch_ms, s->runs, s->t50_ms, s->t90_ms,
+            s->t99_ms, s->t100_ms, s->hops_mean, s->bodies_per_node, s->invs_per_node);
+}

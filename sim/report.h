@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "sim/latency.h"
 #include "sim/model.h"
 #include "sim/proto.h"
 
@@ -20,5 +21,9 @@ void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg
                            const struct sim_proto_result *res);
 /* Per-item rows. */
 void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *res);
+
+void sim_report_latency_header(FILE *f, bool csv);
+void sim_report_latency_row(FILE *f, bool csv, const struct sim_latency_config *cfg,
+                            const struct sim_latency_summary *s);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "crypto/sig.h"
 #include "sim/graph.h"
+#include "sim/latency.h"
 #include "sim/model.h"
 #include "sim/proto.h"
 #include "sim/report.h"
@@ -167,6 +168,37 @@ static void test_rumor_residue_decreases_with_k(void **state)
                 && sim_model_rumor_residue_theory(3) < 0.025);
 }
 
+/* Timed model: announce-then-pull costs three link crossings per hop where
+ * flooding costs one, and buys one body per node instead of degree - 1;
+ * the eager tree has the flood's times with one body. */
+static void test_latency_relays(void **state)
+{
+    (void)state;
+    struct sim_latency_config c = { .nodes = 1000, .degree = 8, .latency_ms = 5,
+                                    .jitter_ms = 105, .seed = 4, .runs = 5 };
+    struct sim_latency_summary flood, pull, tree, again;
+    c.relay = SIM_RELAY_FLOOD;
+    assert_int_equal(sim_latency_run(&c, &flood), 0);
+    c.relay = SIM_RELAY_PULL;
+    assert_int_equal(sim_latency_run(&c, &pull), 0);
+    assert_int_equal(sim_latency_run(&c, &again), 0);
+    assert_memory_equal(&pull, &again, sizeof(pull));
+    c.relay = SIM_RELAY_TREE;
+    assert_int_equal(sim_latency_run(&c, &tree), 0);
+    /* Every node sends to all neighbours but its source: sum(deg - 1) + 1
+     * bodies over n - 1 receivers, i.e. about degree - 1. */
+    assert_true(flood.bodies_per_node > 6.9 && flood.bodies_per_node < 7.1);
+    assert_true(pull.bodies_per_node == 1.0 && tree.bodies_per_node == 1.0);
+    assert_true(pull.t99_ms > 2.0 * flood.t99_ms && pull.t99_ms < 4.0 * flood.t99_ms);
+    assert_true(tree.t99_ms == flood.t99_ms && tree.t100_ms == flood.t100_ms);
+    assert_true(flood.t50_ms <= flood.t90_ms && flood.t90_ms <= flood.t99_ms);
+    /* A per-hop announcement delay adds about hops x delay. */
+    c.relay = SIM_RELAY_PULL;
+    c.batch_ms = 100;
+    assert_int_equal(sim_latency_run(&c, &again), 0);
+    assert_true(again.t50_ms > pull.t50_ms + 100 * (pull.hops_mean - 1.5));
+}
+
 static char *proto_output(const struct sim_proto_config *cfg, struct sim_proto_result *res)
 {
     assert_int_equal(sim_proto_run(cfg, res), 0);
@@ -293,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_push_rounds_grow_log),
         cmocka_unit_test(test_redundancy),
         cmocka_unit_test(test_rumor_residue_decreases_with_k),
+        cmocka_unit_test(test_latency_relays),
         cmocka_unit_test(test_protocol_small),
         cmocka_unit_test(test_protocol_fanout_repair),
         cmocka_unit_test(test_bad_arguments),
