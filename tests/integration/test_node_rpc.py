@@ -303,6 +303,21 @@ def test_restart_keeps_chain(env):
     n.stop()
 
 
+def test_kill9_keeps_committed_blocks(env):
+    """kill -9 loses nothing committed: the restarted node has every block."""
+    n = env.node("a").start()
+    hashes = n.call("generate", 5)
+    n.proc.kill()
+    n.proc.wait(timeout=10)
+    n.logf.close()
+    n.proc = None
+    n.start()   # a stale .cookie from the killed process is replaced
+    assert n.call("getblockcount") == 5
+    assert n.call("getbestblockhash") == hashes[-1]
+    assert n.call("generate", 1) and n.call("getblockcount") == 6
+    assert n.stop() == 0
+
+
 def test_user_password(env):
     n = env.node("a", rpc_user="alice", rpc_password="s3cret").start()
     assert not os.path.exists(os.path.join(n.datadir, ".cookie"))
@@ -379,4 +394,5 @@ def test_testnet_mining(env):
 
 if __name__ == "__main__":
     run([test_every_method, test_errors, test_slow_client, test_restart_keeps_chain,
-         test_user_password, test_flags, test_rpc_doc, test_testnet_mining], sys.argv)
+         test_kill9_keeps_committed_blocks, test_user_password, test_flags, test_rpc_doc,
+         test_testnet_mining], sys.argv)
