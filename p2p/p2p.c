@@ -1659,7 +1659,11 @@ static void manage_connections(struct p2p *p)
             a->connecting = false;   /* the driver never answered */
             a->next_ms = p->now + a->backoff_ms;
         }
-        if (!a->peer && !a->connecting && p->now >= a->next_ms && !ban_find(p, &a->addr, p->now))
+        if (a->peer || a->connecting || p->now < a->next_ms)
+            continue;
+        if (ban_find(p, &a->addr, p->now))
+            a->next_ms = p->now + P2P_RECONNECT_MAX_MS;   /* not before the ban is looked at again */
+        else
             start_connect(p, a);
     }
     /* Discovery: fill up to the outbound target from the address book. */
@@ -1757,7 +1761,7 @@ uint64_t p2p_next_deadline(const struct p2p *p)
         if (pe->txq_n)
             MIN_T(pe->txq_due_ms);
     }
-    MIN_T(p2p_txreq_next_deadline(p->req));
+    MIN_T(p2p_txreq_next_deadline(p->req, p->now));
     MIN_T(p->next_recon_ms);
     MIN_T(p->next_headers_ms);
     for (size_t i = 0; i < p->n_added; i++) {

@@ -331,7 +331,7 @@ size_t p2p_txreq_size(const struct p2p_txreq *r)
     return r->n;
 }
 
-uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r)
+uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r, uint64_t now_ms)
 {
     uint64_t t = UINT64_MAX;
     for (size_t i = 0; i < r->n; i++) {
@@ -342,7 +342,7 @@ uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r)
             continue;
         }
         for (size_t a = 0; a < e->n_ann; a++)
-            if (!e->ann[a].tried && e->ann[a].reqtime_ms < t)
+            if (!e->ann[a].tried && e->ann[a].reqtime_ms > now_ms && e->ann[a].reqtime_ms < t)
                 t = e->ann[a].reqtime_ms;
     }
     return t;

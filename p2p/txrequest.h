@@ -71,9 +71,11 @@ size_t p2p_txreq_in_flight(const struct p2p_txreq *r, uint64_t peer);
 bool p2p_txreq_from_peer(const struct p2p_txreq *r, uint64_t peer, const uint8_t hash[32]);
 /* Hashes tracked. */
 size_t p2p_txreq_size(const struct p2p_txreq *r);
-/* Earliest time a poll could do something (a timeout or a reqtime), or
- * UINT64_MAX. */
-uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r);
+/* Earliest time after now_ms at which a poll could do something (a
+ * timeout, or a reqtime not yet reached), or UINT64_MAX. Announcements
+ * already due but held back by a full per-peer window are not deadlines:
+ * they go out at the next poll after a request completes. */
+uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r, uint64_t now_ms);
 /* Asserts internal consistency (tests). */
 void p2p_txreq_check(const struct p2p_txreq *r);
 

@@ -279,6 +279,38 @@ static void test_split_bytes_and_unknown_command(void **state)
     fake_free(f);
 }
 
+/* Nothing pending may leave the deadline in the past: a driver would spin. */
+static void test_deadline_never_in_the_past(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.9.0.1:19444", 0);
+    assert_int_equal(p2p_ban(f->p, &a, 0, "test", T0), 0);
+    assert_int_equal(p2p_connect_addr(f->p, &a, T0), 0);
+    p2p_on_tick(f->p, T0 + 1);
+    assert_int_equal(f->n_connects, 0);
+    assert_true(p2p_next_deadline(f->p) > T0 + 1);
+    /* A full request window: due announcements wait for a completion,
+     * not for the clock. */
+    handshake_in(f, 1, "10.9.0.2", T0 + 2);
+    struct wr w;
+    wr_init(&w, P2P_MAX_INV_BYTES);
+    uint8_t (*hs)[32] = calloc(P2P_MAX_BLOCKS_IN_FLIGHT + 5, 32);
+    for (size_t i = 0; i < P2P_MAX_BLOCKS_IN_FLIGHT + 5; i++)
+        hs[i][0] = (uint8_t)(i + 1), hs[i][5] = 0x77;
+    p2p_put_inv(&w, P2P_INV_BLOCK, (const uint8_t (*)[32])hs, P2P_MAX_BLOCKS_IN_FLIGHT + 5);
+    frame(f, 1, P2P_CMD_INV, w.buf, w.len, T0 + 3);
+    wr_free(&w);
+    free(hs);
+    struct p2p_peer_info pi;
+    p2p_get_peer(f->p, 1, &pi);
+    assert_int_equal(pi.in_flight, P2P_MAX_BLOCKS_IN_FLIGHT);
+    p2p_on_tick(f->p, T0 + 4);
+    assert_true(p2p_next_deadline(f->p) > T0 + 4);
+    fake_free(f);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -293,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_inbound_cap),
         cmocka_unit_test(test_flow_control),
         cmocka_unit_test(test_split_bytes_and_unknown_command),
+        cmocka_unit_test(test_deadline_never_in_the_past),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

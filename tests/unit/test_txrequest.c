@@ -47,7 +47,7 @@ static void test_one_in_flight_then_timeout(void **state)
     assert_memory_equal(out[0].hash, x, 32);
     assert_int_equal(p2p_txreq_in_flight(r, 1), 1);
     assert_int_equal(poll_all(r, 200, out), 0);
-    assert_true(p2p_txreq_next_deadline(r) == 100 + P2P_TX_REQUEST_TIMEOUT_MS);
+    assert_true(p2p_txreq_next_deadline(r, 200) == 100 + P2P_TX_REQUEST_TIMEOUT_MS);
     /* Timeout: the next announcer. */
     assert_int_equal(poll_all(r, 100 + P2P_TX_REQUEST_TIMEOUT_MS, out), 1);
     assert_true(out[0].peer == 2);
@@ -97,7 +97,7 @@ static void test_preferred_and_reqtime(void **state)
     /* Inbound (non-preferred) first, with the delay; outbound just after. */
     p2p_txreq_announce(r, 1, P2P_INV_TX, x, false, 0 + P2P_NONPREFERRED_DELAY_MS);
     assert_int_equal(poll_all(r, 10, out), 0);   /* not yet */
-    assert_true(p2p_txreq_next_deadline(r) == P2P_NONPREFERRED_DELAY_MS);
+    assert_true(p2p_txreq_next_deadline(r, 10) == P2P_NONPREFERRED_DELAY_MS);
     p2p_txreq_announce(r, 2, P2P_INV_TX, x, true, 20);
     assert_int_equal(poll_all(r, 20, out), 1);
     assert_true(out[0].peer == 2);   /* outbound wins although later */
