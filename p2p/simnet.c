@@ -6,7 +6,7 @@
 
 #include "p2p/util.h"
 
-enum ev_kind { EV_DELIVER, EV_CONNECTED, EV_CONNECT_FAILED, EV_CLOSED };
+enum ev_kind { EV_DELIVER, EV_CONNECTED, EV_CONNECT_FAILED, EV_CLOSED, EV_TICK };
 
 struct sim_event {
     uint64_t at_ms;
@@ -14,7 +14,7 @@ struct sim_event {
     enum ev_kind kind;
     size_t conn;
     int side;                   /* receiving end: 0 = dialer, 1 = listener */
-    size_t node;                /* CONNECT_FAILED */
+    size_t node;                /* CONNECT_FAILED, TICK */
     struct p2p_addr addr;       /* CONNECT_FAILED */
     uint8_t *buf;
     size_t len;
@@ -27,6 +27,13 @@ struct sim_conn {
     uint64_t last_at[2];        /* last scheduled delivery to each end: keeps order */
 };
 
+/* Where a node's peer id leads: peer ids are 1, 2, 3 ... per node, so a
+ * plain array indexed by id finds the connection in O(1). */
+struct peer_slot {
+    size_t conn;
+    int side;
+};
+
 struct sim_node {
     struct simnet *sn;
     size_t index;
@@ -34,7 +41,9 @@ struct sim_node {
     struct p2p *p2p;
     struct p2p_io io;
     uint64_t next_peer_id;
-    uint64_t next_tick_ms;
+    struct peer_slot *by_peer;  /* [peer id] */
+    size_t cap_by_peer;
+    uint64_t tick_at;           /* time of the live EV_TICK, UINT64_MAX: none */
     int group;
 };
 
@@ -126,22 +135,44 @@ static bool reachable(const struct simnet *sn, size_t a, size_t b)
 
 static bool find_conn(const struct simnet *sn, size_t node, uint64_t peer, size_t *c, int *side)
 {
-    for (size_t i = 0; i < sn->n_conns; i++) {
-        for (int s = 0; s < 2; s++) {
-            if (sn->conns[i].node[s] == node && sn->conns[i].peer[s] == peer) {
-                *c = i;
-                *side = s;
-                return true;
-            }
-        }
-    }
-    return false;
+    const struct sim_node *nd = sn->nodes[node];
+    if (peer == 0 || peer >= nd->cap_by_peer || nd->by_peer[peer].side < 0)
+        return false;
+    *c = nd->by_peer[peer].conn;
+    *side = nd->by_peer[peer].side;
+    return true;
 }
 
+static uint64_t new_peer_id(struct sim_node *nd, size_t conn, int side)
+{
+    uint64_t id = ++nd->next_peer_id;
+    if (id >= nd->cap_by_peer) {
+        size_t cap = nd->cap_by_peer ? 2 * nd->cap_by_peer : 16;
+        while (cap <= id)
+            cap *= 2;
+        struct peer_slot *nb = realloc(nd->by_peer, cap * sizeof(*nb));
+        assert(nb);   /* test harness: out of memory is fatal */
+        for (size_t i = nd->cap_by_peer; i < cap; i++)
+            nb[i].side = -1;
+        nd->by_peer = nb;
+        nd->cap_by_peer = cap;
+    }
+    nd->by_peer[id].conn = conn;
+    nd->by_peer[id].side = side;
+    return id;
+}
+
+/* Keeps one live EV_TICK per node at the core's next deadline; older
+ * ones in the heap are recognised as stale when popped. */
 static void schedule_tick(struct simnet *sn, struct sim_node *nd)
 {
     uint64_t d = p2p_next_deadline(nd->p2p);
-    nd->next_tick_ms = d > sn->now ? d : sn->now;
+    if (d < sn->now)
+        d = sn->now;
+    if (d == nd->tick_at)
+        return;
+    nd->tick_at = d;
+    heap_push(sn, (struct sim_event){ .at_ms = d, .kind = EV_TICK, .node = nd->index });
 }
 
 /* ---- io callbacks ---- */
@@ -181,12 +212,13 @@ static void io_connect(void *ctx, const struct p2p_addr *addr)
     struct sim_node *nd = ctx;
     struct simnet *sn = nd->sn;
     size_t target = SIZE_MAX;
-    for (size_t i = 0; i < sn->n_nodes; i++) {
-        struct p2p_addr a;
-        simnet_node_addr(sn, i, &a);
-        if (p2p_addr_equal(&a, addr))
-            target = i;
-    }
+    uint8_t ip4[4] = { 0, 0, 0, 0 };
+    if (p2p_addr_is_ipv4(addr))
+        memcpy(ip4, addr->ip + 12, 4);
+    size_t idx = (size_t)ip4[1] << 16 | (size_t)ip4[2] << 8 | ip4[3];
+    if (ip4[0] == 10 && idx >= 1 && idx <= sn->n_nodes
+        && addr->port == sn->cfg.params->p2p_port)
+        target = idx - 1;
     if (target == SIZE_MAX || !reachable(sn, nd->index, target)) {
         struct sim_event ev = { .at_ms = sn->now + 2 * delay(sn), .kind = EV_CONNECT_FAILED,
                                 .node = nd->index, .addr = *addr };
@@ -204,8 +236,8 @@ static void io_connect(void *ctx, const struct p2p_addr *addr)
     memset(cn, 0, sizeof(*cn));
     cn->node[0] = nd->index;
     cn->node[1] = target;
-    cn->peer[0] = ++nd->next_peer_id;
-    cn->peer[1] = ++sn->nodes[target]->next_peer_id;
+    cn->peer[0] = new_peer_id(nd, sn->n_conns, 0);
+    cn->peer[1] = new_peer_id(sn->nodes[target], sn->n_conns, 1);
     struct sim_event ev = { .at_ms = sn->now + delay(sn), .kind = EV_CONNECTED,
                             .conn = sn->n_conns };
     sn->n_conns++;
@@ -257,6 +289,7 @@ void simnet_destroy(struct simnet *sn)
     for (size_t i = 0; i < sn->n_nodes; i++) {
         p2p_destroy(sn->nodes[i]->p2p);
         chain_close(sn->nodes[i]->chain);
+        free(sn->nodes[i]->by_peer);
         free(sn->nodes[i]);
     }
     for (size_t i = 0; i < sn->n_heap; i++)
@@ -274,7 +307,8 @@ void simnet_set_observer(struct simnet *sn, const struct simnet_observer *obs)
 
 void simnet_node_addr(const struct simnet *sn, size_t node, struct p2p_addr *out)
 {
-    uint8_t ip[4] = { 10, 0, (uint8_t)(node >> 8), (uint8_t)(node + 1) };
+    size_t idx = node + 1;   /* 10.0.0.1 is node 0; up to 2^24 - 1 nodes */
+    uint8_t ip[4] = { 10, (uint8_t)(idx >> 16), (uint8_t)(idx >> 8), (uint8_t)idx };
     p2p_addr_from_ipv4(out, ip, sn->cfg.params->p2p_port);
 }
 
@@ -291,6 +325,7 @@ int simnet_add_node(struct simnet *sn, const char *name, const struct p2p_config
     sn->nodes = nn;
     nd->sn = sn;
     nd->index = sn->n_nodes;
+    nd->tick_at = UINT64_MAX;
     struct chain_config cc = { .params = sn->cfg.params };
     int err = chain_open(&nd->chain, &cc, sn->now);
     if (err) {
@@ -343,7 +378,6 @@ int simnet_connect(struct simnet *sn, size_t from, size_t to)
     simnet_node_addr(sn, to, &a);
     int err = p2p_connect_addr(sn->nodes[from]->p2p, &a, sn->now);
     schedule_tick(sn, sn->nodes[from]);
-    sn->nodes[from]->next_tick_ms = sn->now;
     return err;
 }
 
@@ -396,6 +430,19 @@ static void process(struct simnet *sn, struct sim_event *ev)
         p2p_on_connect_failed(sn->nodes[ev->node]->p2p, &ev->addr, sn->now);
         schedule_tick(sn, sn->nodes[ev->node]);
         break;
+    case EV_TICK: {
+        struct sim_node *nd = sn->nodes[ev->node];
+        if (ev->at_ms != nd->tick_at)
+            break;   /* stale: the deadline moved */
+        nd->tick_at = UINT64_MAX;
+        p2p_on_tick(nd->p2p, sn->now);
+        uint64_t d = p2p_next_deadline(nd->p2p);
+        if (d <= sn->now)
+            d = sn->now + 1;   /* progress: never tick twice at one instant */
+        nd->tick_at = d;
+        heap_push(sn, (struct sim_event){ .at_ms = d, .kind = EV_TICK, .node = nd->index });
+        break;
+    }
     case EV_CLOSED: {
         struct sim_conn *cn = &sn->conns[ev->conn];
         if (!cn->open[ev->side])
@@ -416,32 +463,11 @@ void simnet_run_until(struct simnet *sn, uint64_t until_ms)
      * deadlines may have moved. */
     for (size_t i = 0; i < sn->n_nodes; i++)
         schedule_tick(sn, sn->nodes[i]);
-    for (;;) {
-        uint64_t t_ev = sn->n_heap ? sn->heap[0].at_ms : UINT64_MAX;
-        size_t tick_node = SIZE_MAX;
-        uint64_t t_tick = UINT64_MAX;
-        for (size_t i = 0; i < sn->n_nodes; i++) {
-            if (sn->nodes[i]->next_tick_ms < t_tick) {
-                t_tick = sn->nodes[i]->next_tick_ms;
-                tick_node = i;
-            }
-        }
-        uint64_t t = t_ev < t_tick ? t_ev : t_tick;
-        if (t > until_ms)
-            break;
-        if (t > sn->now)
-            sn->now = t;
-        if (t_ev <= t_tick) {
-            struct sim_event ev = heap_pop(sn);
-            process(sn, &ev);
-        } else {
-            struct sim_node *nd = sn->nodes[tick_node];
-            p2p_on_tick(nd->p2p, sn->now);
-            schedule_tick(sn, nd);
-            /* Progress guaranteed: the next tick of this node is later. */
-            if (nd->next_tick_ms <= sn->now)
-                nd->next_tick_ms = sn->now + 1;
-        }
+    while (sn->n_heap && sn->heap[0].at_ms <= until_ms) {
+        struct sim_event ev = heap_pop(sn);
+        if (ev.at_ms > sn->now)
+            sn->now = ev.at_ms;
+        process(sn, &ev);
     }
     if (until_ms > sn->now)
         sn->now = until_ms;
