@@ -955,7 +955,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        conn_close(c);
+        /* A client that half-closes after its request still gets the
+         * answer: on EOF, flush what is queued, then close. */
+        if (nread == UV_EOF)
+            conn_finish(c);
+        else
+            conn_close(c);
         return;
     }
     if (!node_rpc_session_feed(c->ss, buf->base, (size_t)nread)) {

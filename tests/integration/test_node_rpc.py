@@ -234,6 +234,20 @@ def test_errors(env):
         assert d, resp
         resp += d
     assert resp.startswith(b"HTTP/1.1 200") and b"\"result\":1" in resp, resp
+    # a client that half-closes after its request still gets the whole answer
+    h = socket.create_connection(("127.0.0.1", n.rpc_port), timeout=10)
+    hb = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "help"})
+    h.sendall(("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Length: %d\r\n\r\n%s"
+               % (n.auth(), len(hb), hb)).encode())
+    h.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        d = h.recv(65536)
+        if not d:
+            break
+        got += d
+    h.close()
+    assert got.startswith(b"HTTP/1.1 200") and got.rstrip().endswith(b"\"id\":9}"), got[-80:]
     # the same connection serves a second request (keep-alive)
     s.sendall(req.replace(b"\"id\": 7", b"\"id\": 8"))
     resp = b""
