@@ -75,7 +75,8 @@ const char *node_config_usage(void)
         "                             address (default: the node's key)\n"
         "  --log-json                 write log events as JSON lines\n"
         "  --log-level=LEVEL          debug|info|warn|error (default info)\n"
-        "  --debug=CATS               debug categories: net,mempool,chain,rpc,p2p,mine,all\n"
+        "  --debug[=CATS]             debug categories: net,mempool,chain,rpc,p2p,mine,all\n"
+        "                             (bare --debug: all)\n"
         "  --help                     this text\n"
         "  --version                  print the version\n";
 }
@@ -368,7 +369,9 @@ int node_config_parse(struct node_config *cfg, int argc, const char *const argv[
             v = eq + 1;
         else if (o->is_bool)
             v = "1";
-        else if (i + 1 < argc)
+        else if (o->id == OPT_DEBUG && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
+            v = "all";   /* bare --debug, as bitcoind's -debug */
+        else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
             v = argv[++i];
         else
             return fail(err, err_len, "--%s needs a value", o->name);

@@ -159,6 +159,22 @@ static void test_errors(void **state)
     assert_non_null(strstr(err, "GOSSIPD_PORT"));
 }
 
+static void test_bare_debug(void **state)
+{
+    struct node_config c;
+    char err[256];
+    assert_int_equal(node_config_parse(&c, ARGC("--debug", "--log-json"),
+                                       ARGV("--debug", "--log-json"), NULL, NULL, err,
+                                       sizeof err), 0);
+    assert_int_equal(c.debug_cats, NODE_LOG_CAT_ALL);
+    assert_true(c.log_json);
+    /* A value-taking flag does not swallow the next flag. */
+    assert_int_equal(node_config_parse(&c, ARGC("--datadir", "--log-json"),
+                                       ARGV("--datadir", "--log-json"), NULL, NULL, err,
+                                       sizeof err), -1);
+    assert_non_null(strstr(err, "needs a value"));
+}
+
 static void test_hostport(void **state)
 {
     char host[64];
@@ -197,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_env_and_precedence),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bare_debug),
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_help_flags),
     };
