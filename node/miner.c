@@ -33,33 +33,31 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* A block this node made: submit it and log it. */
+/* A block this node made: log it, then submit it. Logged first so that
+ * block_mined precedes the block_connected and announced lines its
+ * submission produces (the template builds on the tip: height = tip + 1). */
 static int submit_mined(struct node *n, const struct chain_block *b, uint8_t hash[32])
 {
     chain_header_hash(&b->hdr, hash);
-    /* Record before submitting: the submission fires the announce event. */
+    uint32_t height = chain_height(n->chain) + 1;
     struct node_prop_rec *r = node_prop_get_or_add(&n->prop, hash, P2P_INV_BLOCK, NULL);
     uint64_t now = node_now_ms();
     if (r && !r->first_seen_ms) {
         r->first_seen_ms = now;
         snprintf(r->source, sizeof r->source, "mined");
         r->delay_ms = (int64_t)(now - b->hdr.time_ms);
-    }
-    int rc = p2p_submit_block(n->p2p, b, now);
-    if (rc < 0) {
-        NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "block_rejected", LF_HASH("hash", hash),
-                 LF_INT("peer", 0), LF_STR("reason", chain_strerror(rc)));
-        return rc;
-    }
-    uint32_t height = 0;
-    struct chain_header h;
-    chain_get_header(n->chain, hash, &h, &height);
-    if (r)
         r->height = height;
-    n->blocks_mined++;
+    }
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_mined", LF_HASH("hash", hash),
              LF_UINT("height", height), LF_UINT("txs", b->n_tx),
              LF_UINT("size", chain_block_size(b)));
+    int rc = p2p_submit_block(n->p2p, b, now);
+    if (rc < 0) {
+        NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "block_rejected", LF_HASH("hash", hash),
+                 LF_INT("peer", 0), LF_STR("peer_name", ""), LF_STR("reason", chain_strerror(rc)));
+        return rc;
+    }
+    n->blocks_mined++;
     return 0;
 }
 
