@@ -360,6 +360,61 @@ static void test_session_metrics_and_close(void **state)
     node_rpc_server_free(s);
 }
 
+/* Mutated requests fed in random chunks: every outcome is a response or a
+ * close, never a crash or an out-of-bounds access (run under ASan). */
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_session_mutations(void **state)
+{
+    struct node_rpc_server *s = new_server();
+    const char *base = post("[{\"id\":1,\"method\":\"add\",\"params\":{\"a\":1,\"b\":2}},"
+                            "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"echo\","
+                            "\"params\":[null,[1,2],{}]}]", AUTH);
+    size_t blen = strlen(base);
+    static struct capture cap;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (int iter = 0; iter < 3000; iter++) {
+        char buf[4096];
+        memcpy(buf, base, blen);
+        size_t len = blen;
+        int edits = (int)(rng_next(&seed) % 6);
+        for (int e = 0; e < edits; e++) {
+            size_t at = (size_t)(rng_next(&seed) % len);
+            switch (rng_next(&seed) % 3) {
+            case 0: buf[at] = (char)rng_next(&seed); break;               /* flip */
+            case 1: memmove(buf + at, buf + at + 1, len - at - 1); len--; break;  /* drop */
+            default:                                                       /* dup */
+                if (len < sizeof buf - 1) {
+                    memmove(buf + at + 1, buf + at, len - at);
+                    len++;
+                }
+            }
+        }
+        cap.len = 0;
+        cap.buf[0] = '\0';
+        struct node_rpc_session *ss = node_rpc_session_new(s, cap_write, &cap);
+        size_t off = 0;
+        bool open = true;
+        while (open && off < len) {
+            size_t n = 1 + (size_t)(rng_next(&seed) % 64);
+            if (n > len - off)
+                n = len - off;
+            open = node_rpc_session_feed(ss, buf + off, n);
+            off += n;
+        }
+        if (cap.len)
+            assert_memory_equal(cap.buf, "HTTP/1.1 ", 9);
+        node_rpc_session_free(ss);
+    }
+    node_rpc_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_session_expect_continue),
         cmocka_unit_test(test_session_limits),
         cmocka_unit_test(test_session_metrics_and_close),
+        cmocka_unit_test(test_session_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
