@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits: what fits the machine (docs/SIMULATION.md: ~4 MiB per node). */
-#define SIM_PROTO_MAX_NODES 5000u
+/* Limits: what fits the machine (docs/SIMULATION.md: about 180 KiB per node). */
+#define SIM_PROTO_MAX_NODES 20000u
 #define SIM_PROTO_MAX_ITEMS 1000u
 /* Defaults, as the reference model: 5-110 ms one-way links. */
 #define SIM_PROTO_LATENCY_MS_DEFAULT 5u
