@@ -346,6 +346,20 @@ class CommandLineTests(unittest.TestCase):
             paths = [p for p in root.iter() if p.tag.endswith("path")]
             self.assertEqual(len(paths), 4 + 2)     # 4 block curves + 2 CDFs
 
+    def test_many_blocks_draw_median_and_slowest(self):
+        events, _ = simulate(n=5, blocks=20, txs=5, seed=13)
+        with tempfile.TemporaryDirectory() as d:
+            self.write_dir(d, events)
+            svg = os.path.join(d, "out.svg")
+            r = self.run_tool(d, "--svg", svg)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            root = ET.parse(svg).getroot()
+            paths = [p for p in root.iter() if p.tag.endswith("path")]
+            self.assertEqual(len(paths), 20 + 2 + 2)  # grey per block, median, slowest, CDFs
+            text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+            self.assertIn("median over blocks", text)
+            self.assertIn("slowest: h=", text)
+
     def test_compose_logs_on_stdin(self):
         events = Logs().events()
         text = "Attaching to t_node1_1, t_node2_1\n" + "\n".join(
