@@ -280,6 +280,15 @@ def test_slow_client(env):
         h.close()
     slow.close()
     assert n.call("getblockcount") == 0
+    # the connection cap (64): one more is answered 503 and closed
+    held = [socket.create_connection(("127.0.0.1", n.rpc_port), timeout=10) for _ in range(64)]
+    # accepted in order: the 65th finds the 64 slots taken
+    extra = socket.create_connection(("127.0.0.1", n.rpc_port), timeout=10)
+    assert extra.recv(4096).startswith(b"HTTP/1.1 503"), "expected 503"
+    extra.close()
+    for h in held:
+        h.close()
+    wait_for("a connection slot again", lambda: n.call("getblockcount", timeout=5) == 0)
     n.stop()
 
 
