@@ -106,5 +106,52 @@ def test_late_joiner_syncs(env):
         assert n.stop() == 0
 
 
+def test_reorg_and_bans(env):
+    """Two nodes mine apart, then meet: the shorter chain reorgs (logged),
+    its txs go back to the mempool. Bans and garbage are logged too."""
+    import socket
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=0").start()
+    key = os.path.join(env.tmp, "dev.key")
+    a.cli("devkey", key)
+    txid = a.cli("send", key, "44" * 32, str(COIN))
+    a_blocks = a.call("generate", 2)
+    b_blocks = b.call("generate", 3)
+    assert a.call("addnode", "127.0.0.1:%d" % b.port, "add") is None
+    wait_for("a on b's chain", lambda: a.call("getbestblockhash") == b_blocks[-1])
+    r = wait_for("reorg logged", lambda: a.events("reorg"))[0]
+    assert r["old_tip"] == a_blocks[-1] and r["new_tip"] == b_blocks[-1] and r["depth"] == 2, r
+    dis = {e["hash"] for e in a.events("block_disconnected")}
+    assert dis == set(a_blocks), dis
+    # the tx of a's lost block is back in the mempool, and reaches b
+    wait_for("tx back in a's mempool", lambda: txid in a.call("getrawmempool"))
+    assert any(e["txid"] == txid and e["source"] == "reorg" for e in a.events("tx_accepted"))
+    wait_for("tx at b", lambda: txid in b.call("getrawmempool"))
+
+    # a manual ban disconnects and is logged
+    assert b.call("setban", "127.0.0.1", "add", 60) is None
+    wait_for("ban logged", lambda: b.events("ban"))
+    wait_for("b dropped a", lambda: b.call("getconnectioncount") == 0)
+    assert b.call("listbanned")[0]["reason"] == "manually added"
+    assert b.call("clearbanned") is None
+    # garbage on the p2p port: the peer is dropped, the node carries on
+    g = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+    g.sendall(b"\xde\xad\xbe\xef" * 64)
+    g.settimeout(10)
+    try:
+        while g.recv(4096):
+            pass
+    except OSError:
+        pass
+    g.close()
+    wait_for("garbage peer gone", lambda: any(e["addr"].startswith("127.0.0.1") and
+                                              e["peer_name"] == ""
+                                              for e in a.events("peer_disconnected")) or
+             any(True for _ in a.events("misbehaviour")))
+    assert a.call("getblockcount") == 3
+    for n in (a, b):
+        assert n.stop() == 0
+
+
 if __name__ == "__main__":
-    run([test_line_relay, test_late_joiner_syncs], sys.argv)
+    run([test_line_relay, test_late_joiner_syncs, test_reorg_and_bans], sys.argv)
