@@ -221,6 +221,13 @@ def main():
 
 
 def check_report(report, nodes, chain, sent):
+    # gossipd's stderr is its log: a sanitizer report (ASan build) would be there.
+    bad = []
+    for n in nodes:
+        with open(n["log"], errors="replace") as f:
+            bad += ["%s: %s" % (n["name"], l.strip()) for l in f
+                    if "Sanitizer" in l or "runtime error:" in l]
+    check(not bad, "no sanitizer report in the logs%s" % (": " + bad[0] if bad else ""))
     names = [n["name"] for n in nodes]
     check(report["node_count"] == NODES and report["nodes"] == names,
           "report sees the %d nodes" % NODES)
