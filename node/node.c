@@ -259,9 +259,14 @@ static void seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     if (status != 0 || !res || n->stopping) {
         if (res)
             uv_freeaddrinfo(res);
-        if (status != 0 && !n->stopping)
-            NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "resolve_failed",
-                     LF_STR("host", s->host), LF_STR("reason", uv_strerror(status)));
+        if (status != 0 && status != UV_ECANCELED && !n->stopping) {
+            /* Warn once per name (a typo shows at the default level); the
+             * retries every NODE_RESOLVE_RETRY_MS are debug lines. */
+            NODE_LOG(&n->log, s->warned ? NODE_LOG_DEBUG : NODE_LOG_WARN, NODE_LOG_CAT_P2P,
+                     "resolve_failed", LF_STR("host", s->host),
+                     LF_STR("reason", uv_strerror(status)));
+            s->warned = true;
+        }
         return;
     }
     /* Prefer IPv4: "localhost" and container names often list both. */
@@ -372,6 +377,10 @@ static void on_stop_timer(uv_timer_t *t)
     close_handle((uv_handle_t *)&n->sig_term);
     close_handle((uv_handle_t *)&n->resolve_timer);
     close_handle((uv_handle_t *)&n->stop_timer);
+    /* A name lookup still queued must not hold the loop (slow DNS). */
+    for (size_t i = 0; i < n->n_seeds; i++)
+        if (n->seeds[i].resolving)
+            uv_cancel((uv_req_t *)&n->seeds[i].req);
     close_handle((uv_handle_t *)&n->kick);
 }
 

@@ -44,6 +44,7 @@ struct node_seed {               /* a --connect entry */
     uint16_t port;
     bool resolved;
     bool resolving;
+    bool warned;                 /* resolve_failed logged at warn once */
     uv_getaddrinfo_t req;
     struct node *node;
 };
