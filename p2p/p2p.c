@@ -1147,7 +1147,6 @@ static void handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_g
 
 static void handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
-    bool was_pending = pe->getheaders_ms != 0;
     pe->getheaders_ms = 0;
     uint8_t last[32];
     size_t accepted = 0;
@@ -1180,7 +1179,6 @@ static void handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list
     /* A full message: there is more; continue from its last header. */
     if (l->n == P2P_MAX_HEADERS_ENTRIES && accepted == l->n && !pe->dead)
         send_getheaders(p, pe, last);
-    (void)was_pending;
     if (accepted)
         plan_fetch(p);
 }
