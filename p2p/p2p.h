@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chain/pow.h"   /* before chain.h, which uses struct chain_u256 */
 #include "chain/chain.h"
 #include "p2p/err.h"
 #include "p2p/limits.h"
