@@ -146,6 +146,10 @@
 #define P2P_INBOUND_MAX_DEFAULT     117u
 #define P2P_ADDRBOOK_MAX_ENTRIES    2048u
 #define P2P_ADDR_RESPONSE_ENTRIES   250u     /* addresses sent per getaddr */
+/* addr messages of at most this many entries are gossip: addresses new to
+ * us in them are forwarded to P2P_ADDR_RELAY_FANOUT random peers. */
+#define P2P_ADDR_RELAY_MAX_ENTRIES  10u
+#define P2P_ADDR_RELAY_FANOUT       2u
 #define P2P_MAX_ADDED_PEERS         64u      /* --connect / addnode entries */
 #define P2P_RECONNECT_MIN_MS        1000u
 #define P2P_RECONNECT_MAX_MS        60000u
@@ -186,6 +190,7 @@ _Static_assert(P2P_MAX_HEADERS_ENTRIES >= P2P_BLOCK_FETCH_LOOKAHEAD, "headers co
 _Static_assert(P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT <= P2P_MAX_INV_ENTRIES,
                "one getdata holds a peer's whole window");
 _Static_assert(P2P_TXREQ_MAX_ANNOUNCERS <= 255, "announcer count fits a u8");
+_Static_assert(P2P_ADDR_RELAY_MAX_ENTRIES <= P2P_MAX_ADDR_ENTRIES, "gossip is a small addr");
 _Static_assert(P2P_POLL_BATCH_ENTRIES <= P2P_MAX_INV_ENTRIES, "a poll batch fits one getdata");
 _Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),
                "the budget allows several complete rounds");

@@ -30,6 +30,8 @@ struct peer {
     bool dead;
     bool got_version, got_verack, established;
     bool answered_getaddr;
+    uint16_t listen_port;       /* inbound: the port its version says it listens on */
+    bool relay_own_addr;        /* its listening address is new: forward it */
     int32_t version;
     uint64_t services;
     char ua[P2P_MAX_USER_AGENT_BYTES + 1];
@@ -440,14 +442,15 @@ static bool misbehave(struct p2p *p, struct peer *pe, int score, const char *rea
     return false;
 }
 
-static void book_add(struct p2p *p, const struct p2p_addr *a)
+/* Adds or refreshes an address. Returns true if it was new. */
+static bool book_add(struct p2p *p, const struct p2p_addr *a)
 {
     if (a->port == 0)
-        return;
+        return false;
     for (size_t i = 0; i < p->n_book; i++) {
         if (p2p_addr_equal(&p->book[i].addr, a)) {
             p->book[i].seen_ms = p->now;
-            return;
+            return false;
         }
     }
     size_t at;
@@ -465,12 +468,33 @@ static void book_add(struct p2p *p, const struct p2p_addr *a)
     if (p->n_book < p->cap_book)
         at = p->n_book++;
     else if (p->n_book == 0)
-        return;
+        return false;
     else
         at = (size_t)p2p_rng_below(&p->rng, p->n_book);   /* evict a random one */
     p->book[at].addr = *a;
     p->book[at].seen_ms = p->now;
     p->book[at].next_try_ms = 0;
+    return true;
+}
+
+static struct peer *random_live_peer(struct p2p *p, bool need_no_recon);
+
+/* Forwards an address new to us to a few random peers (not its source),
+ * so a node that joins is learnt beyond the peers it connected to. Only
+ * new addresses are forwarded, so the flood dies out. */
+static void relay_addr(struct p2p *p, const struct peer *from, const struct p2p_addr *a)
+{
+    struct p2p_addr_entry e = { .time = (uint32_t)(p->now / 1000), .services = P2P_SERVICES,
+                                .addr = *a };
+    for (unsigned k = 0; k < P2P_ADDR_RELAY_FANOUT; k++) {
+        struct peer *pe = random_live_peer(p, false);
+        if (!pe || pe == from || p2p_addr_equal(&pe->addr, a))
+            continue;
+        struct wr w;
+        FRAME_START(w);
+        p2p_put_addr(&w, &e, 1);
+        frame_send(p, pe, P2P_CMD_ADDR, &w);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -766,6 +790,11 @@ static void on_established(struct p2p *p, struct peer *pe)
     send_empty(p, pe, P2P_CMD_SENDHEADERS);
     if (!pe->inbound)
         send_empty(p, pe, P2P_CMD_GETADDR);
+    if (pe->relay_own_addr) {
+        struct p2p_addr a = pe->addr;
+        a.port = pe->listen_port;
+        relay_addr(p, pe, &a);
+    }
     /* Anti-entropy on connect: headers sync and a mempool round. */
     send_getheaders(p, pe, NULL);
     start_recon(p, pe);
@@ -806,7 +835,9 @@ static void handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, s
         if (v.addr_from.port) {
             struct p2p_addr a = pe->addr;
             a.port = v.addr_from.port;
-            book_add(p, &a);
+            pe->listen_port = a.port;
+            if (book_add(p, &a))
+                pe->relay_own_addr = true;
         }
     }
     send_empty(p, pe, P2P_CMD_VERACK);
@@ -826,10 +857,14 @@ static void handle_verack(struct p2p *p, struct peer *pe)
 
 static void handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
+    /* Small messages are gossip (a node announcing itself); large ones
+     * answer our getaddr and are only stored. */
+    bool relay = l->n <= P2P_ADDR_RELAY_MAX_ENTRIES;
     for (size_t i = 0; i < l->n; i++) {
         struct p2p_addr_entry e;
         p2p_addr_at(l, i, &e);
-        book_add(p, &e.addr);
+        if (book_add(p, &e.addr) && relay)
+            relay_addr(p, pe, &e.addr);
     }
 }
 
@@ -1873,6 +1908,14 @@ void p2p_addrbook_add(struct p2p *p, const struct p2p_addr *addr, uint64_t now_m
 {
     set_now(p, now_ms);
     book_add(p, addr);
+}
+
+size_t p2p_addrbook_get(const struct p2p *p, struct p2p_addr *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_book && n < max; i++)
+        out[n++] = p->book[i].addr;
+    return n;
 }
 
 int p2p_disconnect_peer(struct p2p *p, uint64_t peer, uint64_t now_ms)

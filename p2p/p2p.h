@@ -194,6 +194,9 @@ int p2p_remove_addr(struct p2p *p, const struct p2p_addr *addr);
 void p2p_connect_once(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
 /* Add an address to the address book (discovery candidates). */
 void p2p_addrbook_add(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Copies up to max addresses of the book (RPC getnodeaddresses); returns
+ * the count written. */
+size_t p2p_addrbook_get(const struct p2p *p, struct p2p_addr *out, size_t max);
 /* Disconnect a peer. 0 or P2P_ERR_UNKNOWN_PEER. */
 int p2p_disconnect_peer(struct p2p *p, uint64_t peer, uint64_t now_ms);
 /* Disconnect every peer at addr (ip and port). Returns how many. */

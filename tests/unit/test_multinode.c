@@ -509,6 +509,23 @@ static void test_discovery_fills_outbound(void **state)
         p2p_get_stats(simnet_p2p(fx->sn, i), &st);
         assert_true(st.outbound >= 2);
     }
+    /* A node joining later, through node 0 only: node 0 gossips its
+     * address on, so others learn it without asking. */
+    struct p2p_config quiet;
+    p2p_config_init(&quiet);
+    quiet.outbound_target = 0;
+    assert_int_equal(simnet_add_node(fx->sn, "late", &quiet), 6);
+    simnet_connect(fx->sn, 6, 0);
+    simnet_run_for(fx->sn, 2000);
+    struct p2p_addr late, book[64];
+    simnet_node_addr(fx->sn, 6, &late);
+    size_t know = 0;
+    for (size_t i = 1; i < 6; i++) {
+        size_t n = p2p_addrbook_get(simnet_p2p(fx->sn, i), book, 64);
+        for (size_t k = 0; k < n; k++)
+            know += p2p_addr_equal(&book[k], &late);
+    }
+    assert_true(know >= 1);
     fx_free(fx);
 }
 
