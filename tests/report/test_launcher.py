@@ -6,7 +6,6 @@ import io
 import json
 import os
 import random
-import re
 import unittest
 from importlib.machinery import SourceFileLoader
 from importlib.util import module_from_spec, spec_from_loader

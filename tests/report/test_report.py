@@ -3,7 +3,6 @@
 
 import datetime
 import heapq
-import io
 import json
 import os
 import random
