@@ -395,7 +395,7 @@ static int sweep_protocol(uint64_t seed, size_t max_nodes, bool csv)
 
     title(csv, "P2. network size: fan-out all, default batch, degree 8");
     sim_report_proto_header(stdout, csv);
-    static const size_t sizes[] = { 100, 250, 500, 1000, 2000 };
+    static const size_t sizes[] = { 100, 250, 500, 1000, 2000, 5000, 10000 };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && sizes[i] <= max_nodes; i++) {
         sim_proto_config_init(&c);
         c.seed = seed;
@@ -406,17 +406,31 @@ static int sweep_protocol(uint64_t seed, size_t max_nodes, bool csv)
     }
 
     title(csv, "P3. fan-out k for txs: residue the rumour leaves (anti-entropy off) and "
-               "time to 100 % with reconciliation every 5 s");
+               "time to 100 % with reconciliation every 5 s (default)");
     sim_report_proto_header(stdout, csv);
     static const uint32_t ks[] = { 1, 2, 3, 0 };
     for (size_t i = 0; i < 4; i++) {
         sim_proto_config_init(&c);
         c.seed = seed;
-        c.nodes = mid;
+        c.nodes = big;
         c.fanout = ks[i];
         c.txs = 10;
         c.blocks = 0;
         c.residue = true;
+        err |= run_protocol(&c, csv, false, false);
+    }
+
+    title(csv, "P3b. repair time vs reconciliation period (fan-out 2)");
+    sim_report_proto_header(stdout, csv);
+    static const uint32_t recons[] = { 1000, 2000, 5000, 10000 };
+    for (size_t i = 0; i < sizeof(recons) / sizeof(recons[0]); i++) {
+        sim_proto_config_init(&c);
+        c.seed = seed;
+        c.nodes = mid;
+        c.fanout = 2;
+        c.recon_ms = recons[i];
+        c.txs = 10;
+        c.blocks = 0;
         err |= run_protocol(&c, csv, false, false);
     }
 
@@ -448,12 +462,24 @@ static int sweep_protocol(uint64_t seed, size_t max_nodes, bool csv)
             err |= run_protocol(&c, csv, false, false);
         }
     }
+    title(csv, "P6. degree (fan-out all, default batch)");
+    sim_report_proto_header(stdout, csv);
+    static const unsigned degrees[] = { 4, 8, 16 };
+    for (size_t i = 0; i < sizeof(degrees) / sizeof(degrees[0]); i++) {
+        sim_proto_config_init(&c);
+        c.seed = seed;
+        c.nodes = big;
+        c.degree = degrees[i];
+        c.txs = 5;
+        c.blocks = 2;
+        err |= run_protocol(&c, csv, false, false);
+    }
     return err;
 }
 
 static int cmd_sweep(int argc, char **argv)
 {
-    uint64_t seed = 1, max_nodes = 2000;
+    uint64_t seed = 1, max_nodes = 10000;
     bool csv = false, model = true, latency = true, protocol = true, picked = false;
     for (int i = 2; i < argc; i++) {
         bool m = strcmp(argv[i], "model") == 0, l = strcmp(argv[i], "latency") == 0;
