@@ -1,0 +1,91 @@
+/* libFuzzer target: every p2p payload decoder. The first input byte picks
+ * the decoder; what a decoder accepts is walked with its accessors, which
+ * must then never read out of bounds. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2p/msg.h"
+#include "p2p/wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_DECODERS 11
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0) return 0;
+    unsigned which = data[0] % FUZZ_DECODERS;
+    const uint8_t *p = data + 1;
+    size_t n = size - 1;
+    struct p2p_list l;
+    uint32_t type;
+    const uint8_t *hash;
+
+    switch (which) {
+    case 0: {
+        struct p2p_version v;
+        (void)p2p_dec_version(p, n, &v);
+        break;
+    }
+    case 1: {
+        uint64_t nonce;
+        (void)p2p_dec_nonce(p, n, &nonce);
+        break;
+    }
+    case 2:
+        if (p2p_dec_addr(p, n, &l) == 0)
+            for (size_t i = 0; i < l.n; i++) {
+                struct p2p_addr_entry e;
+                p2p_addr_at(&l, i, &e);
+            }
+        break;
+    case 3:
+        if (p2p_dec_inv(p, n, &l) == 0)
+            for (size_t i = 0; i < l.n; i++) p2p_inv_at(&l, i, &type, &hash);
+        break;
+    case 4: {
+        struct chain_tx tx;
+        (void)p2p_dec_tx(p, n, &tx);
+        break;
+    }
+    case 5: {
+        struct chain_block b;
+        if (p2p_dec_block(p, n, &b) == 0) chain_block_free(&b);
+        break;
+    }
+    case 6: {
+        struct p2p_getheaders g;
+        (void)p2p_dec_getheaders(p, n, &g);
+        break;
+    }
+    case 7:
+        if (p2p_dec_headers(p, n, &l) == 0)
+            for (size_t i = 0; i < l.n; i++) {
+                struct chain_header h;
+                p2p_header_at(&l, i, &h);
+            }
+        break;
+    case 8: {
+        struct p2p_recon_msg m;
+        if (p2p_dec_recon(p, n, &m) == 0) {
+            struct p2p_recon_iter it;
+            struct p2p_recon_node node;
+            p2p_recon_iter_init(&it, &m);
+            while (p2p_recon_next(&it, &node)) {
+            }
+        }
+        break;
+    }
+    case 9:
+        (void)p2p_dec_empty(p, n);
+        break;
+    default:
+        if (n >= P2P_HEADER_BYTES) {
+            struct p2p_frame_hdr h;
+            if (p2p_frame_parse(p, 0x74727367, &h) == 0)
+                (void)p2p_frame_checksum_ok(&h, p + P2P_HEADER_BYTES, n - P2P_HEADER_BYTES);
+        }
+        break;
+    }
+    return 0;
+}
