@@ -89,6 +89,14 @@ struct orphan_hold {
     uint64_t until_ms;
 };
 
+/* A tx chain/ holds for a nonce gap, and who gave it to us. */
+struct waiting_src {
+    uint8_t txid[32];
+    enum p2p_source src;
+    uint64_t peer;
+    bool used;
+};
+
 struct p2p {
     struct chain *chain;
     struct p2p_io io;
@@ -118,6 +126,8 @@ struct p2p {
     size_t n_bans, cap_bans;
     struct orphan_hold orphans[ORPHAN_HOLD_ENTRIES];
     size_t orphan_next;
+    struct waiting_src waiting[P2P_WAITING_SOURCES_MAX];
+    size_t waiting_next;
 
     struct p2p_stats stats;
     uint64_t now;
@@ -716,6 +726,31 @@ static void on_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip
         p->fwd.reorg(p->fwd.ctx, old_tip, new_tip, depth);
 }
 
+static void waiting_remember(struct p2p *p, const uint8_t txid[32], enum p2p_source src,
+                             uint64_t peer)
+{
+    struct waiting_src *w = &p->waiting[p->waiting_next];
+    p->waiting_next = (p->waiting_next + 1) % P2P_WAITING_SOURCES_MAX;
+    memcpy(w->txid, txid, 32);
+    w->src = src;
+    w->peer = peer;
+    w->used = true;
+}
+
+/* Takes the remembered source of a waiting tx; false if none. */
+static bool waiting_take(struct p2p *p, const uint8_t txid[32], struct waiting_src *out)
+{
+    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX; i++) {
+        struct waiting_src *w = &p->waiting[i];
+        if (w->used && memcmp(w->txid, txid, 32) == 0) {
+            *out = *w;
+            w->used = false;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx)
 {
     struct p2p *p = ctx;
@@ -723,11 +758,15 @@ static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx
         p->fwd.tx_added(p->fwd.ctx, txid, tx);
     if (p->accepting && memcmp(p->accepting, txid, 32) == 0)
         return;   /* our own accept call reports it */
-    /* Back in the mempool after a reorg, or an orphan tx unblocked:
-     * announce it like a new one. */
+    /* A tx that waited for a nonce gap is new to us: report it with the
+     * peer (or RPC) it came from. Anything else is back in the mempool
+     * after a reorg. Either way, announce it like a new one. */
+    struct waiting_src w;
+    bool waited = waiting_take(p, txid, &w);
     p->stats.txs_accepted++;
     if (p->ev.tx_accepted)
-        p->ev.tx_accepted(p->ev.ctx, txid, P2P_SRC_REORG, 0, chain_tx_size(tx), false);
+        p->ev.tx_accepted(p->ev.ctx, txid, waited ? w.src : P2P_SRC_REORG,
+                          waited ? w.peer : 0, chain_tx_size(tx), waited);
     announce_tx(p, txid);
 }
 
@@ -1067,6 +1106,7 @@ static void handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
     if (r == CHAIN_TX_WAITING) {
         /* Held by chain/ until its nonce gap closes; tx_added reports it then. */
         p2p_filter_add(&p->recent, sid(p, txid));
+        waiting_remember(p, txid, P2P_SRC_PEER, pe->id);
         return;
     }
     if (r == CHAIN_ERR_TX_DUPLICATE) {
@@ -1825,6 +1865,8 @@ int p2p_submit_tx(struct p2p *p, const struct chain_tx *tx, uint64_t now_ms)
         if (p->ev.tx_accepted)
             p->ev.tx_accepted(p->ev.ctx, txid, P2P_SRC_RPC, 0, chain_tx_size(tx), true);
         announce_tx(p, txid);
+    } else if (r == CHAIN_TX_WAITING) {
+        waiting_remember(p, txid, P2P_SRC_RPC, 0);
     } else if (r < 0) {
         p->stats.txs_rejected++;
         if (p->ev.tx_rejected)

@@ -42,6 +42,9 @@ struct fake {
     /* events */
     int connected_ev, disconnected_ev, misbehaviour_ev, ban_ev, msgs_recv;
     int last_score;
+    /* tx_accepted events, in order */
+    struct { uint8_t txid[32]; enum p2p_source src; uint64_t peer; bool first; } acc[16];
+    size_t n_acc;
 };
 
 static inline int f_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
@@ -124,6 +127,20 @@ static inline void e_recv(void *ctx, uint64_t peer, const char *cmd, size_t byte
     (void)bytes;
 }
 
+static inline void e_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_source src,
+                                 uint64_t peer, size_t size, bool first_seen)
+{
+    struct fake *f = ctx;
+    (void)size;
+    if (f->n_acc == sizeof f->acc / sizeof f->acc[0])
+        return;
+    memcpy(f->acc[f->n_acc].txid, txid, 32);
+    f->acc[f->n_acc].src = src;
+    f->acc[f->n_acc].peer = peer;
+    f->acc[f->n_acc].first = first_seen;
+    f->n_acc++;
+}
+
 static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
 {
     struct fake *f = calloc(1, sizeof(*f));
@@ -135,7 +152,8 @@ static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
                              .disconnect = f_disconnect, .pause_read = f_pause };
     f->ev = (struct p2p_events){ .ctx = f, .peer_connected = e_connected,
                                  .peer_disconnected = e_disconnected,
-                                 .misbehaviour = e_misb, .ban = e_ban, .msg_recv = e_recv };
+                                 .misbehaviour = e_misb, .ban = e_ban, .msg_recv = e_recv,
+                                 .tx_accepted = e_tx_accepted };
     struct p2p_config cfg;
     p2p_config_init(&cfg);
     cfg.chain = f->chain;

@@ -125,6 +125,59 @@ static void test_tx_pull_and_relay_never_back(void **state)
     fake_free(f);
 }
 
+/* A tx that arrives before its sender's previous nonce waits in chain/;
+ * when the gap closes it is reported as first seen from the peer that
+ * sent it (not as a reorg), and announced. */
+static void test_waiting_tx_keeps_its_source(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.1.0.1", T0);
+    handshake_in(f, 2, "10.1.0.2", T0);
+    handshake_in(f, 3, "10.1.0.3", T0);
+    uint8_t pk[32], sk[64];
+    chain_dev_key(pk, sk);
+    struct chain_tx tx0, tx1;
+    uint8_t id0[32], id1[32];
+    make_tx(f->chain, COIN, &tx0, id0);
+    tx1 = tx0;
+    tx1.nonce = tx0.nonce + 1;
+    chain_tx_sign(&tx1, sk);
+    chain_tx_txid(&tx1, id1);
+    uint64_t t = T0 + 1000;
+    send_tx(f, 2, &tx1, t);                 /* nonce gap: waits */
+    assert_false(chain_mempool_has(f->chain, id1));
+    assert_int_equal(f->n_acc, 0);
+    send_tx(f, 1, &tx0, t + 1);             /* closes the gap */
+    assert_true(chain_mempool_has(f->chain, id0));
+    assert_true(chain_mempool_has(f->chain, id1));
+    assert_int_equal(f->n_acc, 2);
+    bool saw0 = false, saw1 = false;
+    for (size_t i = 0; i < f->n_acc; i++) {
+        assert_int_equal(f->acc[i].src, P2P_SRC_PEER);
+        assert_true(f->acc[i].first);
+        if (memcmp(f->acc[i].txid, id0, 32) == 0) {
+            saw0 = true;
+            assert_int_equal(f->acc[i].peer, 1);
+        } else if (memcmp(f->acc[i].txid, id1, 32) == 0) {
+            saw1 = true;
+            assert_int_equal(f->acc[i].peer, 2);
+        }
+    }
+    assert_true(saw0 && saw1);
+    /* Both are announced to peer 3, and neither back to its sender. */
+    reset_out(f);
+    p2p_on_tick(f->p, t + 1 + P2P_TX_BATCH_MS_DEFAULT);
+    assert_int_equal(sent_to(f, 3, P2P_CMD_INV, NULL, NULL), 1);
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    if (sent_to(f, 2, P2P_CMD_INV, &pl, &len) == 1)
+        assert_false(lists(pl, len, id1));
+    if (sent_to(f, 1, P2P_CMD_INV, &pl, &len) == 1)
+        assert_false(lists(pl, len, id0));
+    fake_free(f);
+}
+
 static void test_fanout_and_submit(void **state)
 {
     (void)state;
@@ -312,6 +365,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tx_pull_and_relay_never_back),
+        cmocka_unit_test(test_waiting_tx_keeps_its_source),
         cmocka_unit_test(test_fanout_and_submit),
         cmocka_unit_test(test_block_at_once_inv_or_headers),
         cmocka_unit_test(test_block_from_peer_relayed_not_back),
