@@ -789,29 +789,41 @@ static void parse_name(const char *ua, char name[P2P_MAX_NAME_BYTES + 1])
     name[n] = '\0';
 }
 
-static void start_recon(struct p2p *p, struct peer *pe)
+/* The reconciliation set of our mempool's txids. 0 or P2P_ERR_NOMEM. */
+static int mempool_recon_set(struct p2p *p, struct p2p_recon_set *set)
 {
     size_t cnt = chain_mempool_count(p->chain);
     uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
+    if (!ids)
+        return P2P_ERR_NOMEM;
+    cnt = chain_mempool_txids(p->chain, ids, cnt);
+    int err = p2p_recon_set_build(set, (const uint8_t (*)[32])ids, cnt);
+    free(ids);
+    return err;
+}
+
+static void send_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_out *out)
+{
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_recon_count(&w, out->n_nodes);
+    wr_bytes(&w, out->body.buf, out->body.len);
+    frame_send(p, pe, P2P_CMD_RECON, &w);
+    pe->recon_ms = p->now ? p->now : 1;
+}
+
+static void start_recon(struct p2p *p, struct peer *pe)
+{
     struct p2p_recon_set set = { 0 };
     struct p2p_recon_out out;
     p2p_recon_out_init(&out);
-    if (!ids)
+    if (mempool_recon_set(p, &set) || p2p_recon_start(&set, &out))
         goto done;
-    cnt = chain_mempool_txids(p->chain, ids, cnt);
-    if (p2p_recon_set_build(&set, (const uint8_t (*)[32])ids, cnt) || p2p_recon_start(&set, &out))
-        goto done;
-    struct wr w;
-    FRAME_START(w);
-    p2p_put_recon_count(&w, out.n_nodes);
-    wr_bytes(&w, out.body.buf, out.body.len);
-    frame_send(p, pe, P2P_CMD_RECON, &w);
-    pe->recon_ms = p->now ? p->now : 1;
+    send_recon(p, pe, &out);
     p->stats.recon_rounds++;
 done:
     p2p_recon_out_free(&out);
     p2p_recon_set_free(&set);
-    free(ids);
 }
 
 static void on_established(struct p2p *p, struct peer *pe)
@@ -1285,16 +1297,10 @@ static void handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_
         return;
     }
     pe->recon_budget--;
-    size_t cnt = chain_mempool_count(p->chain);
-    uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
     struct p2p_recon_set set = { 0 };
     struct p2p_recon_out out;
     p2p_recon_out_init(&out);
-    if (!ids)
-        goto done;
-    cnt = chain_mempool_txids(p->chain, ids, cnt);
-    if (p2p_recon_set_build(&set, (const uint8_t (*)[32])ids, cnt)
-        || p2p_recon_process(&set, m, &out))
+    if (mempool_recon_set(p, &set) || p2p_recon_process(&set, m, &out))
         goto done;
     for (size_t i = 0; i < out.n_want; i++) {
         known_add(p, pe, out.want[i]);
@@ -1305,20 +1311,13 @@ static void handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_
     }
     for (size_t i = 0; i < out.n_give; i++)
         queue_tx(p, pe, out.give[i]);
-    if (out.n_nodes > 0) {
-        struct wr w;
-        FRAME_START(w);
-        p2p_put_recon_count(&w, out.n_nodes);
-        wr_bytes(&w, out.body.buf, out.body.len);
-        frame_send(p, pe, P2P_CMD_RECON, &w);
-        pe->recon_ms = p->now ? p->now : 1;
-    } else {
+    if (out.n_nodes > 0)
+        send_recon(p, pe, &out);
+    else
         pe->recon_ms = 0;   /* round over */
-    }
 done:
     p2p_recon_out_free(&out);
     p2p_recon_set_free(&set);
-    free(ids);
 }
 
 /* Decodes and dispatches one complete frame. */
