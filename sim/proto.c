@@ -482,6 +482,7 @@ int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *r
         world_free(&w);
         if (world_build(&w, cfg, true) != 0 || run_items(&w, cfg, true, res) != 0)
             goto out;
+        res->residue = true;
     }
     err = 0;
 out:

@@ -92,6 +92,7 @@ struct sim_proto_result {
     unsigned n_items;
     struct sim_item_result items[SIM_PROTO_MAX_ITEMS];
     bool established;               /* every edge finished its handshake */
+    bool residue;                   /* the residue run was made (txs' residue set) */
     uint64_t frames, bytes;         /* carried over the whole run */
 };
 

@@ -141,11 +141,16 @@ void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *re
                     r->bytes_per_node, r->violations, r->residue, r->rumour_end_ms);
             continue;
         }
+        char resb[16] = "-", rend[24] = "-";
+        if (r->kind == SIM_ITEM_TX && res->residue) {
+            snprintf(resb, sizeof(resb), "%6.2f%%", 100 * r->residue);
+            snprintf(rend, sizeof(rend), "%" PRIu64, r->rumour_end_ms);
+        }
         fprintf(f, "%5u %-5s %6zu %6zu | %6s %6s %6s %6s | %5.2f %3u | %6.3f %3u | %6.2f %8.0f | "
-                   "%4u %6.2f%% %7" PRIu64 "\n",
+                   "%4u %7s %7s\n",
                 i, name, r->origin, r->reached, t[0], t[1], t[2], t[3], r->hops_mean,
                 r->hops_max, r->bodies_per_node, r->bodies_max, r->invs_per_node,
-                r->bytes_per_node, r->violations, 100 * r->residue, r->rumour_end_ms);
+                r->bytes_per_node, r->violations, resb, rend);
     }
 }
 
