@@ -217,6 +217,17 @@ static void tracker_end(struct tracker *t, struct sim_item_result *r, uint64_t *
     r->violations = t->violations;
 }
 
+static uint64_t core_dup_bodies(struct simnet *sn)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < simnet_node_count(sn); i++) {
+        struct p2p_stats st;
+        p2p_get_stats(simnet_p2p(sn, i), &st);
+        n += st.dup_tx_bodies + st.dup_block_bodies;
+    }
+    return n;
+}
+
 /* Runs the network until the item is everywhere, or quiet for
  * quiet_ms (0: no such stop), or timeout_ms; then settle_ms more so late
  * announcements are counted. */
@@ -403,6 +414,7 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
             memcpy(to + 8 * j, &x, 8);
         }
         struct sim_item_result *r = &res->items[i];
+        uint64_t dups_before = residue_run ? 0 : core_dup_bodies(w->sn);
         struct chain *c = simnet_chain(w->sn, origin);
         struct p2p *p = simnet_p2p(w->sn, origin);
         uint64_t now = simnet_now(w->sn);
@@ -452,6 +464,7 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
             r->origin = origin;
             run_item(w->sn, &w->t, timeout, 0, settle);
             tracker_end(&w->t, r, w->scratch);
+            r->core_dup_bodies = core_dup_bodies(w->sn) - dups_before;
         }
     }
     if (!residue_run)

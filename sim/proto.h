@@ -82,6 +82,10 @@ struct sim_item_result {
     double bytes_per_node;          /* all bytes sent in the window / nodes */
     double relay_bytes_per_node;    /* inv, getdata, notfound, tx, block, headers */
     unsigned violations;            /* inv or body sent back to its origin */
+    /* The cores' own count (p2p_stats dup_tx_bodies + dup_block_bodies over
+     * every node) of bodies received that they already had, during the
+     * item's window: a cross-check of bodies_per_node. */
+    uint64_t core_dup_bodies;
     /* Residue run (txs only, cfg.residue): */
     double residue;                 /* fraction the rumour alone missed */
     uint64_t rumour_end_ms;         /* last first-receipt of the rumour */

@@ -121,7 +121,7 @@ void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *re
     if (csv)
         fprintf(f, "index,item,origin,reached,t50_ms,t90_ms,t99_ms,t100_ms,hops_mean,"
                    "hops_max,bodies_per_node,bodies_max,invs_per_node,bytes_per_node,"
-                   "violations,residue,rumour_end_ms\n");
+                   "violations,core_dup_bodies,residue,rumour_end_ms\n");
     else
         fprintf(f, "%5s %-5s %6s %6s | %6s %6s %6s %6s | %5s %3s | %6s %3s | %6s %8s | "
                    "%4s %7s %7s\n",
@@ -135,10 +135,12 @@ void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *re
         for (int j = 0; j < 4; j++)
             fmt_ms(t[j], sizeof(t[j]), (double)v[j], v[j] != SIM_NEVER);
         if (csv) {
-            fprintf(f, "%u,%s,%zu,%zu,%s,%s,%s,%s,%.3f,%u,%.4f,%u,%.3f,%.1f,%u,%.5f,%" PRIu64 "\n",
+            fprintf(f, "%u,%s,%zu,%zu,%s,%s,%s,%s,%.3f,%u,%.4f,%u,%.3f,%.1f,%u,%" PRIu64
+                       ",%.5f,%" PRIu64 "\n",
                     i, name, r->origin, r->reached, t[0], t[1], t[2], t[3], r->hops_mean,
                     r->hops_max, r->bodies_per_node, r->bodies_max, r->invs_per_node,
-                    r->bytes_per_node, r->violations, r->residue, r->rumour_end_ms);
+                    r->bytes_per_node, r->violations, r->core_dup_bodies, r->residue,
+                    r->rumour_end_ms);
             continue;
         }
         char resb[16] = "-", rend[24] = "-";

@@ -242,6 +242,7 @@ static void test_protocol_small(void **state)
         assert_int_equal(r->bodies_max, 1);
         assert_true(r->bodies_per_node == 1.0);
         assert_int_equal(r->violations, 0);
+        assert_int_equal(r->core_dup_bodies, 0);   /* the cores agree */
         assert_true(r->hops_mean >= 1.0 && r->hops_max >= 2);
         assert_true(r->invs_per_node >= 1.0);
     }
