@@ -1,5 +1,6 @@
 #include "sim/proto.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,25 +31,97 @@ void sim_proto_config_init(struct sim_proto_config *cfg)
     cfg->jitter_ms = SIM_PROTO_JITTER_MS_DEFAULT;
 }
 
-/* What the observer knows about the item being measured. One item at a
- * time: the run waits for each to settle before the next. */
+/* What the observer knows about the items being measured: one at a time
+ * (each settles before the next), or a burst of txs in flight together.
+ * Per (item, node) arrays are indexed item * n + node. */
+struct titem {
+    uint8_t hash[32];
+    uint64_t t0;
+    size_t origin;
+    size_t reached;
+    uint64_t last_first_ms;     /* since t0 */
+    unsigned violations;
+    bool active;
+};
+
 struct tracker {
     struct simnet *sn;
     uint32_t magic;
-    size_t n;
-    bool active;
-    uint8_t hash[32];
-    uint64_t t0;
-    uint64_t *first_ms;     /* since t0; SIM_NEVER: not yet */
-    uint32_t *from;         /* node that sent the first body; NO_PEER: none */
-    uint32_t *hops;
-    uint32_t *bodies;
-    uint32_t *invs;
-    size_t reached;
-    uint64_t last_first_ms;
-    unsigned violations;
-    uint64_t bytes, relay_bytes;
+    size_t n;                   /* nodes */
+    size_t cap;                 /* items in the run */
+    size_t n_items;
+    struct titem *it;
+    uint32_t *first_ms;         /* since the item's t0; UINT32_MAX: not yet */
+    uint32_t *from;             /* node that sent the first body; NO_PEER: none */
+    uint32_t *hops, *bodies, *invs;
+    uint32_t *map;              /* hash -> item index + 1 (0: empty) */
+    size_t map_mask;
+    size_t n_active;
+    /* The current window (all active items share it). */
+    uint64_t bytes, relay_bytes, ann_frames;
 };
+
+#define FIRST_NEVER UINT32_MAX
+
+static int tracker_init(struct tracker *t, struct simnet *sn, size_t n, size_t cap)
+{
+    memset(t, 0, sizeof(*t));
+    t->sn = sn;
+    t->magic = chain_params_regtest.magic;
+    t->n = n;
+    t->cap = cap ? cap : 1;
+    size_t cells = t->cap * n;
+    size_t mcap = 16;
+    while (mcap < 2 * t->cap)
+        mcap *= 2;
+    t->map_mask = mcap - 1;
+    t->it = calloc(t->cap, sizeof(*t->it));
+    t->first_ms = malloc(cells * sizeof(*t->first_ms));
+    t->from = malloc(cells * sizeof(*t->from));
+    t->hops = calloc(cells, sizeof(*t->hops));
+    t->bodies = calloc(cells, sizeof(*t->bodies));
+    t->invs = calloc(cells, sizeof(*t->invs));
+    t->map = calloc(mcap, sizeof(*t->map));
+    if (!t->it || !t->first_ms || !t->from || !t->hops || !t->bodies || !t->invs || !t->map)
+        return -1;
+    for (size_t i = 0; i < cells; i++) {
+        t->first_ms[i] = FIRST_NEVER;
+        t->from[i] = NO_PEER;
+    }
+    return 0;
+}
+
+static void tracker_free(struct tracker *t)
+{
+    free(t->it);
+    free(t->first_ms);
+    free(t->from);
+    free(t->hops);
+    free(t->bodies);
+    free(t->invs);
+    free(t->map);
+    memset(t, 0, sizeof(*t));
+}
+
+static size_t hash_slot(const struct tracker *t, const uint8_t hash[32])
+{
+    uint64_t k;
+    memcpy(&k, hash, 8);   /* hashes are uniform: their first bytes will do */
+    return (size_t)(k ^ (k >> 29)) & t->map_mask;
+}
+
+/* Index of the active item with this hash, or -1. */
+static long tracker_find(const struct tracker *t, const uint8_t hash[32])
+{
+    for (size_t i = hash_slot(t, hash);; i = (i + 1) & t->map_mask) {
+        uint32_t v = t->map[i];
+        if (v == 0)
+            return -1;
+        const struct titem *it = &t->it[v - 1];
+        if (memcmp(it->hash, hash, 32) == 0)
+            return it->active ? (long)(v - 1) : -1;
+    }
+}
 
 static bool relay_cmd(enum p2p_cmd c)
 {
@@ -56,115 +129,140 @@ static bool relay_cmd(enum p2p_cmd c)
            || c == P2P_CMD_TX || c == P2P_CMD_BLOCK || c == P2P_CMD_HEADERS;
 }
 
-/* How many times the frame names the tracked item as an announcement (inv
- * entry, header) and whether it carries its body. */
-static unsigned frame_mentions(const struct tracker *t, const uint8_t *f, size_t len,
-                               bool *body, enum p2p_cmd *cmd)
+/* Calls fn for every mention of an active item in the frame: an
+ * announcement (inv entry, header) or its body. Returns the command. */
+typedef void (*mention_fn)(struct tracker *t, size_t item, bool body, size_t from, size_t to);
+
+static enum p2p_cmd frame_scan(struct tracker *t, const uint8_t *f, size_t len, size_t from,
+                               size_t to, mention_fn fn)
 {
     struct p2p_frame_hdr h;
-    *body = false;
-    *cmd = P2P_CMD_UNKNOWN;
     if (len < P2P_HEADER_BYTES || p2p_frame_parse(f, t->magic, &h) != 0
         || len - P2P_HEADER_BYTES < h.len)
-        return 0;
-    *cmd = h.cmd;
-    if (!t->active)
-        return 0;
+        return P2P_CMD_UNKNOWN;
+    if (t->n_active == 0)
+        return h.cmd;
     const uint8_t *pl = f + P2P_HEADER_BYTES;
     uint8_t hash[32];
-    unsigned n = 0;
     struct p2p_list l;
+    long idx;
     switch (h.cmd) {
     case P2P_CMD_INV:
         if (p2p_dec_inv(pl, h.len, &l) != 0)
-            return 0;
+            break;
         for (size_t i = 0; i < l.n; i++) {
             uint32_t type;
             const uint8_t *hp;
             p2p_inv_at(&l, i, &type, &hp);
-            n += memcmp(hp, t->hash, 32) == 0;
+            if ((idx = tracker_find(t, hp)) >= 0)
+                fn(t, (size_t)idx, false, from, to);
         }
-        return n;
+        break;
     case P2P_CMD_HEADERS:
         if (p2p_dec_headers(pl, h.len, &l) != 0)
-            return 0;
+            break;
         for (size_t i = 0; i < l.n; i++) {
             struct chain_header hd;
             p2p_header_at(&l, i, &hd);
             chain_header_hash(&hd, hash);
-            n += memcmp(hash, t->hash, 32) == 0;
+            if ((idx = tracker_find(t, hash)) >= 0)
+                fn(t, (size_t)idx, false, from, to);
         }
-        return n;
+        break;
     case P2P_CMD_TX:
         /* txid = SHA256d of the whole serialization, which is the payload. */
         hash_sha256d(hash, pl, h.len);
-        *body = memcmp(hash, t->hash, 32) == 0;
-        return *body;
+        if ((idx = tracker_find(t, hash)) >= 0)
+            fn(t, (size_t)idx, true, from, to);
+        break;
     case P2P_CMD_BLOCK:
         if (h.len < HEADER_SIZE)
-            return 0;
+            break;
         hash_sha256d(hash, pl, HEADER_SIZE);
-        *body = memcmp(hash, t->hash, 32) == 0;
-        return *body;
+        if ((idx = tracker_find(t, hash)) >= 0)
+            fn(t, (size_t)idx, true, from, to);
+        break;
     default:
-        return 0;
+        break;
+    }
+    return h.cmd;
+}
+
+static void sent_mention(struct tracker *t, size_t item, bool body, size_t from, size_t to)
+{
+    (void)body;
+    /* Never announce or send an item back to the peer it came from. */
+    if (t->from[item * t->n + from] == to)
+        t->it[item].violations++;
+}
+
+static void delivered_mention(struct tracker *t, size_t item, bool body, size_t from, size_t to)
+{
+    size_t c = item * t->n + to;
+    if (!body) {
+        t->invs[c]++;
+        return;
+    }
+    t->bodies[c]++;
+    if (t->first_ms[c] == FIRST_NEVER) {
+        struct titem *it = &t->it[item];
+        uint64_t at = simnet_now(t->sn) - it->t0;
+        t->first_ms[c] = (uint32_t)at;
+        t->from[c] = (uint32_t)from;
+        t->hops[c] = t->hops[item * t->n + from] + 1;
+        it->reached++;
+        it->last_first_ms = at;
     }
 }
 
 static void on_send(void *ctx, size_t from, size_t to, const uint8_t *f, size_t len)
 {
     struct tracker *t = ctx;
-    bool body;
-    enum p2p_cmd cmd;
-    unsigned n = frame_mentions(t, f, len, &body, &cmd);
+    enum p2p_cmd cmd = frame_scan(t, f, len, from, to, sent_mention);
     t->bytes += len;
     if (relay_cmd(cmd))
         t->relay_bytes += len;
-    /* Never announce or send an item back to the peer it came from. */
-    if (n > 0 && t->from[from] == to)
-        t->violations++;
+    if (cmd == P2P_CMD_INV || cmd == P2P_CMD_HEADERS)
+        t->ann_frames++;
 }
 
 static void on_deliver(void *ctx, size_t from, size_t to, const uint8_t *f, size_t len)
 {
-    struct tracker *t = ctx;
-    bool body;
-    enum p2p_cmd cmd;
-    unsigned n = frame_mentions(t, f, len, &body, &cmd);
-    if (n == 0)
-        return;
-    if (!body) {
-        t->invs[to] += n;
-        return;
-    }
-    t->bodies[to]++;
-    if (t->first_ms[to] == SIM_NEVER) {
-        uint64_t at = simnet_now(t->sn) - t->t0;
-        t->first_ms[to] = at;
-        t->from[to] = (uint32_t)from;
-        t->hops[to] = t->hops[from] + 1;
-        t->reached++;
-        t->last_first_ms = at;
-    }
+    frame_scan(ctx, f, len, from, to, delivered_mention);
 }
 
-static void tracker_begin(struct tracker *t, const uint8_t hash[32], size_t origin)
+/* Starts tracking an item (before it is submitted: a block's inv leaves
+ * inside p2p_submit_block). Returns its index. */
+static size_t tracker_add(struct tracker *t, const uint8_t hash[32], size_t origin)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        t->first_ms[i] = SIM_NEVER;
-        t->from[i] = NO_PEER;
-        t->hops[i] = 0;
-        t->bodies[i] = 0;
-        t->invs[i] = 0;
-    }
-    memcpy(t->hash, hash, 32);
-    t->t0 = simnet_now(t->sn);
-    t->first_ms[origin] = 0;
-    t->reached = 1;
-    t->last_first_ms = 0;
-    t->violations = 0;
-    t->bytes = t->relay_bytes = 0;
-    t->active = true;
+    assert(t->n_items < t->cap);
+    size_t idx = t->n_items++;
+    struct titem *it = &t->it[idx];
+    memcpy(it->hash, hash, 32);
+    it->t0 = simnet_now(t->sn);
+    it->origin = origin;
+    it->reached = 1;
+    it->active = true;
+    t->first_ms[idx * t->n + origin] = 0;
+    size_t i = hash_slot(t, hash);
+    while (t->map[i] != 0)
+        i = (i + 1) & t->map_mask;
+    t->map[i] = (uint32_t)idx + 1;
+    t->n_active++;
+    return idx;
+}
+
+static void tracker_window_start(struct tracker *t)
+{
+    t->bytes = t->relay_bytes = t->ann_frames = 0;
+}
+
+static bool tracker_all_reached(const struct tracker *t)
+{
+    for (size_t i = 0; i < t->n_items; i++)
+        if (t->it[i].active && t->it[i].reached < t->n)
+            return false;
+    return true;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -182,39 +280,56 @@ static uint64_t pct_time(const uint64_t *sorted, size_t n, unsigned pct)
     return sorted[need - 1];
 }
 
-static void tracker_end(struct tracker *t, struct sim_item_result *r, uint64_t *scratch)
+/* Results of one item; the window's bytes are shared by `sharing` items. */
+static void tracker_result(struct tracker *t, size_t item, size_t sharing,
+                           struct sim_item_result *r, uint64_t *scratch)
 {
     size_t n = t->n;
-    t->active = false;
-    memcpy(scratch, t->first_ms, n * sizeof(*scratch));
+    const struct titem *it = &t->it[item];
+    const uint32_t *first = t->first_ms + item * n;
+    const uint32_t *hops = t->hops + item * n;
+    const uint32_t *bodies = t->bodies + item * n;
+    const uint32_t *invs = t->invs + item * n;
+    for (size_t i = 0; i < n; i++)
+        scratch[i] = first[i] == FIRST_NEVER ? SIM_NEVER : first[i];
     qsort(scratch, n, sizeof(*scratch), cmp_u64);
+    r->origin = it->origin;
     r->t50_ms = pct_time(scratch, n, 50);
     r->t90_ms = pct_time(scratch, n, 90);
     r->t99_ms = pct_time(scratch, n, 99);
     r->t100_ms = scratch[n - 1];
-    r->reached = t->reached;
-    uint64_t hops = 0, bodies = 0, invs = 0;
+    r->reached = it->reached;
+    uint64_t h = 0, b = 0, v = 0;
     size_t counted = 0;
     r->hops_max = 0;
     r->bodies_max = 0;
     for (size_t i = 0; i < n; i++) {
-        bodies += t->bodies[i];
-        invs += t->invs[i];
-        if (t->bodies[i] > r->bodies_max)
-            r->bodies_max = t->bodies[i];
-        if (i != r->origin && t->first_ms[i] != SIM_NEVER) {
-            hops += t->hops[i];
+        b += bodies[i];
+        v += invs[i];
+        if (bodies[i] > r->bodies_max)
+            r->bodies_max = bodies[i];
+        if (i != it->origin && first[i] != FIRST_NEVER) {
+            h += hops[i];
             counted++;
-            if (t->hops[i] > r->hops_max)
-                r->hops_max = t->hops[i];
+            if (hops[i] > r->hops_max)
+                r->hops_max = hops[i];
         }
     }
-    r->hops_mean = counted ? (double)hops / (double)counted : 0;
-    r->bodies_per_node = (double)bodies / (double)(n - 1);
-    r->invs_per_node = (double)invs / (double)n;
-    r->bytes_per_node = (double)t->bytes / (double)n;
-    r->relay_bytes_per_node = (double)t->relay_bytes / (double)n;
-    r->violations = t->violations;
+    double share = (double)n * (double)sharing;
+    r->hops_mean = counted ? (double)h / (double)counted : 0;
+    r->bodies_per_node = (double)b / (double)(n - 1);
+    r->invs_per_node = (double)v / (double)n;
+    r->bytes_per_node = (double)t->bytes / share;
+    r->relay_bytes_per_node = (double)t->relay_bytes / share;
+    r->ann_frames_per_node = (double)t->ann_frames / share;
+    r->violations = it->violations;
+}
+
+static void tracker_close_all(struct tracker *t)
+{
+    for (size_t i = 0; i < t->n_items; i++)
+        t->it[i].active = false;
+    t->n_active = 0;
 }
 
 static uint64_t core_dup_bodies(struct simnet *sn)
@@ -228,17 +343,24 @@ static uint64_t core_dup_bodies(struct simnet *sn)
     return n;
 }
 
-/* Runs the network until the item is everywhere, or quiet for
- * quiet_ms (0: no such stop), or timeout_ms; then settle_ms more so late
- * announcements are counted. */
-static void run_item(struct simnet *sn, struct tracker *t, uint64_t timeout_ms,
-                     uint64_t quiet_ms, uint64_t settle_ms)
+/* Runs the network until every active item is everywhere, or nothing new
+ * arrived for quiet_ms (0: no such stop), or the clock passes end_ms; then
+ * settle_ms more so late announcements are counted. */
+static void run_window(struct simnet *sn, struct tracker *t, uint64_t end_ms, uint64_t quiet_ms,
+                       uint64_t settle_ms)
 {
-    uint64_t end = t->t0 + timeout_ms;
-    while (simnet_now(sn) < end && t->reached < t->n) {
+    while (simnet_now(sn) < end_ms && !tracker_all_reached(t)) {
         simnet_run_for(sn, SIM_PROTO_STEP_MS);
-        if (quiet_ms && simnet_now(sn) - t->t0 >= t->last_first_ms + quiet_ms)
-            break;
+        if (quiet_ms) {
+            uint64_t last = 0;
+            for (size_t i = 0; i < t->n_items; i++) {
+                const struct titem *it = &t->it[i];
+                if (it->active && it->t0 + it->last_first_ms > last)
+                    last = it->t0 + it->last_first_ms;
+            }
+            if (simnet_now(sn) >= last + quiet_ms)
+                break;
+        }
     }
     simnet_run_for(sn, settle_ms);
 }
@@ -256,11 +378,7 @@ static void world_free(struct world *w)
 {
     simnet_destroy(w->sn);
     sim_graph_free(&w->g);
-    free(w->t.first_ms);
-    free(w->t.from);
-    free(w->t.hops);
-    free(w->t.bodies);
-    free(w->t.invs);
+    tracker_free(&w->t);
     free(w->scratch);
     free(w->send_pk);
     free(w->send_sk);
@@ -336,20 +454,12 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
         .latency_ms = cfg->latency_ms ? cfg->latency_ms : SIM_PROTO_LATENCY_MS_DEFAULT,
         .jitter_ms = cfg->latency_ms ? cfg->jitter_ms : SIM_PROTO_JITTER_MS_DEFAULT,
     };
-    w->t.first_ms = malloc(n * sizeof(*w->t.first_ms));
-    w->t.from = malloc(n * sizeof(*w->t.from));
-    w->t.hops = malloc(n * sizeof(*w->t.hops));
-    w->t.bodies = malloc(n * sizeof(*w->t.bodies));
-    w->t.invs = malloc(n * sizeof(*w->t.invs));
     w->scratch = malloc(n * sizeof(*w->scratch));
     w->send_pk = malloc((cfg->txs ? cfg->txs : 1) * sizeof(*w->send_pk));
     w->send_sk = malloc((cfg->txs ? cfg->txs : 1) * sizeof(*w->send_sk));
-    if (!w->t.first_ms || !w->t.from || !w->t.hops || !w->t.bodies || !w->t.invs
-        || !w->scratch || !w->send_pk || !w->send_sk || simnet_create(&w->sn, &sc) != 0)
+    if (!w->scratch || !w->send_pk || !w->send_sk || simnet_create(&w->sn, &sc) != 0
+        || tracker_init(&w->t, w->sn, n, (size_t)cfg->txs + cfg->blocks) != 0)
         return -1;
-    w->t.sn = w->sn;
-    w->t.n = n;
-    w->t.magic = chain_params_regtest.magic;
     struct p2p_config tmpl;
     p2p_config_init(&tmpl);
     tmpl.outbound_target = 0;          /* the graph is the topology */
@@ -391,81 +501,119 @@ static bool all_established(struct world *w)
     return ok;
 }
 
-/* Submits and measures the items. The item rng is seeded apart from the
+/* Builds item i (a tx from sender i, or a block) at a random node,
+ * starts tracking it and submits it. The item rng is seeded apart from the
  * graph's so both runs (with and without anti-entropy) pick the same
- * origins and build the same txs. */
+ * origins and build the same txs. Returns the tracker index or -1. */
+static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng *rng)
+{
+    size_t n = w->g.n;
+    size_t origin = (size_t)sim_rng_below(rng, n);
+    uint8_t to[32];
+    for (int j = 0; j < 4; j++) {
+        uint64_t x = sim_rng_next(rng);
+        memcpy(to + 8 * j, &x, 8);
+    }
+    struct chain *c = simnet_chain(w->sn, origin);
+    struct p2p *p = simnet_p2p(w->sn, origin);
+    uint64_t now = simnet_now(w->sn);
+    size_t idx;
+    int st;
+    if (is_tx) {
+        struct chain_tx tx;
+        uint8_t txid[32];
+        memset(&tx, 0, sizeof(tx));
+        tx.version = TX_VERSION;
+        memcpy(tx.from, w->send_pk[i], 32);
+        memcpy(tx.to, to, 32);
+        tx.amount = SIM_TX_AMOUNT;
+        tx.fee = chain_params(c)->min_fee;
+        tx.nonce = chain_account_next_nonce(c, w->send_pk[i]);
+        chain_tx_sign(&tx, w->send_sk[i]);
+        chain_tx_txid(&tx, txid);
+        idx = tracker_add(&w->t, txid, origin);
+        st = p2p_submit_tx(p, &tx, now);
+        if (st != CHAIN_TX_ACCEPTED) {
+            fprintf(stderr, "sim: tx %u refused at node %zu: %s\n", i, origin,
+                    p2p_strerror(st));
+            return -1;
+        }
+    } else {
+        struct chain_block b;
+        uint8_t hash[32];
+        if (chain_block_template(c, to, now, &b) != 0)
+            return -1;
+        mine_block(&b);
+        chain_header_hash(&b.hdr, hash);
+        idx = tracker_add(&w->t, hash, origin);
+        st = p2p_submit_block(p, &b, now);
+        chain_block_free(&b);
+        if (st != CHAIN_ST_NEW_TIP) {
+            fprintf(stderr, "sim: block %u refused at node %zu: %s\n", i, origin,
+                    p2p_strerror(st));
+            return -1;
+        }
+    }
+    return (long)idx;
+}
+
+/* Ends the window of items [first, last): results (main run) or residue
+ * (residue run). */
+static void end_window(struct world *w, bool residue_run, size_t first, size_t last,
+                       uint64_t dups, struct sim_proto_result *res)
+{
+    size_t n = w->g.n;
+    for (size_t k = first; k < last; k++) {
+        struct sim_item_result *r = &res->items[k];
+        const struct titem *it = &w->t.it[k];
+        if (residue_run) {
+            r->residue = 1.0 - (double)it->reached / (double)n;
+            r->rumour_end_ms = it->last_first_ms;
+        } else {
+            tracker_result(&w->t, k, last - first, r, w->scratch);
+            r->core_dup_bodies = dups;
+        }
+    }
+    tracker_close_all(&w->t);
+}
+
+/* Submits and measures the items: txs one at a time, or every burst_ms
+ * together in one window; then blocks one at a time. */
 static int run_items(struct world *w, const struct sim_proto_config *cfg, bool residue_run,
                      struct sim_proto_result *res)
 {
     struct sim_rng rng;
     sim_rng_seed(&rng, cfg->seed ^ 0x5eed17e5ull);
-    size_t n = cfg->nodes;
     uint32_t batch = cfg->batch_ms ? cfg->batch_ms : P2P_TX_BATCH_MS_DEFAULT;
     uint64_t settle = 2ull * batch + 1000;
     uint64_t timeout = cfg->item_timeout_ms ? cfg->item_timeout_ms
                                             : SIM_PROTO_ITEM_TIMEOUT_MS_DEFAULT;
+    uint64_t quiet = residue_run ? SIM_PROTO_QUIET_MS : 0;
     unsigned total = cfg->txs + (residue_run ? 0 : cfg->blocks);
-    for (unsigned i = 0; i < total; i++) {
+    unsigned i = 0;
+    if (cfg->burst_ms && cfg->txs > 0) {
+        uint64_t dups = residue_run ? 0 : core_dup_bodies(w->sn);
+        tracker_window_start(&w->t);
+        uint64_t t_start = simnet_now(w->sn);
+        for (; i < cfg->txs; i++) {
+            simnet_run_until(w->sn, t_start + (uint64_t)i * cfg->burst_ms);
+            res->items[i].kind = SIM_ITEM_TX;
+            if (submit_item(w, i, true, &rng) < 0)
+                return -1;
+        }
+        run_window(w->sn, &w->t, simnet_now(w->sn) + timeout, quiet, settle);
+        end_window(w, residue_run, 0, i, residue_run ? 0 : core_dup_bodies(w->sn) - dups, res);
+    }
+    for (; i < total; i++) {
+        uint64_t dups = residue_run ? 0 : core_dup_bodies(w->sn);
+        tracker_window_start(&w->t);
         bool is_tx = i < cfg->txs;
-        size_t origin = (size_t)sim_rng_below(&rng, n);
-        uint8_t to[32];
-        for (int j = 0; j < 4; j++) {
-            uint64_t x = sim_rng_next(&rng);
-            memcpy(to + 8 * j, &x, 8);
-        }
-        struct sim_item_result *r = &res->items[i];
-        uint64_t dups_before = residue_run ? 0 : core_dup_bodies(w->sn);
-        struct chain *c = simnet_chain(w->sn, origin);
-        struct p2p *p = simnet_p2p(w->sn, origin);
-        uint64_t now = simnet_now(w->sn);
-        int st;
-        if (is_tx) {
-            struct chain_tx tx;
-            uint8_t txid[32];
-            memset(&tx, 0, sizeof(tx));
-            tx.version = TX_VERSION;
-            memcpy(tx.from, w->send_pk[i], 32);
-            memcpy(tx.to, to, 32);
-            tx.amount = SIM_TX_AMOUNT;
-            tx.fee = chain_params(c)->min_fee;
-            tx.nonce = chain_account_next_nonce(c, w->send_pk[i]);
-            chain_tx_sign(&tx, w->send_sk[i]);
-            chain_tx_txid(&tx, txid);
-            tracker_begin(&w->t, txid, origin);
-            st = p2p_submit_tx(p, &tx, now);
-            if (st != CHAIN_TX_ACCEPTED) {
-                fprintf(stderr, "sim: tx %u refused at node %zu: %s\n", i, origin,
-                        p2p_strerror(st));
-                return -1;
-            }
-        } else {
-            struct chain_block b;
-            uint8_t hash[32];
-            if (chain_block_template(c, to, now, &b) != 0)
-                return -1;
-            mine_block(&b);
-            chain_header_hash(&b.hdr, hash);
-            tracker_begin(&w->t, hash, origin);
-            st = p2p_submit_block(p, &b, now);
-            chain_block_free(&b);
-            if (st != CHAIN_ST_NEW_TIP) {
-                fprintf(stderr, "sim: block %u refused at node %zu: %s\n", i, origin,
-                        p2p_strerror(st));
-                return -1;
-            }
-        }
-        if (residue_run) {
-            run_item(w->sn, &w->t, timeout, SIM_PROTO_QUIET_MS, settle);
-            r->residue = 1.0 - (double)w->t.reached / (double)n;
-            r->rumour_end_ms = w->t.last_first_ms;
-            w->t.active = false;
-        } else {
-            r->kind = is_tx ? SIM_ITEM_TX : SIM_ITEM_BLOCK;
-            r->origin = origin;
-            run_item(w->sn, &w->t, timeout, 0, settle);
-            tracker_end(&w->t, r, w->scratch);
-            r->core_dup_bodies = core_dup_bodies(w->sn) - dups_before;
-        }
+        res->items[i].kind = is_tx ? SIM_ITEM_TX : SIM_ITEM_BLOCK;
+        if (submit_item(w, i, is_tx, &rng) < 0)
+            return -1;
+        run_window(w->sn, &w->t, simnet_now(w->sn) + timeout, quiet, settle);
+        end_window(w, residue_run, i, i + 1, residue_run ? 0 : core_dup_bodies(w->sn) - dups,
+                   res);
     }
     if (!residue_run)
         res->n_items = total;
@@ -528,6 +676,7 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
         a->invs_per_node += r->invs_per_node;
         a->bytes_per_node += r->bytes_per_node;
         a->relay_bytes_per_node += r->relay_bytes_per_node;
+        a->ann_frames_per_node += r->ann_frames_per_node;
         a->violations += r->violations;
         a->residue += r->residue;
         a->rumour_end_ms += (double)r->rumour_end_ms;
@@ -546,6 +695,7 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
         a->invs_per_node /= k;
         a->bytes_per_node /= k;
         a->relay_bytes_per_node /= k;
+        a->ann_frames_per_node /= k;
         a->residue /= k;
         a->rumour_end_ms /= k;
         a->reached_frac /= k;

@@ -8,7 +8,10 @@
  * node (p2p_submit_tx) or mine a block at a random node
  * (chain_block_template + chain_mine, p2p_submit_block) and run the
  * network until every node has it (or the item's time limit), plus a
- * settle period so the last announcements are counted.
+ * settle period so the last announcements are counted. With burst_ms, the
+ * txs instead go out one every burst_ms and share one window (a load), so
+ * batching can show what it saves; the window's bytes and frames are then
+ * shared equally among its txs.
  *
  * Counted per item from the frames simnet carries (its observer hooks):
  * when each node first received the body (coverage times), through whom
@@ -58,6 +61,8 @@ struct sim_proto_config {
     uint64_t jitter_ms;
     uint64_t seed;
     unsigned txs, blocks;     /* items, in that order */
+    uint32_t burst_ms;        /* 0: one item at a time; else a tx every burst_ms,
+                                 all in flight together (load), then the blocks */
     uint64_t item_timeout_ms; /* 0: SIM_PROTO_ITEM_TIMEOUT_MS_DEFAULT */
     bool residue;             /* also run the txs with anti-entropy off */
 };
@@ -81,6 +86,7 @@ struct sim_item_result {
     double invs_per_node;           /* announcements received / nodes */
     double bytes_per_node;          /* all bytes sent in the window / nodes */
     double relay_bytes_per_node;    /* inv, getdata, notfound, tx, block, headers */
+    double ann_frames_per_node;     /* inv and headers frames sent in the window / nodes */
     unsigned violations;            /* inv or body sent back to its origin */
     /* The cores' own count (p2p_stats dup_tx_bodies + dup_block_bodies over
      * every node) of bodies received that they already had, during the
@@ -113,6 +119,7 @@ struct sim_proto_agg {
     double hops_mean;
     unsigned hops_max;
     double bodies_per_node, invs_per_node, bytes_per_node, relay_bytes_per_node;
+    double ann_frames_per_node;
     unsigned bodies_max;
     unsigned violations;
     double residue, rumour_end_ms;            /* means (txs, residue run) */

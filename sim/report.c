@@ -50,14 +50,15 @@ void sim_report_proto_header(FILE *f, bool csv)
     if (csv) {
         fprintf(f, "item,nodes,degree,fanout,batch_ms,recon_ms,loss_ppm,seed,items,complete,reached,"
                    "t50_ms,t90_ms,t99_ms,t100_ms,hops_mean,hops_max,bodies_per_node,"
-                   "bodies_max,invs_per_node,bytes_per_node,relay_bytes_per_node,violations,"
+                   "bodies_max,invs_per_node,ann_frames_per_node,bytes_per_node,"
+                   "relay_bytes_per_node,violations,"
                    "residue,rumour_end_ms\n");
         return;
     }
     fprintf(f, "%-5s %5s %3s %3s %5s %5s %6s | %5s %6s | %6s %6s %6s %6s | %5s %3s | %6s %3s | "
-               "%6s %8s %8s | %4s %7s %7s\n",
+               "%6s %6s %8s %8s | %4s %7s %7s\n",
             "item", "nodes", "deg", "k", "batch", "recon", "loss", "items", "reach", "t50", "t90", "t99",
-            "t100", "hops", "max", "body/n", "max", "inv/n", "B/node", "relayB/n", "viol",
+            "t100", "hops", "max", "body/n", "max", "inv/n", "annF/n", "B/node", "relayB/n", "viol",
             "residue", "rum.end");
 }
 
@@ -83,12 +84,13 @@ void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg
         if (csv) {
             fprintf(f, "%s,%zu,%u,%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64
                        ",%u,%u,%.5f,"
-                       "%.1f,%.1f,%.1f,%.1f,%.3f,%u,%.4f,%u,%.3f,%.1f,%.1f,%u,%.5f,%.1f\n",
+                       "%.1f,%.1f,%.1f,%.1f,%.3f,%u,%.4f,%u,%.3f,%.3f,%.1f,%.1f,%u,%.5f,%.1f\n",
                     name, res->nodes, cfg->degree, cfg->fanout, cfg->batch_ms, cfg->recon_ms,
                     cfg->loss_ppm, cfg->seed, a.items, a.complete, a.reached_frac, a.t50_ms, a.t90_ms, a.t99_ms,
                     a.t100_ms, a.hops_mean, a.hops_max, a.bodies_per_node, a.bodies_max,
-                    a.invs_per_node, a.bytes_per_node, a.relay_bytes_per_node, a.violations,
-                    resid ? a.residue : -1.0, resid ? a.rumour_end_ms : -1.0);
+                    a.invs_per_node, a.ann_frames_per_node, a.bytes_per_node,
+                    a.relay_bytes_per_node, a.violations, resid ? a.residue : -1.0,
+                    resid ? a.rumour_end_ms : -1.0);
             continue;
         }
         char k[16] = "all", batch[16] = "dflt", recon[16] = "dflt", t[4][16], reach[16], resb[16] = "-", rend[16] = "-";
@@ -108,10 +110,11 @@ void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg
             snprintf(rend, sizeof(rend), "%.0f", a.rumour_end_ms);
         }
         fprintf(f, "%-5s %5zu %3u %3s %5s %5s %6" PRIu32 " | %2u/%-2u %6s | %6s %6s %6s %6s | "
-                   "%5.2f %3u | %6.3f %3u | %6.2f %8.0f %8.0f | %4u %7s %7s\n",
+                   "%5.2f %3u | %6.3f %3u | %6.2f %6.2f %8.0f %8.0f | %4u %7s %7s\n",
                 name, res->nodes, cfg->degree, k, batch, recon, cfg->loss_ppm, a.complete, a.items,
                 reach, t[0], t[1], t[2], t[3], a.hops_mean, a.hops_max, a.bodies_per_node,
-                a.bodies_max, a.invs_per_node, a.bytes_per_node, a.relay_bytes_per_node,
+                a.bodies_max, a.invs_per_node, a.ann_frames_per_node, a.bytes_per_node,
+                a.relay_bytes_per_node,
                 a.violations, resb, rend);
     }
 }

@@ -291,6 +291,38 @@ static void test_protocol_fanout_repair(void **state)
     free(res);
 }
 
+/* Under load (txs in flight together), a longer batch puts more txids in
+ * each inv frame: fewer announcement frames per tx, and every node still
+ * gets every tx body exactly once. */
+static void test_protocol_burst_batching(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    cfg.nodes = 30;
+    cfg.degree = 4;
+    cfg.txs = 20;
+    cfg.blocks = 0;
+    cfg.burst_ms = 5;
+    cfg.seed = 12;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    double frames[2];
+    for (int j = 0; j < 2; j++) {
+        cfg.batch_ms = j ? 500 : 1;
+        assert_int_equal(sim_proto_run(&cfg, res), 0);
+        struct sim_proto_agg a;
+        sim_proto_aggregate(res, SIM_ITEM_TX, &a);
+        assert_int_equal(a.items, 20);
+        assert_int_equal(a.complete, 20);
+        assert_int_equal(a.bodies_max, 1);
+        assert_int_equal(a.violations, 0);
+        frames[j] = a.ann_frames_per_node;
+    }
+    assert_true(frames[1] < 0.5 * frames[0]);
+    free(res);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -329,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_latency_relays),
         cmocka_unit_test(test_protocol_small),
         cmocka_unit_test(test_protocol_fanout_repair),
+        cmocka_unit_test(test_protocol_burst_batching),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
