@@ -210,6 +210,21 @@ static void lb_value(struct lbuf *b, const struct node_log_field *f, bool json)
     }
 }
 
+/* The fields every JSON line starts with, without the closing brace. */
+static void json_head(struct lbuf *b, const char *ts, const char *name,
+                      enum node_log_level level, const char *event)
+{
+    lb_puts(b, "{\"ts\":\"");
+    lb_puts(b, ts);
+    lb_puts(b, "\",\"node\":\"");
+    lb_json_str(b, name);
+    lb_puts(b, "\",\"level\":\"");
+    lb_puts(b, node_log_level_name(level));
+    lb_puts(b, "\",\"event\":\"");
+    lb_json_str(b, event);
+    lb_putc(b, '"');
+}
+
 size_t node_log_format(const struct node_log *log, char *buf, size_t cap, uint64_t ts_us,
                        enum node_log_level level, const char *event,
                        const struct node_log_field *f, size_t n)
@@ -223,34 +238,19 @@ size_t node_log_format(const struct node_log *log, char *buf, size_t cap, uint64
     char ts[28];
     node_log_ts(ts, ts_us);
     if (log->json) {
-        lb_puts(&b, "{\"ts\":\"");
-        lb_puts(&b, ts);
-        lb_puts(&b, "\",\"node\":\"");
-        lb_json_str(&b, log->name);
-        lb_puts(&b, "\",\"level\":\"");
-        lb_puts(&b, node_log_level_name(level));
-        lb_puts(&b, "\",\"event\":\"");
-        lb_json_str(&b, event);
-        lb_putc(&b, '"');
+        json_head(&b, ts, log->name, level, event);
         for (size_t i = 0; i < n; i++) {
             lb_puts(&b, ",\"");
             lb_json_str(&b, f[i].key);
             lb_puts(&b, "\":");
             lb_value(&b, &f[i], true);
         }
-        /* A truncated JSON line would be unparseable: cut it back to the
-         * last complete field and close the object. */
+        /* A truncated JSON line would be unparseable: keep only the
+         * common fields and say the event's own were dropped. */
         if (b.len >= b.cap) {
             b.len = 0;
-            lb_puts(&b, "{\"ts\":\"");
-            lb_puts(&b, ts);
-            lb_puts(&b, "\",\"node\":\"");
-            lb_json_str(&b, log->name);
-            lb_puts(&b, "\",\"level\":\"");
-            lb_puts(&b, node_log_level_name(level));
-            lb_puts(&b, "\",\"event\":\"");
-            lb_json_str(&b, event);
-            lb_puts(&b, "\",\"truncated\":true");
+            json_head(&b, ts, log->name, level, event);
+            lb_puts(&b, ",\"truncated\":true");
         }
         lb_putc(&b, '}');
     } else {
