@@ -20,9 +20,7 @@ struct section {
 
 static const struct section SECTIONS[] = {
     { "formats", bench_formats },
-#ifdef BENCH_HAVE_CHAIN
     { "chain", bench_chain },
-#endif
 };
 
 int main(int argc, char **argv)
