@@ -134,6 +134,8 @@ const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t tx
 size_t chain_mempool_count(const struct chain *c);
 size_t chain_mempool_bytes(const struct chain *c);
 size_t chain_mempool_orphans(const struct chain *c);
+/* Blocks held in the orphan pool (parent unknown) right now. */
+size_t chain_orphan_blocks(const struct chain *c);
 /* Txids in the mempool (any order); returns the count written. */
 size_t chain_mempool_txids(const struct chain *c, uint8_t (*out)[32], size_t max);
 /* Time the tx entered the mempool (ms), 0 if absent. */

@@ -61,6 +61,8 @@ char *node_metrics(void *ctx, size_t *len)
           (double)chain_mempool_bytes(n->chain));
     gauge(f, "gossipd_orphan_txs", "Future-nonce transactions held aside.",
           (double)chain_mempool_orphans(n->chain));
+    gauge(f, "gossipd_orphan_blocks", "Blocks held until their parent arrives.",
+          (double)chain_orphan_blocks(n->chain));
     counter(f, "gossipd_orphan_blocks_total", "Blocks received before their parent.",
             n->orphan_blocks);
     per_cmd(f, "gossipd_messages_total", "P2P messages by command and direction.",

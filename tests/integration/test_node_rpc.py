@@ -144,6 +144,7 @@ def test_every_method(env):
     assert "\ngossipd_height 3\n" in text, text[:400]
     assert 'gossipd_peers{direction="inbound"} 0' in text
     assert "gossipd_mempool_bytes 0" in text and "gossipd_bans_total" in text
+    assert "\ngossipd_orphan_blocks 0\n" in text
     assert 'gossipd_messages_total{direction="in",command="inv"}' in text
     # every method the node lists was called above (the relay test adds the
     # happy paths that need peers: getpeerinfo with peers, disconnectnode)

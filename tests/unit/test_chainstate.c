@@ -322,12 +322,12 @@ static void test_orphan_pool_bounded(void **state)
         assert_int_equal(r.status, CHAIN_ST_ORPHAN);
         assert_true(c->n_orph <= CHAIN_ORPHAN_BLOCKS_MAX_COUNT);
     }
-    assert_int_equal(c->n_orph, CHAIN_ORPHAN_BLOCKS_MAX_COUNT);
+    assert_int_equal(chain_orphan_blocks(c), CHAIN_ORPHAN_BLOCKS_MAX_COUNT);
     /* The oldest (highest) were evicted; the parent connects what is left. */
     struct chain_result r;
     assert_int_equal(chain_accept_block(c, &bl[0], T_NOW(P), &r), 0);
     assert_int_equal(chain_height(c), CHAIN_ORPHAN_BLOCKS_MAX_COUNT + 1);
-    assert_int_equal(c->n_orph, 0);
+    assert_int_equal(chain_orphan_blocks(c), 0);
     /* Expiry empties the pool. */
     assert_int_equal(chain_accept_block(c, &bl[n - 1], T_NOW(P), &r), 0);
     assert_int_equal(c->n_orph, 1);
