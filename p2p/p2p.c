@@ -122,6 +122,12 @@ struct p2p {
     size_t n_added;
     struct book_entry *book;
     size_t n_book, cap_book;
+    /* Index of the book: open addressing (linear probing, load <= 1/2)
+     * over 2 * cap_book cells, each a book slot + 1 (0: empty), homed by
+     * a hash of the address salted with p->salt so that a peer cannot
+     * grind addresses that pile up in one run. */
+    uint16_t *book_idx;
+    size_t book_idx_mask;
     struct p2p_ban_entry *bans;
     size_t n_bans, cap_bans;
     struct orphan_hold orphans[ORPHAN_HOLD_ENTRIES];
@@ -452,38 +458,123 @@ static bool misbehave(struct p2p *p, struct peer *pe, int score, const char *rea
     return false;
 }
 
+/* ---- address book index ---- */
+
+_Static_assert(P2P_ADDRBOOK_MAX_ENTRIES < UINT16_MAX, "book slot + 1 fits a u16 index cell");
+
+static size_t book_home(const struct p2p *p, const struct p2p_addr *a)
+{
+    uint8_t key[32] = { 0 };
+    memcpy(key, a->ip, 16);
+    key[16] = (uint8_t)(a->port >> 8);
+    key[17] = (uint8_t)a->port;
+    return (size_t)p2p_shortid(p->salt, key) & p->book_idx_mask;
+}
+
+/* Looks a up in the index: true with *cell the cell naming its slot, or
+ * false with *cell the empty cell that ends its probe run. */
+static bool book_idx_find(const struct p2p *p, const struct p2p_addr *a, size_t *cell)
+{
+    for (size_t i = book_home(p, a);; i = (i + 1) & p->book_idx_mask) {
+        uint16_t v = p->book_idx[i];
+        *cell = i;
+        if (v == 0)
+            return false;
+        if (p2p_addr_equal(&p->book[v - 1].addr, a))
+            return true;
+    }
+}
+
+/* The book slot holding a, or SIZE_MAX. */
+static size_t book_find(const struct p2p *p, const struct p2p_addr *a)
+{
+    size_t cell;
+    if (!p->book_idx || !book_idx_find(p, a, &cell))
+        return SIZE_MAX;
+    return (size_t)p->book_idx[cell] - 1;
+}
+
+/* Indexes book slot `slot`, whose address is not indexed yet. */
+static void book_idx_insert(struct p2p *p, size_t slot)
+{
+    size_t cell;
+    bool found = book_idx_find(p, &p->book[slot].addr, &cell);
+    assert(!found);
+    (void)found;
+    p->book_idx[cell] = (uint16_t)(slot + 1);
+}
+
+/* Unindexes book slot `slot` (its address still in place). Backward shift:
+ * later cells of the run move into the hole unless their home lies
+ * cyclically in (hole, cell], so no tombstones are needed. */
+static void book_idx_remove(struct p2p *p, size_t slot)
+{
+    size_t i;
+    bool found = book_idx_find(p, &p->book[slot].addr, &i);
+    assert(found && p->book_idx[i] == slot + 1);
+    (void)found;
+    p->book_idx[i] = 0;
+    for (size_t j = (i + 1) & p->book_idx_mask; p->book_idx[j]; j = (j + 1) & p->book_idx_mask) {
+        size_t k = book_home(p, &p->book[p->book_idx[j] - 1].addr);
+        bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        p->book_idx[i] = p->book_idx[j];
+        p->book_idx[j] = 0;
+        i = j;
+    }
+}
+
+/* Grows the book to cap entries and rebuilds the index for it. On out
+ * of memory nothing changes (the book keeps its capacity and evicts). */
+static void book_grow(struct p2p *p, size_t cap)
+{
+    uint16_t *idx = calloc(2 * cap, sizeof(*idx));
+    if (!idx)
+        return;
+    struct book_entry *nb = realloc(p->book, cap * sizeof(*nb));
+    if (!nb) {
+        free(idx);
+        return;
+    }
+    p->book = nb;
+    p->cap_book = cap;
+    free(p->book_idx);
+    p->book_idx = idx;
+    p->book_idx_mask = 2 * cap - 1;
+    for (size_t i = 0; i < p->n_book; i++)
+        book_idx_insert(p, i);
+}
+
 /* Adds or refreshes an address. Returns true if it was new. */
 static bool book_add(struct p2p *p, const struct p2p_addr *a)
 {
     if (a->port == 0)
         return false;
-    for (size_t i = 0; i < p->n_book; i++) {
-        if (p2p_addr_equal(&p->book[i].addr, a)) {
-            p->book[i].seen_ms = p->now;
-            return false;
-        }
+    size_t at = book_find(p, a);
+    if (at != SIZE_MAX) {
+        p->book[at].seen_ms = p->now;
+        return false;
     }
-    size_t at;
     if (p->n_book == p->cap_book && p->cap_book < P2P_ADDRBOOK_MAX_ENTRIES) {
         /* Grows with use: a simulator runs thousands of cores. */
         size_t cap = p->cap_book ? 2 * p->cap_book : 16;
         if (cap > P2P_ADDRBOOK_MAX_ENTRIES)
             cap = P2P_ADDRBOOK_MAX_ENTRIES;
-        struct book_entry *nb = realloc(p->book, cap * sizeof(*nb));
-        if (nb) {
-            p->book = nb;
-            p->cap_book = cap;
-        }
+        book_grow(p, cap);
     }
-    if (p->n_book < p->cap_book)
+    if (p->n_book < p->cap_book) {
         at = p->n_book++;
-    else if (p->n_book == 0)
+    } else if (p->n_book == 0) {
         return false;
-    else
+    } else {
         at = (size_t)p2p_rng_below(&p->rng, p->n_book);   /* evict a random one */
+        book_idx_remove(p, at);
+    }
     p->book[at].addr = *a;
     p->book[at].seen_ms = p->now;
     p->book[at].next_try_ms = 0;
+    book_idx_insert(p, at);
     return true;
 }
 
@@ -1511,6 +1602,7 @@ void p2p_destroy(struct p2p *p)
     p2p_filter_free(&p->recent);
     p2p_filter_free(&p->rejected);
     free(p->book);
+    free(p->book_idx);
     free(p->bans);
     free(p);
 }
@@ -2107,7 +2199,20 @@ void p2p_check(const struct p2p *p)
                <= P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT);
     }
     assert(p->n_added <= P2P_MAX_ADDED_PEERS);
-    assert(p->n_book <= P2P_ADDRBOOK_MAX_ENTRIES);
+    assert(p->n_book <= p->cap_book && p->cap_book <= P2P_ADDRBOOK_MAX_ENTRIES);
+    /* The index holds each book slot exactly once, where a lookup of its
+     * address finds it; so book addresses are distinct too. */
+    assert(p->cap_book == 0 || (p->book_idx && p->book_idx_mask + 1 == 2 * p->cap_book));
+    size_t indexed = 0;
+    for (size_t i = 0; p->book_idx && i <= p->book_idx_mask; i++) {
+        if (p->book_idx[i] == 0)
+            continue;
+        assert(p->book_idx[i] <= p->n_book);
+        indexed++;
+    }
+    assert(indexed == p->n_book);
+    for (size_t i = 0; i < p->n_book; i++)
+        assert(book_find(p, &p->book[i].addr) == i);
     assert(p->n_bans <= P2P_MAX_BANS);
     p2p_txreq_check(p->req);
 }

@@ -1,0 +1,155 @@
+/* p2p/p2p.c address book and its hash index: adds far beyond
+ * P2P_ADDRBOOK_MAX_ENTRIES (random evictions), lookups that must find
+ * every address held and none that was evicted, addresses that differ in
+ * one byte only, and p2p_check (which walks the index) throughout. */
+#include <stdio.h>
+
+#include "p2p_fake.h"
+#include "p2p/limits.h"
+
+#define BOOK_MAX P2P_ADDRBOOK_MAX_ENTRIES
+
+static struct p2p_addr book[BOOK_MAX + 1], again[BOOK_MAX + 1];
+
+/* The i-th test address: spreads over IPv4 and a few ports. */
+static void nth_addr(struct p2p_addr *a, uint32_t i)
+{
+    uint8_t ip[4] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+    p2p_addr_from_ipv4(a, ip, (uint16_t)(19444 + i % 3));
+}
+
+static size_t book_get(struct fake *f, struct p2p_addr *out)
+{
+    size_t n = p2p_addrbook_get(f->p, out, BOOK_MAX + 1);
+    assert_true(n <= BOOK_MAX);
+    return n;
+}
+
+static bool book_has(const struct p2p_addr *b, size_t n, const struct p2p_addr *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p2p_addr_equal(&b[i], a))
+            return true;
+    return false;
+}
+
+static int addr_cmp(const void *x, const void *y)
+{
+    const struct p2p_addr *a = x, *b = y;
+    int c = memcmp(a->ip, b->ip, 16);
+    return c ? c : (a->port > b->port) - (a->port < b->port);
+}
+
+static void assert_distinct(const struct p2p_addr *b, size_t n)
+{
+    static struct p2p_addr s[BOOK_MAX + 1];
+    memcpy(s, b, n * sizeof(*s));
+    qsort(s, n, sizeof(*s), addr_cmp);
+    for (size_t i = 1; i < n; i++)
+        assert_true(addr_cmp(&s[i - 1], &s[i]) < 0);
+}
+
+static void test_fill_and_evict(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    const uint32_t total = 3 * BOOK_MAX + 17;
+    uint64_t t = T0;
+    for (uint32_t i = 0; i < total; i++) {
+        struct p2p_addr a;
+        nth_addr(&a, i);
+        p2p_addrbook_add(f->p, &a, t++);
+        size_t n = book_get(f, book);
+        assert_int_equal(n, i < BOOK_MAX ? i + 1 : BOOK_MAX);
+        assert_true(book_has(book, n, &a));   /* the newest is never the one evicted */
+        if (i % 97 == 0)
+            p2p_check(f->p);
+    }
+    p2p_check(f->p);
+    size_t n = book_get(f, book);
+    assert_int_equal(n, BOOK_MAX);
+    assert_distinct(book, n);
+
+    /* Every address held is found: adding it again changes nothing (a
+     * miss would evict a random slot). */
+    for (size_t i = 0; i < n; i++) {
+        p2p_addrbook_add(f->p, &book[i], t++);
+        assert_int_equal(book_get(f, again), n);
+        assert_memory_equal(again, book, n * sizeof(*book));
+    }
+    p2p_check(f->p);
+
+    /* Every address evicted is not found: adding it back replaces exactly
+     * one slot. */
+    size_t readded = 0;
+    for (uint32_t i = 0; i < total && readded < 200; i++) {
+        struct p2p_addr a;
+        nth_addr(&a, i);
+        if (book_has(book, n, &a))
+            continue;
+        p2p_addrbook_add(f->p, &a, t++);
+        assert_int_equal(book_get(f, again), n);
+        size_t changed = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (p2p_addr_equal(&again[k], &book[k]))
+                continue;
+            changed++;
+            assert_true(p2p_addr_equal(&again[k], &a));
+        }
+        assert_int_equal(changed, 1);
+        memcpy(book, again, n * sizeof(*book));
+        readded++;
+        p2p_check(f->p);
+    }
+    assert_int_equal(readded, 200);
+    assert_distinct(book, n);
+    fake_free(f);
+}
+
+/* Addresses one byte apart (port only, last IP byte only, v4 vs v6) are
+ * distinct keys; port 0 is never stored. */
+static void test_near_keys(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    uint64_t t = T0;
+    struct p2p_addr a;
+    assert_int_equal(p2p_addr_parse(&a, "10.1.2.3:1", 0), 0);
+    a.port = 0;
+    p2p_addrbook_add(f->p, &a, t++);
+    assert_int_equal(book_get(f, book), 0);
+    p2p_check(f->p);
+
+    for (uint16_t port = 1; port <= 600; port++) {
+        p2p_addr_parse(&a, "10.1.2.3:1", 0);
+        a.port = port;
+        p2p_addrbook_add(f->p, &a, t++);
+        p2p_addrbook_add(f->p, &a, t++);   /* a refresh, not a second entry */
+    }
+    for (unsigned last = 0; last < 256; last++) {
+        uint8_t ip[4] = { 10, 1, 2, (uint8_t)last };
+        p2p_addr_from_ipv4(&a, ip, 1);
+        p2p_addrbook_add(f->p, &a, t++);
+    }
+    p2p_addr_parse(&a, "[2001:db8::1]:1", 0);
+    p2p_addrbook_add(f->p, &a, t++);
+    p2p_addr_parse(&a, "[2001:db8::1]:2", 0);
+    p2p_addrbook_add(f->p, &a, t++);
+    p2p_check(f->p);
+    /* 600 ports of 10.1.2.3, 255 more hosts on port 1, two IPv6. */
+    size_t n = book_get(f, book);
+    assert_int_equal(n, 600 + 255 + 2);
+    assert_distinct(book, n);
+    fake_free(f);
+}
+
+int main(void)
+{
+    if (sig_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fill_and_evict),
+        cmocka_unit_test(test_near_keys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
