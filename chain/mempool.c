@@ -371,8 +371,29 @@ static int cmp_cand(const void *a, const void *b)
     return (int)x->returned - (int)y->returned;
 }
 
+/* Keep e, which sits past a nonce gap in its sender's rebuilt sequence
+ * (next is the nonce the sequence needs), in the waiting area, under the
+ * same bounds as a tx that arrives that way. Takes e; frees it if it cannot
+ * stay. An existing waiting tx for the same sender and nonce stays: it was
+ * accepted under the replacement rule, the candidate was not. */
+static void orphan_keep(struct mempool *mp, struct mp_entry *e, uint64_t next)
+{
+    if (e->tx.nonce - next > MEMPOOL_ORPHAN_NONCE_GAP_MAX ||
+        orphan_find(mp, e->tx.from, e->tx.nonce) ||
+        orphans_of(mp, e->tx.from) >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX) {
+        free(e);
+        return;
+    }
+    if (mp->orphans.count >= MEMPOOL_ORPHAN_TXS_MAX_COUNT)
+        orphan_evict_oldest(mp);
+    if (hmap_put(&mp->orphans, e->txid, e) != 0)
+        free(e);
+}
+
 /* Re-check one sender's sequence against the ledger, merging in txs
- * returned from disconnected blocks. */
+ * returned from disconnected blocks. A candidate past a gap (an earlier
+ * nonce no longer affordable, or missing) waits in the orphan area, so the
+ * sender's sequence resumes when the gap is filled. */
 static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint8_t pk[32],
                           const struct chain_tx *const *ret, size_t n_ret, uint64_t now_ms)
 {
@@ -424,6 +445,8 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
             bal -= cost(&e->tx);
             if (c[i].returned)
                 notify(mp, e);
+        } else if (e->tx.nonce > next) {
+            orphan_keep(mp, e, next);
         } else {
             free(e);
         }

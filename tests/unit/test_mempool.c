@@ -218,6 +218,60 @@ static void test_expiry(void **state)
 /* A block whose txs passed the mempool does not verify them again: a tx
  * whose id is in the cache is accepted even with a broken signature
  * (which proves the skip; a real txid commits to its signature). */
+/* A reorg leaves a sender's returned tx past a nonce gap: the tx before it
+ * spent funds the new branch no longer gives. It waits, and enters when a
+ * tx fills the gap. */
+static void test_reorg_gap_waits(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    uint8_t fork[32], cur[32], id_in[32], id_big[32], id_next[32], id_fill[32];
+    struct chain_block b;
+    struct chain_result r;
+    tdev(&dev);
+    tkey(&k, 1);
+    fund(c, 1);
+    chain_tip(c, fork);
+
+    /* Branch A: dev pays k 50, k spends 120 (nonce 0) and 1 (nonce 1). */
+    struct chain_tx txs[3];
+    txs[0] = tmk_tx(&dev, k.pk, 50 * COIN, 1000, chain_account_next_nonce(c, dev.pk));
+    txs[1] = tmk_tx(&k, dev.pk, 120 * COIN, 1000, 0);
+    txs[2] = tmk_tx(&k, dev.pk, 1 * COIN, 1000, 1);
+    chain_tx_txid(&txs[0], id_in);
+    chain_tx_txid(&txs[1], id_big);
+    chain_tx_txid(&txs[2], id_next);
+    tmk_block(c, fork, txs, 3, 1, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+    chain_block_free(&b);
+
+    /* Branch B, one block longer, without any of them. */
+    textend(c, fork, 2, 2, cur);
+    chain_tip(c, fork);
+    assert_memory_equal(fork, cur, 32);
+    /* k has 100 again: nonce 0 (120) cannot return, nonce 1 waits. */
+    assert_true(chain_mempool_has(c, id_in));
+    assert_false(chain_mempool_has(c, id_big));
+    assert_false(chain_mempool_has(c, id_next));
+    assert_int_equal(chain_mempool_orphans(c), 1);
+    assert_true(chain_account_next_nonce(c, k.pk) == 0);
+    assert_int_equal(chain_check(c), 0);
+
+    /* Filling nonce 0 brings nonce 1 back. */
+    struct chain_tx fill = tmk_tx(&k, dev.pk, 2 * COIN, 1000, 0);
+    chain_tx_txid(&fill, id_fill);
+    assert_int_equal(chain_mempool_accept(c, &fill, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_true(chain_mempool_has(c, id_fill));
+    assert_true(chain_mempool_has(c, id_next));
+    assert_int_equal(chain_mempool_orphans(c), 0);
+    assert_true(chain_account_next_nonce(c, k.pk) == 2);
+    assert_int_equal(chain_mempool_count(c), 3);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
 static void test_sigcache_skips_verification(void **state)
 {
     (void)state;
@@ -281,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_replacement),
         cmocka_unit_test(test_eviction_by_feerate),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_reorg_gap_waits),
         cmocka_unit_test(test_sigcache_skips_verification),
         cmocka_unit_test(test_sigcache_bounded),
     };
