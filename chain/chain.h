@@ -30,6 +30,11 @@ struct chain_config {
     const char *db_path;          /* SQLite file, or NULL: memory only */
     size_t mempool_max_bytes;     /* 0: default */
     uint64_t mempool_expiry_ms;   /* 0: default */
+    /* Secret salt for the slot choice of every hash map (block index,
+     * ledger, mempool, signature cache), so peers cannot grind keys that
+     * collide. A node passes a random value; 0 means HMAP_SALT_DEFAULT, a
+     * fixed public salt that keeps tests and the simulator deterministic. */
+    uint64_t salt;
 };
 
 /* What happened to the chain, for logs and relay. Any member may be NULL.

@@ -883,11 +883,13 @@ int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_
     if (!(c = calloc(1, sizeof *c)))
         return CHAIN_ERR_NOMEM;
     c->p = cfg->params;
-    hmap_init(&c->index);
-    ledger_init(&c->ledger);
+    c->salt = cfg->salt;
+    hmap_init(&c->index, c->salt);
+    ledger_init(&c->ledger, c->salt);
     err = mempool_init(&c->mp, c->p,
                        cfg->mempool_max_bytes ? cfg->mempool_max_bytes : CHAIN_MEMPOOL_MAX_BYTES_DEFAULT,
-                       cfg->mempool_expiry_ms ? cfg->mempool_expiry_ms : CHAIN_MEMPOOL_EXPIRY_MS_DEFAULT);
+                       cfg->mempool_expiry_ms ? cfg->mempool_expiry_ms : CHAIN_MEMPOOL_EXPIRY_MS_DEFAULT,
+                       c->salt);
     if (err)
         goto fail;
     c->mp.on_added = on_tx_added;
@@ -1208,8 +1210,8 @@ int chain_check(struct chain *c)
     size_t len = 0;
     int err = CHAIN_ERR_INTERNAL;
 
-    ledger_init(&replay);
-    ledger_init(&disk);
+    ledger_init(&replay, c->salt);
+    ledger_init(&disk, c->salt);
     if (c->best_len == 0 || c->best[0] != c->genesis)
         goto out;
     for (size_t h = 0; h < c->best_len; h++) {

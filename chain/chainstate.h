@@ -57,6 +57,7 @@ struct orphan_blk {
 
 struct chain {
     const struct chain_params *p;
+    uint64_t salt;                   /* every hash map's (chain_config) */
     struct store *st;
     struct hmap index;               /* hash -> struct bnode (owned) */
     struct bnode *genesis;

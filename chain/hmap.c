@@ -12,22 +12,86 @@ static char hmap_tomb_mark;
 /* Initial slot count; the table doubles when more than 3/4 used. */
 #define HMAP_INITIAL_SLOTS 16
 
-static size_t slot_of(const uint8_t key[32], size_t cap)
+/* SipHash-1-3 (Aumasson and Bernstein; one compression round per word,
+ * three finalization rounds, as in Rust's default hasher) over the 32-byte
+ * key. The 128-bit SipHash key is (salt, a splitmix64 step of salt): the
+ * secret is the 64-bit salt. A multiply-xorshift of key words XOR salt
+ * would be cheaper, but it is a public bijection with the salt merely
+ * XORed in, so how key differences spread can be studied offline and keys
+ * built to collide may keep colliding whatever the salt. SipHash is a PRF
+ * keyed by the salt: without the salt, a collision cannot be ground.
+ * Words are read little-endian so layouts match across hosts. */
+#define SIP_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void sip_round(uint64_t v[4])
 {
-    uint64_t h;
-    memcpy(&h, key, sizeof h);
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return (size_t)h & (cap - 1);
+    v[0] += v[1];
+    v[1] = SIP_ROTL(v[1], 13);
+    v[1] ^= v[0];
+    v[0] = SIP_ROTL(v[0], 32);
+    v[2] += v[3];
+    v[3] = SIP_ROTL(v[3], 16);
+    v[3] ^= v[2];
+    v[0] += v[3];
+    v[3] = SIP_ROTL(v[3], 21);
+    v[3] ^= v[0];
+    v[2] += v[1];
+    v[1] = SIP_ROTL(v[1], 17);
+    v[1] ^= v[2];
+    v[2] = SIP_ROTL(v[2], 32);
 }
 
-void hmap_init(struct hmap *m) { memset(m, 0, sizeof *m); }
+static uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--)
+        x = (x << 8) | p[i];
+    return x;
+}
+
+uint64_t hmap_hash(uint64_t salt, const uint8_t key[32])
+{
+    uint64_t k0 = salt ? salt : HMAP_SALT_DEFAULT;
+    uint64_t k1 = k0 + 0x9e3779b97f4a7c15ull;
+    k1 = (k1 ^ (k1 >> 30)) * 0xbf58476d1ce4e5b9ull;
+    k1 = (k1 ^ (k1 >> 27)) * 0x94d049bb133111ebull;
+    k1 ^= k1 >> 31;
+    uint64_t v[4] = {
+        k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+        k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull,
+    };
+    for (size_t i = 0; i < 32; i += 8) {
+        uint64_t w = load_le64(key + i);
+        v[3] ^= w;
+        sip_round(v);
+        v[0] ^= w;
+    }
+    /* Last block: the length (32) in the top byte, no tail bytes. */
+    uint64_t last = (uint64_t)32 << 56;
+    v[3] ^= last;
+    sip_round(v);
+    v[0] ^= last;
+    v[2] ^= 0xff;
+    for (int i = 0; i < 3; i++)
+        sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static size_t slot_of(const struct hmap *m, const uint8_t key[32], size_t cap)
+{
+    return (size_t)hmap_hash(m->salt, key) & (cap - 1);
+}
+
+void hmap_init(struct hmap *m, uint64_t salt)
+{
+    memset(m, 0, sizeof *m);
+    m->salt = salt ? salt : HMAP_SALT_DEFAULT;
+}
 
 void hmap_free(struct hmap *m)
 {
     free(m->slots);
-    memset(m, 0, sizeof *m);
+    hmap_init(m, m->salt);
 }
 
 bool hmap_live(const struct hmap *m, size_t i)
@@ -39,7 +103,7 @@ static struct hmap_slot *find(const struct hmap *m, const uint8_t key[32])
 {
     if (m->cap == 0)
         return NULL;
-    size_t i = slot_of(key, m->cap);
+    size_t i = slot_of(m, key, m->cap);
     for (;;) {
         struct hmap_slot *s = &m->slots[i];
         if (s->val == NULL)
@@ -69,7 +133,7 @@ static int grow(struct hmap *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (!hmap_live(m, i))
             continue;
-        size_t j = slot_of(m->slots[i].key, ncap);
+        size_t j = slot_of(m, m->slots[i].key, ncap);
         while (ns[j].val != NULL)
             j = (j + 1) & (ncap - 1);
         ns[j] = m->slots[i];
@@ -93,7 +157,7 @@ int hmap_put(struct hmap *m, const uint8_t key[32], void *val)
         if (err)
             return err;
     }
-    size_t i = slot_of(key, m->cap);
+    size_t i = slot_of(m, key, m->cap);
     while (m->slots[i].val != NULL && m->slots[i].val != HMAP_TOMB)
         i = (i + 1) & (m->cap - 1);
     if (m->slots[i].val == NULL)

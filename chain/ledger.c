@@ -7,7 +7,7 @@
 #include "chain/err.h"
 #include "crypto/hash.h"
 
-void ledger_init(struct ledger *l) { hmap_init(&l->accounts); }
+void ledger_init(struct ledger *l, uint64_t salt) { hmap_init(&l->accounts, salt); }
 
 void ledger_free(struct ledger *l)
 {
@@ -114,7 +114,8 @@ int ledger_apply_block(struct ledger *l, const struct chain_block *b,
     int err = 0;
     size_t i = 0;
 
-    hmap_init(&seen);
+    /* Keys come from the block: same salt as the accounts. */
+    hmap_init(&seen, l->accounts.salt);
     undo->n = 0;
     for (i = 0; i < b->n_tx; i++) {
         const struct chain_tx *tx = &b->txs[i];

@@ -40,7 +40,8 @@ struct ledger_undo {
 /* A block touches at most two accounts per tx. */
 #define LEDGER_UNDO_MAX_ENTS (2 * (size_t)BLOCK_TX_MAX)
 
-void ledger_init(struct ledger *l);
+/* Empty ledger; its account map picks slots under salt (hmap_init). */
+void ledger_init(struct ledger *l, uint64_t salt);
 void ledger_free(struct ledger *l);
 /* Borrowed account or NULL (zero balance and nonce). */
 const struct ledger_account *ledger_get(const struct ledger *l, const uint8_t pk[32]);

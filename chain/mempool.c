@@ -8,16 +8,16 @@
 #include "chain/validate.h"
 
 int mempool_init(struct mempool *mp, const struct chain_params *p, size_t max_bytes,
-                 uint64_t expiry_ms)
+                 uint64_t expiry_ms, uint64_t salt)
 {
     memset(mp, 0, sizeof *mp);
     mp->params = p;
-    hmap_init(&mp->txs);
-    hmap_init(&mp->senders);
-    hmap_init(&mp->orphans);
+    hmap_init(&mp->txs, salt);
+    hmap_init(&mp->senders, salt);
+    hmap_init(&mp->orphans, salt);
     mp->max_bytes = max_bytes;
     mp->expiry_ms = expiry_ms;
-    return sigcache_init(&mp->sigs, 0);
+    return sigcache_init(&mp->sigs, 0, salt);
 }
 
 static void free_map_vals(struct hmap *m)
@@ -479,7 +479,7 @@ int mempool_update(struct mempool *mp, const struct ledger *l,
     size_t n_ret = 0, cap_ret = 0;
     int err = 0;
 
-    hmap_init(&touched);
+    hmap_init(&touched, mp->txs.salt);
     /* Senders of connected txs changed nonce and balance; on a disconnect
      * recipients also lose what they received. */
     for (size_t b = 0; b < n_conn && !err; b++)

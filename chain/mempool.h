@@ -57,8 +57,9 @@ struct mempool {
     void *ctx;
 };
 
+/* salt keys every map of the mempool (hmap_init). */
 int mempool_init(struct mempool *mp, const struct chain_params *p, size_t max_bytes,
-                 uint64_t expiry_ms);
+                 uint64_t expiry_ms, uint64_t salt);
 void mempool_free(struct mempool *mp);
 
 /* Returns CHAIN_TX_ACCEPTED / WAITING / REPLACED (chain.h) or an error. */

@@ -5,10 +5,10 @@
 
 #include "chain/err.h"
 
-int sigcache_init(struct sigcache *sc, size_t max)
+int sigcache_init(struct sigcache *sc, size_t max, uint64_t salt)
 {
     memset(sc, 0, sizeof *sc);
-    hmap_init(&sc->set);
+    hmap_init(&sc->set, salt);
     sc->max = max ? max : SIGCACHE_MAX_ENTRIES;
     sc->ring = malloc(sc->max * sizeof *sc->ring);
     return sc->ring ? 0 : CHAIN_ERR_NOMEM;

@@ -21,8 +21,9 @@ struct sigcache {
     size_t max, head, n;
 };
 
-/* max 0 means SIGCACHE_MAX_ENTRIES. Returns 0 or CHAIN_ERR_NOMEM. */
-int sigcache_init(struct sigcache *sc, size_t max);
+/* max 0 means SIGCACHE_MAX_ENTRIES; salt as for hmap_init. Returns 0 or
+ * CHAIN_ERR_NOMEM. */
+int sigcache_init(struct sigcache *sc, size_t max, uint64_t salt);
 void sigcache_free(struct sigcache *sc);
 bool sigcache_has(const struct sigcache *sc, const uint8_t txid[32]);
 /* Remember txid (no-op if present); evicts the oldest when full. */

@@ -574,7 +574,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
 
     char db[NODE_CONFIG_PATH_MAX + 16];
     snprintf(db, sizeof db, "%s/chain.db", cfg->datadir);
-    struct chain_config cc = { .params = cfg->params, .db_path = db };
+    struct chain_config cc = { .params = cfg->params, .db_path = db, .salt = sec_random_u64() };
     rc = chain_open(&n->chain, &cc, node_now_ms());
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",

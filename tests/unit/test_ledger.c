@@ -34,7 +34,7 @@ static void test_apply_undo(void **state)
     tkey(&a, 1);
     tkey(&b, 2);
     tkey(&m, 3);
-    ledger_init(&l);
+    ledger_init(&l, 0);
     ledger_undo_init(&u0);
     ledger_undo_init(&u1);
     ledger_digest(&l, d0);
@@ -101,7 +101,7 @@ static void test_failure_leaves_ledger(void **state)
     size_t bad = 99;
     tkey(&a, 1);
     tkey(&b, 2);
-    ledger_init(&l);
+    ledger_init(&l, 0);
     ledger_undo_init(&u);
     assert_int_equal(ledger_set(&l, a.pk, 10000, 0), 0);
     ledger_digest(&l, d0);

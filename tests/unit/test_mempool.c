@@ -311,7 +311,7 @@ static void test_sigcache_bounded(void **state)
     (void)state;
     struct sigcache sc;
     uint8_t id[32] = { 0 };
-    assert_int_equal(sigcache_init(&sc, 4), 0);
+    assert_int_equal(sigcache_init(&sc, 4, 0), 0);
     for (uint8_t i = 0; i < 6; i++) {
         id[0] = i;
         sigcache_add(&sc, id);
