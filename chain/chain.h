@@ -118,7 +118,9 @@ int chain_accept_block(struct chain *c, const struct chain_block *b, uint64_t no
  * Returns the count written (<= max). */
 size_t chain_locator(const struct chain *c, uint8_t (*out)[32], size_t max);
 /* Headers of the best chain after the first locator hash we know (genesis
- * if none), up to stop (inclusive; all-zero = no stop) and max. */
+ * if none), up to stop (inclusive; all-zero = no stop) and max. A known
+ * hash off the best chain counts as the block where its branch meets the
+ * best chain (the fork point; our tip if it descends from the tip). */
 size_t chain_headers_after(const struct chain *c, const uint8_t (*locator)[32], size_t n,
                            const uint8_t stop[32], struct chain_header *out, size_t max);
 /* Blocks whose header is on the most-work header chain but whose body we

@@ -1076,10 +1076,16 @@ size_t chain_headers_after(const struct chain *c, const uint8_t (*locator)[32], 
     size_t start = 1, k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bnode *b = find(c, locator[i]);
-        if (b && in_best(c, b)) {
-            start = (size_t)b->height + 1;
-            break;
-        }
+        if (!b)
+            continue;
+        /* A hash off our best chain (a side branch, or headers past our
+         * tip): the peer has its ancestors, so start after the point where
+         * it meets the best chain; the later, sparser locator entries may
+         * lie far below that. Genesis is in every chain, so this ends. */
+        while (!in_best(c, b))
+            b = b->prev;
+        start = (size_t)b->height + 1;
+        break;
     }
     for (size_t h = start; h < c->best_len && k < max; h++) {
         out[k++] = c->best[h]->hdr;

@@ -534,6 +534,42 @@ static void test_headers_first_and_sync(void **state)
     chain_close(c);
 }
 
+/* A locator whose first known hash is on a side branch: headers start
+ * after the fork point, not after the next locator entry (genesis here). */
+static void test_headers_after_side_locator(void **state)
+{
+    (void)state;
+    struct chain *c = topen(P, NULL);
+    uint8_t g[32], tip[32], fork[32], side[32], got[32];
+    struct chain_header hs[16];
+    chain_genesis_hash(P, g);
+    textend(c, g, 6, 1, tip);
+    chain_hash_at(c, 3, fork);
+    textend(c, fork, 2, 2, side);
+    assert_false(chain_in_best(c, side));
+
+    uint8_t loc[3][32];
+    memset(loc[0], 0xee, 32);          /* unknown: skipped */
+    memcpy(loc[1], side, 32);
+    memcpy(loc[2], g, 32);
+    assert_int_equal(chain_headers_after(c, (const uint8_t (*)[32])loc, 3, NULL, hs, 16), 3);
+    chain_header_hash(&hs[0], got);
+    uint8_t want[32];
+    chain_hash_at(c, 4, want);
+    assert_memory_equal(got, want, 32);
+
+    /* A header past our tip: the fork point is the tip, nothing to send. */
+    struct chain_block b;
+    struct chain_result r;
+    tmk_block(c, tip, NULL, 0, 3, &b);
+    assert_int_equal(chain_accept_header(c, &b.hdr, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_HEADER_ONLY);
+    tblock_hash(&b, loc[1]);
+    chain_block_free(&b);
+    assert_int_equal(chain_headers_after(c, (const uint8_t (*)[32])loc, 3, NULL, hs, 16), 0);
+    chain_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_invalid_remembered),
         cmocka_unit_test(test_reorg_to_invalid_branch),
         cmocka_unit_test(test_headers_first_and_sync),
+        cmocka_unit_test(test_headers_after_side_locator),
     };
     sig_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
