@@ -212,8 +212,39 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The child: extend the chain for ever (with txs, and a one-block reorg
- * now and then), reporting each committed tip on the pipe. */
+/* Blocks the child's deep reorgs disconnect: the switch then spans several
+ * disconnects and connects in one SQLite transaction. */
+#define KILL9_DEEP_REORG_DEPTH 3u
+/* Per child step, out of 8: a one-block reorg in 2, a deep reorg in 1. */
+#define KILL9_STEP_CHOICES 8u
+
+/* Report on the pipe after each committed tip: hash, height, reorg depth. */
+#define KILL9_REPORT_BYTES (32 + 4 + 4)
+
+/* Mine `count` empty blocks on parent with times from time_ms up, all
+ * accepted at now_ms; returns the last result in *r. */
+static bool child_branch(struct chain *c, const uint8_t parent[32], unsigned count,
+                         uint64_t time_ms, uint64_t now_ms, struct chain_result *r)
+{
+    uint8_t cur[32];
+    memcpy(cur, parent, 32);
+    for (unsigned i = 0; i < count; i++) {
+        struct chain_block b;
+        tmk_block(c, cur, NULL, 0, (uint8_t)rng(), &b);
+        b.hdr.time_ms = time_ms + i;
+        tremine(&b);
+        int err = chain_accept_block(c, &b, now_ms, r);
+        tblock_hash(&b, cur);
+        chain_block_free(&b);
+        if (err != 0)
+            return false;
+    }
+    return true;
+}
+
+/* The child: extend the chain for ever (with txs, one-block reorgs and
+ * reorgs of KILL9_DEEP_REORG_DEPTH now and then), reporting each committed
+ * tip on the pipe. */
 static void child_writer(const char *db, int fd, uint64_t seed)
 {
     struct chain *c = NULL;
@@ -227,7 +258,7 @@ static void child_writer(const char *db, int fd, uint64_t seed)
     for (uint64_t i = 0;; i++) {
         struct chain_block b;
         struct chain_result r;
-        uint8_t tip[32], rep[36];
+        uint8_t tip[32], rep[KILL9_REPORT_BYTES];
         struct chain_header th;
         chain_tip(c, tip);
         chain_get_header(c, tip, &th, NULL);
@@ -237,7 +268,19 @@ static void child_writer(const char *db, int fd, uint64_t seed)
         struct chain_tx tx = tmk_tx(&dev, k.pk, COIN, 1000 + (rng() % 100),
                                     chain_account_next_nonce(c, dev.pk));
         chain_mempool_accept(c, &tx, now);
-        if (chain_height(c) > 2 && rng() % 4 == 0) {
+        unsigned choice = (unsigned)(rng() % KILL9_STEP_CHOICES);
+        if (chain_height(c) > KILL9_DEEP_REORG_DEPTH + 1 && choice == 2) {
+            /* Depth + 1 blocks on the ancestor depth blocks down: the last
+             * one has more work than the tip. */
+            uint8_t fork[32];
+            chain_hash_at(c, chain_height(c) - KILL9_DEEP_REORG_DEPTH, fork);
+            if (!child_branch(c, fork, KILL9_DEEP_REORG_DEPTH + 1, now,
+                              now + KILL9_DEEP_REORG_DEPTH + 1, &r) ||
+                r.status != CHAIN_ST_NEW_TIP || r.reorg_depth != KILL9_DEEP_REORG_DEPTH)
+                _exit(8);
+            goto report;
+        }
+        if (chain_height(c) > 2 && choice < 2) {
             /* Two blocks on the tip's parent: a reorg of depth 1. */
             uint8_t parent[32], cur[32];
             chain_hash_at(c, chain_height(c) - 1, parent);
@@ -258,9 +301,11 @@ static void child_writer(const char *db, int fd, uint64_t seed)
         if (chain_accept_block(c, &b, now + 1, &r) != 0 || r.status != CHAIN_ST_NEW_TIP)
             _exit(5);
         chain_block_free(&b);
+report:
         chain_tip(c, tip);
         memcpy(rep, tip, 32);
         le32_put(rep + 32, chain_height(c));
+        le32_put(rep + 36, r.reorg_depth);
         if (write(fd, rep, sizeof rep) != (ssize_t)sizeof rep)
             _exit(6);
     }
@@ -280,7 +325,7 @@ static void test_kill9(void **state)
     size_t cap_seen = 4096, n_seen = 0;
     uint8_t (*seen)[32] = malloc(cap_seen * sizeof *seen);
     assert_non_null(seen);
-    unsigned rounds = 0, reports = 0;
+    unsigned rounds = 0, reports = 0, deep = 0;
     tdir_make(&d);
     chain_genesis_hash(P, last);
     uint64_t start = mono_ms();
@@ -304,11 +349,12 @@ static void test_kill9(void **state)
         if (!WIFSIGNALED(st))
             print_error("child exited with %d\n", WEXITSTATUS(st));
         assert_true(WIFSIGNALED(st));
-        uint8_t rep[36];
+        uint8_t rep[KILL9_REPORT_BYTES];
         ssize_t n;
         while ((n = read(fds[0], rep, sizeof rep)) == (ssize_t)sizeof rep) {
             memcpy(last, rep, 32);
             last_h = le32_get(rep + 32);
+            deep += le32_get(rep + 36) >= KILL9_DEEP_REORG_DEPTH;
             reports++;
             if (n_seen < cap_seen)
                 memcpy(seen[n_seen++], rep, 32);
@@ -325,13 +371,15 @@ static void test_kill9(void **state)
     }
     assert_true(rounds >= 5);
     assert_true(reports > 0);
+    assert_true(deep > 0);
     struct chain *c = topen(P, d.db);
     for (size_t i = 0; i < n_seen; i++)
         assert_true(chain_have_block(c, seen[i]));
     chain_close(c);
     free(seen);
-    print_message("kill -9: %u rounds, %u committed tips reported, final height %u\n",
-                  rounds, reports, last_h);
+    print_message("kill -9: %u rounds, %u committed tips reported (%u after a reorg of depth "
+                  ">= %u), final height %u\n", rounds, reports, deep, KILL9_DEEP_REORG_DEPTH,
+                  last_h);
     tdir_remove(&d);
 }
 
