@@ -546,15 +546,25 @@ static void book_grow(struct p2p *p, size_t cap)
         book_idx_insert(p, i);
 }
 
-/* Adds or refreshes an address. Returns true if it was new. */
-static bool book_add(struct p2p *p, const struct p2p_addr *a)
+enum book_result {
+    BOOK_KNOWN,         /* held already (refreshed), or not storable */
+    BOOK_ADDED,         /* new, stored in a free slot */
+    BOOK_REPLACED,      /* stored in place of a random one (book full) */
+};
+
+/* Adds or refreshes an address. Only BOOK_ADDED means "new to us" for
+ * relay: a full book cannot tell a new address from one it evicted, and
+ * forwarding those would keep the flood alive for ever once the network
+ * has more nodes than the book has room (each forward evicts another
+ * address, which is then "new" again when it comes back). */
+static enum book_result book_add(struct p2p *p, const struct p2p_addr *a)
 {
     if (a->port == 0)
-        return false;
+        return BOOK_KNOWN;
     size_t at = book_find(p, a);
     if (at != SIZE_MAX) {
         p->book[at].seen_ms = p->now;
-        return false;
+        return BOOK_KNOWN;
     }
     if (p->n_book == p->cap_book && p->cap_book < P2P_ADDRBOOK_MAX_ENTRIES) {
         /* Grows with use: a simulator runs thousands of cores. */
@@ -563,26 +573,31 @@ static bool book_add(struct p2p *p, const struct p2p_addr *a)
             cap = P2P_ADDRBOOK_MAX_ENTRIES;
         book_grow(p, cap);
     }
+    enum book_result r;
     if (p->n_book < p->cap_book) {
         at = p->n_book++;
+        r = BOOK_ADDED;
     } else if (p->n_book == 0) {
-        return false;
+        return BOOK_KNOWN;
     } else {
         at = (size_t)p2p_rng_below(&p->rng, p->n_book);   /* evict a random one */
         book_idx_remove(p, at);
+        r = BOOK_REPLACED;
     }
     p->book[at].addr = *a;
     p->book[at].seen_ms = p->now;
     p->book[at].next_try_ms = 0;
     book_idx_insert(p, at);
-    return true;
+    return r;
 }
 
 static struct peer *random_live_peer(struct p2p *p, bool need_no_recon);
 
 /* Forwards an address new to us to a few random peers (not its source),
  * so a node that joins is learnt beyond the peers it connected to. Only
- * new addresses are forwarded, so the flood dies out. */
+ * addresses stored without an eviction (BOOK_ADDED) are forwarded, so a
+ * node forwards each address at most once and none once its book is
+ * full: the flood dies out at any network size. */
 static void relay_addr(struct p2p *p, const struct peer *from, const struct p2p_addr *a)
 {
     struct p2p_addr_entry e = { .time = (uint32_t)(p->now / 1000), .services = P2P_SERVICES,
@@ -978,7 +993,7 @@ static void handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, s
             struct p2p_addr a = pe->addr;
             a.port = v.addr_from.port;
             pe->listen_port = a.port;
-            if (book_add(p, &a))
+            if (book_add(p, &a) == BOOK_ADDED)
                 pe->relay_own_addr = true;
         }
     }
@@ -1005,7 +1020,7 @@ static void handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l
     for (size_t i = 0; i < l->n; i++) {
         struct p2p_addr_entry e;
         p2p_addr_at(l, i, &e);
-        if (book_add(p, &e.addr) && relay)
+        if (book_add(p, &e.addr) == BOOK_ADDED && relay)
             relay_addr(p, pe, &e.addr);
     }
 }

@@ -1,7 +1,8 @@
 /* p2p/p2p.c address book and its hash index: adds far beyond
  * P2P_ADDRBOOK_MAX_ENTRIES (random evictions), lookups that must find
  * every address held and none that was evicted, addresses that differ in
- * one byte only, and p2p_check (which walks the index) throughout. */
+ * one byte only, and p2p_check (which walks the index) throughout; and
+ * which addresses gossip forwards (not once the book is full). */
 #include <stdio.h>
 
 #include "p2p_fake.h"
@@ -143,6 +144,58 @@ static void test_near_keys(void **state)
     fake_free(f);
 }
 
+static void send_addr(struct fake *f, uint64_t peer, const struct p2p_addr *a, uint64_t now)
+{
+    struct p2p_addr_entry e = { .time = (uint32_t)(now / 1000), .services = 1, .addr = *a };
+    struct wr w;
+    wr_init(&w, P2P_MAX_ADDR_BYTES);
+    p2p_put_addr(&w, &e, 1);
+    frame(f, peer, P2P_CMD_ADDR, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+/* Gossip forwards an address only when it is stored without evicting
+ * another: a full book cannot tell new from forgotten, and forwarding
+ * those never dies out in a network larger than the book. */
+static void test_full_book_does_not_forward(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    uint64_t t = T0;
+    handshake_in(f, 1, "10.200.0.1", t);
+    handshake_in(f, 2, "10.200.0.2", t);
+    handshake_in(f, 3, "10.200.0.3", t);
+    reset_out(f);
+    struct p2p_addr a;
+    for (uint32_t i = 0; i < 20; i++) {
+        nth_addr(&a, i);
+        send_addr(f, 1, &a, t++);
+    }
+    assert_true(sent_count(f, P2P_CMD_ADDR) > 0);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_ADDR, NULL, NULL), 0);   /* never to the source */
+    /* Known addresses are not forwarded again. */
+    reset_out(f);
+    for (uint32_t i = 0; i < 20; i++) {
+        nth_addr(&a, i);
+        send_addr(f, 2, &a, t++);
+    }
+    assert_int_equal(sent_count(f, P2P_CMD_ADDR), 0);
+    /* Fill the book; new addresses are then stored but not forwarded. */
+    for (uint32_t i = 20; book_get(f, book) < BOOK_MAX; i++) {
+        nth_addr(&a, i);
+        p2p_addrbook_add(f->p, &a, t++);
+    }
+    reset_out(f);
+    for (uint32_t i = 0; i < 50; i++) {
+        nth_addr(&a, 100000 + i);
+        send_addr(f, 1, &a, t++);
+        assert_true(book_has(book, book_get(f, book), &a));
+    }
+    assert_int_equal(sent_count(f, P2P_CMD_ADDR), 0);
+    p2p_check(f->p);
+    fake_free(f);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -150,6 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_and_evict),
         cmocka_unit_test(test_near_keys),
+        cmocka_unit_test(test_full_book_does_not_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
