@@ -25,16 +25,22 @@ void hash_final(struct hash_ctx *ctx, uint8_t out[HASH_SIZE])
     SHA256_Final(out, raw(ctx));
 }
 
+/* One-shot SHA256() would go through EVP_Q_digest, which fetches the
+ * algorithm from the provider on every call (a lock and a lookup per
+ * frame checksum); the context API does not. */
 void hash_sha256(uint8_t out[HASH_SIZE], const void *data, size_t len)
 {
-    SHA256(data, len, out);
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, data, len);
+    SHA256_Final(out, &c);
 }
 
 void hash_sha256d(uint8_t out[HASH_SIZE], const void *data, size_t len)
 {
     uint8_t first[HASH_SIZE];
-    SHA256(data, len, first);
-    SHA256(first, sizeof first, out);
+    hash_sha256(first, data, len);
+    hash_sha256(out, first, sizeof first);
 }
 
 void hash_midstate_init(struct hash_midstate *ms, const uint8_t first64[64])
@@ -50,5 +56,5 @@ void hash_midstate_finish(const struct hash_midstate *ms, const uint8_t tail[24]
     uint8_t first[HASH_SIZE];
     hash_update(&ctx, tail, 24);
     hash_final(&ctx, first);
-    SHA256(first, sizeof first, out);
+    hash_sha256(out, first, sizeof first);
 }
