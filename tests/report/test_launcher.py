@@ -7,22 +7,11 @@ import json
 import os
 import random
 import unittest
-from importlib.machinery import SourceFileLoader
-from importlib.util import module_from_spec, spec_from_loader
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOOL = os.path.join(HERE, "..", "..", "tools", "testnet")
+from toolload import load_tool
 
 
-def load_tool():
-    loader = SourceFileLoader("testnet_launcher", TOOL)
-    spec = spec_from_loader("testnet_launcher", loader)
-    mod = module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-tn = load_tool()
+tn = load_tool("testnet")
 
 
 def connected(n, edges):

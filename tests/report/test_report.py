@@ -11,22 +11,12 @@ import sys
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
-from importlib.machinery import SourceFileLoader
-from importlib.util import module_from_spec, spec_from_loader
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOOL = os.path.join(HERE, "..", "..", "tools", "propagation-report")
+from toolload import TOOLS, load_tool
 
+TOOL = os.path.join(TOOLS, "propagation-report")
 
-def load_tool():
-    loader = SourceFileLoader("propagation_report", TOOL)
-    spec = spec_from_loader("propagation_report", loader)
-    mod = module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-pr = load_tool()
+pr = load_tool("propagation-report")
 T0 = datetime.datetime(2026, 11, 23, 18, 0, 0, tzinfo=datetime.timezone.utc)
 
 
