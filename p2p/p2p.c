@@ -133,7 +133,7 @@ struct p2p {
     struct orphan_hold orphans[ORPHAN_HOLD_ENTRIES];
     size_t orphan_next;
     struct waiting_src waiting[P2P_WAITING_SOURCES_MAX];
-    size_t waiting_next;
+    size_t waiting_next, waiting_used;
 
     struct p2p_stats stats;
     uint64_t now;
@@ -837,20 +837,24 @@ static void waiting_remember(struct p2p *p, const uint8_t txid[32], enum p2p_sou
 {
     struct waiting_src *w = &p->waiting[p->waiting_next];
     p->waiting_next = (p->waiting_next + 1) % P2P_WAITING_SOURCES_MAX;
+    if (!w->used)
+        p->waiting_used++;
     memcpy(w->txid, txid, 32);
     w->src = src;
     w->peer = peer;
     w->used = true;
 }
 
-/* Takes the remembered source of a waiting tx; false if none. */
+/* Takes the remembered source of a waiting tx; false if none. A reorg
+ * returns many txs at once and none of them waited, hence the count. */
 static bool waiting_take(struct p2p *p, const uint8_t txid[32], struct waiting_src *out)
 {
-    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX; i++) {
+    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX && p->waiting_used > 0; i++) {
         struct waiting_src *w = &p->waiting[i];
         if (w->used && memcmp(w->txid, txid, 32) == 0) {
             *out = *w;
             w->used = false;
+            p->waiting_used--;
             return true;
         }
     }
@@ -2201,6 +2205,10 @@ void p2p_get_stats(const struct p2p *p, struct p2p_stats *out)
 void p2p_check(const struct p2p *p)
 {
     assert(p->n_peers <= p->cap_peers || p->n_peers == 0);
+    size_t waiting = 0;
+    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX; i++)
+        waiting += p->waiting[i].used;
+    assert(waiting == p->waiting_used);
     for (size_t i = 0; i < p->n_peers; i++) {
         const struct peer *pe = p->peers[i];
         assert(pe->id != 0);
