@@ -1353,6 +1353,13 @@ static void handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list
         p2p_header_at(l, i, &h);
         chain_header_hash(&h, last);
         known_add(p, pe, last);
+        /* A header announces its block (sendheaders): counted and reported
+         * like an inv entry, so duplicate announcements are seen. */
+        bool have = chain_have_block(p->chain, last) || chain_is_invalid(p->chain, last);
+        if (have)
+            p->stats.dup_invs++;
+        if (p->ev.inv_received)
+            p->ev.inv_received(p->ev.ctx, pe->id, P2P_INV_BLOCK, last, have);
         memset(&res, 0, sizeof(res));
         int r = chain_accept_header(p->chain, &h, p->now, &res);
         if (r < 0 && r != CHAIN_ERR_BLK_DUPLICATE) {

@@ -90,7 +90,8 @@ struct p2p_events {
     void (*peer_connected)(void *ctx, const struct p2p_peer_info *pi);
     /* Connection closed after or during the handshake. reason: stable name. */
     void (*peer_disconnected)(void *ctx, const struct p2p_peer_info *pi, const char *reason);
-    /* An inv entry arrived; known = we already had the item. */
+    /* An inv entry or a header (a block announced with headers) arrived;
+     * known = we already had the item. */
     void (*inv_received)(void *ctx, uint64_t peer, uint32_t type, const uint8_t hash[32],
                          bool known);
     /* A tx entered our mempool. peer = 0 unless src == P2P_SRC_PEER. */
@@ -274,7 +275,7 @@ struct p2p_stats {
     uint64_t msgs_sent[P2P_CMD_COUNT], msgs_recv[P2P_CMD_COUNT];
     uint64_t bytes_sent[P2P_CMD_COUNT], bytes_recv[P2P_CMD_COUNT];
     uint64_t dup_tx_bodies, dup_block_bodies;   /* bodies received we already had */
-    uint64_t dup_invs;                          /* inv entries for items we had */
+    uint64_t dup_invs;                          /* inv entries and headers for items we had */
     uint64_t txs_accepted, txs_rejected;
     uint64_t blocks_accepted, blocks_rejected;
     uint64_t recon_rounds, recon_diffs;         /* rounds started; txids found missing */

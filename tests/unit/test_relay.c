@@ -234,6 +234,40 @@ static void test_block_at_once_inv_or_headers(void **state)
     fake_free(f);
 }
 
+/* A block announced with `headers` (sendheaders) is an announcement like an
+ * inv entry: one for a block we already have is a duplicate (dup_invs), one
+ * for a block we lack is not. */
+static void test_headers_announcements_counted(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.3.1.1", T0);
+    struct chain_block b, c;
+    mine_on(f->chain, T0 + 5, &b);
+    assert_int_equal(p2p_submit_block(f->p, &b, T0 + 5), CHAIN_ST_NEW_TIP);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    uint64_t before = st.dup_invs;
+    struct wr w;
+    wr_init(&w, P2P_MAX_PAYLOAD_BYTES);
+    assert_true(p2p_put_headers(&w, &b.hdr, 1));
+    frame(f, 1, P2P_CMD_HEADERS, w.buf, w.len, T0 + 6);
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.dup_invs, before + 1);
+    /* A header of a block we do not have yet: new, not a duplicate. */
+    mine_on(f->chain, T0 + 7, &c);
+    wr_free(&w);
+    wr_init(&w, P2P_MAX_PAYLOAD_BYTES);
+    assert_true(p2p_put_headers(&w, &c.hdr, 1));
+    frame(f, 1, P2P_CMD_HEADERS, w.buf, w.len, T0 + 8);
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.dup_invs, before + 1);
+    wr_free(&w);
+    chain_block_free(&b);
+    chain_block_free(&c);
+    fake_free(f);
+}
+
 static void test_block_from_peer_relayed_not_back(void **state)
 {
     (void)state;
@@ -368,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_waiting_tx_keeps_its_source),
         cmocka_unit_test(test_fanout_and_submit),
         cmocka_unit_test(test_block_at_once_inv_or_headers),
+        cmocka_unit_test(test_headers_announcements_counted),
         cmocka_unit_test(test_block_from_peer_relayed_not_back),
         cmocka_unit_test(test_invalid_tx_not_relayed_and_banned),
         cmocka_unit_test(test_notfound_asks_next),
