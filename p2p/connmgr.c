@@ -1,0 +1,175 @@
+/* Connection management: configured (--connect/addnode) connections with
+ * reconnect backoff, one-shot connects, and discovery that fills the
+ * outbound target from the address book. */
+#include "p2p/core.h"
+
+#include <string.h>
+
+struct added *p2p__added_find(struct p2p *p, const struct p2p_addr *a)
+{
+    for (size_t i = 0; i < p->n_added; i++)
+        if (p2p_addr_equal(&p->added[i].addr, a))
+            return &p->added[i];
+    return NULL;
+}
+
+void p2p__added_remove(struct p2p *p, struct added *e)
+{
+    *e = p->added[--p->n_added];
+}
+
+static void start_connect(struct p2p *p, struct added *a)
+{
+    a->connecting = true;
+    a->connect_ms = p->now;
+    p->io.connect(p->io.ctx, &a->addr);
+}
+
+static bool addr_connected(const struct p2p *p, const struct p2p_addr *a)
+{
+    for (size_t i = 0; i < p->n_peers; i++)
+        if (!p->peers[i]->dead && p2p_addr_equal(&p->peers[i]->addr, a))
+            return true;
+    for (size_t i = 0; i < p->n_added; i++)
+        if (p2p_addr_equal(&p->added[i].addr, a) && (p->added[i].peer || p->added[i].connecting))
+            return true;
+    return false;
+}
+
+void p2p__connmgr_tick(struct p2p *p)
+{
+    for (size_t i = 0; i < p->n_added; i++) {
+        struct added *a = &p->added[i];
+        if (a->connecting && p->now - a->connect_ms >= P2P_CONNECT_TIMEOUT_MS) {
+            a->connecting = false;   /* the driver never answered */
+            a->next_ms = p->now + a->backoff_ms;
+        }
+        if (a->peer || a->connecting || p->now < a->next_ms)
+            continue;
+        if (p2p__ban_find(p, &a->addr, p->now))
+            a->next_ms = p->now + P2P_RECONNECT_MAX_MS;   /* not before the ban is looked at again */
+        else
+            start_connect(p, a);
+    }
+    /* Discovery: fill up to the outbound target from the address book. */
+    size_t outbound = 0;
+    for (size_t i = 0; i < p->n_peers; i++)
+        outbound += !p->peers[i]->dead && !p->peers[i]->inbound;
+    for (size_t i = 0; i < p->n_added; i++)
+        outbound += p->added[i].connecting;
+    for (int tries = 0; outbound < p->outbound_target && p->n_book > 0 && tries < 8; tries++) {
+        struct book_entry *b = &p->book[p2p_rng_below(&p->rng, p->n_book)];
+        if (b->next_try_ms > p->now || addr_connected(p, &b->addr)
+            || p2p__ban_find(p, &b->addr, p->now) || p->n_added >= P2P_MAX_ADDED_PEERS)
+            continue;
+        b->next_try_ms = p->now + P2P_RECONNECT_MAX_MS;
+        struct added *a = &p->added[p->n_added++];
+        memset(a, 0, sizeof(*a));
+        a->addr = b->addr;
+        a->backoff_ms = P2P_RECONNECT_MIN_MS;
+        start_connect(p, a);
+        outbound++;
+    }
+}
+
+void p2p_on_connect_failed(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    struct added *a = p2p__added_find(p, addr);
+    if (!a || !a->connecting)
+        return;
+    a->connecting = false;
+    if (!a->persistent) {
+        p2p__added_remove(p, a);
+        return;
+    }
+    a->next_ms = p->now + a->backoff_ms;
+    a->backoff_ms = a->backoff_ms * 2 > P2P_RECONNECT_MAX_MS ? P2P_RECONNECT_MAX_MS
+                                                             : a->backoff_ms * 2;
+}
+
+int p2p_connect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    struct added *a = p2p__added_find(p, addr);
+    if (a) {
+        if (a->persistent)
+            return P2P_ERR_EXISTS;
+        a->persistent = true;
+        return 0;
+    }
+    if (p->n_added >= P2P_MAX_ADDED_PEERS)
+        return P2P_ERR_FULL;
+    a = &p->added[p->n_added++];
+    memset(a, 0, sizeof(*a));
+    a->addr = *addr;
+    a->persistent = true;
+    a->backoff_ms = P2P_RECONNECT_MIN_MS;
+    a->next_ms = p->now;
+    return 0;
+}
+
+int p2p_remove_addr(struct p2p *p, const struct p2p_addr *addr)
+{
+    struct added *a = p2p__added_find(p, addr);
+    if (!a)
+        return P2P_ERR_NOT_FOUND;
+    if (a->peer || a->connecting)
+        a->persistent = false;   /* removed when that connection ends */
+    else
+        p2p__added_remove(p, a);
+    return 0;
+}
+
+void p2p_connect_once(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    if (p2p__added_find(p, addr) || p->n_added >= P2P_MAX_ADDED_PEERS)
+        return;
+    struct added *a = &p->added[p->n_added++];
+    memset(a, 0, sizeof(*a));
+    a->addr = *addr;
+    a->backoff_ms = P2P_RECONNECT_MIN_MS;
+    a->next_ms = p->now;
+}
+
+int p2p_disconnect_peer(struct p2p *p, uint64_t peer, uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    struct peer *pe = p2p__peer_find(p, peer);
+    if (!pe)
+        return P2P_ERR_UNKNOWN_PEER;
+    p2p__drop(p, pe, "disconnect-requested");
+    p2p__sweep(p);
+    return 0;
+}
+
+int p2p_disconnect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    int n = 0;
+    for (size_t i = 0; i < p->n_peers; i++) {
+        if (!p->peers[i]->dead && p2p_addr_equal(&p->peers[i]->addr, addr)) {
+            p2p__drop(p, p->peers[i], "disconnect-requested");
+            n++;
+        }
+    }
+    p2p__sweep(p);
+    return n;
+}
+
+uint64_t p2p__connmgr_next_deadline(const struct p2p *p)
+{
+    uint64_t t = UINT64_MAX;
+    for (size_t i = 0; i < p->n_added; i++) {
+        const struct added *a = &p->added[i];
+        uint64_t v = t;
+        if (a->connecting)
+            v = a->connect_ms + P2P_CONNECT_TIMEOUT_MS;
+        else if (!a->peer)
+            v = a->next_ms;
+        if (v < t)
+            t = v;
+    }
+    return t;
+}

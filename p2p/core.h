@@ -1,0 +1,290 @@
+/* The p2p core's internal view, shared by its modules (as chain/chainstate.h
+ * is for chain/): struct p2p, struct peer and the p2p__ helpers each module
+ * offers the others. Nothing outside p2p/ includes it; the public contract
+ * is p2p.h.
+ *
+ * Module map (docs/P2P.md has the prose):
+ *   p2p.c      entry points, frame dispatch, tick/deadline composition
+ *   peer.c     handshake, liveness (ping/idle), send path, flow control
+ *   banlist.c  misbehaviour scores, bans
+ *   addrbook.c address book, its index, addr gossip
+ *   connmgr.c  configured/outbound connections, backoff, discovery
+ *   relay.c    known filters, tx batches, fan-out, block announce, serving getdata
+ *   fetch.c    request tracker owner, recent/rejected filters, orphan holds,
+ *              block download planning, tx/block outcome bookkeeping
+ *   sync.c     getheaders/headers, mempool, reconciliation
+ *   info.c     peer info, stats, p2p_check
+ *
+ * Each module with timers has a per-peer and/or node-wide tick and a
+ * deadline; p2p_on_tick and p2p_next_deadline call them in a fixed order
+ * (the order is part of the deterministic replay of a seed).
+ *
+ * Peers that misbehave or time out are marked dead and the driver is told
+ * at once; their memory is freed by p2p__sweep() at the end of the public
+ * entry point, so no handler ever holds a freed peer. */
+#ifndef GOSSIPD_P2P_CORE_H
+#define GOSSIPD_P2P_CORE_H
+
+#include "p2p/p2p.h"
+
+#include "chain/codec.h"
+#include "p2p/msg.h"
+#include "p2p/recon.h"
+#include "p2p/txrequest.h"
+#include "p2p/util.h"
+#include "p2p/wire.h"
+
+#define P2P_VERSION_STRING "0.1.0"
+
+
+struct peer {
+    uint64_t id;
+    struct p2p_addr addr;
+    bool inbound;
+    bool dead;
+    bool got_version, got_verack, established;
+    bool answered_getaddr;
+    uint16_t listen_port;       /* inbound: the port its version says it listens on */
+    bool relay_own_addr;        /* its listening address is new: forward it */
+    int32_t version;
+    uint64_t services;
+    char ua[P2P_MAX_USER_AGENT_BYTES + 1];
+    char name[P2P_MAX_NAME_BYTES + 1];
+    int32_t start_height;
+    bool relay;
+    bool sendheaders;
+    uint32_t best_height;
+    uint64_t connected_ms, last_recv_ms, last_send_ms;
+    uint64_t ping_nonce, ping_sent_ms, next_ping_ms;
+    int64_t ping_ms;
+    int score;
+    /* receive: one frame at a time */
+    uint8_t *rbuf;
+    size_t rlen, rcap;
+    struct p2p_frame_hdr hdr;
+    bool have_hdr;
+    /* send accounting and flow control */
+    size_t send_pending;
+    bool paused;
+    /* relay */
+    struct p2p_filter known;
+    uint8_t (*txq)[32];
+    size_t txq_n, txq_cap;
+    uint64_t txq_due_ms;
+    /* sync */
+    uint64_t getheaders_ms;     /* 0: none in flight */
+    uint64_t recon_ms;          /* 0: no round in flight */
+    uint32_t recon_budget;      /* recon messages it may still send us */
+    uint64_t recon_refill_ms;
+    /* stats */
+    uint64_t bytes_sent, bytes_recv;
+    uint64_t bytes_sent_cmd[P2P_CMD_COUNT], bytes_recv_cmd[P2P_CMD_COUNT];
+    uint64_t msgs_sent_cmd[P2P_CMD_COUNT], msgs_recv_cmd[P2P_CMD_COUNT];
+};
+
+struct added {
+    struct p2p_addr addr;
+    bool persistent;
+    bool connecting;
+    uint64_t peer;              /* connected peer id, 0 if none */
+    uint64_t connect_ms;        /* when connecting started */
+    uint64_t next_ms;           /* next attempt */
+    uint64_t backoff_ms;
+};
+
+struct book_entry {
+    struct p2p_addr addr;
+    uint64_t seen_ms;
+    uint64_t next_try_ms;
+};
+
+struct orphan_hold {
+    uint8_t hash[32];
+    uint64_t until_ms;
+};
+
+/* A tx chain/ holds for a nonce gap, and who gave it to us. */
+struct waiting_src {
+    uint8_t txid[32];
+    enum p2p_source src;
+    uint64_t peer;
+    bool used;
+};
+
+struct p2p {
+    struct chain *chain;
+    struct p2p_io io;
+    struct p2p_events ev;
+    struct chain_events fwd;
+    struct chain_events mine;
+    uint32_t magic;
+    char ua[P2P_MAX_USER_AGENT_BYTES + 1];
+    struct p2p_rng rng;
+    uint64_t salt;
+    uint64_t nonce;             /* our version nonce: self-connection check */
+    uint16_t listen_port;
+    uint32_t tx_batch_ms, fanout, outbound_target, inbound_max, recon_interval_ms;
+    uint64_t ban_ms;
+
+    struct peer **peers;
+    size_t n_peers, cap_peers;
+    struct p2p_txreq *req;
+    struct p2p_filter recent;   /* bodies received or confirmed */
+    struct p2p_filter rejected; /* txs refused for policy; cleared on a new tip */
+
+    struct added added[P2P_MAX_ADDED_PEERS];
+    size_t n_added;
+    struct book_entry *book;
+    size_t n_book, cap_book;
+    /* Index of the book: open addressing (linear probing, load <= 1/2)
+     * over 2 * cap_book cells, each a book slot + 1 (0: empty), homed by
+     * a hash of the address salted with p->salt so that a peer cannot
+     * grind addresses that pile up in one run. */
+    uint16_t *book_idx;
+    size_t book_idx_mask;
+    struct p2p_ban_entry *bans;
+    size_t n_bans, cap_bans;
+    struct orphan_hold orphans[P2P_ORPHAN_HOLD_ENTRIES];
+    size_t orphan_next;
+    struct waiting_src waiting[P2P_WAITING_SOURCES_MAX];
+    size_t waiting_next, waiting_used;
+
+    struct p2p_stats stats;
+    uint64_t now;
+    uint64_t next_recon_ms, next_headers_ms, next_fetch_ms, next_chain_tick_ms;
+    uint8_t last_tip[32];
+    bool fetch_dirty;
+    const uint8_t *accepting;   /* txid being accepted by us right now */
+};
+
+/* ---- Shared helpers (inline: on every inv entry) ---- */
+
+static inline uint64_t p2p__sid(const struct p2p *p, const uint8_t hash[32])
+{
+    return p2p_shortid(p->salt, hash);
+}
+
+static inline void p2p__known_add(struct p2p *p, struct peer *pe, const uint8_t hash[32])
+{
+    p2p_filter_add(&pe->known, p2p__sid(p, hash));
+}
+
+static inline bool p2p__known_has(const struct p2p *p, const struct peer *pe, const uint8_t hash[32])
+{
+    return p2p_filter_has(&pe->known, p2p__sid(p, hash));
+}
+
+static inline bool p2p__live(const struct peer *pe)
+{
+    return pe->established && !pe->dead;
+}
+
+/* Never backwards. */
+static inline void p2p__set_now(struct p2p *p, uint64_t now_ms)
+{
+    if (now_ms > p->now)
+        p->now = now_ms;
+}
+
+/* Frames and sends: the payload is written by the caller between
+ * FRAME_START and p2p__frame_send (which frees the writer). */
+#define FRAME_START(w) do { wr_init(&(w), P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES); \
+                            p2p_frame_begin(&(w)); } while (0)
+
+/* ---- peer.c ---- */
+struct peer *p2p__peer_find(const struct p2p *p, uint64_t id);
+struct peer *p2p__random_live_peer(struct p2p *p, bool need_no_recon);
+void p2p__emit_msg(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, size_t bytes, bool sent);
+void p2p__frame_send(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w);
+void p2p__send_empty(struct p2p *p, struct peer *pe, enum p2p_cmd cmd);
+void p2p__send_nonce(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, uint64_t nonce);
+void p2p__send_inv(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, uint32_t type,
+                   const uint8_t (*hashes)[32], size_t n);
+void p2p__send_version(struct p2p *p, struct peer *pe);
+/* The connection is over: tell the driver (if we close it), forget the
+ * peer's requests, schedule a reconnect. Memory goes in p2p__sweep(). */
+void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tell_driver);
+void p2p__drop(struct p2p *p, struct peer *pe, const char *reason);
+void p2p__peer_free(struct peer *pe);
+void p2p__sweep(struct p2p *p);
+void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+void p2p__handle_verack(struct p2p *p, struct peer *pe);
+void p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce);
+void p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce);
+/* Liveness of one peer (handshake, idle, ping timeouts; pings). */
+void p2p__peer_tick(struct p2p *p, struct peer *pe);
+uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe);
+
+/* ---- banlist.c ---- */
+struct p2p_ban_entry *p2p__ban_find(const struct p2p *p, const struct p2p_addr *a,
+                                    uint64_t now_ms);
+int p2p__ban_add(struct p2p *p, const struct p2p_addr *a, uint64_t duration_ms,
+                 const char *reason);
+/* Adds to the peer's score; at P2P_BAN_SCORE it is dropped and its IP
+ * banned. Returns true if the peer is gone. */
+bool p2p__misbehave(struct p2p *p, struct peer *pe, int score, const char *reason);
+
+/* ---- addrbook.c ---- */
+enum book_result {
+    BOOK_KNOWN,         /* held already (refreshed), or not storable */
+    BOOK_ADDED,         /* new, stored in a free slot */
+    BOOK_REPLACED,      /* stored in place of a random one (book full) */
+};
+enum book_result p2p__book_add(struct p2p *p, const struct p2p_addr *a);
+size_t p2p__book_find(const struct p2p *p, const struct p2p_addr *a);
+void p2p__relay_addr(struct p2p *p, const struct peer *from, const struct p2p_addr *a);
+void p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+void p2p__handle_getaddr(struct p2p *p, struct peer *pe);
+void p2p__addrbook_check(const struct p2p *p);
+
+/* ---- connmgr.c ---- */
+struct added *p2p__added_find(struct p2p *p, const struct p2p_addr *a);
+void p2p__added_remove(struct p2p *p, struct added *e);
+/* Configured connections (timeouts, reconnects) and discovery. */
+void p2p__connmgr_tick(struct p2p *p);
+uint64_t p2p__connmgr_next_deadline(const struct p2p *p);
+
+/* ---- relay.c ---- */
+void p2p__flush_txq(struct p2p *p, struct peer *pe);
+bool p2p__queue_tx(struct p2p *p, struct peer *pe, const uint8_t txid[32]);
+void p2p__announce_tx(struct p2p *p, const uint8_t txid[32]);
+void p2p__tip_changed(struct p2p *p);
+void p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+/* The peer's tx batch, when due. */
+void p2p__relay_peer_tick(struct p2p *p, struct peer *pe);
+uint64_t p2p__relay_peer_next_deadline(const struct p2p *p, const struct peer *pe);
+
+/* ---- fetch.c ---- */
+bool p2p__have_tx(const struct p2p *p, const uint8_t txid[32]);
+void p2p__send_requests(struct p2p *p);
+void p2p__plan_fetch(struct p2p *p);
+bool p2p__block_reject_is_fault(int r);
+void p2p__waiting_remember(struct p2p *p, const uint8_t txid[32], enum p2p_source src,
+                           uint64_t peer);
+/* The chain_events the core installs on the chain (forwarding to node/'s). */
+struct chain_events p2p__fetch_chain_events(struct p2p *p);
+void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+void p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+/* Re-plans block downloads when due, then sends what the scheduler says. */
+void p2p__fetch_tick(struct p2p *p);
+uint64_t p2p__fetch_next_deadline(const struct p2p *p);
+
+/* ---- sync.c ---- */
+void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first);
+void p2p__start_recon(struct p2p *p, struct peer *pe);
+void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g);
+void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+void p2p__handle_mempool(struct p2p *p, struct peer *pe);
+void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m);
+/* Per peer: getheaders and recon round timeouts. */
+void p2p__sync_peer_tick(struct p2p *p, struct peer *pe);
+/* Node-wide: a recon round and a headers sync with random peers. */
+void p2p__sync_tick(struct p2p *p);
+uint64_t p2p__sync_next_deadline(const struct p2p *p);
+
+/* ---- info.c ---- */
+void p2p__fill_info(const struct p2p *p, const struct peer *pe, struct p2p_peer_info *pi);
+
+#endif

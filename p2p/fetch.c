@@ -1,0 +1,391 @@
+/* Fetching (Bitcoin's TxDownloadManager analog): owns the request
+ * scheduler (txrequest), the recent/rejected filters, orphan-block holds,
+ * block download planning, getdata grouping, and the bookkeeping of what
+ * became of a tx or block body a peer sent. */
+#include "p2p/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/err.h"
+
+void p2p__send_requests(struct p2p *p)
+{
+    struct p2p_txreq_req reqs[P2P_POLL_BATCH_ENTRIES];
+    size_t n;
+    do {
+        n = p2p_txreq_poll(p->req, p->now, reqs, P2P_POLL_BATCH_ENTRIES);
+        /* Group per peer into getdata messages. */
+        bool done[P2P_POLL_BATCH_ENTRIES] = { false };
+        for (size_t i = 0; i < n; i++) {
+            if (done[i])
+                continue;
+            uint32_t types[P2P_POLL_BATCH_ENTRIES];
+            uint8_t hashes[P2P_POLL_BATCH_ENTRIES][32];
+            size_t k = 0;
+            for (size_t j = i; j < n; j++) {
+                if (done[j] || reqs[j].peer != reqs[i].peer)
+                    continue;
+                done[j] = true;
+                types[k] = reqs[j].type;
+                memcpy(hashes[k++], reqs[j].hash, 32);
+            }
+            struct peer *pe = p2p__peer_find(p, reqs[i].peer);
+            if (!pe)
+                continue;
+            struct wr w;
+            FRAME_START(w);
+            p2p_put_inv_mixed(&w, types, (const uint8_t (*)[32])hashes, k);
+            p2p__frame_send(p, pe, P2P_CMD_GETDATA, &w);
+        }
+    } while (n == P2P_POLL_BATCH_ENTRIES);
+}
+
+static bool orphan_held(struct p2p *p, const uint8_t hash[32])
+{
+    for (size_t i = 0; i < P2P_ORPHAN_HOLD_ENTRIES; i++)
+        if (p->orphans[i].until_ms > p->now && memcmp(p->orphans[i].hash, hash, 32) == 0)
+            return true;
+    return false;
+}
+
+static void orphan_hold(struct p2p *p, const uint8_t hash[32])
+{
+    struct orphan_hold *o = &p->orphans[p->orphan_next++ % P2P_ORPHAN_HOLD_ENTRIES];
+    memcpy(o->hash, hash, 32);
+    o->until_ms = p->now + P2P_ORPHAN_HOLD_MS;
+}
+
+/* Plans block downloads: every block on the best header chain whose body
+ * we lack, from every peer that claims to be at least that high. The
+ * scheduler spreads them over peers within each peer's window. */
+void p2p__plan_fetch(struct p2p *p)
+{
+    uint8_t (*hashes)[32] = malloc(P2P_BLOCK_FETCH_LOOKAHEAD * 32);
+    if (!hashes)
+        return;
+    size_t n = chain_blocks_to_fetch(p->chain, hashes, P2P_BLOCK_FETCH_LOOKAHEAD);
+    for (size_t i = 0; i < n; i++) {
+        struct chain_header h;
+        uint32_t height = 0;
+        if (orphan_held(p, hashes[i]) || chain_have_block(p->chain, hashes[i]))
+            continue;
+        chain_get_header(p->chain, hashes[i], &h, &height);
+        for (size_t k = 0; k < p->n_peers; k++) {
+            struct peer *pe = p->peers[k];
+            if (p2p__live(pe) && pe->best_height >= height)
+                p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hashes[i], !pe->inbound,
+                                   p->now);
+        }
+    }
+    free(hashes);
+    p->fetch_dirty = false;
+    p->next_fetch_ms = p->now + P2P_BLOCK_FETCH_INTERVAL_MS;
+}
+
+static void on_block_connected(void *ctx, const uint8_t hash[32], uint32_t height,
+                               const struct chain_block *b)
+{
+    struct p2p *p = ctx;
+    /* Confirmed txs left the mempool: never download them again. */
+    for (size_t i = 0; b && i < b->n_tx; i++) {
+        uint8_t txid[32];
+        chain_tx_txid(&b->txs[i], txid);
+        p2p_filter_add(&p->recent, p2p__sid(p, txid));
+        p2p_txreq_forget(p->req, txid);
+    }
+    p2p_filter_add(&p->recent, p2p__sid(p, hash));
+    if (p->fwd.block_connected)
+        p->fwd.block_connected(p->fwd.ctx, hash, height, b);
+}
+
+static void on_block_disconnected(void *ctx, const uint8_t hash[32], uint32_t height)
+{
+    struct p2p *p = ctx;
+    if (p->fwd.block_disconnected)
+        p->fwd.block_disconnected(p->fwd.ctx, hash, height);
+}
+
+static void on_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip[32],
+                     uint32_t depth)
+{
+    struct p2p *p = ctx;
+    if (p->fwd.reorg)
+        p->fwd.reorg(p->fwd.ctx, old_tip, new_tip, depth);
+}
+
+void p2p__waiting_remember(struct p2p *p, const uint8_t txid[32], enum p2p_source src,
+                           uint64_t peer)
+{
+    struct waiting_src *w = &p->waiting[p->waiting_next];
+    p->waiting_next = (p->waiting_next + 1) % P2P_WAITING_SOURCES_MAX;
+    if (!w->used)
+        p->waiting_used++;
+    memcpy(w->txid, txid, 32);
+    w->src = src;
+    w->peer = peer;
+    w->used = true;
+}
+
+/* Takes the remembered source of a waiting tx; false if none. A reorg
+ * returns many txs at once and none of them waited, hence the count. */
+static bool waiting_take(struct p2p *p, const uint8_t txid[32], struct waiting_src *out)
+{
+    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX && p->waiting_used > 0; i++) {
+        struct waiting_src *w = &p->waiting[i];
+        if (w->used && memcmp(w->txid, txid, 32) == 0) {
+            *out = *w;
+            w->used = false;
+            p->waiting_used--;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx)
+{
+    struct p2p *p = ctx;
+    if (p->fwd.tx_added)
+        p->fwd.tx_added(p->fwd.ctx, txid, tx);
+    if (p->accepting && memcmp(p->accepting, txid, 32) == 0)
+        return;   /* our own accept call reports it */
+    /* A tx that waited for a nonce gap is new to us: report it with the
+     * peer (or RPC) it came from. Anything else is back in the mempool
+     * after a reorg. Either way, announce it like a new one. */
+    struct waiting_src w;
+    bool waited = waiting_take(p, txid, &w);
+    p->stats.txs_accepted++;
+    if (p->ev.tx_accepted)
+        p->ev.tx_accepted(p->ev.ctx, txid, waited ? w.src : P2P_SRC_REORG,
+                          waited ? w.peer : 0, chain_tx_size(tx), waited);
+    p2p__announce_tx(p, txid);
+}
+
+bool p2p__have_tx(const struct p2p *p, const uint8_t txid[32])
+{
+    uint64_t id = p2p__sid(p, txid);
+    return chain_mempool_has(p->chain, txid) || p2p_filter_has(&p->recent, id)
+           || p2p_filter_has(&p->rejected, id);
+}
+
+void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+{
+    bool want_headers = false;
+    for (size_t i = 0; i < l->n && !pe->dead; i++) {
+        uint32_t type;
+        const uint8_t *hash;
+        p2p_inv_at(l, i, &type, &hash);
+        p2p__known_add(p, pe, hash);
+        bool have;
+        if (type == P2P_INV_TX) {
+            have = p2p__have_tx(p, hash);
+            if (!have)
+                p2p_txreq_announce(p->req, pe->id, P2P_INV_TX, hash, !pe->inbound,
+                                   p->now + (pe->inbound ? P2P_NONPREFERRED_DELAY_MS : 0));
+        } else {
+            have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
+            struct chain_header h;
+            uint32_t height;
+            if (chain_get_header(p->chain, hash, &h, &height)) {
+                if (height > pe->best_height)
+                    pe->best_height = height;
+            } else {
+                want_headers = true;
+            }
+            if (!have && !orphan_held(p, hash))
+                p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hash, !pe->inbound, p->now);
+        }
+        if (have)
+            p->stats.dup_invs++;
+        if (p->ev.inv_received)
+            p->ev.inv_received(p->ev.ctx, pe->id, type, hash, have);
+    }
+    /* A block we have no header for: learn its chain (it may have more work). */
+    if (want_headers && !pe->getheaders_ms && !pe->dead)
+        p2p__send_getheaders(p, pe, NULL);
+}
+
+void p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        uint32_t type;
+        const uint8_t *hash;
+        p2p_inv_at(l, i, &type, &hash);
+        p2p_txreq_notfound(p->req, pe->id, hash);
+    }
+}
+
+/* Rejections an honest peer (which validated before relaying) never causes. */
+static bool tx_reject_is_fault(int r)
+{
+    switch (r) {
+    case CHAIN_ERR_TX_VERSION: case CHAIN_ERR_TX_MEMO_SIZE: case CHAIN_ERR_TX_BAD_SIG:
+    case CHAIN_ERR_TX_OVERFLOW: case CHAIN_ERR_TX_COINBASE: case CHAIN_ERR_TX_SELF_SEND:
+    case CHAIN_ERR_TX_ZERO_AMOUNT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool p2p__block_reject_is_fault(int r)
+{
+    switch (r) {
+    case CHAIN_ERR_NOMEM: case CHAIN_ERR_STORE: case CHAIN_ERR_INTERNAL:
+    case CHAIN_ERR_BLK_TIME_FUTURE:     /* clocks differ */
+    case CHAIN_ERR_BLK_ORPHAN_FULL: case CHAIN_ERR_BLK_DUPLICATE: case CHAIN_ERR_BLK_UNKNOWN:
+        return false;
+    default:
+        return true;
+    }
+}
+
+void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
+{
+    struct chain_tx tx;
+    uint8_t txid[32];
+    int err = p2p_dec_tx(buf, len, &tx);
+    if (err) {
+        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
+        return;
+    }
+    chain_tx_txid(&tx, txid);
+    p2p__known_add(p, pe, txid);
+    bool requested = p2p_txreq_from_peer(p->req, pe->id, txid);
+    p2p_txreq_forget(p->req, txid);
+    if (p2p__have_tx(p, txid)) {
+        p->stats.dup_tx_bodies++;
+        if (p->ev.tx_duplicate)
+            p->ev.tx_duplicate(p->ev.ctx, txid, pe->id);
+        return;
+    }
+    if (!requested && p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "unsolicited-tx"))
+        return;
+    p->accepting = txid;
+    int r = chain_mempool_accept(p->chain, &tx, p->now);
+    p->accepting = NULL;
+    if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED) {
+        p2p_filter_add(&p->recent, p2p__sid(p, txid));
+        p->stats.txs_accepted++;
+        if (p->ev.tx_accepted)
+            p->ev.tx_accepted(p->ev.ctx, txid, P2P_SRC_PEER, pe->id, len, true);
+        p2p__announce_tx(p, txid);
+        return;
+    }
+    if (r == CHAIN_TX_WAITING) {
+        /* Held by chain/ until its nonce gap closes; tx_added reports it then. */
+        p2p_filter_add(&p->recent, p2p__sid(p, txid));
+        p2p__waiting_remember(p, txid, P2P_SRC_PEER, pe->id);
+        return;
+    }
+    if (r == CHAIN_ERR_TX_DUPLICATE) {
+        p->stats.dup_tx_bodies++;
+        if (p->ev.tx_duplicate)
+            p->ev.tx_duplicate(p->ev.ctx, txid, pe->id);
+        return;
+    }
+    p->stats.txs_rejected++;
+    if (p->ev.tx_rejected)
+        p->ev.tx_rejected(p->ev.ctx, txid, P2P_SRC_PEER, pe->id, r);
+    if (tx_reject_is_fault(r)) {
+        p2p_filter_add(&p->recent, p2p__sid(p, txid));
+        p2p__misbehave(p, pe, P2P_SCORE_INVALID_TX, chain_strerror(r));
+    } else {
+        /* Nonce, fee or balance: it may become valid on another tip, so
+         * it is only remembered until the tip moves. */
+        p2p_filter_add(&p->rejected, p2p__sid(p, txid));
+    }
+}
+
+void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
+{
+    struct chain_block b;
+    uint8_t hash[32];
+    int err = p2p_dec_block(buf, len, &b);
+    if (err) {
+        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
+        return;
+    }
+    chain_header_hash(&b.hdr, hash);
+    p2p__known_add(p, pe, hash);
+    for (size_t i = 0; i < b.n_tx; i++) {
+        uint8_t txid[32];
+        chain_tx_txid(&b.txs[i], txid);
+        p2p__known_add(p, pe, txid);
+    }
+    bool requested = p2p_txreq_from_peer(p->req, pe->id, hash);
+    p2p_txreq_forget(p->req, hash);
+    struct chain_header ph;
+    uint32_t height = 0;
+    if (chain_get_header(p->chain, b.hdr.prev, &ph, &height))
+        height++;
+    else
+        height = 0;
+    bool first = !chain_have_block(p->chain, hash) && !orphan_held(p, hash);
+    if (p->ev.block_received)
+        p->ev.block_received(p->ev.ctx, hash, height, pe->id, len, b.n_tx, b.hdr.time_ms, first);
+    if (!first) {
+        p->stats.dup_block_bodies++;
+        goto out;
+    }
+    if (!requested && p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "unsolicited-block"))
+        goto out;
+    struct chain_result res;
+    memset(&res, 0, sizeof(res));
+    int r = chain_accept_block(p->chain, &b, p->now, &res);
+    if (r < 0) {
+        p->stats.blocks_rejected++;
+        if (p->ev.block_rejected)
+            p->ev.block_rejected(p->ev.ctx, hash, pe->id, r);
+        if (p2p__block_reject_is_fault(r))
+            p2p__misbehave(p, pe, P2P_SCORE_INVALID_BLOCK, chain_strerror(r));
+        goto out;
+    }
+    if (res.height > pe->best_height)
+        pe->best_height = res.height;
+    switch (res.status) {
+    case CHAIN_ST_NEW_TIP:
+    case CHAIN_ST_SIDE:
+        p->stats.blocks_accepted++;
+        p2p__tip_changed(p);
+        break;
+    case CHAIN_ST_ORPHAN:
+        /* Fetch the missing parent from this peer, and learn its chain. */
+        orphan_hold(p, hash);
+        if (!chain_have_block(p->chain, res.missing_parent))
+            p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, res.missing_parent,
+                               !pe->inbound, p->now);
+        if (!pe->getheaders_ms)
+            p2p__send_getheaders(p, pe, NULL);
+        break;
+    default:
+        break;
+    }
+    p->fetch_dirty = true;
+out:
+    chain_block_free(&b);
+}
+
+struct chain_events p2p__fetch_chain_events(struct p2p *p)
+{
+    return (struct chain_events){
+        .ctx = p,
+        .block_connected = on_block_connected,
+        .block_disconnected = on_block_disconnected,
+        .reorg = on_reorg,
+        .tx_added = on_tx_added,
+    };
+}
+
+void p2p__fetch_tick(struct p2p *p)
+{
+    if (p->fetch_dirty || p->now >= p->next_fetch_ms)
+        p2p__plan_fetch(p);
+    p2p__send_requests(p);
+}
+
+uint64_t p2p__fetch_next_deadline(const struct p2p *p)
+{
+    return p2p_txreq_next_deadline(p->req, p->now);
+}

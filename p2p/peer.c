@@ -1,0 +1,330 @@
+/* One peer's connection: the handshake (version/verack), liveness (ping,
+ * idle and handshake timeouts), the send path and flow control, and the
+ * peer table (find, drop, sweep). */
+#include "p2p/core.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void p2p__emit_msg(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, size_t bytes, bool sent)
+{
+    if (sent) {
+        p->stats.msgs_sent[cmd]++;
+        p->stats.bytes_sent[cmd] += bytes;
+        pe->msgs_sent_cmd[cmd]++;
+        pe->bytes_sent_cmd[cmd] += bytes;
+        pe->bytes_sent += bytes;
+        if (p->ev.msg_sent)
+            p->ev.msg_sent(p->ev.ctx, pe->id, p2p_cmd_name(cmd), bytes);
+    } else {
+        p->stats.msgs_recv[cmd]++;
+        p->stats.bytes_recv[cmd] += bytes;
+        pe->msgs_recv_cmd[cmd]++;
+        pe->bytes_recv_cmd[cmd] += bytes;
+        if (p->ev.msg_recv)
+            p->ev.msg_recv(p->ev.ctx, pe->id, p2p_cmd_name(cmd), bytes);
+    }
+}
+
+struct peer *p2p__peer_find(const struct p2p *p, uint64_t id)
+{
+    for (size_t i = 0; i < p->n_peers; i++)
+        if (p->peers[i]->id == id && !p->peers[i]->dead)
+            return p->peers[i];
+    return NULL;
+}
+
+/* Hands a finished frame (in w, from offset 0) to the driver. */
+static void send_frame(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w)
+{
+    if (pe->dead || w->err || w->len == 0)
+        return;
+    size_t len = w->len;
+    if (p->io.send(p->io.ctx, pe->id, w->buf, len) < 0) {
+        p2p__drop(p, pe, "send-failed");
+        return;
+    }
+    p2p__emit_msg(p, pe, cmd, len, true);
+    pe->last_send_ms = p->now;
+    pe->send_pending += len;
+    if (pe->send_pending > P2P_SEND_QUEUE_MAX_BYTES) {
+        p2p__drop(p, pe, "send-queue-full");
+    } else if (!pe->paused && pe->send_pending > P2P_SEND_QUEUE_PAUSE_BYTES) {
+        pe->paused = true;
+        if (p->io.pause_read)
+            p->io.pause_read(p->io.ctx, pe->id, true);
+    }
+}
+
+void p2p__frame_send(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w)
+{
+    if (p2p_frame_end(w, 0, p->magic, cmd) == 0)
+        send_frame(p, pe, cmd, w);
+    wr_free(w);
+}
+
+void p2p__send_empty(struct p2p *p, struct peer *pe, enum p2p_cmd cmd)
+{
+    struct wr w;
+    FRAME_START(w);
+    p2p__frame_send(p, pe, cmd, &w);
+}
+
+void p2p__send_nonce(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, uint64_t nonce)
+{
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_nonce(&w, nonce);
+    p2p__frame_send(p, pe, cmd, &w);
+}
+
+void p2p__send_inv(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, uint32_t type,
+                   const uint8_t (*hashes)[32], size_t n)
+{
+    while (n > 0 && !pe->dead) {
+        size_t k = n < P2P_MAX_INV_ENTRIES ? n : P2P_MAX_INV_ENTRIES;
+        struct wr w;
+        FRAME_START(w);
+        p2p_put_inv(&w, type, hashes, k);
+        p2p__frame_send(p, pe, cmd, &w);
+        hashes += k;
+        n -= k;
+    }
+}
+
+void p2p__send_version(struct p2p *p, struct peer *pe)
+{
+    struct p2p_version v;
+    memset(&v, 0, sizeof(v));
+    v.version = P2P_PROTOCOL_VERSION;
+    v.services = P2P_SERVICES;
+    v.timestamp = (int64_t)(p->now / 1000);
+    v.addr_recv = pe->addr;
+    v.addr_from.port = p->listen_port;
+    v.nonce = p->nonce;
+    memcpy(v.user_agent, p->ua, sizeof(v.user_agent));
+    v.start_height = (int32_t)chain_height(p->chain);
+    v.relay = true;
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_version(&w, &v);
+    p2p__frame_send(p, pe, P2P_CMD_VERSION, &w);
+}
+
+/* The connection is over: tell the driver (if we close it), forget the
+ * peer's requests, schedule a reconnect. Memory goes in p2p__sweep(). */
+void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tell_driver)
+{
+    if (pe->dead)
+        return;
+    pe->dead = true;
+    if (tell_driver)
+        p->io.disconnect(p->io.ctx, pe->id, reason);
+    p2p_txreq_peer_gone(p->req, pe->id);
+    for (size_t i = 0; i < p->n_added; i++) {
+        struct added *a = &p->added[i];
+        if (a->peer != pe->id)
+            continue;
+        a->peer = 0;
+        if (!a->persistent) {
+            p2p__added_remove(p, a);
+        } else {
+            a->next_ms = p->now + a->backoff_ms;
+            a->backoff_ms = a->backoff_ms * 2 > P2P_RECONNECT_MAX_MS ? P2P_RECONNECT_MAX_MS
+                                                                     : a->backoff_ms * 2;
+        }
+        break;
+    }
+    if (p->ev.peer_disconnected) {
+        struct p2p_peer_info pi;
+        p2p__fill_info(p, pe, &pi);
+        p->ev.peer_disconnected(p->ev.ctx, &pi, reason);
+    }
+    p->fetch_dirty = true;
+}
+
+void p2p__drop(struct p2p *p, struct peer *pe, const char *reason)
+{
+    p2p__peer_gone(p, pe, reason, true);
+}
+
+void p2p__peer_free(struct peer *pe)
+{
+    free(pe->rbuf);
+    free(pe->txq);
+    p2p_filter_free(&pe->known);
+    free(pe);
+}
+
+void p2p__sweep(struct p2p *p)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < p->n_peers; i++) {
+        if (p->peers[i]->dead)
+            p2p__peer_free(p->peers[i]);
+        else
+            p->peers[j++] = p->peers[i];
+    }
+    p->n_peers = j;
+}
+
+struct peer *p2p__random_live_peer(struct p2p *p, bool need_no_recon)
+{
+    struct peer *cand[P2P_MAX_PEERS];
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_peers && n < P2P_MAX_PEERS; i++) {
+        struct peer *pe = p->peers[i];
+        if (p2p__live(pe) && (!need_no_recon || !pe->recon_ms))
+            cand[n++] = pe;
+    }
+    return n ? cand[p2p_rng_below(&p->rng, n)] : NULL;
+}
+
+static void parse_name(const char *ua, char name[P2P_MAX_NAME_BYTES + 1])
+{
+    name[0] = '\0';
+    const char *open = strchr(ua, '(');
+    if (!open)
+        return;
+    const char *close = strchr(open, ')');
+    if (!close)
+        return;
+    size_t n = (size_t)(close - open - 1);
+    if (n > P2P_MAX_NAME_BYTES)
+        n = P2P_MAX_NAME_BYTES;
+    memcpy(name, open + 1, n);
+    name[n] = '\0';
+}
+
+static void on_established(struct p2p *p, struct peer *pe)
+{
+    pe->established = true;
+    pe->next_ping_ms = p->now + P2P_PING_INTERVAL_MS;
+    for (size_t i = 0; i < p->n_added; i++)
+        if (p->added[i].peer == pe->id)
+            p->added[i].backoff_ms = P2P_RECONNECT_MIN_MS;
+    if (p->ev.peer_connected) {
+        struct p2p_peer_info pi;
+        p2p__fill_info(p, pe, &pi);
+        p->ev.peer_connected(p->ev.ctx, &pi);
+    }
+    p2p__send_empty(p, pe, P2P_CMD_SENDHEADERS);
+    if (!pe->inbound)
+        p2p__send_empty(p, pe, P2P_CMD_GETADDR);
+    if (pe->relay_own_addr) {
+        struct p2p_addr a = pe->addr;
+        a.port = pe->listen_port;
+        p2p__relay_addr(p, pe, &a);
+    }
+    /* Anti-entropy on connect: headers sync and a mempool round. */
+    p2p__send_getheaders(p, pe, NULL);
+    p2p__start_recon(p, pe);
+    p->fetch_dirty = true;
+}
+
+void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
+{
+    struct p2p_version v;
+    int err = p2p_dec_version(buf, len, &v);
+    if (err) {
+        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
+        return;
+    }
+    if (pe->got_version) {
+        p2p__misbehave(p, pe, P2P_SCORE_PROTOCOL, "duplicate-version");
+        return;
+    }
+    if (v.nonce == p->nonce) {
+        p2p__drop(p, pe, "self-connection");
+        return;
+    }
+    if (v.version < P2P_MIN_PROTOCOL_VERSION) {
+        p2p__drop(p, pe, "obsolete-version");
+        return;
+    }
+    pe->got_version = true;
+    pe->version = v.version;
+    pe->services = v.services;
+    memcpy(pe->ua, v.user_agent, sizeof(pe->ua));
+    parse_name(pe->ua, pe->name);
+    pe->start_height = v.start_height;
+    pe->best_height = v.start_height > 0 ? (uint32_t)v.start_height : 0;
+    pe->relay = v.relay;
+    if (pe->inbound) {
+        p2p__send_version(p, pe);
+        /* Its listening address: the IP it came from, the port it says. */
+        if (v.addr_from.port) {
+            struct p2p_addr a = pe->addr;
+            a.port = v.addr_from.port;
+            pe->listen_port = a.port;
+            if (p2p__book_add(p, &a) == BOOK_ADDED)
+                pe->relay_own_addr = true;
+        }
+    }
+    p2p__send_empty(p, pe, P2P_CMD_VERACK);
+    if (pe->got_verack && !pe->dead)
+        on_established(p, pe);
+}
+
+void p2p__handle_verack(struct p2p *p, struct peer *pe)
+{
+    if (!pe->got_version || pe->got_verack) {
+        p2p__misbehave(p, pe, P2P_SCORE_PROTOCOL, "unexpected-verack");
+        return;
+    }
+    pe->got_verack = true;
+    on_established(p, pe);
+}
+
+void p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce)
+{
+    p2p__send_nonce(p, pe, P2P_CMD_PONG, nonce);
+}
+
+void p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce)
+{
+    if (pe->ping_nonce && nonce == pe->ping_nonce) {
+        pe->ping_ms = (int64_t)(p->now - pe->ping_sent_ms);
+        pe->ping_nonce = 0;
+    }
+}
+
+void p2p__peer_tick(struct p2p *p, struct peer *pe)
+{
+    uint64_t now = p->now;
+    if (!pe->established && now - pe->connected_ms >= P2P_HANDSHAKE_TIMEOUT_MS) {
+        p2p__drop(p, pe, "handshake-timeout");
+        return;
+    }
+    if (now - pe->last_recv_ms >= P2P_IDLE_TIMEOUT_MS) {
+        p2p__drop(p, pe, "idle-timeout");
+        return;
+    }
+    if (pe->ping_nonce && now - pe->ping_sent_ms >= P2P_PING_TIMEOUT_MS) {
+        p2p__drop(p, pe, "ping-timeout");
+        return;
+    }
+    if (pe->established && !pe->ping_nonce && now >= pe->next_ping_ms) {
+        pe->ping_nonce = p2p_rng_next(&p->rng) | 1;
+        pe->ping_sent_ms = now;
+        pe->next_ping_ms = now + P2P_PING_INTERVAL_MS;
+        p2p__send_nonce(p, pe, P2P_CMD_PING, pe->ping_nonce);
+    }
+}
+
+uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe)
+{
+    (void)p;
+    uint64_t t = pe->last_recv_ms + P2P_IDLE_TIMEOUT_MS;
+    if (!pe->established && pe->connected_ms + P2P_HANDSHAKE_TIMEOUT_MS < t)
+        t = pe->connected_ms + P2P_HANDSHAKE_TIMEOUT_MS;
+    if (pe->ping_nonce) {
+        if (pe->ping_sent_ms + P2P_PING_TIMEOUT_MS < t)
+            t = pe->ping_sent_ms + P2P_PING_TIMEOUT_MS;
+    } else if (pe->established && pe->next_ping_ms < t) {
+        t = pe->next_ping_ms;
+    }
+    return t;
+}

@@ -1,0 +1,206 @@
+/* Anti-entropy: headers sync (getheaders/headers), mempool requests and
+ * mempool reconciliation rounds. */
+#include "p2p/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first)
+{
+    uint8_t loc[P2P_MAX_LOCATOR_ENTRIES][32];
+    size_t n = 0;
+    if (first)
+        memcpy(loc[n++], first, 32);
+    n += chain_locator(p->chain, loc + n, P2P_MAX_LOCATOR_ENTRIES - n);
+    static const uint8_t zero[32];
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_getheaders(&w, (const uint8_t (*)[32])loc, n, zero);
+    p2p__frame_send(p, pe, P2P_CMD_GETHEADERS, &w);
+    pe->getheaders_ms = p->now ? p->now : 1;
+}
+
+/* The reconciliation set of our mempool's txids. 0 or P2P_ERR_NOMEM. */
+static int mempool_recon_set(struct p2p *p, struct p2p_recon_set *set)
+{
+    size_t cnt = chain_mempool_count(p->chain);
+    uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
+    if (!ids)
+        return P2P_ERR_NOMEM;
+    cnt = chain_mempool_txids(p->chain, ids, cnt);
+    int err = p2p_recon_set_build(set, (const uint8_t (*)[32])ids, cnt);
+    free(ids);
+    return err;
+}
+
+static void send_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_out *out)
+{
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_recon_count(&w, out->n_nodes);
+    wr_bytes(&w, out->body.buf, out->body.len);
+    p2p__frame_send(p, pe, P2P_CMD_RECON, &w);
+    pe->recon_ms = p->now ? p->now : 1;
+}
+
+void p2p__start_recon(struct p2p *p, struct peer *pe)
+{
+    struct p2p_recon_set set = { 0 };
+    struct p2p_recon_out out;
+    p2p_recon_out_init(&out);
+    if (mempool_recon_set(p, &set) || p2p_recon_start(&set, &out))
+        goto done;
+    send_recon(p, pe, &out);
+    p->stats.recon_rounds++;
+done:
+    p2p_recon_out_free(&out);
+    p2p_recon_set_free(&set);
+}
+
+void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g)
+{
+    struct chain_header *hs = malloc(P2P_MAX_HEADERS_ENTRIES * sizeof(*hs));
+    if (!hs)
+        return;
+    /* A copy: the chain API takes an array of hashes, the payload is bytes. */
+    uint8_t loc[P2P_MAX_LOCATOR_ENTRIES][32];
+    for (size_t i = 0; i < g->locator.n; i++)
+        memcpy(loc[i], p2p_hash_at(&g->locator, i), 32);
+    size_t n = chain_headers_after(p->chain, (const uint8_t (*)[32])loc,
+                                   g->locator.n, g->stop, hs, P2P_MAX_HEADERS_ENTRIES);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[32];
+        chain_header_hash(&hs[i], h);
+        p2p__known_add(p, pe, h);
+    }
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_headers(&w, hs, n);
+    p2p__frame_send(p, pe, P2P_CMD_HEADERS, &w);
+    free(hs);
+}
+
+void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+{
+    pe->getheaders_ms = 0;
+    uint8_t last[32];
+    size_t accepted = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct chain_header h;
+        struct chain_result res;
+        p2p_header_at(l, i, &h);
+        chain_header_hash(&h, last);
+        p2p__known_add(p, pe, last);
+        /* A header announces its block (sendheaders): counted and reported
+         * like an inv entry, so duplicate announcements are seen. */
+        bool have = chain_have_block(p->chain, last) || chain_is_invalid(p->chain, last);
+        if (have)
+            p->stats.dup_invs++;
+        if (p->ev.inv_received)
+            p->ev.inv_received(p->ev.ctx, pe->id, P2P_INV_BLOCK, last, have);
+        memset(&res, 0, sizeof(res));
+        int r = chain_accept_header(p->chain, &h, p->now, &res);
+        if (r < 0 && r != CHAIN_ERR_BLK_DUPLICATE) {
+            if (p2p__block_reject_is_fault(r)) {
+                p2p__misbehave(p, pe, P2P_SCORE_INVALID_HEADER, chain_strerror(r));
+                return;
+            }
+            break;
+        }
+        if (r >= 0 && res.status == CHAIN_ST_ORPHAN) {
+            /* Does not connect (an announcement after a reorg, say): sync
+             * from our locator instead. */
+            if (!pe->getheaders_ms)
+                p2p__send_getheaders(p, pe, NULL);
+            break;
+        }
+        if (res.height > pe->best_height)
+            pe->best_height = res.height;
+        accepted++;
+    }
+    /* A full message: there is more; continue from its last header. */
+    if (l->n == P2P_MAX_HEADERS_ENTRIES && accepted == l->n && !pe->dead)
+        p2p__send_getheaders(p, pe, last);
+    if (accepted)
+        p2p__plan_fetch(p);
+}
+
+void p2p__handle_mempool(struct p2p *p, struct peer *pe)
+{
+    size_t cnt = chain_mempool_count(p->chain);
+    if (cnt > P2P_MAX_INV_ENTRIES)
+        cnt = P2P_MAX_INV_ENTRIES;
+    uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
+    if (!ids)
+        return;
+    cnt = chain_mempool_txids(p->chain, ids, cnt);
+    for (size_t i = 0; i < cnt; i++)
+        p2p__queue_tx(p, pe, ids[i]);
+    free(ids);
+}
+
+void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m)
+{
+    /* Each answer snapshots our mempool: a peer gets a bounded number per
+     * period, enough for several honest rounds. */
+    if (p->now - pe->recon_refill_ms >= P2P_RECON_BUDGET_MS) {
+        pe->recon_refill_ms = p->now;
+        pe->recon_budget = P2P_RECON_BUDGET_MSGS;
+    }
+    if (pe->recon_budget == 0) {
+        p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "recon-flood");
+        return;
+    }
+    pe->recon_budget--;
+    struct p2p_recon_set set = { 0 };
+    struct p2p_recon_out out;
+    p2p_recon_out_init(&out);
+    if (mempool_recon_set(p, &set) || p2p_recon_process(&set, m, &out))
+        goto done;
+    for (size_t i = 0; i < out.n_want; i++) {
+        p2p__known_add(p, pe, out.want[i]);
+        if (!p2p__have_tx(p, out.want[i])) {
+            p2p_txreq_announce(p->req, pe->id, P2P_INV_TX, out.want[i], !pe->inbound, p->now);
+            p->stats.recon_diffs++;
+        }
+    }
+    for (size_t i = 0; i < out.n_give; i++)
+        p2p__queue_tx(p, pe, out.give[i]);
+    if (out.n_nodes > 0)
+        send_recon(p, pe, &out);
+    else
+        pe->recon_ms = 0;   /* round over */
+done:
+    p2p_recon_out_free(&out);
+    p2p_recon_set_free(&set);
+}
+
+void p2p__sync_peer_tick(struct p2p *p, struct peer *pe)
+{
+    if (pe->getheaders_ms && p->now - pe->getheaders_ms >= P2P_GETHEADERS_TIMEOUT_MS)
+        pe->getheaders_ms = 0;
+    if (pe->recon_ms && p->now - pe->recon_ms >= P2P_RECON_TIMEOUT_MS)
+        pe->recon_ms = 0;
+}
+
+void p2p__sync_tick(struct p2p *p)
+{
+    uint64_t now = p->now;
+    if (now >= p->next_recon_ms) {
+        p->next_recon_ms = now + p->recon_interval_ms;
+        struct peer *pe = p2p__random_live_peer(p, true);
+        if (pe)
+            p2p__start_recon(p, pe);
+    }
+    if (now >= p->next_headers_ms) {
+        p->next_headers_ms = now + P2P_HEADERS_SYNC_INTERVAL_MS;
+        struct peer *pe = p2p__random_live_peer(p, false);
+        if (pe && !pe->getheaders_ms)
+            p2p__send_getheaders(p, pe, NULL);
+    }
+}
+
+uint64_t p2p__sync_next_deadline(const struct p2p *p)
+{
+    return p->next_recon_ms < p->next_headers_ms ? p->next_recon_ms : p->next_headers_ms;
+}
