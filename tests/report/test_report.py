@@ -301,6 +301,135 @@ class SimulatedNetworkTests(unittest.TestCase):
                          sum(1 for e in events if e["event"] == "inv_received"))
 
 
+class StatusTests(unittest.TestCase):
+    """Items set apart from the figures: catch-up, stale, in flight; runs; units."""
+
+    A = "00" + "a" * 62
+    B = "00" + "b" * 62
+    C = "00" + "c" * 62
+    X = "e" * 64
+
+    def start(self, ms, node):
+        return ev(ms, node, "node_start", network="testnet", p2p_port=1, rpc_port=2,
+                  height=0, tip="00" * 32)
+
+    def block(self, ms, node, h, height, src=None):
+        if src is None:
+            return [ev(ms, node, "block_mined", hash=h, height=height, txs=1, size=200),
+                    ev(ms, node, "block_connected", hash=h, height=height, txs=1)]
+        return [ev(ms, node, "block_received", hash=h, height=height, peer=1,
+                   peer_name=src, size=200, txs=1, delay_ms=1, first_seen=True),
+                ev(ms, node, "block_connected", hash=h, height=height, txs=1)]
+
+    def test_catch_up_block_is_labelled_and_left_out(self):
+        # n3 gets its first peer 600 ms after block A was mined: A reaches it by
+        # start-up sync, which is no gossip delay. Block B is mined once all are up.
+        evs = [self.start(0, n) for n in ("n1", "n2")] + [
+            ev(1, "n1", "peer_connected", peer=1, peer_name="n2"),
+            ev(1, "n2", "peer_connected", peer=1, peer_name="n1")]
+        evs += self.block(10, "n1", self.A, 1) + self.block(14, "n2", self.A, 1, "n1")
+        evs += [self.start(600, "n3"), ev(650, "n3", "peer_connected", peer=1,
+                                          peer_name="n2")]
+        evs += self.block(655, "n3", self.A, 1, "n2")
+        evs += self.block(1000, "n1", self.B, 2) + self.block(1003, "n2", self.B, 2, "n1") \
+            + self.block(1006, "n3", self.B, 2, "n2")
+        rep = pr.analyse(sorted((pr.parse_line(json.dumps(e)) for e in evs),
+                                key=lambda e: e["t"]))
+        a, b = rep["blocks"]
+        self.assertEqual(a["status"], "catch-up")
+        self.assertEqual(a["catchup_nodes"], 1)
+        self.assertEqual(b["status"], "ok")
+        # the 645 ms delivery is not in the per-node delays; B's 3 and 6 ms are
+        self.assertEqual(rep["totals"]["block_delay_ms"]["max"], 6.0)
+        self.assertEqual(rep["totals"]["blocks_catch_up"], 1)
+        text = pr.render_text(rep)
+        self.assertIn("catch-up (1 nodes joined after it)", text)
+        self.assertIn("1 catch-up", text)
+
+    def test_stale_fork_block_is_not_called_lost(self):
+        # n1 and n3 both mine height 1; n3's block C loses (n3 reorgs to A).
+        evs = [self.start(0, n) for n in ("n1", "n2", "n3")]
+        evs += self.block(10, "n1", self.A, 1) + self.block(12, "n3", self.C, 1)
+        evs += self.block(14, "n2", self.A, 1, "n1")
+        evs += [ev(15, "n2", "block_received", hash=self.C, height=1, peer=2,
+                   peer_name="n3", size=200, txs=1, delay_ms=3, first_seen=True)]
+        evs += self.block(100, "n1", self.B, 2) + self.block(104, "n2", self.B, 2, "n1")
+        evs += [ev(106, "n3", "block_received", hash=self.A, height=1, peer=1,
+                   peer_name="n2", size=200, txs=1, delay_ms=96, first_seen=True),
+                ev(107, "n3", "block_disconnected", hash=self.C, height=1),
+                ev(107, "n3", "block_connected", hash=self.A, height=1, txs=1),
+                ev(107, "n3", "reorg", old_tip=self.C, new_tip=self.B, depth=1)]
+        evs += self.block(108, "n3", self.B, 2, "n2")
+        evs += [ev(9000, n, "node_stop", height=2, tip=self.B) for n in ("n1", "n2", "n3")]
+        rep = pr.analyse([pr.parse_line(json.dumps(e)) for e in evs])
+        st = {b["hash"]: b["status"] for b in rep["blocks"]}
+        self.assertEqual(st, {self.A: "ok", self.C: "stale", self.B: "ok"})
+        self.assertEqual(rep["totals"]["blocks_stale"], 1)
+        self.assertEqual(rep["totals"]["blocks_missing"], 0)
+        text = pr.render_text(rep)
+        self.assertIn("stale (fork)", text)
+        self.assertNotIn("did not reach every node", text)
+
+    def test_tx_in_flight_at_shutdown_is_not_never(self):
+        evs = [self.start(0, n) for n in ("n1", "n2", "n3")]
+        evs += [ev(1000, "n1", "tx_accepted", txid=self.X, source="rpc", size=150,
+                   first_seen=True),
+                ev(1040, "n2", "tx_accepted", txid=self.X, source="peer", peer=1,
+                   peer_name="n1", size=150, first_seen=True)]
+        # `down` 50 ms later: n3 never had a chance
+        for n in ("n1", "n2", "n3"):
+            evs += [ev(1050, n, "signal", signal="SIGTERM"),
+                    ev(1060, n, "node_stop", height=0, tip="00" * 32)]
+        rep = pr.analyse([pr.parse_line(json.dumps(e)) for e in evs])
+        self.assertEqual(rep["tx_list"][0]["status"], "in-flight")
+        self.assertEqual(rep["txs"]["in_flight"], 1)
+        self.assertEqual(rep["txs"]["t100_ms"]["missing"], 0)
+        self.assertIn("1 in flight at shutdown", pr.render_text(rep))
+        # the same tx with the nodes running on for a minute: lost, "never"
+        late = [e for e in evs if e["event"] not in ("signal", "node_stop")] + \
+            [ev(60000, n, "node_stop", height=0, tip="00" * 32) for n in ("n1", "n2", "n3")]
+        rep = pr.analyse([pr.parse_line(json.dumps(e)) for e in late])
+        self.assertEqual(rep["tx_list"][0]["status"], "missing")
+        self.assertEqual(rep["txs"]["t100_ms"]["missing"], 1)
+
+    def test_runs_of_a_data_dir_are_reported_apart(self):
+        run1 = [self.start(0, n) for n in ("n1", "n2")]
+        run1 += self.block(10, "n1", self.A, 1) + self.block(15, "n2", self.A, 1, "n1")
+        run1 += [ev(100, n, "node_stop", height=1, tip=self.A) for n in ("n1", "n2")]
+        run2 = [self.start(5000, n) for n in ("n1", "n2")]
+        run2 += self.block(5010, "n2", self.B, 2) + self.block(5012, "n1", self.B, 2, "n2")
+        evs = [pr.parse_line(json.dumps(e)) for e in run1 + run2]
+        self.assertEqual(len(pr.split_runs(evs)), 2)
+        rep = pr.analyse(evs)
+        self.assertEqual([b["hash"] for b in rep["blocks"]], [self.B])
+        self.assertEqual(rep["run"]["index"], 2)
+        self.assertIn("Run 2 of 2", pr.render_text(rep))
+        rep1 = pr.analyse(evs, run=1)
+        self.assertEqual([b["hash"] for b in rep1["blocks"]], [self.A])
+        with self.assertRaises(ValueError):
+            pr.analyse(evs, run=3)
+        # one node restarting while the other runs: still one run
+        restart = run1[:-2] + [ev(100, "n2", "node_stop", height=1, tip=self.A),
+                               self.start(200, "n2")]
+        self.assertEqual(len(pr.split_runs([pr.parse_line(json.dumps(e))
+                                            for e in restart])), 1)
+
+    def test_durations_carry_one_unit(self):
+        self.assertEqual(pr.fmt_ms(1191.0), "1.19 s")
+        self.assertEqual(pr.fmt_ms(789.0), "789 ms")
+        self.assertEqual(pr.fmt_ms(4.25), "4.2 ms")
+        events, _ = simulate(n=5, blocks=3, txs=3, seed=5)
+        for e in events:                         # slow it down past a second
+            e["ts"] = ts((pr.parse_ts(e["ts"]) - pr.parse_ts(ts(0))) / 1000.0 * 200)
+        rep = pr.analyse([pr.parse_line(json.dumps(e)) for e in events])
+        svg = pr.render_svg(rep)
+        text = pr.render_text(rep)
+        for out in (svg, text):
+            self.assertNotRegex(out, r"\d s ms")
+            self.assertNotRegex(out, r"\ds ms")
+        self.assertRegex(svg, r"\d\.\d\d s")
+
+
 class CommandLineTests(unittest.TestCase):
     def run_tool(self, *args, stdin=None):
         return subprocess.run([sys.executable, TOOL] + list(args), input=stdin,
