@@ -78,6 +78,30 @@ class TopologyTests(unittest.TestCase):
                 self.topo(kind, 5)
 
 
+class StartPlanTests(unittest.TestCase):
+    def test_miners_start_last_and_every_link_is_dialled_by_the_later_end(self):
+        for seed in range(6):
+            n = 8
+            edges = tn.topology("random:4", n, random.Random(seed))
+            miners = sorted(random.Random(seed).sample(range(n), 2))
+            order, dials = tn.start_plan(n, edges, miners)
+            self.assertEqual(sorted(order), list(range(n)))
+            self.assertEqual(set(order[-2:]), set(miners))      # miners last
+            rank = {v: k for k, v in enumerate(order)}
+            dialled = set()
+            for i, ds in enumerate(dials):
+                for j in ds:
+                    self.assertGreater(rank[i], rank[j])         # its peer is up
+                    dialled.add((min(i, j), max(i, j)))
+            self.assertEqual(dialled, set(edges))                # each link once
+
+    def test_no_miner_keeps_index_order(self):
+        edges = [(0, 1), (1, 2), (0, 2)]
+        order, dials = tn.start_plan(3, edges, [])
+        self.assertEqual(order, [0, 1, 2])
+        self.assertEqual(dials, [[], [0], [0, 1]])
+
+
 class PortTests(unittest.TestCase):
     def test_free_ports_are_distinct(self):
         ports = tn.free_ports(16)
