@@ -59,10 +59,7 @@ struct peer {
     int64_t ping_ms;
     int score;
     /* receive: one frame at a time */
-    uint8_t *rbuf;
-    size_t rlen, rcap;
-    struct p2p_frame_hdr hdr;
-    bool have_hdr;
+    struct p2p_framer framer;
     /* send accounting and flow control */
     size_t send_pending;
     bool paused;

@@ -19,7 +19,8 @@
     X(FULL,           -211, "full") \
     X(INVALID_ARG,    -212, "invalid-argument") \
     X(EXISTS,         -213, "already-exists") \
-    X(NOT_FOUND,      -214, "not-found")
+    X(NOT_FOUND,      -214, "not-found") \
+    X(HANDSHAKE,      -215, "message-before-handshake")
 
 enum p2p_err {
     P2P_OK = 0,

@@ -90,6 +90,7 @@ void p2p_get_stats(const struct p2p *p, struct p2p_stats *out)
         if (p->peers[i]->dead)
             continue;
         out->peers++;
+        out->recv_buffer_bytes += p2p_framer_allocated(&p->peers[i]->framer);
         if (p->peers[i]->inbound)
             out->inbound++;
         else
@@ -111,7 +112,7 @@ void p2p_check(const struct p2p *p)
         for (size_t j = i + 1; j < p->n_peers; j++)
             assert(p->peers[j]->id != pe->id);
         assert(pe->txq_n <= pe->txq_cap);
-        assert(pe->rlen <= pe->rcap);
+        assert(pe->framer.len <= pe->framer.cap);
         assert(pe->send_pending <= P2P_SEND_QUEUE_MAX_BYTES);
         assert(p2p_txreq_in_flight(p->req, pe->id)
                <= P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT);

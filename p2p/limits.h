@@ -80,6 +80,13 @@
 /* ---- Buffers and flow control ---- */
 /* A peer's receive buffer holds at most one frame. */
 #define P2P_RECV_BUFFER_MAX_BYTES   (P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES)
+/* Before the handshake only version/verack are read, and no payload
+ * above this (a version at its largest): a connection that has not shaken
+ * hands costs at most this much buffer. */
+#define P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES P2P_MAX_VERSION_BYTES
+/* First allocation of a payload buffer; it doubles as bytes arrive, so a
+ * declared length costs memory only once the bytes are really sent. */
+#define P2P_RECV_BUFFER_MIN_BYTES   4096u
 /* Receive buffers above this are shrunk back after a large frame. */
 #define P2P_RECV_BUFFER_KEEP_BYTES  (64u * 1024)
 /* Bytes handed to the driver but not yet written: above PAUSE we stop
@@ -180,6 +187,10 @@ _Static_assert(P2P_MAX_RECON_BYTES <= P2P_MAX_PAYLOAD_BYTES, "recon must fit a f
 _Static_assert(P2P_MAX_ADDR_BYTES <= P2P_MAX_PAYLOAD_BYTES, "addr must fit a frame");
 _Static_assert(P2P_RECV_BUFFER_MAX_BYTES >= P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES,
                "receive buffer holds the largest frame");
+_Static_assert(P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES >= P2P_MAX_VERSION_BYTES,
+               "a version of any allowed size passes before the handshake");
+_Static_assert(P2P_RECV_BUFFER_MIN_BYTES <= P2P_RECV_BUFFER_KEEP_BYTES,
+               "the first buffer is one that is kept");
 _Static_assert(P2P_SEND_QUEUE_MAX_BYTES > P2P_SEND_QUEUE_PAUSE_BYTES
                && P2P_SEND_QUEUE_PAUSE_BYTES > P2P_SEND_QUEUE_RESUME_BYTES,
                "flow-control thresholds are ordered");

@@ -23,10 +23,8 @@ static void process_frame(struct p2p *p, struct peer *pe, const struct p2p_frame
     }
     if (h->cmd == P2P_CMD_UNKNOWN)
         return;   /* ignored, as Bitcoin does, for forward compatibility */
-    if (!pe->established && h->cmd != P2P_CMD_VERSION && h->cmd != P2P_CMD_VERACK) {
-        p2p__misbehave(p, pe, P2P_SCORE_PROTOCOL, "message-before-handshake");
-        return;
-    }
+    /* Before the handshake the framer lets only version/verack through. */
+    assert(pe->established || h->cmd == P2P_CMD_VERSION || h->cmd == P2P_CMD_VERACK);
     struct p2p_list l;
     int err = 0;
     switch (h->cmd) {
@@ -256,6 +254,7 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
     pe->inbound = inbound;
     pe->connected_ms = pe->last_recv_ms = pe->last_send_ms = p->now;
     pe->ping_ms = -1;
+    p2p_framer_init(&pe->framer, p->magic);
     p->peers[p->n_peers++] = pe;
     if (a)
         a->peer = peer;
@@ -274,49 +273,28 @@ void p2p_on_bytes(struct p2p *p, uint64_t peer, const uint8_t *buf, size_t len,
     pe->last_recv_ms = p->now;
     pe->bytes_recv += len;
     while (len > 0 && !pe->dead) {
-        size_t need = pe->have_hdr ? P2P_HEADER_BYTES + pe->hdr.len : P2P_HEADER_BYTES;
-        if (pe->rcap < need) {
-            /* need was checked against the command's cap (for a payload)
-             * before we get here. */
-            uint8_t *nb = realloc(pe->rbuf, need);
-            if (!nb) {
-                p2p__drop(p, pe, "out-of-memory");
-                break;
-            }
-            pe->rbuf = nb;
-            pe->rcap = need;
-        }
-        size_t take = need - pe->rlen < len ? need - pe->rlen : len;
-        memcpy(pe->rbuf + pe->rlen, buf, take);
-        pe->rlen += take;
-        buf += take;
-        len -= take;
-        if (pe->rlen < need)
+        struct p2p_frame fr;
+        ssize_t used = p2p_framer_feed(&pe->framer, buf, len, &fr);
+        if (used == 0)
+            break;   /* all taken, frame not complete */
+        if (used == P2P_ERR_BAD_MAGIC) {
+            p2p__drop(p, pe, "bad-magic");   /* another network: not a fault */
             break;
-        if (!pe->have_hdr) {
-            int err = p2p_frame_parse(pe->rbuf, p->magic, &pe->hdr);
-            if (err == P2P_ERR_BAD_MAGIC) {
-                p2p__drop(p, pe, "bad-magic");   /* another network: not a fault */
-                break;
-            }
-            if (err) {
-                p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
-                p2p__drop(p, pe, p2p_strerror(err));   /* framing is lost */
-                break;
-            }
-            pe->have_hdr = true;
-            if (pe->hdr.len > 0)
-                continue;
         }
-        struct p2p_frame_hdr h = pe->hdr;
-        pe->have_hdr = false;
-        pe->rlen = 0;
-        process_frame(p, pe, &h, pe->rbuf + P2P_HEADER_BYTES);
-        if (pe->rcap > P2P_RECV_BUFFER_KEEP_BYTES) {
-            free(pe->rbuf);
-            pe->rbuf = NULL;
-            pe->rcap = 0;
+        if (used == P2P_ERR_NOMEM) {
+            p2p__drop(p, pe, "out-of-memory");
+            break;
         }
+        if (used < 0) {
+            p2p__misbehave(p, pe, used == P2P_ERR_HANDSHAKE ? P2P_SCORE_PROTOCOL
+                                                            : P2P_SCORE_MALFORMED,
+                           p2p_strerror((int)used));
+            p2p__drop(p, pe, p2p_strerror((int)used));   /* framing is lost */
+            break;
+        }
+        buf += used;
+        len -= (size_t)used;
+        process_frame(p, pe, &fr.hdr, fr.payload);
     }
     p2p__send_requests(p);
     if (p->fetch_dirty)

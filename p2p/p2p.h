@@ -281,6 +281,7 @@ struct p2p_stats {
     uint64_t recon_rounds, recon_diffs;         /* rounds started; txids found missing */
     uint64_t bans, misbehaviours;
     size_t peers, inbound, outbound;
+    size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };
 void p2p_get_stats(const struct p2p *p, struct p2p_stats *out);
 

@@ -152,7 +152,7 @@ void p2p__drop(struct p2p *p, struct peer *pe, const char *reason)
 
 void p2p__peer_free(struct peer *pe)
 {
-    free(pe->rbuf);
+    p2p_framer_free(&pe->framer);
     free(pe->txq);
     p2p_filter_free(&pe->known);
     free(pe);
@@ -201,6 +201,7 @@ static void parse_name(const char *ua, char name[P2P_MAX_NAME_BYTES + 1])
 static void on_established(struct p2p *p, struct peer *pe)
 {
     pe->established = true;
+    p2p_framer_set_established(&pe->framer);
     pe->next_ping_ms = p->now + P2P_PING_INTERVAL_MS;
     for (size_t i = 0; i < p->n_added; i++)
         if (p->added[i].peer == pe->id)

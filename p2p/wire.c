@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chain/err.h"
@@ -158,4 +159,111 @@ int p2p_err_from_chain(int err)
     case CHAIN_ERR_NOMEM:                return P2P_ERR_NOMEM;
     default:                             return P2P_ERR_MALFORMED;
     }
+}
+
+void p2p_framer_init(struct p2p_framer *f, uint32_t magic)
+{
+    memset(f, 0, sizeof(*f));
+    f->magic = magic;
+}
+
+void p2p_framer_free(struct p2p_framer *f)
+{
+    free(f->buf);
+    f->buf = NULL;
+    f->len = f->cap = 0;
+}
+
+void p2p_framer_set_established(struct p2p_framer *f)
+{
+    f->established = true;
+}
+
+size_t p2p_framer_allocated(const struct p2p_framer *f)
+{
+    return f->cap;
+}
+
+/* Header complete: check it before anything is allocated for it. */
+static int framer_header(struct p2p_framer *f)
+{
+    int err = p2p_frame_parse(f->hdr_raw, f->magic, &f->hdr);
+    if (err)
+        return err;
+    if (!f->established) {
+        /* A peer that has not shaken hands gets no buffer worth having:
+         * the command decides at header time, the cap is small. */
+        if (f->hdr.cmd != P2P_CMD_VERSION && f->hdr.cmd != P2P_CMD_VERACK)
+            return P2P_ERR_HANDSHAKE;
+        if (f->hdr.len > P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES)
+            return P2P_ERR_OVERSIZE;
+    }
+    return 0;
+}
+
+/* Room for `more` payload bytes beyond f->len, growing geometrically with
+ * what arrived but never past the declared length. */
+static int framer_reserve(struct p2p_framer *f, size_t more)
+{
+    size_t want = f->len + more;   /* <= hdr.len: the caller caps more */
+    if (want <= f->cap)
+        return 0;
+    size_t cap = f->cap ? 2 * f->cap : P2P_RECV_BUFFER_MIN_BYTES;
+    if (cap < want)
+        cap = want;
+    if (cap > f->hdr.len)
+        cap = f->hdr.len;
+    uint8_t *nb = realloc(f->buf, cap);
+    if (!nb)
+        return P2P_ERR_NOMEM;
+    f->buf = nb;
+    f->cap = cap;
+    return 0;
+}
+
+ssize_t p2p_framer_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
+                        struct p2p_frame *out)
+{
+    if (f->delivered) {
+        /* The frame handed out last time is done with. */
+        f->delivered = false;
+        f->hdr_len = 0;
+        f->len = 0;
+        if (f->cap > P2P_RECV_BUFFER_KEEP_BYTES) {
+            free(f->buf);
+            f->buf = NULL;
+            f->cap = 0;
+        }
+    }
+    size_t used = 0;
+    if (f->hdr_len < P2P_HEADER_BYTES) {
+        size_t take = P2P_HEADER_BYTES - f->hdr_len;
+        if (take > len)
+            take = len;
+        memcpy(f->hdr_raw + f->hdr_len, in, take);
+        f->hdr_len += take;
+        used += take;
+        if (f->hdr_len < P2P_HEADER_BYTES)
+            return 0;
+        int err = framer_header(f);
+        if (err)
+            return err;
+    }
+    size_t take = f->hdr.len - f->len;
+    if (take > len - used)
+        take = len - used;
+    if (take > 0) {
+        int err = framer_reserve(f, take);
+        if (err)
+            return err;
+        memcpy(f->buf + f->len, in + used, take);
+        f->len += take;
+        used += take;
+    }
+    if (f->len < f->hdr.len)
+        return 0;
+    f->delivered = true;
+    out->hdr = f->hdr;
+    out->payload = f->buf;
+    return (ssize_t)used;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "chain/codec.h"
 #include "p2p/p2p.h"
@@ -37,6 +38,51 @@ int p2p_frame_parse(const uint8_t buf[P2P_HEADER_BYTES], uint32_t magic,
                     struct p2p_frame_hdr *h);
 /* True iff the payload matches the header's checksum. */
 bool p2p_frame_checksum_ok(const struct p2p_frame_hdr *h, const uint8_t *payload, size_t len);
+
+/* ---- Incremental framer: one per connection ----
+ *
+ * Bytes go in as they arrive; whole frames come out. The header is checked
+ * the moment its 24 bytes are in (magic, command, length against the
+ * command's cap), so nothing is allocated from a length that fails it.
+ * Before the handshake (established false) only `version` and `verack`
+ * pass, with payloads of at most P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES. The
+ * payload buffer grows with the bytes that actually arrive (geometrically,
+ * from P2P_RECV_BUFFER_MIN_BYTES), never to the declared length at once.
+ * The checksum is left to the caller (p2p_frame_checksum_ok), which counts
+ * the frame first. */
+struct p2p_framer {
+    uint32_t magic;
+    bool established;               /* false: only version/verack pass */
+    bool delivered;                 /* the last feed returned a frame */
+    uint8_t hdr_raw[P2P_HEADER_BYTES];
+    size_t hdr_len;                 /* header bytes so far */
+    struct p2p_frame_hdr hdr;       /* valid once hdr_len == P2P_HEADER_BYTES */
+    uint8_t *buf;                   /* payload so far (owned) */
+    size_t len, cap;
+};
+
+struct p2p_frame {
+    struct p2p_frame_hdr hdr;
+    const uint8_t *payload;         /* hdr.len bytes, borrowed: valid until the
+                                       next p2p_framer_feed or p2p_framer_free */
+};
+
+void p2p_framer_init(struct p2p_framer *f, uint32_t magic);
+void p2p_framer_free(struct p2p_framer *f);
+/* The handshake is done: every command passes, with its own cap. */
+void p2p_framer_set_established(struct p2p_framer *f);
+/* Feeds len bytes (borrowed). Returns the bytes consumed (> 0) when they
+ * complete a frame, which is then in *out (feed the rest again); 0 when
+ * all len bytes were taken and the frame is not complete yet; or a
+ * negative error, after which the stream is lost and the framer only good
+ * for p2p_framer_free: P2P_ERR_BAD_MAGIC, P2P_ERR_BAD_COMMAND,
+ * P2P_ERR_OVERSIZE (length above the command's cap), P2P_ERR_HANDSHAKE
+ * (a command other than version/verack before the handshake), or
+ * P2P_ERR_NOMEM. */
+ssize_t p2p_framer_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
+                        struct p2p_frame *out);
+/* Bytes the framer holds allocated (for stats and tests). */
+size_t p2p_framer_allocated(const struct p2p_framer *f);
 
 /* Building a frame: p2p_frame_begin reserves the header in w; write the
  * payload with wr_* or the p2p_put_* helpers; p2p_frame_end fills in the

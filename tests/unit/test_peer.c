@@ -185,12 +185,13 @@ static void test_protocol_scores_and_manual_bans(void **state)
     struct p2p_addr a;
     p2p_addr_parse(&a, "10.0.0.8:1", 0);
     p2p_on_connected(f->p, 1, &a, true, T0);
-    /* Messages before the handshake cost P2P_SCORE_PROTOCOL each. */
+    /* A message other than version/verack before the handshake is refused
+     * on its header: P2P_SCORE_PROTOCOL and the connection is closed. */
     frame(f, 1, P2P_CMD_GETADDR, NULL, 0, T0);
     assert_int_equal(f->last_score, P2P_SCORE_PROTOCOL);
-    for (int i = 1; i < P2P_BAN_SCORE / P2P_SCORE_PROTOCOL; i++)
-        frame(f, 1, P2P_CMD_MEMPOOL, NULL, 0, T0);
-    assert_int_equal(f->ban_ev, 1);
+    assert_int_equal(f->n_disc, 1);
+    assert_string_equal(f->reasons[0], "message-before-handshake");
+    assert_int_equal(f->ban_ev, 0);
     assert_int_equal(p2p_peer_count(f->p), 0);
     /* Manual ban / unban / clear. */
     struct p2p_addr b;
@@ -353,6 +354,51 @@ static void test_random_input(void **state)
     fake_free(f);
 }
 
+/* The attack of issue 9: 117 connections that never shake hands, each
+ * declaring a 4 MiB payload, and 117 handshaken peers each declaring a
+ * 4 MiB block and sending 1 KB of it. Neither may pin memory for the
+ * declared lengths: the first are refused on the header, the second hold
+ * buffers in proportion to what they really sent. */
+static void test_declared_lengths_allocate_nothing(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(P2P_MAX_PEERS - 1);
+    enum { N = 117 };
+    uint8_t hdr[P2P_HEADER_BYTES] = { 0 };
+    le32_put(hdr, f->magic);
+    le32_put(hdr + 16, 4u << 20);
+    static uint8_t body[1000];
+    for (uint64_t id = 1; id <= N; id++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.9.%u.%u", (unsigned)(id / 200), (unsigned)(id % 200 + 1));
+        struct p2p_addr a;
+        p2p_addr_parse(&a, ip, 5000);
+        p2p_on_connected(f->p, id, &a, true, T0);
+        memset(hdr + 4, 0, 12);
+        memcpy(hdr + 4, id % 2 ? "block" : "version", id % 2 ? 5 : 7);
+        p2p_on_bytes(f->p, id, hdr, sizeof(hdr), T0 + 1);
+        p2p_on_bytes(f->p, id, body, sizeof(body), T0 + 1);
+    }
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_true(st.recv_buffer_bytes <= N * P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES);
+    assert_int_equal(st.peers, 0);   /* refused on the header */
+    /* Handshaken peers declaring a 4 MiB block. */
+    memset(hdr + 4, 0, 12);
+    memcpy(hdr + 4, "block", 5);
+    for (uint64_t id = 1001; id < 1001 + N; id++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.8.%u.%u", (unsigned)(id / 200), (unsigned)(id % 200 + 1));
+        handshake_in(f, id, ip, T0 + 2);
+        p2p_on_bytes(f->p, id, hdr, sizeof(hdr), T0 + 3);
+        p2p_on_bytes(f->p, id, body, sizeof(body), T0 + 3);
+    }
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.peers, N);
+    assert_true(st.recv_buffer_bytes <= (size_t)N * P2P_RECV_BUFFER_MIN_BYTES);
+    fake_free(f);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -369,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_split_bytes_and_unknown_command),
         cmocka_unit_test(test_deadline_never_in_the_past),
         cmocka_unit_test(test_random_input),
+        cmocka_unit_test(test_declared_lengths_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,125 @@ static void test_strerror(void **state)
     assert_string_equal(p2p_strerror(CHAIN_ERR_TRUNCATED), "truncated");
 }
 
+/* A frame of cmd with payload pl into out; returns its length. */
+static size_t make_frame(uint8_t *out, size_t max, enum p2p_cmd cmd, const uint8_t *pl,
+                         size_t len)
+{
+    struct wr w;
+    wr_init(&w, P2P_HEADER_BYTES + len);
+    p2p_frame_begin(&w);
+    wr_bytes(&w, pl, len);
+    assert_int_equal(p2p_frame_end(&w, 0, MAGIC, cmd), 0);
+    assert_true(w.len <= max);
+    memcpy(out, w.buf, w.len);
+    size_t n = w.len;
+    wr_free(&w);
+    return n;
+}
+
+static void test_framer_incremental(void **state)
+{
+    (void)state;
+    uint8_t buf[4096];
+    uint8_t ver[100];
+    memset(ver, 7, sizeof(ver));
+    size_t a = make_frame(buf, sizeof(buf), P2P_CMD_VERSION, ver, sizeof(ver));
+    size_t b = make_frame(buf + a, sizeof(buf) - a, P2P_CMD_VERACK, NULL, 0);
+    struct p2p_framer f;
+    struct p2p_frame fr;
+    p2p_framer_init(&f, MAGIC);
+    /* Byte by byte: 0 ("need more") until the last byte of the frame. */
+    for (size_t i = 0; i + 1 < a; i++)
+        assert_int_equal(p2p_framer_feed(&f, buf + i, 1, &fr), 0);
+    assert_int_equal(p2p_framer_feed(&f, buf + a - 1, 1, &fr), 1);
+    assert_int_equal(fr.hdr.cmd, P2P_CMD_VERSION);
+    assert_int_equal(fr.hdr.len, sizeof(ver));
+    assert_memory_equal(fr.payload, ver, sizeof(ver));
+    assert_true(p2p_frame_checksum_ok(&fr.hdr, fr.payload, fr.hdr.len));
+    /* Two frames in one buffer: each call returns what its frame used. */
+    assert_int_equal(p2p_framer_feed(&f, buf, a + b, &fr), (ssize_t)a);
+    assert_int_equal(fr.hdr.cmd, P2P_CMD_VERSION);
+    assert_int_equal(p2p_framer_feed(&f, buf + a, b, &fr), (ssize_t)b);
+    assert_int_equal(fr.hdr.cmd, P2P_CMD_VERACK);
+    assert_int_equal(fr.hdr.len, 0);
+    assert_int_equal(p2p_framer_feed(&f, buf, 0, &fr), 0);
+    p2p_framer_free(&f);
+}
+
+static void test_framer_handshake_gate(void **state)
+{
+    (void)state;
+    uint8_t buf[4096];
+    struct p2p_framer f;
+    struct p2p_frame fr;
+    /* Before the handshake: ping is refused on its header alone. */
+    size_t n = make_frame(buf, sizeof(buf), P2P_CMD_PING, (const uint8_t *)"12345678", 8);
+    p2p_framer_init(&f, MAGIC);
+    assert_int_equal(p2p_framer_feed(&f, buf, P2P_HEADER_BYTES, &fr), P2P_ERR_HANDSHAKE);
+    assert_int_equal(p2p_framer_allocated(&f), 0);
+    p2p_framer_free(&f);
+    /* After it, the same frame passes. */
+    p2p_framer_init(&f, MAGIC);
+    p2p_framer_set_established(&f);
+    assert_int_equal(p2p_framer_feed(&f, buf, n, &fr), (ssize_t)n);
+    assert_int_equal(fr.hdr.cmd, P2P_CMD_PING);
+    p2p_framer_free(&f);
+    /* Unknown commands and a declared block are refused before it too. */
+    uint8_t hdr[P2P_HEADER_BYTES] = { 0 };
+    le32_put(hdr, MAGIC);
+    memcpy(hdr + 4, "block", 5);
+    le32_put(hdr + 16, 4u << 20);
+    p2p_framer_init(&f, MAGIC);
+    assert_int_equal(p2p_framer_feed(&f, hdr, sizeof(hdr), &fr), P2P_ERR_HANDSHAKE);
+    assert_int_equal(p2p_framer_allocated(&f), 0);
+    p2p_framer_free(&f);
+    memcpy(hdr + 4, "whatever\0\0\0\0", 12);
+    le32_put(hdr + 16, 10);
+    p2p_framer_init(&f, MAGIC);
+    assert_int_equal(p2p_framer_feed(&f, hdr, sizeof(hdr), &fr), P2P_ERR_HANDSHAKE);
+    p2p_framer_free(&f);
+    /* A version above the pre-handshake cap: oversize. */
+    memset(hdr + 4, 0, 12);
+    memcpy(hdr + 4, "version", 7);
+    le32_put(hdr + 16, P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES + 1);
+    p2p_framer_init(&f, MAGIC);
+    assert_int_equal(p2p_framer_feed(&f, hdr, sizeof(hdr), &fr), P2P_ERR_OVERSIZE);
+    p2p_framer_free(&f);
+    /* Bad magic. */
+    le32_put(hdr, MAGIC + 1);
+    p2p_framer_init(&f, MAGIC);
+    assert_int_equal(p2p_framer_feed(&f, hdr, sizeof(hdr), &fr), P2P_ERR_BAD_MAGIC);
+    p2p_framer_free(&f);
+}
+
+static void test_framer_grows_with_arrivals(void **state)
+{
+    (void)state;
+    /* A header declaring a block at the size limit, then a trickle: the
+     * buffer stays within twice what arrived (or the first chunk). */
+    uint8_t hdr[P2P_HEADER_BYTES] = { 0 };
+    le32_put(hdr, MAGIC);
+    memcpy(hdr + 4, "block", 5);
+    le32_put(hdr + 16, (uint32_t)P2P_MAX_BLOCK_BYTES);
+    struct p2p_framer f;
+    struct p2p_frame fr;
+    p2p_framer_init(&f, MAGIC);
+    p2p_framer_set_established(&f);
+    assert_int_equal(p2p_framer_feed(&f, hdr, sizeof(hdr), &fr), 0);
+    assert_int_equal(p2p_framer_allocated(&f), 0);
+    static uint8_t chunk[1000];
+    size_t got = 0;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(p2p_framer_feed(&f, chunk, sizeof(chunk), &fr), 0);
+        got += sizeof(chunk);
+        size_t lim = 2 * got > P2P_RECV_BUFFER_MIN_BYTES ? 2 * got : P2P_RECV_BUFFER_MIN_BYTES;
+        assert_true(p2p_framer_allocated(&f) <= lim);
+        assert_true(p2p_framer_allocated(&f) >= got);
+    }
+    assert_true(p2p_framer_allocated(&f) < P2P_MAX_BLOCK_BYTES / 8);
+    p2p_framer_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +330,9 @@ int main(void)
         cmocka_unit_test(test_netaddr),
         cmocka_unit_test(test_addr_parse_format),
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_framer_incremental),
+        cmocka_unit_test(test_framer_handshake_gate),
+        cmocka_unit_test(test_framer_grows_with_arrivals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
