@@ -1,8 +1,10 @@
 #include "node/config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,75 +12,156 @@
 
 #include "node/log.h"
 
-enum opt_id {
-    OPT_NETWORK, OPT_DATADIR, OPT_NAME, OPT_BIND, OPT_PORT, OPT_CONNECT, OPT_MAX_PEERS,
-    OPT_FANOUT, OPT_TX_BATCH_MS, OPT_RPC_BIND, OPT_RPC_PORT, OPT_RPC_USER,
-    OPT_RPC_PASSWORD, OPT_MINE, OPT_MINE_KEY, OPT_LOG_JSON, OPT_LOG_LEVEL, OPT_DEBUG,
-    OPT_HELP, OPT_VERSION, OPT_RPC_DOC,
+/* ------------------------------------------------------------ the table */
+
+enum opt_type {
+    T_BOOL,    /* bool field */
+    T_INT,     /* int field, min..max */
+    T_PORT,    /* uint16_t field, 0..65535 */
+    T_STR,     /* char array field; min 1: must not be empty */
+    T_FN,      /* parsed by fn */
 };
+
+enum {
+    O_NOENV = 1u << 0,    /* not read from the environment */
+    O_NOFILE = 1u << 1,   /* not allowed in the config file */
+    O_TOP = 1u << 2,      /* in the config file, only in the top section */
+    O_NEG = 1u << 3,      /* -noNAME means NAME=0 (booleans always allow it) */
+    O_HIDDEN = 1u << 4,   /* not in --help */
+};
+
+/* Applying one source (the file's top section, a file section, the
+ * environment, the command line). */
+struct layer {
+    bool from_env;
+    bool connect_reset;   /* this source's first --connect replaced the earlier list */
+    bool network_set;     /* this source chose the network */
+};
+
+struct opt;
+typedef int (*opt_fn)(struct node_config *cfg, const struct opt *o, const char *v,
+                      struct layer *l, char *err, size_t err_len);
 
 struct opt {
     const char *name;
-    enum opt_id id;
-    bool is_bool;       /* takes no argument on the command line */
-    bool env;           /* settable from the environment */
+    enum opt_type type;
+    size_t off;           /* offsetof the field in struct node_config */
+    size_t size;          /* sizeof the field */
+    long min, max;
+    opt_fn fn;            /* T_FN */
+    unsigned flags;
+    const char *arg;      /* value placeholder in --help; NULL: a boolean */
+    const char *help;     /* lines after the first start with '\n' */
 };
 
+static int opt_network(struct node_config *, const struct opt *, const char *, struct layer *,
+                       char *, size_t);
+static int opt_chain_flag(struct node_config *, const struct opt *, const char *,
+                          struct layer *, char *, size_t);
+static int opt_name(struct node_config *, const struct opt *, const char *, struct layer *,
+                    char *, size_t);
+static int opt_connect(struct node_config *, const struct opt *, const char *, struct layer *,
+                       char *, size_t);
+static int opt_rpc_user(struct node_config *, const struct opt *, const char *, struct layer *,
+                        char *, size_t);
+static int opt_log_level(struct node_config *, const struct opt *, const char *,
+                         struct layer *, char *, size_t);
+static int opt_debug(struct node_config *, const struct opt *, const char *, struct layer *,
+                     char *, size_t);
+static int opt_path_or_off(struct node_config *, const struct opt *, const char *,
+                           struct layer *, char *, size_t);
+
+#define FIELD(f) offsetof(struct node_config, f), sizeof(((struct node_config *)0)->f)
+#define BOOL(name, f, flags, help) { name, T_BOOL, FIELD(f), 0, 1, NULL, flags, NULL, help }
+#define INT(name, f, lo, hi, arg, help) { name, T_INT, FIELD(f), lo, hi, NULL, 0, arg, help }
+#define PORT(name, f, help) { name, T_PORT, FIELD(f), 0, 65535, NULL, 0, "N", help }
+#define STR(name, f, min, flags, arg, help) { name, T_STR, FIELD(f), min, 0, NULL, flags, arg, help }
+#define FN(name, f, fn, flags, arg, help) { name, T_FN, FIELD(f), 0, 0, fn, flags, arg, help }
+
+/* Every option, in --help order. One row per option: a new one is a row
+ * here and a field in struct node_config. */
 static const struct opt opts[] = {
-    { "network", OPT_NETWORK, false, true },
-    { "datadir", OPT_DATADIR, false, true },
-    { "name", OPT_NAME, false, true },
-    { "bind", OPT_BIND, false, true },
-    { "port", OPT_PORT, false, true },
-    { "connect", OPT_CONNECT, false, true },
-    { "max-peers", OPT_MAX_PEERS, false, true },
-    { "fanout", OPT_FANOUT, false, true },
-    { "tx-batch-ms", OPT_TX_BATCH_MS, false, true },
-    { "rpc-bind", OPT_RPC_BIND, false, true },
-    { "rpc-port", OPT_RPC_PORT, false, true },
-    { "rpc-user", OPT_RPC_USER, false, true },
-    { "rpc-password", OPT_RPC_PASSWORD, false, true },
-    { "mine", OPT_MINE, true, true },
-    { "mine-key", OPT_MINE_KEY, false, true },
-    { "log-json", OPT_LOG_JSON, true, true },
-    { "log-level", OPT_LOG_LEVEL, false, true },
-    { "debug", OPT_DEBUG, false, true },
-    { "help", OPT_HELP, true, false },
-    { "version", OPT_VERSION, true, false },
-    { "rpc-doc", OPT_RPC_DOC, true, false },
+    FN("network", network, opt_network, O_TOP, "regtest|testnet", "chain to run (default regtest)"),
+    FN("regtest", network, opt_chain_flag, O_TOP, NULL, "same as --network=regtest"),
+    FN("testnet", network, opt_chain_flag, O_TOP, NULL, "same as --network=testnet"),
+    STR("datadir", datadir, 1, 0, "DIR", "data directory (default $HOME/.gossipd/NETWORK)"),
+    STR("conf", conf, 1, O_NOFILE, "FILE", "config file (default DATADIR/" NODE_CONFIG_FILE_NAME
+        ",\nor $HOME/.gossipd/" NODE_CONFIG_FILE_NAME " without --datadir)"),
+    FN("name", name, opt_name, 0, "NAME", "node name shown in logs and the user agent"),
+    STR("bind", bind, 0, 0, "ADDR", "p2p listen address (default 0.0.0.0)"),
+    PORT("port", port, "p2p port (default: the network's)"),
+    FN("connect", connect, opt_connect, O_NEG, "HOST:PORT",
+       "peer to keep connected (repeatable;\nGOSSIPD_CONNECT is comma-separated). With any"
+       "\n--connect the node opens no other outbound\nconnections; --connect=0 alone: none at all"),
+    INT("max-peers", max_peers, 1, NODE_MAX_PEERS_LIMIT, "N",
+        "peer connections, in and out (default 32)"),
+    INT("fanout", fanout, 0, NODE_MAX_PEERS_LIMIT, "N",
+        "peers each tx is announced to, 0 = all (default 0)"),
+    INT("tx-batch-ms", tx_batch_ms, 0, NODE_TX_BATCH_MS_LIMIT, "N",
+        "tx announcement batching period (default 50)"),
+    STR("rpc-bind", rpc_bind, 0, 0, "ADDR", "JSON-RPC listen address (default 127.0.0.1)"),
+    PORT("rpc-port", rpc_port, "JSON-RPC port (default: the network's)"),
+    FN("rpc-user", rpc_user, opt_rpc_user, 0, "USER",
+       "JSON-RPC Basic auth user; without user and"),
+    STR("rpc-password", rpc_password, 0, 0, "PASS",
+        "password a cookie file DATADIR/.cookie is written"),
+    BOOL("mine", mine, 0, "mine continuously (testnet)"),
+    STR("mine-key", mine_key, 0, 0, "ADDR|FILE",
+        "pay mined coins to ADDR (64 hex) or a key file's\naddress (default: the node's key)"),
+    BOOL("log-json", log_json, 0, "write log events as JSON lines"),
+    FN("log-level", log_level, opt_log_level, 0, "LEVEL", "debug|info|warn|error (default info)"),
+    FN("debug", debug_cats, opt_debug, 0, "CATS",
+       "debug categories: net,mempool,chain,rpc,p2p,mine,all\n(bare --debug: all)"),
+    BOOL("printtoconsole", printtoconsole, 0, "log to stderr (default: to the log file only)"),
+    FN("debuglogfile", debuglogfile, opt_path_or_off, O_NEG, "FILE",
+       "log file, reopened on SIGHUP (default DATADIR/" NODE_DEFAULT_LOG_FILE
+       ";\nrelative: under DATADIR; --nodebuglogfile: none)"),
+    BOOL("daemon", daemon, 0, "run in the background once started"),
+    FN("pid", pid_file, opt_path_or_off, O_NEG, "FILE",
+       "pid file (default DATADIR/" NODE_DEFAULT_PID_FILE "; --nopid: none)"),
+    BOOL("help", help, O_NOENV | O_NOFILE, "this text"),
+    BOOL("h", help, O_NOENV | O_NOFILE | O_HIDDEN, ""),
+    BOOL("?", help, O_NOENV | O_NOFILE | O_HIDDEN, ""),
+    BOOL("version", version, O_NOENV | O_NOFILE, "print the version"),
+    BOOL("rpc-doc", rpc_doc, O_NOENV | O_NOFILE | O_HIDDEN, ""),
 };
+
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+/* Column where --help's descriptions start. */
+#define USAGE_COL 29
+#define USAGE_MAX 8192   /* bytes */
 
 const char *node_config_usage(void)
 {
-    return
-        "Usage: gossipd [options]\n"
-        "Every option --x-y can also be set with the environment variable GOSSIPD_X_Y.\n"
-        "\n"
-        "  --network=regtest|testnet  chain to run (default regtest)\n"
-        "  --datadir=DIR              data directory (default $HOME/.gossipd/NETWORK)\n"
-        "  --name=NAME                node name shown in logs and the user agent\n"
-        "  --bind=ADDR                p2p listen address (default 0.0.0.0)\n"
-        "  --port=N                   p2p port (default: the network's)\n"
-        "  --connect=HOST:PORT        peer to keep connected (repeatable;\n"
-        "                             GOSSIPD_CONNECT is comma-separated). With any\n"
-        "                             --connect the node opens no other outbound\n"
-        "                             connections; --connect=0 alone: none at all\n"
-        "  --max-peers=N              peer connections, in and out (default 32)\n"
-        "  --fanout=N                 peers each tx is announced to, 0 = all (default 0)\n"
-        "  --tx-batch-ms=N            tx announcement batching period (default 50)\n"
-        "  --rpc-bind=ADDR            JSON-RPC listen address (default 127.0.0.1)\n"
-        "  --rpc-port=N               JSON-RPC port (default: the network's)\n"
-        "  --rpc-user=USER            JSON-RPC Basic auth user; without user and\n"
-        "  --rpc-password=PASS        password a cookie file DATADIR/.cookie is written\n"
-        "  --mine                     mine continuously (testnet)\n"
-        "  --mine-key=ADDR|FILE       pay mined coins to ADDR (64 hex) or a key file's\n"
-        "                             address (default: the node's key)\n"
-        "  --log-json                 write log events as JSON lines\n"
-        "  --log-level=LEVEL          debug|info|warn|error (default info)\n"
-        "  --debug[=CATS]             debug categories: net,mempool,chain,rpc,p2p,mine,all\n"
-        "                             (bare --debug: all)\n"
-        "  --help                     this text\n"
-        "  --version                  print the version\n";
+    static char buf[USAGE_MAX];
+    if (buf[0])
+        return buf;
+    size_t len = 0;
+#define PUT(...) do { int k_ = snprintf(buf + len, sizeof buf - len, __VA_ARGS__); \
+                      assert(k_ >= 0 && (size_t)k_ < sizeof buf - len); len += (size_t)k_; } while (0)
+    PUT("Usage: gossipd [options]\n"
+        "Options are -NAME or --NAME; NAME=value in the config file; GOSSIPD_NAME\n"
+        "(upper case, '-' as '_') in the environment. Command line > environment >\n"
+        "config file. -noNAME turns a boolean off.\n\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &opts[i];
+        if (o->flags & O_HIDDEN)
+            continue;
+        char head[64];
+        snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? "=" : "",
+                 o->arg ? o->arg : "");
+        PUT("  %-*s ", USAGE_COL - 3, head);
+        for (const char *h = o->help; *h; h++) {
+            if (*h == '\n')
+                PUT("\n%*s", USAGE_COL, "");
+            else
+                PUT("%c", *h);
+        }
+        PUT("\n");
+    }
+#undef PUT
+    return buf;
 }
 
 static int fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -191,136 +274,435 @@ static int add_connect(struct node_config *cfg, const char *v, size_t len, char 
     return 0;
 }
 
-/* Apply one option value. from_env: the value came from GOSSIPD_*. */
-static int apply(struct node_config *cfg, const struct opt *o, const char *v, bool from_env,
-                 bool *connect_reset, char *err, size_t err_len)
+static void *field(struct node_config *cfg, const struct opt *o)
+{
+    return (char *)cfg + o->off;
+}
+
+static int opt_network(struct node_config *cfg, const struct opt *o, const char *v,
+                       struct layer *l, char *err, size_t err_len)
+{
+    if (!chain_params_by_name(v))
+        return fail(err, err_len, "--network: unknown network '%s' (regtest|testnet)", v);
+    l->network_set = true;
+    return copy_str(cfg->network, sizeof cfg->network, v);
+}
+
+/* --regtest / --testnet: booleans naming the network; =0 changes nothing. */
+static int opt_chain_flag(struct node_config *cfg, const struct opt *o, const char *v,
+                          struct layer *l, char *err, size_t err_len)
+{
+    bool b;
+    if (parse_bool(v, &b) != 0)
+        return fail(err, err_len, "--%s: expected a boolean, got '%s'", o->name, v);
+    if (!b)
+        return 0;
+    l->network_set = true;
+    return copy_str(cfg->network, sizeof cfg->network, o->name);
+}
+
+static int opt_name(struct node_config *cfg, const struct opt *o, const char *v,
+                    struct layer *l, char *err, size_t err_len)
+{
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+            return fail(err, err_len, "--name: use letters, digits, '-', '_', '.'");
+    if (copy_str(cfg->name, sizeof cfg->name, v) != 0)
+        return fail(err, err_len, "--name: too long (max %zu)", sizeof cfg->name - 1);
+    return 0;
+}
+
+static int opt_connect(struct node_config *cfg, const struct opt *o, const char *v,
+                       struct layer *l, char *err, size_t err_len)
+{
+    if (!l->connect_reset) {
+        cfg->n_connect = 0;
+        cfg->no_auto_connect = false;
+        l->connect_reset = true;
+    }
+    if (!l->from_env)
+        return add_connect(cfg, v, strlen(v), err, err_len);
+    for (const char *p = v;;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (add_connect(cfg, p, len, err, err_len) != 0)
+            return -1;
+        if (!c)
+            return 0;
+        p = c + 1;
+    }
+}
+
+static int opt_rpc_user(struct node_config *cfg, const struct opt *o, const char *v,
+                        struct layer *l, char *err, size_t err_len)
+{
+    if (strchr(v, ':'))
+        return fail(err, err_len, "--rpc-user: must not contain ':'");
+    return copy_str(cfg->rpc_user, sizeof cfg->rpc_user, v)
+        ? fail(err, err_len, "--rpc-user: too long") : 0;
+}
+
+static int opt_log_level(struct node_config *cfg, const struct opt *o, const char *v,
+                         struct layer *l, char *err, size_t err_len)
+{
+    int lv = node_log_level_parse(v);
+    if (lv < 0)
+        return fail(err, err_len, "--log-level: expected debug|info|warn|error");
+    cfg->log_level = lv;
+    return 0;
+}
+
+static int opt_debug(struct node_config *cfg, const struct opt *o, const char *v,
+                     struct layer *l, char *err, size_t err_len)
+{
+    unsigned cats;
+    if (node_log_cats_parse(v, &cats) != 0)
+        return fail(err, err_len, "--debug: unknown category in '%s' "
+                    "(net,mempool,chain,rpc,p2p,mine,all)", v);
+    /* Debug lines of an enabled category show whatever --log-level is. */
+    cfg->debug_cats |= cats;
+    return 0;
+}
+
+/* --pid / --debuglogfile: a path, or "0" (or -noNAME) for none. */
+static int opt_path_or_off(struct node_config *cfg, const struct opt *o, const char *v,
+                           struct layer *l, char *err, size_t err_len)
+{
+    bool *off = o->off == offsetof(struct node_config, pid_file) ? &cfg->pid_off
+                                                                : &cfg->debuglogfile_off;
+    char *dst = field(cfg, o);
+    *off = strcmp(v, "0") == 0;
+    if (*off) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (!*v || copy_str(dst, o->size, v) != 0)
+        return fail(err, err_len, "--%s: empty or too long", o->name);
+    return 0;
+}
+
+/* Apply one option value from source l. */
+static int apply(struct node_config *cfg, const struct opt *o, const char *v, struct layer *l,
+                 char *err, size_t err_len)
 {
     long n;
     bool b;
-    switch (o->id) {
-    case OPT_NETWORK:
-        if (!chain_params_by_name(v))
-            return fail(err, err_len, "--network: unknown network '%s' (regtest|testnet)", v);
-        return copy_str(cfg->network, sizeof cfg->network, v);
-    case OPT_DATADIR:
-        if (copy_str(cfg->datadir, sizeof cfg->datadir, v) != 0 || !*v)
-            return fail(err, err_len, "--datadir: empty or too long");
-        return 0;
-    case OPT_NAME:
-        for (const char *p = v; *p; p++)
-            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
-                return fail(err, err_len, "--name: use letters, digits, '-', '_', '.'");
-        if (copy_str(cfg->name, sizeof cfg->name, v) != 0)
-            return fail(err, err_len, "--name: too long (max %zu)", sizeof cfg->name - 1);
-        return 0;
-    case OPT_BIND:
-        return copy_str(cfg->bind, sizeof cfg->bind, v) ? fail(err, err_len, "--bind: too long") : 0;
-    case OPT_RPC_BIND:
-        return copy_str(cfg->rpc_bind, sizeof cfg->rpc_bind, v)
-            ? fail(err, err_len, "--rpc-bind: too long") : 0;
-    case OPT_PORT:
-    case OPT_RPC_PORT:
-        if (parse_long(v, 0, 65535, &n) != 0)
-            return fail(err, err_len, "--%s: expected a port number, got '%s'", o->name, v);
-        if (o->id == OPT_PORT)
-            cfg->port = (uint16_t)n;
-        else
-            cfg->rpc_port = (uint16_t)n;
-        return 0;
-    case OPT_CONNECT:
-        if (from_env) {
-            cfg->n_connect = 0;
-            const char *p = v;
-            for (;;) {
-                const char *c = strchr(p, ',');
-                size_t len = c ? (size_t)(c - p) : strlen(p);
-                if (add_connect(cfg, p, len, err, err_len) != 0)
-                    return -1;
-                if (!c)
-                    break;
-                p = c + 1;
-            }
-            return 0;
-        }
-        if (!*connect_reset) {
-            cfg->n_connect = 0;
-            *connect_reset = true;
-        }
-        return add_connect(cfg, v, strlen(v), err, err_len);
-    case OPT_MAX_PEERS:
-        if (parse_long(v, 1, NODE_MAX_PEERS_LIMIT, &n) != 0)
-            return fail(err, err_len, "--max-peers: expected 1..%d", NODE_MAX_PEERS_LIMIT);
-        cfg->max_peers = (int)n;
-        return 0;
-    case OPT_FANOUT:
-        if (parse_long(v, 0, NODE_MAX_PEERS_LIMIT, &n) != 0)
-            return fail(err, err_len, "--fanout: expected 0..%d", NODE_MAX_PEERS_LIMIT);
-        cfg->fanout = (int)n;
-        return 0;
-    case OPT_TX_BATCH_MS:
-        if (parse_long(v, 0, NODE_TX_BATCH_MS_LIMIT, &n) != 0)
-            return fail(err, err_len, "--tx-batch-ms: expected 0..%d", NODE_TX_BATCH_MS_LIMIT);
-        cfg->tx_batch_ms = (int)n;
-        return 0;
-    case OPT_RPC_USER:
-        if (strchr(v, ':'))
-            return fail(err, err_len, "--rpc-user: must not contain ':'");
-        return copy_str(cfg->rpc_user, sizeof cfg->rpc_user, v)
-            ? fail(err, err_len, "--rpc-user: too long") : 0;
-    case OPT_RPC_PASSWORD:
-        return copy_str(cfg->rpc_password, sizeof cfg->rpc_password, v)
-            ? fail(err, err_len, "--rpc-password: too long") : 0;
-    case OPT_MINE_KEY:
-        return copy_str(cfg->mine_key, sizeof cfg->mine_key, v)
-            ? fail(err, err_len, "--mine-key: too long") : 0;
-    case OPT_LOG_LEVEL: {
-        int lv = node_log_level_parse(v);
-        if (lv < 0)
-            return fail(err, err_len, "--log-level: expected debug|info|warn|error");
-        cfg->log_level = lv;
-        return 0;
-    }
-    case OPT_DEBUG: {
-        unsigned cats;
-        if (node_log_cats_parse(v, &cats) != 0)
-            return fail(err, err_len, "--debug: unknown category in '%s' "
-                        "(net,mempool,chain,rpc,p2p,mine,all)", v);
-        /* Debug lines of an enabled category show whatever --log-level is. */
-        cfg->debug_cats |= cats;
-        return 0;
-    }
-    case OPT_MINE:
-    case OPT_LOG_JSON:
-    case OPT_HELP:
-    case OPT_VERSION:
-    case OPT_RPC_DOC:
+    switch (o->type) {
+    case T_BOOL:
+        assert(o->size == sizeof(bool));
         if (parse_bool(v, &b) != 0)
             return fail(err, err_len, "--%s: expected a boolean, got '%s'", o->name, v);
-        if (o->id == OPT_MINE)
-            cfg->mine = b;
-        else if (o->id == OPT_LOG_JSON)
-            cfg->log_json = b;
-        else if (o->id == OPT_HELP)
-            cfg->help = b;
-        else if (o->id == OPT_VERSION)
-            cfg->version = b;
-        else
-            cfg->rpc_doc = b;
+        *(bool *)field(cfg, o) = b;
         return 0;
+    case T_INT:
+        assert(o->size == sizeof(int));
+        if (parse_long(v, o->min, o->max, &n) != 0)
+            return fail(err, err_len, "--%s: expected %ld..%ld, got '%s'", o->name, o->min,
+                        o->max, v);
+        *(int *)field(cfg, o) = (int)n;
+        return 0;
+    case T_PORT:
+        assert(o->size == sizeof(uint16_t));
+        if (parse_long(v, 0, 65535, &n) != 0)
+            return fail(err, err_len, "--%s: expected a port number, got '%s'", o->name, v);
+        *(uint16_t *)field(cfg, o) = (uint16_t)n;
+        return 0;
+    case T_STR:
+        if ((o->min > 0 && !*v) || copy_str(field(cfg, o), o->size, v) != 0)
+            return fail(err, err_len, "--%s: %s", o->name, *v ? "too long" : "empty");
+        return 0;
+    case T_FN:
+        return o->fn(cfg, o, v, l, err, err_len);
     }
     return fail(err, err_len, "internal: unhandled option");
 }
 
+/* Names match with '-' ignored: rpc-port, rpcport. */
+static bool name_eq(const char *table_name, const char *s, size_t len)
+{
+    const char *t = table_name;
+    size_t i = 0;
+    for (;;) {
+        while (*t == '-')
+            t++;
+        while (i < len && s[i] == '-')
+            i++;
+        if (!*t || i == len)
+            return !*t && i == len;
+        if (tolower((unsigned char)*t) != tolower((unsigned char)s[i]))
+            return false;
+        t++;
+        i++;
+    }
+}
+
 static const struct opt *find_opt(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (name_eq(opts[i].name, name, len))
             return &opts[i];
     return NULL;
 }
 
-int node_config_parse(struct node_config *cfg, int argc, const char *const argv[],
-                      node_getenv_fn getenv_fn, void *env_ctx, char *err, size_t err_len)
+/* The option NAME or noNAME names; *neg tells which. NULL if neither. */
+static const struct opt *find_opt_neg(const char *name, size_t len, bool *neg)
+{
+    *neg = false;
+    const struct opt *o = find_opt(name, len);
+    if (o || len < 3 || strncasecmp(name, "no", 2) != 0)
+        return o;
+    o = find_opt(name + 2, len - 2);
+    if (o && (o->type == T_BOOL || o->fn == opt_chain_flag || (o->flags & O_NEG))) {
+        *neg = true;
+        return o;
+    }
+    return NULL;
+}
+
+/* The value -noNAME=raw stands for; NULL if it cannot be negated that way. */
+static const char *negated(const struct opt *o, const char *raw)
+{
+    bool b;
+    if (parse_bool(raw, &b) != 0)
+        return NULL;
+    if (o->type == T_BOOL || o->fn == opt_chain_flag)
+        return b ? "0" : "1";
+    return b ? "0" : NULL;
+}
+
+static void env_name(char *out, size_t cap, const char *name)
+{
+    size_t k = strlen(NODE_CONFIG_ENV_PREFIX);
+    assert(cap > k);
+    memcpy(out, NODE_CONFIG_ENV_PREFIX, k);
+    for (const char *p = name; *p && k < cap - 1; p++)
+        out[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    out[k] = '\0';
+}
+
+static int apply_env(struct node_config *cfg, node_getenv_fn getenv_fn, void *env_ctx,
+                     struct layer *l, char *err, size_t err_len)
+{
+    if (!getenv_fn)
+        return 0;
+    l->from_env = true;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (opts[i].flags & O_NOENV)
+            continue;
+        char envname[64];
+        env_name(envname, sizeof envname, opts[i].name);
+        const char *v = getenv_fn(env_ctx, envname);
+        if (!v)
+            continue;
+        if (apply(cfg, &opts[i], v, l, err, err_len) != 0) {
+            size_t used = err ? strlen(err) : 0;
+            if (err && used + 1 < err_len)
+                snprintf(err + used, err_len - used, " (from %s)", envname);
+            return -1;
+        }
+    }
+    l->from_env = false;
+    return 0;
+}
+
+static bool is_flag(const char *a)
+{
+    return a[0] == '-' && a[1] != '\0';
+}
+
+static int apply_args(struct node_config *cfg, int argc, const char *const argv[],
+                      struct layer *l, char *err, size_t err_len)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!is_flag(a))
+            return fail(err, err_len, "unexpected argument '%s' (see --help)", a);
+        a += a[1] == '-' ? 2 : 1;
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        bool neg;
+        const struct opt *o = find_opt_neg(a, nlen, &neg);
+        if (!o)
+            return fail(err, err_len, "unknown option '%s' (see --help)", argv[i]);
+        const char *v;
+        if (neg) {
+            v = negated(o, eq ? eq + 1 : "1");
+            if (!v)
+                return fail(err, err_len, "%s: expected no value or a boolean", argv[i]);
+        } else if (eq) {
+            v = eq + 1;
+        } else if (o->type == T_BOOL || o->fn == opt_chain_flag) {
+            v = "1";
+        } else if (o->fn == opt_debug && (i + 1 >= argc || is_flag(argv[i + 1]))) {
+            v = "all";   /* bare --debug, as bitcoind's -debug */
+        } else if (i + 1 < argc && !is_flag(argv[i + 1])) {
+            v = argv[++i];
+        } else {
+            return fail(err, err_len, "--%s needs a value", o->name);
+        }
+        if (apply(cfg, o, v, l, err, err_len) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ config file */
+
+int node_config_parse_text(const char *label, const char *text, node_config_line_fn fn,
+                           void *ctx, char *err, size_t err_len)
+{
+    char section[16] = "";
+    char msg[384];
+    int line = 0;
+    for (const char *p = text; *p;) {
+        line++;
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *next = nl ? nl + 1 : p + len;
+        const char *hash = memchr(p, '#', len);
+        if (hash)
+            len = (size_t)(hash - p);
+        while (len && isspace((unsigned char)*p)) {
+            p++;
+            len--;
+        }
+        while (len && isspace((unsigned char)p[len - 1]))
+            len--;
+        msg[0] = '\0';
+        if (len == 0) {
+            p = next;
+            continue;
+        }
+        char buf[NODE_CONFIG_PATH_MAX + 64];
+        if (len >= sizeof buf) {
+            snprintf(msg, sizeof msg, "line too long (max %zu bytes)", sizeof buf - 1);
+            goto bad;
+        }
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        if (buf[0] == '[') {
+            if (buf[len - 1] != ']' || len - 2 >= sizeof section) {
+                snprintf(msg, sizeof msg, "expected [regtest] or [testnet], got '%.64s'", buf);
+                goto bad;
+            }
+            buf[len - 1] = '\0';
+            if (!chain_params_by_name(buf + 1)) {
+                snprintf(msg, sizeof msg, "unknown section [%.64s] (regtest|testnet)", buf + 1);
+                goto bad;
+            }
+            memcpy(section, buf + 1, len - 1);
+            p = next;
+            continue;
+        }
+        char *eq = strchr(buf, '=');
+        if (!eq) {
+            snprintf(msg, sizeof msg, "expected key=value, got '%.64s'", buf);
+            goto bad;
+        }
+        if (buf[0] == '-') {
+            snprintf(msg, sizeof msg, "write the key without a leading '-'");
+            goto bad;
+        }
+        char *kend = eq;
+        while (kend > buf && isspace((unsigned char)kend[-1]))
+            kend--;
+        *kend = '\0';
+        char *val = eq + 1;
+        while (isspace((unsigned char)*val))
+            val++;
+        if (fn(ctx, section, buf, val, msg, sizeof msg) != 0)
+            goto bad;
+        p = next;
+        continue;
+bad:
+        return fail(err, err_len, "%s:%d: %s", label, line, msg);
+    }
+    return 0;
+}
+
+int node_config_read_file(const char *path, char **text, char *err, size_t err_len)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 1;
+        return fail(err, err_len, "cannot read config file %s: %s", path, strerror(errno));
+    }
+    char *buf = malloc(NODE_CONFIG_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, NODE_CONFIG_FILE_MAX + 1, f) : 0;
+    int rc = 0;
+    if (!buf)
+        rc = fail(err, err_len, "out of memory");
+    else if (ferror(f))
+        rc = fail(err, err_len, "cannot read config file %s: %s", path, strerror(errno));
+    else if (n > NODE_CONFIG_FILE_MAX)
+        rc = fail(err, err_len, "config file %s: larger than %d bytes", path,
+                  NODE_CONFIG_FILE_MAX);
+    else if (memchr(buf, '\0', n))
+        rc = fail(err, err_len, "config file %s: not a text file", path);
+    fclose(f);
+    if (rc != 0) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    return 0;
+}
+
+int node_config_file_path(char *out, size_t cap, const char *conf, const char *datadir,
+                          const char *home)
+{
+    int n;
+    bool has_dir = datadir && *datadir;
+    if (conf && *conf && conf[0] == '/')
+        n = snprintf(out, cap, "%s", conf);
+    else if (has_dir)
+        n = snprintf(out, cap, "%s/%s", datadir, conf && *conf ? conf : NODE_CONFIG_FILE_NAME);
+    else
+        n = snprintf(out, cap, "%s/.gossipd/%s", home && *home ? home : ".",
+                     conf && *conf ? conf : NODE_CONFIG_FILE_NAME);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Applying the file: pass 1 checks every line (values of other networks'
+ * sections go to a scratch copy) and applies the top section; pass 2
+ * applies the chosen network's section. */
+struct file_ctx {
+    struct node_config *cfg;
+    struct node_config *scratch;
+    const char *section;      /* pass 2: the section applied; NULL in pass 1 */
+    struct layer top, sect, other;
+};
+
+static int file_line(void *ctx, const char *section, const char *key, const char *value,
+                     char *err, size_t err_len)
+{
+    struct file_ctx *fc = ctx;
+    bool neg;
+    const struct opt *o = find_opt_neg(key, strlen(key), &neg);
+    if (!o)
+        return fail(err, err_len, "unknown key '%s'", key);
+    if (o->flags & O_NOFILE)
+        return fail(err, err_len, "'%s' is not allowed in the config file", key);
+    if (section[0] && (o->flags & O_TOP))
+        return fail(err, err_len, "'%s' belongs in the top section (before any [section])",
+                    key);
+    const char *v = value;
+    if (neg && !(v = negated(o, value)))
+        return fail(err, err_len, "%s: expected a boolean", key);
+    if (fc->section)   /* pass 2 */
+        return strcmp(section, fc->section) == 0
+            ? apply(fc->cfg, o, v, &fc->sect, err, err_len) : 0;
+    if (!section[0])
+        return apply(fc->cfg, o, v, &fc->top, err, err_len);
+    return apply(fc->scratch, o, v, &fc->other, err, err_len);
+}
+
+/* ------------------------------------------------------------ parse */
+
+static void set_defaults(struct node_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->network, "regtest");
@@ -330,55 +712,20 @@ int node_config_parse(struct node_config *cfg, int argc, const char *const argv[
     cfg->fanout = NODE_DEFAULT_FANOUT;
     cfg->tx_batch_ms = NODE_DEFAULT_TX_BATCH_MS;
     cfg->log_level = NODE_LOG_INFO;
-    bool connect_reset = false;
+}
 
-    if (getenv_fn) {
-        for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-            if (!opts[i].env)
-                continue;
-            char envname[64];
-            size_t k = strlen(NODE_CONFIG_ENV_PREFIX);
-            memcpy(envname, NODE_CONFIG_ENV_PREFIX, k);
-            for (const char *p = opts[i].name; *p && k < sizeof envname - 1; p++)
-                envname[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-            envname[k] = '\0';
-            const char *v = getenv_fn(env_ctx, envname);
-            if (!v)
-                continue;
-            if (apply(cfg, &opts[i], v, true, &connect_reset, err, err_len) != 0) {
-                size_t used = err ? strlen(err) : 0;
-                if (err && used + 1 < err_len)
-                    snprintf(err + used, err_len - used, " (from %s)", envname);
-                return -1;
-            }
-        }
-    }
+/* A path under the datadir unless absolute; def when empty. */
+static int datadir_path(char *dst, size_t cap, const char *datadir, const char *def)
+{
+    char tmp[NODE_CONFIG_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", dst[0] ? dst : def);
+    int n = tmp[0] == '/' ? snprintf(dst, cap, "%s", tmp)
+                          : snprintf(dst, cap, "%s/%s", datadir, tmp);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0)
-            return fail(err, err_len, "unexpected argument '%s' (see --help)", a);
-        a += 2;
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        const struct opt *o = find_opt(a, nlen);
-        if (!o)
-            return fail(err, err_len, "unknown option '%s' (see --help)", argv[i]);
-        const char *v;
-        if (eq)
-            v = eq + 1;
-        else if (o->is_bool)
-            v = "1";
-        else if (o->id == OPT_DEBUG && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
-            v = "all";   /* bare --debug, as bitcoind's -debug */
-        else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
-            v = argv[++i];
-        else
-            return fail(err, err_len, "--%s needs a value", o->name);
-        if (apply(cfg, o, v, false, &connect_reset, err, err_len) != 0)
-            return -1;
-    }
-
+static int finish(struct node_config *cfg, const char *home, char *err, size_t err_len)
+{
     cfg->params = chain_params_by_name(cfg->network);
     if (!cfg->params)
         return fail(err, err_len, "unknown network '%s'", cfg->network);
@@ -387,7 +734,6 @@ int node_config_parse(struct node_config *cfg, int argc, const char *const argv[
     if (cfg->rpc_port == 0)
         cfg->rpc_port = cfg->params->rpc_port;
     if (!cfg->datadir[0]) {
-        const char *home = getenv_fn ? getenv_fn(env_ctx, "HOME") : NULL;
         int n = snprintf(cfg->datadir, sizeof cfg->datadir, "%s/.gossipd/%s",
                          home && *home ? home : ".", cfg->network);
         if (n < 0 || (size_t)n >= sizeof cfg->datadir)
@@ -397,5 +743,78 @@ int node_config_parse(struct node_config *cfg, int argc, const char *const argv[
         snprintf(cfg->name, sizeof cfg->name, "node-%u", (unsigned)cfg->port);
     if ((cfg->rpc_user[0] != '\0') != (cfg->rpc_password[0] != '\0'))
         return fail(err, err_len, "--rpc-user and --rpc-password go together");
+    if (!cfg->debuglogfile_off &&
+        datadir_path(cfg->debuglogfile, sizeof cfg->debuglogfile, cfg->datadir,
+                     NODE_DEFAULT_LOG_FILE) != 0)
+        return fail(err, err_len, "--debuglogfile: path too long");
+    if (!cfg->pid_off &&
+        datadir_path(cfg->pid_file, sizeof cfg->pid_file, cfg->datadir,
+                     NODE_DEFAULT_PID_FILE) != 0)
+        return fail(err, err_len, "--pid: path too long");
     return 0;
+}
+
+int node_config_parse(struct node_config *cfg, int argc, const char *const argv[],
+                      node_getenv_fn getenv_fn, void *env_ctx, char *err, size_t err_len)
+{
+    const char *home = getenv_fn ? getenv_fn(env_ctx, "HOME") : NULL;
+    /* First the environment and the command line alone: they say where the
+     * config file is and may choose the network. */
+    struct node_config *pre = malloc(sizeof *pre);
+    struct node_config *scratch = malloc(sizeof *scratch);
+    char *text = NULL;
+    int rc = -1;
+    if (!pre || !scratch) {
+        fail(err, err_len, "out of memory");
+        goto out;
+    }
+    set_defaults(pre);
+    struct layer pre_l = { 0 };
+    if (apply_env(pre, getenv_fn, env_ctx, &pre_l, err, err_len) != 0 ||
+        apply_args(pre, argc, argv, &pre_l, err, err_len) != 0)
+        goto out;
+    if (pre->help || pre->version || pre->rpc_doc) {
+        *cfg = *pre;
+        cfg->params = chain_params_by_name(cfg->network);
+        rc = 0;
+        goto out;
+    }
+    char path[NODE_CONFIG_PATH_MAX];
+    if (node_config_file_path(path, sizeof path, pre->conf, pre->datadir, home) != 0) {
+        fail(err, err_len, "--conf: path too long");
+        goto out;
+    }
+    int frc = node_config_read_file(path, &text, err, err_len);
+    if (frc < 0)
+        goto out;
+    if (frc == 1 && pre->conf[0]) {
+        fail(err, err_len, "cannot read config file %s: %s", path, strerror(ENOENT));
+        goto out;
+    }
+
+    set_defaults(cfg);
+    if (text) {
+        struct file_ctx fc = { .cfg = cfg, .scratch = scratch };
+        set_defaults(scratch);
+        if (node_config_parse_text(path, text, file_line, &fc, err, err_len) != 0)
+            goto out;
+        fc.section = pre_l.network_set ? pre->network : cfg->network;
+        if (node_config_parse_text(path, text, file_line, &fc, err, err_len) != 0)
+            goto out;
+        snprintf(cfg->conf, sizeof cfg->conf, "%s", path);
+    }
+    struct layer env_l = { 0 }, arg_l = { 0 };
+    if (apply_env(cfg, getenv_fn, env_ctx, &env_l, err, err_len) != 0 ||
+        apply_args(cfg, argc, argv, &arg_l, err, err_len) != 0)
+        goto out;
+    if (text)
+        snprintf(cfg->conf, sizeof cfg->conf, "%s", path);
+    else
+        cfg->conf[0] = '\0';
+    rc = finish(cfg, home, err, err_len);
+out:
+    free(text);
+    free(pre);
+    free(scratch);
+    return rc;
 }

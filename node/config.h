@@ -1,10 +1,25 @@
-/* gossipd command-line flags. Every flag --x-y can also be set by the
- * environment variable GOSSIPD_X_Y (for containers); a flag on the command
- * line wins over the environment, which wins over the default. --connect
- * is repeatable; GOSSIPD_CONNECT is a comma-separated list, replaced as a
- * whole by any --connect on the command line. Booleans accept
- * --flag, --flag=1|0|true|false|yes|no, and the same words in the
- * environment. */
+/* gossipd settings: command line, environment and config file.
+ *
+ * Every option is one row of the table in node/config.c (name, type, field,
+ * bounds, help): adding an option is adding a field here and a row there.
+ * An option NAME is given as --NAME or -NAME on the command line (value after
+ * '=' or as the next argument), as GOSSIPD_NAME (upper case, '-' -> '_') in
+ * the environment, or as NAME=value in the config file; names match with
+ * their '-' ignored, so --rpc-port, -rpcport and rpcport= are one option.
+ * -noNAME negates a boolean (and turns off --connect, --pid, --debuglogfile).
+ *
+ * Precedence: command line > environment > config file section
+ * ([regtest]/[testnet], the chosen network's) > the file's top section >
+ * default. --connect is repeatable; each source that names it replaces the
+ * list of the sources below it (GOSSIPD_CONNECT is comma-separated).
+ * Booleans accept --flag, --flag=1|0|true|false|yes|no|on|off.
+ *
+ * The config file is --conf (relative: under the datadir), else
+ * DATADIR/gossipd.conf with an explicit --datadir, else
+ * $HOME/.gossipd/gossipd.conf (beside the per-network datadirs, so its
+ * sections serve both networks). Syntax as bitcoind's: key=value lines, '#'
+ * starts a comment, [regtest] / [testnet] start a section. An unknown key is
+ * an error naming the file and the line. */
 #ifndef GOSSIPD_NODE_CONFIG_H
 #define GOSSIPD_NODE_CONFIG_H
 
@@ -18,6 +33,10 @@
 #define NODE_CONFIG_PATH_MAX    1024   /* bytes, datadir and key paths */
 #define NODE_CONFIG_STR_MAX     256    /* bytes, other string values */
 #define NODE_CONFIG_ENV_PREFIX  "GOSSIPD_"
+#define NODE_CONFIG_FILE_NAME   "gossipd.conf"
+#define NODE_CONFIG_FILE_MAX    (1024 * 1024)   /* bytes: a bigger config file is refused */
+#define NODE_DEFAULT_LOG_FILE   "debug.log"
+#define NODE_DEFAULT_PID_FILE   "gossipd.pid"
 
 /* Defaults for the relay knobs (passed to the p2p core). */
 #define NODE_DEFAULT_MAX_PEERS   32
@@ -48,18 +67,50 @@ struct node_config {
     bool log_json;
     int log_level;                         /* enum node_log_level */
     unsigned debug_cats;                   /* enum node_log_cat bits */
+    bool printtoconsole;                   /* log to stderr */
+    char debuglogfile[NODE_CONFIG_PATH_MAX];   /* resolved; "" = no log file */
+    bool daemon;                           /* fork to the background once started */
+    char pid_file[NODE_CONFIG_PATH_MAX];   /* resolved; "" = none (--nopid) */
+    char conf[NODE_CONFIG_PATH_MAX];       /* the config file read; "" = none */
     bool help;
     bool version;
     bool rpc_doc;                          /* hidden: print docs/RPC.md's generated part */
+    /* Parse state (not options). */
+    bool debuglogfile_off;
+    bool pid_off;
 };
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */
 typedef const char *(*node_getenv_fn)(void *ctx, const char *name);
 
-/* Parse defaults, then the environment (getenv_fn may be NULL: none), then
- * argv[1..argc-1]. Returns 0, or -1 with a one-line message in err. */
+/* Parse defaults, the config file, the environment (getenv_fn may be NULL:
+ * none; it also gives HOME) and argv[1..argc-1]. Reads the config file (the
+ * only I/O). Returns 0, or -1 with a one-line message in err. */
 int node_config_parse(struct node_config *cfg, int argc, const char *const argv[],
                       node_getenv_fn getenv_fn, void *env_ctx, char *err, size_t err_len);
+
+/* One key=value line of a config file: section is "" before any [section]
+ * (the top section). Return 0, or -1 with a message in err (the reader
+ * prefixes "FILE:LINE: "). */
+typedef int (*node_config_line_fn)(void *ctx, const char *section, const char *key,
+                                   const char *value, char *err, size_t err_len);
+
+/* Parse config text (bitcoind's syntax; label names it in errors) and call fn
+ * for each key=value line. Sections must name a network. Returns 0, or -1
+ * with "LABEL:LINE: message" in err. */
+int node_config_parse_text(const char *label, const char *text, node_config_line_fn fn,
+                           void *ctx, char *err, size_t err_len);
+
+/* Read a config file (at most NODE_CONFIG_FILE_MAX bytes) into *text (heap,
+ * caller frees). Returns 0, 1 if it does not exist (*text NULL), or -1 with
+ * a message in err. */
+int node_config_read_file(const char *path, char **text, char *err, size_t err_len);
+
+/* The config file path for an explicit --conf (may be "" or NULL) and
+ * --datadir (may be "" or NULL), as the header comment says. Returns 0, or
+ * -1 if it does not fit in cap. */
+int node_config_file_path(char *out, size_t cap, const char *conf, const char *datadir,
+                          const char *home);
 
 /* The --help text. */
 const char *node_config_usage(void);

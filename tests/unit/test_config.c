@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -206,6 +209,206 @@ static void test_help_flags(void **state)
     assert_non_null(strstr(u, "GOSSIPD_"));
 }
 
+/* ---- dash styles, aliases, negation ---- */
+
+static void test_dash_styles(void **state)
+{
+    struct node_config c;
+    char err[256];
+    assert_int_equal(node_config_parse(&c, ARGC("-testnet", "-rpcport=7", "--maxpeers=9",
+                                                "-datadir", "/d", "-nopid", "-logjson"),
+                                       ARGV("-testnet", "-rpcport=7", "--maxpeers=9",
+                                            "-datadir", "/d", "-nopid", "-logjson"),
+                                       NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(c.network, "testnet");
+    assert_int_equal(c.rpc_port, 7);
+    assert_int_equal(c.max_peers, 9);
+    assert_string_equal(c.datadir, "/d");
+    assert_string_equal(c.pid_file, "");
+    assert_true(c.log_json);
+    assert_string_equal(c.debuglogfile, "/d/" NODE_DEFAULT_LOG_FILE);
+    assert_false(c.printtoconsole);
+    assert_int_equal(node_config_parse(&c, ARGC("-regtest", "-nodebuglogfile", "-printtoconsole",
+                                                "-pid=p.pid", "-nologjson", "-noconnect"),
+                                       ARGV("-regtest", "-nodebuglogfile", "-printtoconsole",
+                                            "-pid=p.pid", "-nologjson", "-noconnect"),
+                                       NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(c.network, "regtest");
+    assert_string_equal(c.debuglogfile, "");
+    assert_true(c.printtoconsole);
+    assert_string_equal(c.pid_file, "./.gossipd/regtest/p.pid");
+    assert_false(c.log_json);
+    assert_true(c.no_auto_connect);
+    expect_fail("-noname", "unknown option");
+    expect_fail("-nopid=0", "expected no value or a boolean");
+    expect_fail("-", "unexpected");
+}
+
+/* ---- config file ---- */
+
+struct tmpdir {
+    char path[64];
+};
+
+static void tmp_make(struct tmpdir *t)
+{
+    snprintf(t->path, sizeof t->path, "/tmp/gossipd-cfg-XXXXXX");
+    assert_non_null(mkdtemp(t->path));
+}
+
+static void tmp_write(const struct tmpdir *t, const char *name, const char *text)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", t->path, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void tmp_remove(const struct tmpdir *t, const char *name)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", t->path, name);
+    unlink(p);
+}
+
+static void test_file_precedence(void **state)
+{
+    struct tmpdir t;
+    tmp_make(&t);
+    tmp_write(&t, NODE_CONFIG_FILE_NAME,
+              "# comment line\n"
+              "  testnet = 1   # trailing comment\n"
+              "rpcport=1001\n"
+              "port=1002\n"
+              "name=fromfile\n"
+              "max-peers=5\n"
+              "connect=10.0.0.1:1\n"
+              "connect=10.0.0.2:2\n"
+              "\n"
+              "[regtest]\n"
+              "port=2002\n"
+              "[testnet]\n"
+              "port=3002\n"
+              "fanout=4\n");
+    char dd[96];
+    snprintf(dd, sizeof dd, "--datadir=%s", t.path);
+    struct node_config c;
+    char err[256];
+    struct env e = { { { "GOSSIPD_NAME", "fromenv" }, { "GOSSIPD_MAX_PEERS", "6" } } };
+    /* File alone: top section plus the [testnet] section it chose. */
+    assert_int_equal(node_config_parse(&c, ARGC(dd), ARGV(dd), NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(c.network, "testnet");
+    assert_int_equal(c.rpc_port, 1001);
+    assert_int_equal(c.port, 3002);       /* section over top */
+    assert_int_equal(c.fanout, 4);
+    assert_string_equal(c.name, "fromfile");
+    assert_int_equal(c.n_connect, 2);
+    assert_non_null(strstr(c.conf, NODE_CONFIG_FILE_NAME));
+    /* Environment over file, command line over both; -regtest picks the
+     * [regtest] section; a --connect replaces the file's list. */
+    assert_int_equal(node_config_parse(&c, ARGC(dd, "-regtest", "--max-peers=7", "-connect=1.1.1.1:1"),
+                                       ARGV(dd, "-regtest", "--max-peers=7", "-connect=1.1.1.1:1"),
+                                       env_get, &e, err, sizeof err), 0);
+    assert_string_equal(c.network, "regtest");
+    assert_int_equal(c.port, 2002);
+    assert_int_equal(c.fanout, NODE_DEFAULT_FANOUT);
+    assert_string_equal(c.name, "fromenv");
+    assert_int_equal(c.max_peers, 7);
+    assert_int_equal(c.n_connect, 1);
+    assert_string_equal(c.connect[0], "1.1.1.1:1");
+    assert_int_equal(node_config_parse(&c, ARGC(dd), ARGV(dd), env_get, &e, err, sizeof err), 0);
+    assert_int_equal(c.max_peers, 6);
+    /* -conf: relative to the datadir; a named file must exist. */
+    tmp_write(&t, "other.conf", "rpc-port=4444\n");
+    assert_int_equal(node_config_parse(&c, ARGC(dd, "-conf=other.conf"),
+                                       ARGV(dd, "-conf=other.conf"), NULL, NULL, err,
+                                       sizeof err), 0);
+    assert_int_equal(c.rpc_port, 4444);
+    assert_string_equal(c.network, "regtest");
+    assert_int_equal(node_config_parse(&c, ARGC(dd, "-conf=missing.conf"),
+                                       ARGV(dd, "-conf=missing.conf"), NULL, NULL, err,
+                                       sizeof err), -1);
+    assert_non_null(strstr(err, "missing.conf"));
+    tmp_remove(&t, "other.conf");
+    tmp_remove(&t, NODE_CONFIG_FILE_NAME);
+    /* No file at the default place: fine. */
+    assert_int_equal(node_config_parse(&c, ARGC(dd), ARGV(dd), NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(c.conf, "");
+    rmdir(t.path);
+}
+
+static void expect_file_fail(const char *text, const char *needle)
+{
+    struct tmpdir t;
+    tmp_make(&t);
+    tmp_write(&t, NODE_CONFIG_FILE_NAME, text);
+    char dd[96];
+    snprintf(dd, sizeof dd, "--datadir=%s", t.path);
+    struct node_config c;
+    char err[256] = "";
+    int rc = node_config_parse(&c, ARGC(dd), ARGV(dd), NULL, NULL, err, sizeof err);
+    tmp_remove(&t, NODE_CONFIG_FILE_NAME);
+    rmdir(t.path);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, needle) || !strstr(err, NODE_CONFIG_FILE_NAME ":"))
+        fail_msg("config '%s': error '%s' lacks '%s' or the file name", text, err, needle);
+}
+
+static void test_file_errors(void **state)
+{
+    expect_file_fail("port=1\nrpcprot=2\n", NODE_CONFIG_FILE_NAME ":2: unknown key 'rpcprot'");
+    expect_file_fail("\n\n[testnet]\nbogus=1\n", ":4: unknown key 'bogus'");  /* any section */
+    expect_file_fail("[testnet]\nport=x\n", ":2: --port");   /* other network's values too */
+    expect_file_fail("[mainnet]\n", ":1: unknown section");
+    expect_file_fail("[regtest]\ntestnet=1\n", ":2: 'testnet' belongs in the top section");
+    expect_file_fail("conf=x\n", ":1: 'conf' is not allowed");
+    expect_file_fail("-port=1\n", ":1: write the key without a leading '-'");
+    expect_file_fail("port\n", ":1: expected key=value");
+    expect_file_fail("max-peers=0\n", ":1: --max-peers");
+}
+
+struct seen {
+    char kv[8][3][32];
+    int n;
+};
+
+static int record(void *ctx, const char *section, const char *key, const char *value,
+                  char *err, size_t err_len)
+{
+    struct seen *s = ctx;
+    if (strcmp(key, "stop") == 0) {
+        snprintf(err, err_len, "stopped here");
+        return -1;
+    }
+    snprintf(s->kv[s->n][0], 32, "%s", section);
+    snprintf(s->kv[s->n][1], 32, "%s", key);
+    snprintf(s->kv[s->n][2], 32, "%s", value);
+    s->n++;
+    return 0;
+}
+
+static void test_parse_text(void **state)
+{
+    /* The reader alone (gossip-cli uses it with its own keys). */
+    struct seen s = { .n = 0 };
+    char err[128];
+    assert_int_equal(node_config_parse_text("x", "a=1\r\n[testnet]\nb = two words # c\nc=", record,
+                                            &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.kv[0][0], "");
+    assert_string_equal(s.kv[0][2], "1");
+    assert_string_equal(s.kv[1][0], "testnet");
+    assert_string_equal(s.kv[1][1], "b");
+    assert_string_equal(s.kv[1][2], "two words");
+    assert_string_equal(s.kv[2][1], "c");
+    assert_string_equal(s.kv[2][2], "");
+    assert_int_equal(node_config_parse_text("f.conf", "a=1\n\nstop=1\n", record, &s, err,
+                                            sizeof err), -1);
+    assert_string_equal(err, "f.conf:3: stopped here");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +419,10 @@ int main(void)
         cmocka_unit_test(test_bare_debug),
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_help_flags),
+        cmocka_unit_test(test_dash_styles),
+        cmocka_unit_test(test_file_precedence),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_parse_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
