@@ -1,10 +1,13 @@
 #include "node/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/hex.h"
 
@@ -14,6 +17,67 @@ void node_log_init(struct node_log *log, const char *name)
     log->out = stderr;
     snprintf(log->name, sizeof log->name, "%s", name ? name : "");
     log->level = NODE_LOG_INFO;
+}
+
+static int open_append(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    return fd < 0 ? -errno : fd;
+}
+
+int node_log_open(struct node_log *log, const char *path, bool console)
+{
+    node_log_close(log);
+    log->tee = NULL;
+    log->errors_to_stderr = !console;
+    if (!path || !*path) {
+        log->out = console ? stderr : NULL;
+        return 0;
+    }
+    if (strlen(path) >= sizeof log->path)
+        return -ENAMETOOLONG;
+    int fd = open_append(path);
+    if (fd < 0)
+        return fd;
+    FILE *f = fdopen(fd, "a");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    snprintf(log->path, sizeof log->path, "%s", path);
+    log->out = f;
+    log->owns_out = true;
+    log->tee = console ? stderr : NULL;
+    return 0;
+}
+
+int node_log_reopen(struct node_log *log)
+{
+    if (!log->owns_out)
+        return 0;
+    int fd = open_append(log->path);
+    if (fd < 0)
+        return fd;
+    /* The FILE stays; its descriptor now names the new file. Under the
+     * stream's lock no other thread is half-way through a line. */
+    flockfile(log->out);
+    fflush(log->out);
+    int rc = dup2(fd, fileno(log->out)) < 0 ? -errno : 0;
+    funlockfile(log->out);
+    close(fd);
+    return rc;
+}
+
+void node_log_close(struct node_log *log)
+{
+    if (log->owns_out)
+        fclose(log->out);
+    log->owns_out = false;
+    log->path[0] = '\0';
+    log->out = stderr;
+    log->tee = NULL;
+    log->errors_to_stderr = false;
 }
 
 bool node_log_enabled(const struct node_log *log, enum node_log_level level,
@@ -288,15 +352,21 @@ void node_log_event(const struct node_log *log, enum node_log_level level,
                     enum node_log_cat cat, const char *event,
                     const struct node_log_field *f, size_t n)
 {
-    if (!node_log_enabled(log, level, cat) || !log->out)
+    bool err_copy = log->errors_to_stderr && level >= NODE_LOG_ERROR && log->out != stderr;
+    if (!node_log_enabled(log, level, cat) || (!log->out && !log->tee && !err_copy))
         return;
     char line[NODE_LOG_LINE_MAX];
     uint64_t ts = log->now_us ? log->now_us(log->clock_ctx) : sys_now_us();
     size_t len = node_log_format(log, line, sizeof line, ts, level, event, f, n);
     /* One fwrite per line: stdio locks the stream for the call, so lines
      * from different threads never interleave. */
-    fwrite(line, 1, len, log->out);
-    fflush(log->out);
+    FILE *outs[3] = { log->out, log->tee, err_copy ? stderr : NULL };
+    for (size_t i = 0; i < 3; i++) {
+        if (!outs[i])
+            continue;
+        fwrite(line, 1, len, outs[i]);
+        fflush(outs[i]);
+    }
 }
 
 void node_log_msg(const struct node_log *log, enum node_log_level level,

@@ -38,6 +38,8 @@ enum node_log_cat {
 #define NODE_LOG_LINE_MAX 4096
 /* Longest node name kept. */
 #define NODE_LOG_NAME_MAX 64
+/* Longest log file path. */
+#define NODE_LOG_PATH_MAX 1024
 
 enum node_log_ftype {
     NODE_LF_STR,
@@ -71,7 +73,11 @@ struct node_log_field {
 #define LF_HEX32(k, x)  ((struct node_log_field){ .key = (k), .type = NODE_LF_HEX32, .v.h = (x) })
 
 struct node_log {
-    FILE *out;                         /* borrowed; stderr by default */
+    FILE *out;                         /* stderr by default; NULL: nothing written */
+    FILE *tee;                         /* a second copy (stderr beside a log file) */
+    bool errors_to_stderr;             /* error events also to stderr (no console copy) */
+    bool owns_out;                     /* out is the log file, opened by node_log_open */
+    char path[NODE_LOG_PATH_MAX];      /* that file, for node_log_reopen */
     char name[NODE_LOG_NAME_MAX];
     bool json;
     enum node_log_level level;         /* lowest level written */
@@ -83,6 +89,18 @@ struct node_log {
 
 /* Defaults: stderr, text, info, no debug categories, system clock. */
 void node_log_init(struct node_log *log, const char *name);
+
+/* Where lines go (bitcoind's -debuglogfile / -printtoconsole): to the file
+ * path (appended, created 0600; NULL or "": no file) and, if console, to
+ * stderr. Without console, error events still go to stderr so a startup
+ * failure shows where the node was started. Returns 0 or -errno. */
+int node_log_open(struct node_log *log, const char *path, bool console);
+/* Reopen the log file at its path (after logrotate moved it: SIGHUP), safe
+ * against writers on other threads. No file: does nothing. Returns 0 or
+ * -errno (the old file stays in use). */
+int node_log_reopen(struct node_log *log);
+/* Close the log file; later events go to stderr. */
+void node_log_close(struct node_log *log);
 
 /* True iff an event at level in category cat would be written. */
 bool node_log_enabled(const struct node_log *log, enum node_log_level level,

@@ -17,6 +17,7 @@
 #include "crypto/sig.h"
 #include "node/keyfile.h"
 #include "node/net.h"
+#include "node/proc.h"
 
 uint64_t node_now_ms(void)
 {
@@ -481,23 +482,6 @@ static void mempool_load(struct node *n)
 
 /* ------------------------------------------------------------ init */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[NODE_CONFIG_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static int load_node_key(struct node *n)
 {
     int rc = chain_store_key_get(n->chain, n->key_sk);
@@ -543,6 +527,10 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     n->log.json = cfg->log_json;
     n->log.level = (enum node_log_level)cfg->log_level;
     n->log.cats = cfg->debug_cats;
+    int lrc = node_log_open(&n->log, cfg->debuglogfile, cfg->printtoconsole);
+    if (lrc != 0)
+        fprintf(stderr, "gossipd: log file %s: %s (logging to stderr)\n", cfg->debuglogfile,
+                strerror(-lrc));
 
     uv_timer_init(loop, &n->stop_timer);
     uv_timer_init(loop, &n->resolve_timer);
@@ -560,7 +548,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     }
     if (node_prop_init(&n->prop) != 0)
         return -1;
-    int rc = mkdir_p(cfg->datadir);
+    int rc = node_mkdir_p(cfg->datadir);
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
                      "datadir %s: %s", cfg->datadir, strerror(-rc));
@@ -742,4 +730,5 @@ void node_free(struct node *n)
     }
     node_prop_free(&n->prop);
     sec_wipe(n->key_sk, sizeof n->key_sk);
+    node_log_close(&n->log);
 }

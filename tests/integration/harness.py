@@ -64,7 +64,7 @@ class Node:
     def args(self):
         a = [self.env.gossipd, "--network=regtest", "--datadir=" + self.datadir,
              "--name=" + self.name, "--bind=127.0.0.1", "--port=%d" % self.port,
-             "--rpc-port=%d" % self.rpc_port, "--log-json"]
+             "--rpc-port=%d" % self.rpc_port, "--log-json", "--printtoconsole"]
         if self.rpc_user:
             a += ["--rpc-user=" + self.rpc_user, "--rpc-password=" + self.rpc_password]
         return a + self.extra_args

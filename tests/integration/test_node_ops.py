@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""gossipd integration: running a node by hand, as an operator would.
+
+The datadir lock, signals (SIGTERM/SIGINT clean stop, SIGHUP reopening the log
+file under logrotate), -daemon with a pid file, the config file with its
+precedence and errors, and gossip-cli's -rpcwait, -named, -stdin, -getinfo.
+
+usage: test_node_ops.py GOSSIPD GOSSIP-CLI [TEST ...]
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import free_port, run, wait_for  # noqa: E402
+
+COIN = 100000000
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def mempool_tx(env, n):
+    """Put one tx in n's mempool (from the development key genesis funds)."""
+    dev = os.path.join(env.tmp, "dev.key")
+    if not os.path.exists(dev):
+        n.cli("devkey", dev)
+    dest = os.path.join(env.tmp, "dest.key")
+    if not os.path.exists(dest):
+        n.cli("keygen", dest)
+    return n.cli("send", dev, n.cli("address", dest), str(COIN))
+
+
+def test_second_instance_touches_nothing(env):
+    """Two nodes on one datadir: the second exits at once, changing nothing."""
+    a = env.node("a").start()
+    txid = mempool_tx(env, a)
+    cookie = read(os.path.join(a.datadir, ".cookie"))
+    pidfile = read(os.path.join(a.datadir, "gossipd.pid"))
+    log_size = os.path.getsize(os.path.join(a.datadir, "debug.log"))
+    # Same datadir, other ports: everything but the datadir would work.
+    b = env.node("b")
+    args = [x for x in b.args() if not x.startswith("--datadir")] + ["-datadir=" + a.datadir]
+    t0 = time.monotonic()
+    p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "cannot lock the data directory" in p.stderr and str(a.proc.pid) in p.stderr, p.stderr
+    assert time.monotonic() - t0 < 20
+    assert read(os.path.join(a.datadir, ".cookie")) == cookie
+    assert read(os.path.join(a.datadir, "gossipd.pid")) == pidfile
+    assert not os.path.exists(os.path.join(a.datadir, "mempool.dat"))
+    assert os.path.getsize(os.path.join(a.datadir, "debug.log")) == log_size
+    # gossip-cli still authenticates with the first node's cookie
+    assert a.cli("getmempoolinfo") and json.loads(a.cli("getrawmempool")) == [txid]
+    # its clean stop writes the mempool and removes cookie and pid file
+    assert a.stop() == 0
+    assert os.path.getsize(os.path.join(a.datadir, "mempool.dat")) > 0
+    assert not os.path.exists(os.path.join(a.datadir, ".cookie"))
+    assert not os.path.exists(os.path.join(a.datadir, "gossipd.pid"))
+    # and the lock is free again
+    a.start()
+    assert json.loads(a.cli("getrawmempool")) == [txid]
+    a.stop()
+
+
+def test_sigint_and_sigterm_stop_cleanly(env):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        n = env.node("n%d" % sig).start()
+        mempool_tx(env, n)
+        n.proc.send_signal(sig)
+        assert n.proc.wait(timeout=30) == 0
+        n.stop()
+        assert os.path.getsize(os.path.join(n.datadir, "mempool.dat")) > 0
+        assert not os.path.exists(os.path.join(n.datadir, ".cookie"))
+        assert not os.path.exists(os.path.join(n.datadir, "gossipd.pid"))
+        name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+        assert [e for e in n.events("signal") if e["signal"] == name]
+        assert n.events("mempool_saved") and n.events("node_stop")
+        # the last line of the log file is the final one
+        last = read(os.path.join(n.datadir, "debug.log")).splitlines()[-1]
+        assert json.loads(last)["event"] == "node_stop", last
+
+
+def test_sighup_reopens_log(env):
+    """logrotate: move debug.log away, SIGHUP, the node writes a new one."""
+    n = env.node("a").start()
+    log = os.path.join(n.datadir, "debug.log")
+    wait_for("node_start in debug.log", lambda: "node_start" in read(log))
+    os.rename(log, log + ".1")
+    n.call("generate", 1)           # written to the moved file (still open)
+    n.proc.send_signal(signal.SIGHUP)
+    wait_for("new debug.log", lambda: os.path.exists(log) and "log_reopened" in read(log))
+    n.call("generate", 1)
+    wait_for("block 2 in the new file", lambda: '"height":2' in read(log))
+    old = read(log + ".1")
+    assert '"height":1' in old and "log_reopened" not in old and '"height":2' not in old
+    assert n.proc.poll() is None    # SIGHUP used to kill the node (exit 129)
+    n.proc.send_signal(signal.SIGHUP)
+    wait_for("second reopen", lambda: read(log).count("log_reopened") == 2)
+    assert n.stop() == 0
+    assert "node_stop" in read(log)
+
+
+def test_daemon_and_pidfile(env):
+    n = env.node("d")
+    args = [x for x in n.args() if x != "--printtoconsole"] + ["-daemon", "-pid=d.pid"]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    pidpath = os.path.join(n.datadir, "d.pid")
+    pid = int(read(pidpath))
+    assert "pid %d" % pid in p.stdout, p.stdout
+    try:
+        assert pid_alive(pid)
+        # the parent returned only once the node answers
+        assert n.call("getblockcount") == 0
+        assert read(os.path.join(n.datadir, ".lock")).strip() == str(pid)
+        # a second -daemon on the same datadir fails in the foreground
+        q = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert q.returncode == 1 and "cannot lock" in q.stderr, q.stderr
+        # a -daemon that fails to start says why and exits non-zero
+        e = env.node("e")
+        bad = [x for x in e.args() if x != "--printtoconsole"] + ["-daemon",
+                                                                  "-rpcbind=192.0.2.1"]
+        q = subprocess.run(bad, capture_output=True, text=True, timeout=60)
+        assert q.returncode == 1 and "startup_failed" in q.stderr, q.stderr
+        os.kill(pid, signal.SIGTERM)
+        wait_for("daemon exit", lambda: not pid_alive(pid))
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert not os.path.exists(pidpath)
+    assert not os.path.exists(os.path.join(n.datadir, ".cookie"))
+    assert "node_stop" in read(os.path.join(n.datadir, "debug.log"))
+
+
+def start(env, n, args, extra_env=None):
+    e = dict(os.environ, **(extra_env or {}))
+    n.logf = open(n.log_path, "ab")
+    n.proc = subprocess.Popen(args, stdout=n.logf, stderr=n.logf, stdin=subprocess.DEVNULL,
+                              env=e)
+    env.procs.append(n.proc)
+    return n
+
+
+def test_config_file(env):
+    n = env.node("c")
+    rpc_port = n.rpc_port
+    with open(os.path.join(n.datadir, "gossipd.conf"), "w") as f:
+        f.write("# written by hand\n"
+                "regtest=1\n"
+                "rpcport=%d        # bitcoind's spelling of rpc-port\n"
+                "name=fromfile\n"
+                "max-peers=5\n"
+                "[testnet]\n"
+                "rpc-port=1\n"
+                "[regtest]\n"
+                "port=%d\n" % (rpc_port, n.port))
+    base = [n.env.gossipd, "--datadir=" + n.datadir, "--bind=127.0.0.1", "--log-json",
+            "--printtoconsole"]
+    # file alone
+    start(env, n, base)
+    wait_for("node from file", lambda: n.call("getblockcount") == 0)
+    info = n.call("getnetworkinfo")
+    assert info["name"] == "fromfile", info
+    start_ev = n.events("node_start")[-1]
+    assert start_ev["p2p_port"] == n.port and start_ev["network"] == "regtest"
+    n.stop()
+    # environment over the file, command line over both
+    start(env, n, base + ["-name=fromflag"], {"GOSSIPD_NAME": "fromenv"})
+    wait_for("node", lambda: n.call("getblockcount") == 0)
+    assert n.call("getnetworkinfo")["name"] == "fromflag"
+    n.stop()
+    start(env, n, base, {"GOSSIPD_NAME": "fromenv"})
+    wait_for("node", lambda: n.call("getblockcount") == 0)
+    assert n.call("getnetworkinfo")["name"] == "fromenv"
+    n.stop()
+    # -conf names another file (relative: under the datadir)
+    with open(os.path.join(n.datadir, "other.conf"), "w") as f:
+        f.write("rpc-port=%d\nname=other\n" % rpc_port)
+    start(env, n, base + ["-conf=other.conf"])
+    wait_for("node", lambda: n.call("getblockcount") == 0)
+    assert n.call("getnetworkinfo")["name"] == "other"
+    n.stop()
+    # an unknown key is an error naming file and line; nothing starts
+    with open(os.path.join(n.datadir, "gossipd.conf"), "a") as f:
+        f.write("rpcpasword=typo\n")
+    p = subprocess.run(base, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p.stderr
+    want = "%s:10: unknown key 'rpcpasword'" % os.path.join(n.datadir, "gossipd.conf")
+    assert want in p.stderr, p.stderr
+    p = subprocess.run(base + ["-conf=missing.conf"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "missing.conf" in p.stderr, p.stderr
+
+
+def test_flag_styles(env):
+    """Both binaries take -flag and --flag, and -regtest / -testnet."""
+    n = env.node("s")
+    args = [n.env.gossipd, "-regtest", "-datadir=" + n.datadir, "-bind=127.0.0.1",
+            "-port=%d" % n.port, "--rpcport=%d" % n.rpc_port, "-logjson", "-printtoconsole",
+            "-name", "dashes"]
+    start(env, n, args)
+    wait_for("node", lambda: n.call("getblockcount") == 0)
+    assert n.call("getnetworkinfo")["name"] == "dashes"
+    for style in ("-", "--"):
+        p = subprocess.run([env.cli, style + "regtest", style + "rpcport=%d" % n.rpc_port,
+                            style + "datadir=" + n.datadir, "getblockcount"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and p.stdout.strip() == "0", p.stderr
+    n.stop()
+
+
+if __name__ == "__main__":
+    run([test_second_instance_touches_nothing, test_sigint_and_sigterm_stop_cleanly,
+         test_sighup_reopens_log, test_daemon_and_pidfile, test_config_file,
+         test_flag_styles], sys.argv)
