@@ -20,7 +20,8 @@
     X(INVALID_ARG,    -212, "invalid-argument") \
     X(EXISTS,         -213, "already-exists") \
     X(NOT_FOUND,      -214, "not-found") \
-    X(HANDSHAKE,      -215, "message-before-handshake")
+    X(HANDSHAKE,      -215, "message-before-handshake") \
+    X(DECRYPT,        -230, "v2-decrypt-failed")
 
 enum p2p_err {
     P2P_OK = 0,

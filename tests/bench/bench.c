@@ -21,6 +21,7 @@ struct section {
 static const struct section SECTIONS[] = {
     { "formats", bench_formats },
     { "chain", bench_chain },
+    { "v2", bench_v2 },
 };
 
 int main(int argc, char **argv)

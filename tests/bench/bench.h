@@ -18,5 +18,6 @@ void bench_report(const char *name, double count, double seconds, const char *un
 
 void bench_formats(void);
 void bench_chain(void);
+void bench_v2(void);
 
 #endif
