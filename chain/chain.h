@@ -37,9 +37,15 @@ struct chain_config {
     uint64_t salt;
 };
 
+/* Origin tag of a tx nobody submitted just now (returned by a reorg). */
+#define CHAIN_ORIGIN_NONE 0u
+/* Listeners a chain calls, chain_set_events's slot included. */
+#define CHAIN_LISTENERS_MAX 4u
+
 /* What happened to the chain, for logs and relay. Any member may be NULL.
- * Called synchronously from inside chain_* calls; must not call back into
- * the chain. */
+ * Called synchronously from inside chain_* calls, every listener in turn
+ * (chain_set_events's first, then chain_add_listener's in the order
+ * added); a listener must not call back into the chain. */
 struct chain_events {
     void *ctx;
     void (*block_connected)(void *ctx, const uint8_t hash[32], uint32_t height,
@@ -48,15 +54,27 @@ struct chain_events {
     /* A reorg switched the tip; depth = blocks disconnected. */
     void (*reorg)(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip[32],
                   uint32_t depth);
-    /* A tx entered the mempool (also when a reorg returns it or a waiting
-     * orphan tx becomes valid). */
-    void (*tx_added)(void *ctx, const uint8_t txid[32], const struct chain_tx *tx);
+    /* A tx entered the mempool: from chain_mempool_accept itself (before it
+     * returns), when a waiting tx's nonce gap fills, or when a reorg returns
+     * it. origin_tag is the tag given to the chain_mempool_accept call that
+     * brought the tx in (kept while it waited), or CHAIN_ORIGIN_NONE for a
+     * tx a reorg returned or sent back to the waiting area. */
+    void (*tx_added)(void *ctx, const uint8_t txid[32], const struct chain_tx *tx,
+                     uint64_t origin_tag);
 };
 
 /* Opens (creating if needed) the chain. Returns 0 and *out, or an error. */
 int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_ms);
 void chain_close(struct chain *c);
+/* Sets (copies) or, with NULL, clears the first listener; the others stay. */
 void chain_set_events(struct chain *c, const struct chain_events *ev);
+/* Adds (copies) one more listener. Returns its handle (> 0) for
+ * chain_remove_listener, or CHAIN_ERR_INTERNAL when CHAIN_LISTENERS_MAX are
+ * in use. Not from inside an event. */
+int chain_add_listener(struct chain *c, const struct chain_events *ev);
+/* Removes the listener chain_add_listener returned; unknown handles are
+ * ignored. Not from inside an event. */
+void chain_remove_listener(struct chain *c, int handle);
 const struct chain_params *chain_params(const struct chain *c);
 
 /* ---- Tip and lookups ---- */
@@ -133,8 +151,13 @@ enum chain_tx_status {
     CHAIN_TX_WAITING,        /* future nonce: held in the orphan area */
     CHAIN_TX_REPLACED,       /* accepted, replacing same sender+nonce */
 };
-/* Returns a CHAIN_TX_* status (> 0) or a CHAIN_ERR_* rejection. */
-int chain_mempool_accept(struct chain *c, const struct chain_tx *tx, uint64_t now_ms);
+/* Returns a CHAIN_TX_* status (> 0) or a CHAIN_ERR_* rejection. The chain
+ * trusts tx->txid (chain_tx.h). origin_tag is opaque to the chain (a peer
+ * id, say): it stays with the tx while it waits for a nonce gap and comes
+ * back in the tx_added event when the tx enters the pending set, so the
+ * caller needs no table of its own. */
+int chain_mempool_accept(struct chain *c, const struct chain_tx *tx, uint64_t origin_tag,
+                         uint64_t now_ms);
 bool chain_mempool_has(const struct chain *c, const uint8_t txid[32]);
 /* Borrowed pointer, valid until the next call that changes the mempool. */
 const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t txid[32]);

@@ -325,15 +325,13 @@ static void after_commit(struct chain *c, struct steps *conn, struct steps *disc
     for (size_t i = 0; i < disc->n; i++) {
         if (d)
             d[i] = &disc->s[i].b;
-        if (c->ev.block_disconnected)
-            c->ev.block_disconnected(c->ev.ctx, disc->s[i].n->hash, disc->s[i].n->height);
+        CHAIN_EMIT(c, block_disconnected, disc->s[i].n->hash, disc->s[i].n->height);
     }
     for (size_t i = 0; i < conn->n; i++) {
         if (k)
             k[i] = &conn->s[i].b;
-        if (c->ev.block_connected)
-            c->ev.block_connected(c->ev.ctx, conn->s[i].n->hash, conn->s[i].n->height,
-                                  &conn->s[i].b);
+        CHAIN_EMIT(c, block_connected, conn->s[i].n->hash, conn->s[i].n->height,
+                   &conn->s[i].b);
     }
     /* Out of memory here only leaves the mempool less tidy; the next block
      * or tick revalidates it. */
@@ -468,8 +466,8 @@ fail_pop:
             }
         }
     }
-    if (n_disc > 0 && chain__tip(c) != old_tip && c->ev.reorg)
-        c->ev.reorg(c->ev.ctx, old_tip->hash, chain__tip(c)->hash, n_disc);
+    if (n_disc > 0 && chain__tip(c) != old_tip)
+        CHAIN_EMIT(c, reorg, old_tip->hash, chain__tip(c)->hash, n_disc);
     if (depth)
         *depth += n_disc;
     goto out;
@@ -867,8 +865,7 @@ out:
 static void on_tx_added(void *ctx, const struct mp_entry *e)
 {
     struct chain *c = ctx;
-    if (c->ev.tx_added)
-        c->ev.tx_added(c->ev.ctx, e->txid, &e->tx);
+    CHAIN_EMIT(c, tx_added, e->txid, &e->tx, e->origin);
 }
 
 int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_ms)
@@ -961,9 +958,34 @@ void chain_close(struct chain *c)
 void chain_set_events(struct chain *c, const struct chain_events *ev)
 {
     if (ev)
-        c->ev = *ev;
+        c->ev[0] = *ev;
     else
-        memset(&c->ev, 0, sizeof c->ev);
+        memset(&c->ev[0], 0, sizeof c->ev[0]);
+}
+
+static bool listener_used(const struct chain_events *ev)
+{
+    return ev->block_connected || ev->block_disconnected || ev->reorg || ev->tx_added;
+}
+
+int chain_add_listener(struct chain *c, const struct chain_events *ev)
+{
+    /* A slot is free when it has no callback, so an empty listener could
+     * never be told apart from a free slot: refuse it. */
+    if (!ev || !listener_used(ev))
+        return CHAIN_ERR_INTERNAL;
+    for (int i = 1; i < (int)CHAIN_LISTENERS_MAX; i++)
+        if (!listener_used(&c->ev[i])) {
+            c->ev[i] = *ev;
+            return i;
+        }
+    return CHAIN_ERR_INTERNAL;
+}
+
+void chain_remove_listener(struct chain *c, int handle)
+{
+    if (handle > 0 && handle < (int)CHAIN_LISTENERS_MAX)
+        memset(&c->ev[handle], 0, sizeof c->ev[handle]);
 }
 
 const struct chain_params *chain_params(const struct chain *c) { return c->p; }
@@ -1120,9 +1142,10 @@ size_t chain_blocks_to_fetch(const struct chain *c, uint8_t (*out)[32], size_t m
 
 /* ---- mempool and ledger ---- */
 
-int chain_mempool_accept(struct chain *c, const struct chain_tx *tx, uint64_t now_ms)
+int chain_mempool_accept(struct chain *c, const struct chain_tx *tx, uint64_t origin_tag,
+                         uint64_t now_ms)
 {
-    return mempool_accept(&c->mp, &c->ledger, tx, now_ms);
+    return mempool_accept(&c->mp, &c->ledger, tx, origin_tag, now_ms);
 }
 
 bool chain_mempool_has(const struct chain *c, const uint8_t txid[32])

@@ -67,7 +67,7 @@ struct chain {
     struct bnode *candidate;         /* most work with all bodies, not failed */
     struct ledger ledger;            /* at the tip */
     struct mempool mp;
-    struct chain_events ev;
+    struct chain_events ev[CHAIN_LISTENERS_MAX];   /* [0]: chain_set_events */
     uint64_t seq;
     struct orphan_blk **orph;        /* oldest first */
     size_t n_orph, orph_bytes;
@@ -75,6 +75,14 @@ struct chain {
     const struct bnode *hint_node;
     const struct chain_block *hint_block;
 };
+
+/* Call member m of every listener that has it: CHAIN_EMIT(c, reorg, a, b, d). */
+#define CHAIN_EMIT(c, m, ...)                                          \
+    do {                                                               \
+        for (size_t emit_i_ = 0; emit_i_ < CHAIN_LISTENERS_MAX; emit_i_++) \
+            if ((c)->ev[emit_i_].m)                                    \
+                (c)->ev[emit_i_].m((c)->ev[emit_i_].ctx, __VA_ARGS__); \
+    } while (0)
 
 static inline struct bnode *chain__tip(const struct chain *c) { return c->best[c->best_len - 1]; }
 uint64_t chain__mtp(const struct chain *c, const struct bnode *n);

@@ -54,7 +54,7 @@ size_t mempool_pending_of(const struct mempool *mp, const uint8_t pk[32])
 }
 
 static struct mp_entry *entry_new(struct mempool *mp, const struct chain_tx *tx,
-                                  const uint8_t txid[32], uint64_t now_ms)
+                                  const uint8_t txid[32], uint64_t origin, uint64_t now_ms)
 {
     struct mp_entry *e = malloc(sizeof *e);
     if (!e)
@@ -65,6 +65,7 @@ static struct mp_entry *entry_new(struct mempool *mp, const struct chain_tx *tx,
     e->feerate = chain_tx_feerate(tx);
     e->time_ms = now_ms;
     e->seq = mp->seq++;
+    e->origin = origin;
     return e;
 }
 
@@ -246,7 +247,7 @@ static int check_sig(struct mempool *mp, const struct chain_tx *tx, const uint8_
 }
 
 static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const uint8_t txid[32],
-                         uint64_t next, uint64_t now_ms)
+                         uint64_t next, uint64_t origin, uint64_t now_ms)
 {
     int err;
     if (tx->nonce - next > MEMPOOL_ORPHAN_NONCE_GAP_MAX)
@@ -264,7 +265,7 @@ static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const ui
     } else if (mp->orphans.count >= MEMPOOL_ORPHAN_TXS_MAX_COUNT) {
         orphan_evict_oldest(mp);
     }
-    struct mp_entry *e = entry_new(mp, tx, txid, now_ms);
+    struct mp_entry *e = entry_new(mp, tx, txid, origin, now_ms);
     if (!e)
         return CHAIN_ERR_NOMEM;
     if (hmap_put(&mp->orphans, e->txid, e) != 0) {
@@ -276,7 +277,7 @@ static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const ui
 
 static int accept_replace(struct mempool *mp, const struct ledger_account *a,
                           struct mp_sender *s, const struct chain_tx *tx,
-                          const uint8_t txid[32], uint64_t now_ms)
+                          const uint8_t txid[32], uint64_t origin, uint64_t now_ms)
 {
     int err;
     size_t idx = (size_t)(tx->nonce - a->nonce);
@@ -289,7 +290,7 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
         return CHAIN_ERR_TX_INSUFFICIENT;
     if ((err = check_sig(mp, tx, txid)) != 0)
         return err;
-    struct mp_entry *e = entry_new(mp, tx, txid, now_ms);
+    struct mp_entry *e = entry_new(mp, tx, txid, origin, now_ms);
     if (!e)
         return CHAIN_ERR_NOMEM;
     if (hmap_put(&mp->txs, e->txid, e) != 0) {
@@ -308,7 +309,7 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
 }
 
 int mempool_accept(struct mempool *mp, const struct ledger *l, const struct chain_tx *tx,
-                   uint64_t now_ms)
+                   uint64_t origin, uint64_t now_ms)
 {
     uint8_t txid[32];
     int err;
@@ -330,16 +331,16 @@ int mempool_accept(struct mempool *mp, const struct ledger *l, const struct chai
     if (tx->nonce < a->nonce)
         return CHAIN_ERR_TX_NONCE_TOO_OLD;
     if (tx->nonce < next)
-        return accept_replace(mp, a, s, tx, txid, now_ms);
+        return accept_replace(mp, a, s, tx, txid, origin, now_ms);
     if (tx->nonce > next)
-        return accept_orphan(mp, tx, txid, next, now_ms);
+        return accept_orphan(mp, tx, txid, next, origin, now_ms);
 
     uint64_t spent = s ? s->spent : 0;
     if (a->balance - spent < cost(tx))
         return CHAIN_ERR_TX_INSUFFICIENT;
     if ((err = check_sig(mp, tx, txid)) != 0)
         return err;
-    struct mp_entry *e = entry_new(mp, tx, txid, now_ms);
+    struct mp_entry *e = entry_new(mp, tx, txid, origin, now_ms);
     if (!e || !(s = sender_get(mp, tx->from, true))) {
         free(e);
         return CHAIN_ERR_NOMEM;
@@ -420,7 +421,7 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
     for (size_t i = 0; i < n_ret; i++) {
         uint8_t txid[32];
         chain_tx_txid(ret[i], txid);
-        struct mp_entry *e = entry_new(mp, ret[i], txid, now_ms);
+        struct mp_entry *e = entry_new(mp, ret[i], txid, CHAIN_ORIGIN_NONE, now_ms);
         if (!e) {
             err = CHAIN_ERR_NOMEM;
             continue;
@@ -446,6 +447,9 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
             if (c[i].returned)
                 notify(mp, e);
         } else if (e->tx.nonce > next) {
+            /* Its source relayed it long ago: when the gap fills it comes
+             * back like a tx a reorg returned. */
+            e->origin = CHAIN_ORIGIN_NONE;
             orphan_keep(mp, e, next);
         } else {
             free(e);
@@ -566,7 +570,8 @@ bool mempool_check(const struct mempool *mp, const struct ledger *l)
             const struct mp_entry *e = s->e[j];
             if (e->tx.nonce != next + j || memcmp(e->tx.from, s->pk, 32) != 0)
                 return false;
-            if (hmap_get(&mp->txs, e->txid) != e)
+            if (hmap_get(&mp->txs, e->txid) != e || memcmp(e->txid, e->tx.txid, 32) != 0 ||
+                !chain_tx_id_ok(&e->tx))
                 return false;
             spent += cost(&e->tx);
             bytes += e->size;

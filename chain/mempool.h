@@ -34,6 +34,10 @@ struct mp_entry {
     uint64_t feerate;     /* chain_tx_feerate() */
     uint64_t time_ms;     /* when it entered */
     uint64_t seq;         /* arrival order */
+    /* The caller's opaque tag (chain_mempool_accept), handed back when the
+     * tx enters the pending set; CHAIN_ORIGIN_NONE for a tx a reorg returned
+     * or pushed back to the waiting area. */
+    uint64_t origin;
 };
 
 struct mp_sender {
@@ -64,7 +68,7 @@ void mempool_free(struct mempool *mp);
 
 /* Returns CHAIN_TX_ACCEPTED / WAITING / REPLACED (chain.h) or an error. */
 int mempool_accept(struct mempool *mp, const struct ledger *l, const struct chain_tx *tx,
-                   uint64_t now_ms);
+                   uint64_t origin, uint64_t now_ms);
 /* After the best chain changed (ledger already updated): drop confirmed and
  * conflicting txs, return the txs of disconnected blocks, re-check the
  * senders whose balance or nonce changed. Returns 0 or NOMEM. */

@@ -93,6 +93,7 @@ int chain_block_template(struct chain *c, const uint8_t pk[32], uint64_t now_ms,
             heap_push(heap, &n_heap, (struct pick){ p.s, p.idx + 1 });
     }
     cb->amount = UINT64_MAX - fees < c->p->reward ? UINT64_MAX : c->p->reward + fees;
+    chain_tx_seal(cb);
 
     out->hdr.version = BLOCK_VERSION;
     memcpy(out->hdr.prev, tip->hash, 32);

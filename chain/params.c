@@ -81,6 +81,7 @@ int chain_genesis_block(const struct chain_params *p, struct chain_block *out)
     cb.nonce = 0;                    /* coinbase nonce = height */
     cb.memo_len = sizeof GENESIS_MEMO - 1;
     memcpy(cb.memo, GENESIS_MEMO, cb.memo_len);
+    chain_tx_seal(&cb);
 
     b.txs = &cb;
     b.hdr.version = BLOCK_VERSION;

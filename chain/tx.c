@@ -46,6 +46,8 @@ int chain_tx_decode(struct rd *r, struct chain_tx *tx)
     }
     tx->memo_len = (uint16_t)memo_len;
     if (!rd_bytes(r, tx->sig, 64)) goto fail;
+    /* The bytes just read are the serialization: hash them in place. */
+    hash_sha256d(tx->txid, r->p + start, r->pos - start);
     return 0;
 fail:
     r->pos = start;
@@ -61,13 +63,37 @@ int chain_tx_parse(struct chain_tx *tx, const void *buf, size_t len)
     return rd_done(&r) ? 0 : r.err;
 }
 
-void chain_tx_txid(const struct chain_tx *tx, uint8_t txid[32])
+static void compute_txid(const struct chain_tx *tx, uint8_t txid[32])
 {
     uint8_t buf[TX_SIZE_MAX];
     struct wr w;
     wr_init_fixed(&w, buf, sizeof buf);
     chain_tx_encode(&w, tx);
     hash_sha256d(txid, buf, w.len);
+}
+
+void chain_tx_txid(const struct chain_tx *tx, uint8_t txid[32])
+{
+    memcpy(txid, tx->txid, 32);
+}
+
+void chain_tx_seal(struct chain_tx *tx)
+{
+    /* An over-long memo would make the encoder read past memo[]; such a tx
+     * fails its form check anyway, so it gets no id. */
+    if (tx->memo_len > TX_MEMO_MAX)
+        memset(tx->txid, 0, 32);
+    else
+        compute_txid(tx, tx->txid);
+}
+
+bool chain_tx_id_ok(const struct chain_tx *tx)
+{
+    uint8_t id[32];
+    if (tx->memo_len > TX_MEMO_MAX)
+        return false;
+    compute_txid(tx, id);
+    return memcmp(id, tx->txid, 32) == 0;
 }
 
 bool chain_tx_is_coinbase(const struct chain_tx *tx)
@@ -84,6 +110,7 @@ void chain_tx_sign(struct chain_tx *tx, const uint8_t sk[64])
     wr_init_fixed(&w, buf, sizeof buf);
     encode_unsigned(&w, tx);
     sig_sign(tx->sig, buf, w.len, sk);
+    chain_tx_seal(tx);
 }
 
 bool chain_tx_verify_sig(const struct chain_tx *tx)

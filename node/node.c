@@ -469,7 +469,7 @@ static void mempool_load(struct node *n)
         long len = hex_decode_var(buf, sizeof buf, line);
         struct chain_tx tx;
         if (len > 0 && chain_tx_parse(&tx, buf, (size_t)len) == 0 &&
-            chain_mempool_accept(n->chain, &tx, now) > 0)
+            chain_mempool_accept(n->chain, &tx, CHAIN_ORIGIN_NONE, now) > 0)
             loaded++;
         else
             dropped++;

@@ -143,11 +143,11 @@ static bool waiting_take(struct p2p *p, const uint8_t txid[32], struct waiting_s
     return false;
 }
 
-static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx)
+static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx, uint64_t tag)
 {
     struct p2p *p = ctx;
     if (p->fwd.tx_added)
-        p->fwd.tx_added(p->fwd.ctx, txid, tx);
+        p->fwd.tx_added(p->fwd.ctx, txid, tx, tag);
     if (p->accepting && memcmp(p->accepting, txid, 32) == 0)
         return;   /* our own accept call reports it */
     /* A tx that waited for a nonce gap is new to us: report it with the
@@ -263,7 +263,7 @@ void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t l
     if (!requested && p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "unsolicited-tx"))
         return;
     p->accepting = txid;
-    int r = chain_mempool_accept(p->chain, &tx, p->now);
+    int r = chain_mempool_accept(p->chain, &tx, CHAIN_ORIGIN_NONE, p->now);
     p->accepting = NULL;
     if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED) {
         p2p_filter_add(&p->recent, p2p__sid(p, txid));

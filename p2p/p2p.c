@@ -376,7 +376,7 @@ int p2p_submit_tx(struct p2p *p, const struct chain_tx *tx, uint64_t now_ms)
     p2p__set_now(p, now_ms);
     chain_tx_txid(tx, txid);
     p->accepting = txid;
-    int r = chain_mempool_accept(p->chain, tx, p->now);
+    int r = chain_mempool_accept(p->chain, tx, CHAIN_ORIGIN_NONE, p->now);
     p->accepting = NULL;
     if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED) {
         p2p_filter_add(&p->recent, p2p__sid(p, txid));

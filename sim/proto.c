@@ -416,7 +416,7 @@ static int fund_senders(struct world *w, unsigned txs, struct sim_rng *rng)
         tx.fee = chain_params(c0)->min_fee;
         tx.nonce = chain_account_next_nonce(c0, dev_pk);
         chain_tx_sign(&tx, dev_sk);
-        int r = chain_mempool_accept(c0, &tx, now);
+        int r = chain_mempool_accept(c0, &tx, CHAIN_ORIGIN_NONE, now);
         if (r != CHAIN_TX_ACCEPTED) {
             fprintf(stderr, "sim: funding tx %u refused: %d\n", i, r);
             return -1;

@@ -60,7 +60,7 @@ void bench_chain(void)
     ok = 0;
     t0 = bench_now();
     for (size_t i = 0; i < BENCH_CHAIN_TXS; i++)
-        ok += chain_mempool_accept(warm, &txs[i], now) == CHAIN_TX_ACCEPTED;
+        ok += chain_mempool_accept(warm, &txs[i], CHAIN_ORIGIN_NONE, now) == CHAIN_TX_ACCEPTED;
     bench_report("mempool accept", (double)ok, bench_now() - t0, "tx");
 
     if (chain_block_template(warm, pk, now, &b) != 0 || !chain_mine(&b.hdr, 0, 1000000)) {

@@ -86,6 +86,7 @@ static inline void tmk_block(struct chain *c, const uint8_t parent[32], const st
     cb->nonce = ph_height + 1;
     cb->memo_len = 1;
     cb->memo[0] = salt;
+    chain_tx_seal(cb);
     b->hdr.version = BLOCK_VERSION;
     memcpy(b->hdr.prev, parent, 32);
     b->hdr.time_ms = ph.time_ms + 1000;
@@ -94,10 +95,13 @@ static inline void tmk_block(struct chain *c, const uint8_t parent[32], const st
     assert_true(chain_mine(&b->hdr, 0, 1000000));
 }
 
-/* Re-set the merkle root and re-mine after editing a block. */
+/* Re-seal every tx, re-set the merkle root and re-mine after editing a
+ * block. */
 static inline void tremine(struct chain_block *b)
 {
     bool mutated = false;
+    for (size_t i = 0; i < b->n_tx; i++)
+        chain_tx_seal(&b->txs[i]);
     assert_int_equal(chain_block_merkle(b, b->hdr.merkle_root, &mutated), 0);
     assert_true(chain_mine(&b->hdr, 0, 1000000));
 }

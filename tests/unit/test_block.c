@@ -34,6 +34,7 @@ static void make_block(struct chain_block *b, size_t n_tx)
         tx->fee = i ? 1000 : 0;
         tx->nonce = i;
         if (i) chain_tx_sign(tx, sk);   /* txs[0] stays a coinbase */
+        else chain_tx_seal(tx);
     }
     assert_int_equal(chain_block_merkle(b, b->hdr.merkle_root, NULL), 0);
 }

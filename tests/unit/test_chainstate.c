@@ -26,9 +26,9 @@ static void ev_reorg(void *ctx, const uint8_t a[32], const uint8_t b[32], uint32
     ((struct evcount *)ctx)->reorgs++;
     ((struct evcount *)ctx)->last_depth = depth;
 }
-static void ev_tx(void *ctx, const uint8_t id[32], const struct chain_tx *tx)
+static void ev_tx(void *ctx, const uint8_t id[32], const struct chain_tx *tx, uint64_t tag)
 {
-    (void)id; (void)tx;
+    (void)id; (void)tx; (void)tag;
     ((struct evcount *)ctx)->tx_added++;
 }
 
@@ -190,9 +190,9 @@ static void test_double_spend_two_branches(void **state)
     chain_tx_txid(&tx1, txid1);
     chain_tx_txid(&tx1b, txid1b);
     chain_tx_txid(&tx2, txid2);
-    assert_int_equal(chain_mempool_accept(c, &tx1, T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &tx1b, T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &tx2, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
+    assert_int_equal(chain_mempool_accept(c, &tx1, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &tx1b, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &tx2, 0, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
 
     struct chain_tx a_txs[2] = { tx1, tx1b };
     tmk_block(c, g, a_txs, 2, 1, &b);
@@ -570,6 +570,51 @@ static void test_headers_after_side_locator(void **state)
     chain_close(c);
 }
 
+/* Several listeners: chain_set_events's slot and added ones all hear
+ * every event; removing one leaves the others; the table is bounded. */
+static void test_several_listeners(void **state)
+{
+    (void)state;
+    struct chain *c = topen(P, NULL);
+    struct evcount a, b, x;
+    uint8_t g[32], tip[32];
+    chain_genesis_hash(P, g);
+    set_events(c, &a);
+    memset(&b, 0, sizeof b);
+    memset(&x, 0, sizeof x);
+    struct chain_events evb = { .ctx = &b, .block_connected = ev_conn, .tx_added = ev_tx };
+    struct chain_events evx = { .ctx = &x, .block_connected = ev_conn };
+    int hb = chain_add_listener(c, &evb);
+    assert_true(hb > 0);
+    textend(c, g, 2, 1, tip);
+    assert_int_equal(a.connected, 2);
+    assert_int_equal(b.connected, 2);
+
+    /* The single-listener call replaces only its own slot. */
+    chain_set_events(c, NULL);
+    textend(c, tip, 1, 1, tip);
+    assert_int_equal(a.connected, 2);
+    assert_int_equal(b.connected, 3);
+
+    /* Bounded: CHAIN_LISTENERS_MAX slots, the first one chain_set_events's. */
+    int h[CHAIN_LISTENERS_MAX];
+    size_t n = 0;
+    for (int r; (r = chain_add_listener(c, &evx)) > 0;)
+        h[n++] = r;
+    assert_int_equal(n, CHAIN_LISTENERS_MAX - 2);
+    assert_int_equal(chain_add_listener(c, &evx), CHAIN_ERR_INTERNAL);
+    struct chain_events none = { .ctx = &x };
+    chain_remove_listener(c, h[0]);
+    assert_int_equal(chain_add_listener(c, &none), CHAIN_ERR_INTERNAL);
+
+    chain_remove_listener(c, hb);
+    chain_remove_listener(c, 99);   /* unknown: ignored */
+    textend(c, tip, 1, 1, tip);
+    assert_int_equal(b.connected, 3);
+    assert_int_equal(x.connected, CHAIN_LISTENERS_MAX - 3);
+    chain_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_reorg_to_invalid_branch),
         cmocka_unit_test(test_headers_first_and_sync),
         cmocka_unit_test(test_headers_after_side_locator),
+        cmocka_unit_test(test_several_listeners),
     };
     sig_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,16 +49,16 @@ static void test_sequence_and_orphans(void **state)
         t[i] = tmk_tx(&dev, k.pk, COIN, 1000, (uint64_t)i);
         chain_tx_txid(&t[i], id[i]);
     }
-    assert_int_equal(chain_mempool_accept(c, &t[0], T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &t[0], T_NOW(P)), CHAIN_ERR_TX_DUPLICATE);
-    assert_int_equal(chain_mempool_accept(c, &t[3], T_NOW(P)), CHAIN_TX_WAITING);
-    assert_int_equal(chain_mempool_accept(c, &t[2], T_NOW(P)), CHAIN_TX_WAITING);
-    assert_int_equal(chain_mempool_accept(c, &t[2], T_NOW(P)), CHAIN_ERR_TX_DUPLICATE);
+    assert_int_equal(chain_mempool_accept(c, &t[0], 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t[0], 0, T_NOW(P)), CHAIN_ERR_TX_DUPLICATE);
+    assert_int_equal(chain_mempool_accept(c, &t[3], 0, T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_accept(c, &t[2], 0, T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_accept(c, &t[2], 0, T_NOW(P)), CHAIN_ERR_TX_DUPLICATE);
     assert_int_equal(chain_mempool_orphans(c), 2);
     assert_int_equal(chain_mempool_count(c), 1);
     assert_true(chain_account_next_nonce(c, dev.pk) == 1);
     /* Filling the gap pulls both waiting txs in. */
-    assert_int_equal(chain_mempool_accept(c, &t[1], T_NOW(P) + 5), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t[1], 0, T_NOW(P) + 5), CHAIN_TX_ACCEPTED);
     assert_int_equal(chain_mempool_orphans(c), 0);
     assert_int_equal(chain_mempool_count(c), 4);
     assert_true(chain_account_next_nonce(c, dev.pk) == 4);
@@ -80,7 +80,7 @@ static void test_sequence_and_orphans(void **state)
     assert_int_equal(chain_mempool_count(c), 2);
     assert_false(chain_mempool_has(c, id[0]));
     assert_true(chain_mempool_has(c, id[2]));
-    assert_int_equal(chain_mempool_accept(c, &t[1], T_NOW(P)), CHAIN_ERR_TX_NONCE_TOO_OLD);
+    assert_int_equal(chain_mempool_accept(c, &t[1], 0, T_NOW(P)), CHAIN_ERR_TX_NONCE_TOO_OLD);
     assert_int_equal(chain_check(c), 0);
     chain_close(c);
 }
@@ -93,19 +93,19 @@ static void test_orphan_limits(void **state)
     tdev(&dev);
     tkey(&k, 1);
     struct chain_tx far = tmk_tx(&dev, k.pk, COIN, 1000, MEMPOOL_ORPHAN_NONCE_GAP_MAX + 1);
-    assert_int_equal(chain_mempool_accept(c, &far, T_NOW(P)), CHAIN_ERR_TX_BAD_NONCE);
+    assert_int_equal(chain_mempool_accept(c, &far, 0, T_NOW(P)), CHAIN_ERR_TX_BAD_NONCE);
     for (unsigned i = 0; i < MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX; i++) {
         struct chain_tx t = tmk_tx(&dev, k.pk, COIN, 1000, 2 + i);
-        assert_int_equal(chain_mempool_accept(c, &t, T_NOW(P)), CHAIN_TX_WAITING);
+        assert_int_equal(chain_mempool_accept(c, &t, 0, T_NOW(P)), CHAIN_TX_WAITING);
     }
     struct chain_tx more = tmk_tx(&dev, k.pk, COIN, 1000, 2 + MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX);
-    assert_int_equal(chain_mempool_accept(c, &more, T_NOW(P)), CHAIN_ERR_TX_ORPHAN_FULL);
+    assert_int_equal(chain_mempool_accept(c, &more, 0, T_NOW(P)), CHAIN_ERR_TX_ORPHAN_FULL);
     /* Replacing a waiting tx needs a higher fee too. */
     struct chain_tx same = tmk_tx(&dev, k.pk, 2 * COIN, 1000, 2);
-    assert_int_equal(chain_mempool_accept(c, &same, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
+    assert_int_equal(chain_mempool_accept(c, &same, 0, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
     same.fee = 5000;
     chain_tx_sign(&same, dev.sk);
-    assert_int_equal(chain_mempool_accept(c, &same, T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_accept(c, &same, 0, T_NOW(P)), CHAIN_TX_WAITING);
     assert_int_equal(chain_mempool_orphans(c), MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX);
     /* Waiting txs expire. */
     chain_tick(c, T_NOW(P) + MEMPOOL_ORPHAN_TX_EXPIRY_MS - 1);
@@ -130,12 +130,12 @@ static void test_replacement(void **state)
     struct chain_tx greedy = tmk_tx(&dev, k.pk, CHAIN_GENESIS_ALLOC - 1000, 4000, 0);
     chain_tx_txid(&a, id_a);
     chain_tx_txid(&b, id_b);
-    assert_int_equal(chain_mempool_accept(c, &a, T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &a2, T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &same_fee, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
+    assert_int_equal(chain_mempool_accept(c, &a, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &a2, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &same_fee, 0, T_NOW(P)), CHAIN_ERR_TX_REPLACE_FEE);
     /* Higher fee, but then a2 would no longer be covered. */
-    assert_int_equal(chain_mempool_accept(c, &greedy, T_NOW(P)), CHAIN_ERR_TX_INSUFFICIENT);
-    assert_int_equal(chain_mempool_accept(c, &b, T_NOW(P)), CHAIN_TX_REPLACED);
+    assert_int_equal(chain_mempool_accept(c, &greedy, 0, T_NOW(P)), CHAIN_ERR_TX_INSUFFICIENT);
+    assert_int_equal(chain_mempool_accept(c, &b, 0, T_NOW(P)), CHAIN_TX_REPLACED);
     assert_false(chain_mempool_has(c, id_a));
     assert_true(chain_mempool_has(c, id_b));
     assert_int_equal(chain_mempool_count(c), 2);
@@ -162,22 +162,22 @@ static void test_eviction_by_feerate(void **state)
         chain_tx_txid(&t[i], id[i]);
     }
     for (unsigned i = 0; i < 3; i++)
-        assert_int_equal(chain_mempool_accept(c, &t[i], T_NOW(P)), CHAIN_TX_ACCEPTED);
+        assert_int_equal(chain_mempool_accept(c, &t[i], 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     assert_int_equal(chain_mempool_bytes(c), 3 * txsz);
     /* A better tx pushes out the lowest fee rate. */
-    assert_int_equal(chain_mempool_accept(c, &t[3], T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t[3], 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     assert_false(chain_mempool_has(c, id[1]));
     assert_true(chain_mempool_has(c, id[0]));
     assert_true(chain_mempool_has(c, id[2]));
     assert_true(chain_mempool_has(c, id[3]));
     /* A worse one does not get in. */
     struct chain_tx low = tmk_tx(&k[1], k[0].pk, COIN, 1000, 0);
-    assert_int_equal(chain_mempool_accept(c, &low, T_NOW(P)), CHAIN_ERR_MEMPOOL_FULL);
+    assert_int_equal(chain_mempool_accept(c, &low, 0, T_NOW(P)), CHAIN_ERR_MEMPOOL_FULL);
     assert_int_equal(chain_mempool_count(c), 3);
     /* A sender's second tx competes as that sender's last tx: it beats
      * k2's (fee 2000) but not its own sender's first. */
     struct chain_tx k0b = tmk_tx(&k[0], k[1].pk, COIN, 2500, 1);
-    assert_int_equal(chain_mempool_accept(c, &k0b, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &k0b, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     assert_false(chain_mempool_has(c, id[2]));
     assert_true(chain_mempool_has(c, id[0]));
     assert_true(chain_mempool_bytes(c) <= 3 * txsz);
@@ -199,10 +199,10 @@ static void test_expiry(void **state)
     fund(c, 1);
     struct chain_tx t2 = tmk_tx(&dev, k.pk, COIN, 1000, 2);
     /* dev's nonce 0 went into the funding block. */
-    assert_int_equal(chain_mempool_accept(c, &t0, T_NOW(P)), CHAIN_ERR_TX_NONCE_TOO_OLD);
-    assert_int_equal(chain_mempool_accept(c, &t1, T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &t2, T_NOW(P) + 30000), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &u0, T_NOW(P) + 30000), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t0, 0, T_NOW(P)), CHAIN_ERR_TX_NONCE_TOO_OLD);
+    assert_int_equal(chain_mempool_accept(c, &t1, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &t2, 0, T_NOW(P) + 30000), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &u0, 0, T_NOW(P) + 30000), CHAIN_TX_ACCEPTED);
     chain_tick(c, T_NOW(P) + exp - 1);
     assert_int_equal(chain_mempool_count(c), 3);
     /* t1 expires, and t2 behind it cannot be mined without it. */
@@ -262,13 +262,101 @@ static void test_reorg_gap_waits(void **state)
     /* Filling nonce 0 brings nonce 1 back. */
     struct chain_tx fill = tmk_tx(&k, dev.pk, 2 * COIN, 1000, 0);
     chain_tx_txid(&fill, id_fill);
-    assert_int_equal(chain_mempool_accept(c, &fill, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &fill, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     assert_true(chain_mempool_has(c, id_fill));
     assert_true(chain_mempool_has(c, id_next));
     assert_int_equal(chain_mempool_orphans(c), 0);
     assert_true(chain_account_next_nonce(c, k.pk) == 2);
     assert_int_equal(chain_mempool_count(c), 3);
     assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+struct tagged {
+    size_t n;
+    uint8_t id[8][32];
+    uint64_t tag[8];
+};
+
+static void on_tagged(void *ctx, const uint8_t txid[32], const struct chain_tx *tx, uint64_t tag)
+{
+    struct tagged *t = ctx;
+    assert_memory_equal(txid, tx->txid, 32);
+    assert_true(t->n < 8);
+    memcpy(t->id[t->n], txid, 32);
+    t->tag[t->n++] = tag;
+}
+
+/* The caller's origin tag comes back in tx_added: at once for a tx that
+ * enters, after the wait for one held past a nonce gap, and
+ * CHAIN_ORIGIN_NONE for txs a reorg returns. */
+static void test_origin_tags(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey k, dev;
+    struct tagged seen = { 0 };
+    uint8_t id[3][32], fork[32], tip[32];
+    struct chain_block b;
+    struct chain_result r;
+    tdev(&dev);
+    tkey(&k, 1);
+    fund(c, 1);
+    chain_tip(c, fork);
+    struct chain_events ev = { .ctx = &seen, .tx_added = on_tagged };
+    assert_true(chain_add_listener(c, &ev) > 0);
+    struct chain_tx t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = tmk_tx(&k, dev.pk, COIN, 1000, (uint64_t)i);
+        chain_tx_txid(&t[i], id[i]);
+    }
+    assert_int_equal(chain_mempool_accept(c, &t[0], 70, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(seen.n, 1);
+    assert_memory_equal(seen.id[0], id[0], 32);
+    assert_true(seen.tag[0] == 70);
+    assert_int_equal(chain_mempool_accept(c, &t[2], 72, T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(chain_mempool_accept(c, &t[1], 71, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(seen.n, 3);
+    assert_memory_equal(seen.id[1], id[1], 32);
+    assert_true(seen.tag[1] == 71);
+    assert_memory_equal(seen.id[2], id[2], 32);
+    assert_true(seen.tag[2] == 72);
+
+    /* Mined, then reorged away: back with no origin. */
+    tmk_block(c, fork, t, 3, 1, &b);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    chain_block_free(&b);
+    assert_int_equal(chain_mempool_count(c), 0);
+    seen.n = 0;
+    textend(c, fork, 2, 2, tip);
+    assert_int_equal(chain_mempool_count(c), 3);
+    assert_int_equal(seen.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(seen.tag[i] == CHAIN_ORIGIN_NONE);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+/* The mempool keys a tx by its cached txid and never hashes it again:
+ * a tx whose cached id was overwritten is found under that id. */
+static void test_cached_txid_is_used(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    uint8_t real[32], fake[32];
+    tdev(&dev);
+    tkey(&k, 1);
+    struct chain_tx t = tmk_tx(&dev, k.pk, COIN, 1000, 0);
+    chain_tx_txid(&t, real);
+    memset(fake, 0x5c, sizeof fake);
+    memcpy(t.txid, fake, 32);
+    assert_int_equal(chain_mempool_accept(c, &t, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_true(chain_mempool_has(c, fake));
+    assert_false(chain_mempool_has(c, real));
+    /* chain_check re-hashes and catches the lie. */
+    assert_int_equal(chain_check(c), CHAIN_ERR_INTERNAL);
     chain_close(c);
 }
 
@@ -285,6 +373,7 @@ static void test_sigcache_skips_verification(void **state)
     chain_genesis_hash(P, g);
     struct chain_tx t = tmk_tx(&dev, k.pk, COIN, 1000, 0);
     t.sig[5] ^= 1;
+    chain_tx_seal(&t);
     chain_tx_txid(&t, id);
     tmk_block(c, g, &t, 1, 1, &b);
     assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), CHAIN_ERR_BLK_BAD_TX);
@@ -293,7 +382,7 @@ static void test_sigcache_skips_verification(void **state)
 
     /* A valid tx goes through the mempool, then its block connects. */
     struct chain_tx ok = tmk_tx(&dev, k.pk, COIN, 1000, 0);
-    assert_int_equal(chain_mempool_accept(c, &ok, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &ok, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     chain_tx_txid(&ok, id);
     assert_true(sigcache_has(&c->mp.sigs, id));
     /* Forge the cache entry for the broken tx: the block now passes. */
@@ -336,6 +425,8 @@ int main(void)
         cmocka_unit_test(test_eviction_by_feerate),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_reorg_gap_waits),
+        cmocka_unit_test(test_origin_tags),
+        cmocka_unit_test(test_cached_txid_is_used),
         cmocka_unit_test(test_sigcache_skips_verification),
         cmocka_unit_test(test_sigcache_bounded),
     };

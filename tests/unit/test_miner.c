@@ -27,9 +27,9 @@ static void test_template_order(void **state)
     struct chain_tx d1 = tmk_tx(&dev, k.pk, COIN, 1000, 1);
     struct chain_tx d2 = tmk_tx(&dev, k.pk, COIN, 9000, 2);
     struct chain_tx a0 = tmk_tx(&a, k.pk, COIN, 5000, 0);
-    assert_int_equal(chain_mempool_accept(c, &d2, T_NOW(P)), CHAIN_TX_WAITING);
-    assert_int_equal(chain_mempool_accept(c, &d1, T_NOW(P)), CHAIN_TX_ACCEPTED);
-    assert_int_equal(chain_mempool_accept(c, &a0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &d2, 0, T_NOW(P)), CHAIN_TX_WAITING);
+    assert_int_equal(chain_mempool_accept(c, &d1, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &a0, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     assert_int_equal(chain_mempool_count(c), 3);
 
     uint64_t now = T_NOW(P);
@@ -83,7 +83,7 @@ static void test_template_size_cap(void **state)
         t.memo_len = TX_MEMO_MAX;
         memset(t.memo, 'm', TX_MEMO_MAX);
         chain_tx_sign(&t, dev.sk);
-        assert_int_equal(chain_mempool_accept(c, &t, T_NOW(P)), CHAIN_TX_ACCEPTED);
+        assert_int_equal(chain_mempool_accept(c, &t, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
     }
     assert_int_equal(chain_block_template(c, k.pk, T_NOW(P), &b), 0);
     assert_true(chain_block_size(&b) <= P->max_block_size);

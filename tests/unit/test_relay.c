@@ -199,6 +199,7 @@ static void test_fanout_and_submit(void **state)
     assert_int_equal(n, 2);   /* the fan-out */
     /* Rejected submissions are not announced. */
     tx.amount += 1;   /* breaks the signature */
+    chain_tx_seal(&tx);
     assert_true(p2p_submit_tx(f->p, &tx, T0 + 100) < 0);
     fake_free(f);
 }
@@ -327,6 +328,7 @@ static void test_invalid_tx_not_relayed_and_banned(void **state)
     uint8_t txid[32];
     make_tx(f->chain, COIN, &tx, txid);
     tx.sig[0] ^= 1;
+    chain_tx_seal(&tx);
     chain_tx_txid(&tx, txid);
     reset_out(f);
     send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, T0 + 1);
@@ -374,7 +376,7 @@ static void test_mempool_and_getaddr(void **state)
     struct chain_tx tx;
     uint8_t txid[32];
     make_tx(f->chain, COIN, &tx, txid);
-    assert_int_equal(chain_mempool_accept(f->chain, &tx, T0), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(f->chain, &tx, 0, T0), CHAIN_TX_ACCEPTED);
     reset_out(f);
     frame(f, 1, P2P_CMD_MEMPOOL, NULL, 0, T0 + 1);
     p2p_on_tick(f->p, T0 + 1 + P2P_TX_BATCH_MS_DEFAULT);

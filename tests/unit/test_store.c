@@ -70,13 +70,13 @@ static void test_1000_blocks_persist(void **state)
          * payment between them. */
         for (int j = 0; j < 2; j++) {
             struct chain_tx tx = tmk_tx(&dev, keys[(h + j) % N_KEYS].pk, COIN + h, 1000 + h, dev_nonce++);
-            assert_int_equal(chain_mempool_accept(c, &tx, now), CHAIN_TX_ACCEPTED);
+            assert_int_equal(chain_mempool_accept(c, &tx, 0, now), CHAIN_TX_ACCEPTED);
         }
         if (h > N_KEYS) {
             const struct tkey *k = &keys[h % N_KEYS];
             struct chain_tx tx = tmk_tx(k, keys[(h + 5) % N_KEYS].pk, 1000, 1000,
                                         chain_account_next_nonce(c, k->pk));
-            assert_int_equal(chain_mempool_accept(c, &tx, now), CHAIN_TX_ACCEPTED);
+            assert_int_equal(chain_mempool_accept(c, &tx, 0, now), CHAIN_TX_ACCEPTED);
         }
         struct chain_result r;
         mine_tip(c, keys[0].pk, now, &r);
@@ -267,7 +267,7 @@ static void child_writer(const char *db, int fd, uint64_t seed)
         (void)i;
         struct chain_tx tx = tmk_tx(&dev, k.pk, COIN, 1000 + (rng() % 100),
                                     chain_account_next_nonce(c, dev.pk));
-        chain_mempool_accept(c, &tx, now);
+        chain_mempool_accept(c, &tx, 0, now);
         unsigned choice = (unsigned)(rng() % KILL9_STEP_CHOICES);
         if (chain_height(c) > KILL9_DEEP_REORG_DEPTH + 1 && choice == 2) {
             /* Depth + 1 blocks on the ancestor depth blocks down: the last

@@ -56,6 +56,39 @@ static void test_roundtrip_and_txid(void **state)
     assert_false(chain_tx_is_coinbase(&tx));
 }
 
+/* The txid is computed once (parse, sign, seal) and then only read. */
+static void test_txid_cached(void **state)
+{
+    (void)state;
+    struct chain_tx tx, back;
+    uint8_t sk[64], buf[TX_SIZE_MAX], id[32], want[32];
+    make_tx(&tx, sk);
+    size_t n = encode(&tx, buf, sizeof buf);
+    hash_sha256d(want, buf, n);
+    assert_memory_equal(tx.txid, want, 32);   /* sign sealed it */
+    assert_true(chain_tx_id_ok(&tx));
+
+    memset(&back, 0xee, sizeof back);
+    assert_int_equal(chain_tx_parse(&back, buf, n), 0);
+    assert_memory_equal(back.txid, want, 32);   /* parse hashed the bytes */
+    assert_true(chain_tx_id_ok(&back));
+
+    /* An edit is not seen until the tx is sealed again. */
+    back.amount++;
+    chain_tx_txid(&back, id);
+    assert_memory_equal(id, want, 32);
+    assert_false(chain_tx_id_ok(&back));
+    chain_tx_seal(&back);
+    chain_tx_txid(&back, id);
+    assert_memory_not_equal(id, want, 32);
+    assert_true(chain_tx_id_ok(&back));
+
+    /* An over-long memo gets no id (and no read past memo[]). */
+    back.memo_len = TX_MEMO_MAX + 1;
+    chain_tx_seal(&back);
+    assert_false(chain_tx_id_ok(&back));
+}
+
 static void test_signature_covers_every_field(void **state)
 {
     (void)state;
@@ -149,6 +182,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_and_txid),
+        cmocka_unit_test(test_txid_cached),
         cmocka_unit_test(test_signature_covers_every_field),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_max_memo_and_feerate),
