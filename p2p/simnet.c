@@ -5,19 +5,23 @@
 #include <string.h>
 
 #include "p2p/util.h"
+#include "p2p/wire.h"
 
-enum ev_kind { EV_DELIVER, EV_CONNECTED, EV_CONNECT_FAILED, EV_CLOSED, EV_TICK };
+enum ev_kind {
+    EV_DELIVER, EV_CONNECTED, EV_CONNECT_FAILED, EV_CLOSED, EV_TICK,
+    EV_CPU,     /* a node's validation of its queue head is done */
+    EV_ACK,     /* a dropped frame has "left" its sender: p2p_on_sent */
+};
 
+/* 40 bytes: a 10,000-node run holds millions of these at once. */
 struct sim_event {
     uint64_t at_ms;
     uint64_t seq;               /* ties broken by creation order */
-    enum ev_kind kind;
-    size_t conn;
-    int side;                   /* receiving end: 0 = dialer, 1 = listener */
-    size_t node;                /* CONNECT_FAILED, TICK */
-    struct p2p_addr addr;       /* CONNECT_FAILED */
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf;               /* DELIVER: the frame; CONNECT_FAILED: the p2p_addr */
+    uint32_t len;
+    uint32_t id;                /* conn (DELIVER, CONNECTED, CLOSED, ACK) or node */
+    uint8_t kind;
+    uint8_t side;               /* receiving end: 0 = dialer, 1 = listener (ACK: sender) */
 };
 
 struct sim_conn {
@@ -25,6 +29,7 @@ struct sim_conn {
     uint64_t peer[2];           /* peer id at each end */
     bool open[2];
     uint64_t last_at[2];        /* last scheduled delivery to each end: keeps order */
+    uint64_t free_us[2];        /* bandwidth: the direction towards each end is busy until */
 };
 
 /* Where a node's peer id leads: peer ids are 1, 2, 3 ... per node, so a
@@ -38,13 +43,26 @@ struct sim_node {
     struct simnet *sn;
     size_t index;
     struct chain *chain;
-    struct p2p *p2p;
+    struct p2p *p2p;            /* NULL: down */
     struct p2p_io io;
+    struct p2p_config tmpl;     /* for restarts */
+    char name[32];
+    unsigned restarts;
     uint64_t next_peer_id;
     struct peer_slot *by_peer;  /* [peer id] */
     size_t cap_by_peer;
     uint64_t tick_at;           /* time of the live EV_TICK, UINT64_MAX: none */
+    bool touched;
     int group;
+    unsigned region;
+    enum simnet_behaviour behaviour;
+    uint64_t up_rate;           /* bytes/s, 0: unlimited */
+    uint64_t up_free_us;
+    /* CPU: frames waiting for the core, the head being validated. */
+    struct sim_event *q;
+    size_t q_head, q_n, q_cap;
+    uint64_t busy_us;           /* validation done at */
+    uint64_t cpu_at;            /* time of the live EV_CPU, UINT64_MAX: none */
 };
 
 struct simnet {
@@ -58,9 +76,27 @@ struct simnet {
     struct sim_conn *conns;
     size_t n_conns, cap_conns;
     struct sim_event *heap;
-    size_t n_heap, cap_heap;
+    size_t n_heap, cap_heap, peak_heap;
     uint64_t frames, bytes;
+    bool stop;
+    bool touch_only;
+    size_t *touched;
+    size_t n_touched, cap_touched;
+    /* realism */
+    uint64_t link_rate;
+    unsigned n_regions;
+    uint32_t region_ms[SIMNET_MAX_REGIONS * SIMNET_MAX_REGIONS];
+    struct simnet_cpu cpu;
+    bool cpu_on;
+    uint32_t block_bytes;
+    uint32_t drop_mask;
+    bool any_behaviour;
 };
+
+/* Commands a silent node still sends: it stays connected, relays nothing. */
+#define SILENT_KEEP ((1u << P2P_CMD_VERSION) | (1u << P2P_CMD_VERACK) | (1u << P2P_CMD_PING) \
+                     | (1u << P2P_CMD_PONG) | (1u << P2P_CMD_SENDHEADERS))
+#define WITHHOLD_DROP ((1u << P2P_CMD_TX) | (1u << P2P_CMD_BLOCK) | (1u << P2P_CMD_NOTFOUND))
 
 /* ---- event heap ---- */
 
@@ -80,44 +116,46 @@ static void heap_push(struct simnet *sn, struct sim_event ev)
     }
     ev.seq = sn->seq++;
     size_t i = sn->n_heap++;
-    sn->heap[i] = ev;
+    if (sn->n_heap > sn->peak_heap)
+        sn->peak_heap = sn->n_heap;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!ev_less(&sn->heap[i], &sn->heap[parent]))
+        if (!ev_less(&ev, &sn->heap[parent]))
             break;
-        struct sim_event t = sn->heap[i];
         sn->heap[i] = sn->heap[parent];
-        sn->heap[parent] = t;
         i = parent;
     }
+    sn->heap[i] = ev;
 }
 
 static struct sim_event heap_pop(struct simnet *sn)
 {
     struct sim_event top = sn->heap[0];
-    sn->heap[0] = sn->heap[--sn->n_heap];
-    size_t i = 0;
+    struct sim_event last = sn->heap[--sn->n_heap];
+    size_t n = sn->n_heap, i = 0;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < sn->n_heap && ev_less(&sn->heap[l], &sn->heap[m]))
-            m = l;
-        if (r < sn->n_heap && ev_less(&sn->heap[r], &sn->heap[m]))
-            m = r;
-        if (m == i)
+        size_t l = 2 * i + 1, r = l + 1, m = l;
+        if (l >= n)
             break;
-        struct sim_event t = sn->heap[i];
+        if (r < n && ev_less(&sn->heap[r], &sn->heap[l]))
+            m = r;
+        if (!ev_less(&sn->heap[m], &last))
+            break;
         sn->heap[i] = sn->heap[m];
-        sn->heap[m] = t;
         i = m;
     }
+    if (n)
+        sn->heap[i] = last;
     return top;
 }
 
 /* ---- helpers ---- */
 
-static uint64_t delay(struct simnet *sn)
+static uint64_t delay(struct simnet *sn, size_t from, size_t to)
 {
     uint64_t d = sn->cfg.latency_ms;
+    if (sn->n_regions && from != SIZE_MAX && to != SIZE_MAX)
+        d = sn->region_ms[sn->nodes[from]->region * sn->n_regions + sn->nodes[to]->region];
     if (sn->cfg.jitter_ms)
         d += p2p_rng_below(&sn->rng, sn->cfg.jitter_ms + 1);
     return d;
@@ -166,13 +204,45 @@ static uint64_t new_peer_id(struct sim_node *nd, size_t conn, int side)
  * ones in the heap are recognised as stale when popped. */
 static void schedule_tick(struct simnet *sn, struct sim_node *nd)
 {
+    if (!nd->p2p)
+        return;
     uint64_t d = p2p_next_deadline(nd->p2p);
     if (d < sn->now)
         d = sn->now;
     if (d == nd->tick_at)
         return;
     nd->tick_at = d;
-    heap_push(sn, (struct sim_event){ .at_ms = d, .kind = EV_TICK, .node = nd->index });
+    heap_push(sn, (struct sim_event){ .at_ms = d, .kind = EV_TICK, .id = (uint32_t)nd->index });
+}
+
+/* The frame's command, or P2P_CMD_UNKNOWN. */
+static enum p2p_cmd frame_cmd(const uint8_t *buf, size_t len)
+{
+    if (len < P2P_HEADER_BYTES)
+        return P2P_CMD_UNKNOWN;
+    int c = p2p_cmd_parse(buf + 4);
+    return c < 0 ? P2P_CMD_UNKNOWN : (enum p2p_cmd)c;
+}
+
+/* Size that counts for bandwidth and CPU. */
+static uint64_t virtual_len(const struct simnet *sn, enum p2p_cmd cmd, size_t len)
+{
+    if (cmd == P2P_CMD_BLOCK && len < sn->block_bytes)
+        return sn->block_bytes;
+    return len;
+}
+
+static uint64_t cpu_cost_us(const struct simnet *sn, const uint8_t *buf, size_t len)
+{
+    if (!sn->cpu_on)
+        return 0;
+    enum p2p_cmd cmd = frame_cmd(buf, len);
+    if (cmd == P2P_CMD_TX)
+        return sn->cpu.tx_us;
+    if (cmd == P2P_CMD_BLOCK)
+        return sn->cpu.block_us
+               + virtual_len(sn, cmd, len) * sn->cpu.block_ns_per_byte / 1000;
+    return 0;
 }
 
 /* ---- io callbacks ---- */
@@ -188,21 +258,54 @@ static int io_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
     struct sim_conn *cn = &sn->conns[c];
     int other = 1 - side;
     size_t to = cn->node[other];
+    enum p2p_cmd cmd = P2P_CMD_UNKNOWN;
+    if (sn->drop_mask || sn->any_behaviour || sn->block_bytes)
+        cmd = frame_cmd(buf, len);
+    uint32_t bit = 1u << cmd;
+    if ((sn->drop_mask & bit) || (nd->behaviour == SIMNET_SILENT && !(SILENT_KEEP & bit))
+        || (nd->behaviour == SIMNET_WITHHOLD && (WITHHOLD_DROP & bit))) {
+        /* Never leaves the node, but its core sees its queue drain. */
+        heap_push(sn, (struct sim_event){ .at_ms = sn->now, .kind = EV_ACK, .id = (uint32_t)c,
+                                          .side = (uint8_t)side, .len = (uint32_t)len });
+        return 0;
+    }
     sn->frames++;
     sn->bytes += len;
     if (sn->obs.on_send)
         sn->obs.on_send(sn->obs.ctx, nd->index, to, buf, len);
+    uint64_t sent_us = sn->now * 1000;
+    if (sn->link_rate || nd->up_rate) {
+        uint64_t vlen = virtual_len(sn, cmd, len);
+        uint64_t start = sent_us, dur = 0;
+        if (sn->link_rate) {
+            if (cn->free_us[other] > start)
+                start = cn->free_us[other];
+            dur = vlen * 1000000 / sn->link_rate;
+        }
+        if (nd->up_rate) {
+            if (nd->up_free_us > start)
+                start = nd->up_free_us;
+            uint64_t d = vlen * 1000000 / nd->up_rate;
+            if (d > dur)
+                dur = d;
+        }
+        sent_us = start + dur;
+        if (sn->link_rate)
+            cn->free_us[other] = sent_us;
+        if (nd->up_rate)
+            nd->up_free_us = sent_us;
+    }
     if (!reachable(sn, nd->index, to) || lost(sn))
         return 0;
-    uint64_t at = sn->now + delay(sn);
+    uint64_t at = (sent_us + 999) / 1000 + delay(sn, nd->index, to);
     if (at < cn->last_at[other])
         at = cn->last_at[other];   /* a stream never reorders */
     cn->last_at[other] = at;
-    struct sim_event ev = { .at_ms = at, .kind = EV_DELIVER, .conn = c, .side = other };
+    struct sim_event ev = { .at_ms = at, .kind = EV_DELIVER, .id = (uint32_t)c,
+                            .side = (uint8_t)other, .len = (uint32_t)len };
     ev.buf = malloc(len);
     assert(ev.buf);
     memcpy(ev.buf, buf, len);
-    ev.len = len;
     heap_push(sn, ev);
     return 0;
 }
@@ -220,8 +323,12 @@ static void io_connect(void *ctx, const struct p2p_addr *addr)
         && addr->port == sn->cfg.params->p2p_port)
         target = idx - 1;
     if (target == SIZE_MAX || !reachable(sn, nd->index, target)) {
-        struct sim_event ev = { .at_ms = sn->now + 2 * delay(sn), .kind = EV_CONNECT_FAILED,
-                                .node = nd->index, .addr = *addr };
+        struct sim_event ev = { .at_ms = sn->now + 2 * delay(sn, nd->index, target),
+                                .kind = EV_CONNECT_FAILED, .id = (uint32_t)nd->index,
+                                .len = sizeof(*addr) };
+        ev.buf = malloc(sizeof(*addr));
+        assert(ev.buf);
+        memcpy(ev.buf, addr, sizeof(*addr));
         heap_push(sn, ev);
         return;
     }
@@ -238,10 +345,20 @@ static void io_connect(void *ctx, const struct p2p_addr *addr)
     cn->node[1] = target;
     cn->peer[0] = new_peer_id(nd, sn->n_conns, 0);
     cn->peer[1] = new_peer_id(sn->nodes[target], sn->n_conns, 1);
-    struct sim_event ev = { .at_ms = sn->now + delay(sn), .kind = EV_CONNECTED,
-                            .conn = sn->n_conns };
+    struct sim_event ev = { .at_ms = sn->now + delay(sn, nd->index, target),
+                            .kind = EV_CONNECTED, .id = (uint32_t)sn->n_conns };
     sn->n_conns++;
     heap_push(sn, ev);
+}
+
+static void close_towards(struct simnet *sn, size_t c, int other)
+{
+    struct sim_conn *cn = &sn->conns[c];
+    uint64_t at = sn->now + delay(sn, cn->node[1 - other], cn->node[other]);
+    if (at < cn->last_at[other])
+        at = cn->last_at[other];
+    heap_push(sn, (struct sim_event){ .at_ms = at, .kind = EV_CLOSED, .id = (uint32_t)c,
+                                      .side = (uint8_t)other });
 }
 
 static void io_disconnect(void *ctx, uint64_t peer, const char *reason)
@@ -253,13 +370,8 @@ static void io_disconnect(void *ctx, uint64_t peer, const char *reason)
     (void)reason;
     if (!find_conn(sn, nd->index, peer, &c, &side) || !sn->conns[c].open[side])
         return;
-    struct sim_conn *cn = &sn->conns[c];
-    cn->open[side] = false;
-    int other = 1 - side;
-    uint64_t at = sn->now + delay(sn);
-    if (at < cn->last_at[other])
-        at = cn->last_at[other];
-    heap_push(sn, (struct sim_event){ .at_ms = at, .kind = EV_CLOSED, .conn = c, .side = other });
+    sn->conns[c].open[side] = false;
+    close_towards(sn, c, 1 - side);
 }
 
 /* ---- public ---- */
@@ -282,6 +394,14 @@ int simnet_create(struct simnet **out, const struct simnet_config *cfg)
     return 0;
 }
 
+static void cpu_queue_clear(struct sim_node *nd)
+{
+    for (size_t i = 0; i < nd->q_n; i++)
+        free(nd->q[(nd->q_head + i) % nd->q_cap].buf);
+    nd->q_head = nd->q_n = 0;
+    nd->cpu_at = UINT64_MAX;
+}
+
 void simnet_destroy(struct simnet *sn)
 {
     if (!sn)
@@ -289,6 +409,8 @@ void simnet_destroy(struct simnet *sn)
     for (size_t i = 0; i < sn->n_nodes; i++) {
         p2p_destroy(sn->nodes[i]->p2p);
         chain_close(sn->nodes[i]->chain);
+        cpu_queue_clear(sn->nodes[i]);
+        free(sn->nodes[i]->q);
         free(sn->nodes[i]->by_peer);
         free(sn->nodes[i]);
     }
@@ -297,6 +419,7 @@ void simnet_destroy(struct simnet *sn)
     free(sn->heap);
     free(sn->nodes);
     free(sn->conns);
+    free(sn->touched);
     free(sn);
 }
 
@@ -310,6 +433,24 @@ void simnet_node_addr(const struct simnet *sn, size_t node, struct p2p_addr *out
     size_t idx = node + 1;   /* 10.0.0.1 is node 0; up to 2^24 - 1 nodes */
     uint8_t ip[4] = { 10, (uint8_t)(idx >> 16), (uint8_t)(idx >> 8), (uint8_t)idx };
     p2p_addr_from_ipv4(out, ip, sn->cfg.params->p2p_port);
+}
+
+static int start_core(struct simnet *sn, struct sim_node *nd)
+{
+    struct p2p_config pc = nd->tmpl;
+    pc.chain = nd->chain;
+    pc.io = &nd->io;
+    pc.name = nd->name[0] ? nd->name : NULL;
+    pc.seed = sn->cfg.seed * 1000003u + nd->index + 1 + 7919u * nd->restarts;
+    pc.listen_port = sn->cfg.params->p2p_port;
+    int err = p2p_create(&nd->p2p, &pc, sn->now);
+    if (err) {
+        nd->p2p = NULL;
+        return err;
+    }
+    nd->tick_at = UINT64_MAX;
+    schedule_tick(sn, nd);
+    return 0;
 }
 
 int simnet_add_node(struct simnet *sn, const char *name, const struct p2p_config *tmpl)
@@ -326,6 +467,9 @@ int simnet_add_node(struct simnet *sn, const char *name, const struct p2p_config
     nd->sn = sn;
     nd->index = sn->n_nodes;
     nd->tick_at = UINT64_MAX;
+    nd->cpu_at = UINT64_MAX;
+    if (name)
+        strncpy(nd->name, name, sizeof(nd->name) - 1);
     struct chain_config cc = { .params = sn->cfg.params };
     int err = chain_open(&nd->chain, &cc, sn->now);
     if (err) {
@@ -334,26 +478,18 @@ int simnet_add_node(struct simnet *sn, const char *name, const struct p2p_config
     }
     nd->io = (struct p2p_io){ .ctx = nd, .send = io_send, .connect = io_connect,
                               .disconnect = io_disconnect };
-    struct p2p_config pc;
     if (tmpl) {
-        pc = *tmpl;
+        nd->tmpl = *tmpl;
     } else {
-        p2p_config_init(&pc);
-        pc.outbound_target = 0;
+        p2p_config_init(&nd->tmpl);
+        nd->tmpl.outbound_target = 0;
     }
-    pc.chain = nd->chain;
-    pc.io = &nd->io;
-    pc.name = name;
-    pc.seed = sn->cfg.seed * 1000003u + nd->index + 1;
-    pc.listen_port = sn->cfg.params->p2p_port;
-    err = p2p_create(&nd->p2p, &pc, sn->now);
-    if (err) {
+    if ((err = start_core(sn, nd)) != 0) {
         chain_close(nd->chain);
         free(nd);
         return err;
     }
     sn->nodes[sn->n_nodes++] = nd;
-    schedule_tick(sn, nd);
     return (int)nd->index;
 }
 
@@ -376,6 +512,8 @@ int simnet_connect(struct simnet *sn, size_t from, size_t to)
 {
     struct p2p_addr a;
     simnet_node_addr(sn, to, &a);
+    if (!sn->nodes[from]->p2p)
+        return P2P_ERR_NOT_FOUND;
     int err = p2p_connect_addr(sn->nodes[from]->p2p, &a, sn->now);
     schedule_tick(sn, sn->nodes[from]);
     return err;
@@ -386,53 +524,158 @@ uint64_t simnet_now(const struct simnet *sn)
     return sn->now;
 }
 
+/* Hands a frame to the receiving core. */
+static void hand_over(struct simnet *sn, struct sim_event *ev)
+{
+    struct sim_conn *cn = &sn->conns[ev->id];
+    int side = ev->side;
+    size_t to = cn->node[side];
+    size_t from = cn->node[1 - side];
+    if (!cn->open[side] || !sn->nodes[to]->p2p)
+        return;
+    if (sn->obs.on_deliver)
+        sn->obs.on_deliver(sn->obs.ctx, from, to, ev->buf, ev->len);
+    p2p_on_bytes(sn->nodes[to]->p2p, cn->peer[side], ev->buf, ev->len, sn->now);
+    schedule_tick(sn, sn->nodes[to]);
+}
+
+static void cpu_push(struct sim_node *nd, const struct sim_event *ev)
+{
+    if (nd->q_n == nd->q_cap) {
+        size_t cap = nd->q_cap ? 2 * nd->q_cap : 8;
+        struct sim_event *nq = malloc(cap * sizeof(*nq));
+        assert(nq);
+        for (size_t i = 0; i < nd->q_n; i++)
+            nq[i] = nd->q[(nd->q_head + i) % nd->q_cap];
+        free(nd->q);
+        nd->q = nq;
+        nd->q_head = 0;
+        nd->q_cap = cap;
+    }
+    nd->q[(nd->q_head + nd->q_n++) % nd->q_cap] = *ev;
+}
+
+/* Starts validating the queue head (cost > 0): done at EV_CPU. */
+static void cpu_start(struct simnet *sn, struct sim_node *nd, uint64_t cost_us)
+{
+    uint64_t start = sn->now * 1000;
+    if (nd->busy_us > start)
+        start = nd->busy_us;
+    nd->busy_us = start + cost_us;
+    nd->cpu_at = (nd->busy_us + 999) / 1000;
+    heap_push(sn, (struct sim_event){ .at_ms = nd->cpu_at, .kind = EV_CPU,
+                                      .id = (uint32_t)nd->index });
+}
+
+/* Hands over queued frames in order: free ones now, the first costly one
+ * after its validation time. head_paid: the head's cost is spent. */
+static void cpu_drain(struct simnet *sn, struct sim_node *nd, bool head_paid)
+{
+    while (nd->q_n) {
+        struct sim_event *ev = &nd->q[nd->q_head];
+        if (!head_paid) {
+            uint64_t cost = cpu_cost_us(sn, ev->buf, ev->len);
+            if (cost) {
+                cpu_start(sn, nd, cost);
+                return;
+            }
+        }
+        struct sim_event e = *ev;
+        nd->q_head = (nd->q_head + 1) % nd->q_cap;
+        nd->q_n--;
+        head_paid = false;
+        hand_over(sn, &e);
+        free(e.buf);
+        if (!nd->p2p)
+            return;   /* cannot happen today: a core does not crash itself */
+    }
+}
+
 static void process(struct simnet *sn, struct sim_event *ev)
 {
-    switch (ev->kind) {
+    switch ((enum ev_kind)ev->kind) {
     case EV_DELIVER: {
-        struct sim_conn *cn = &sn->conns[ev->conn];
+        struct sim_conn *cn = &sn->conns[ev->id];
         int side = ev->side;
         size_t to = cn->node[side];
         size_t from = cn->node[1 - side];
-        if (!cn->open[side])
+        if (!cn->open[side] || !sn->nodes[to]->p2p)
             break;
+        struct sim_node *nd = sn->nodes[to], *snd = sn->nodes[from];
+        bool ack = cn->open[1 - side] && snd->p2p;
+        if (sn->cpu_on && (nd->q_n || cpu_cost_us(sn, ev->buf, ev->len))) {
+            /* The sender's bytes have left its queue; the frame waits
+             * for the receiver's CPU. */
+            if (ack) {
+                p2p_on_sent(snd->p2p, cn->peer[1 - side], ev->len, sn->now);
+                schedule_tick(sn, snd);
+            }
+            cpu_push(nd, ev);
+            ev->buf = NULL;   /* owned by the queue */
+            if (nd->q_n == 1)
+                cpu_drain(sn, nd, false);
+            break;
+        }
         if (sn->obs.on_deliver)
             sn->obs.on_deliver(sn->obs.ctx, from, to, ev->buf, ev->len);
-        /* The sender's bytes have left its queue. */
-        if (cn->open[1 - side])
-            p2p_on_sent(sn->nodes[from]->p2p, cn->peer[1 - side], ev->len, sn->now);
-        p2p_on_bytes(sn->nodes[to]->p2p, cn->peer[side], ev->buf, ev->len, sn->now);
-        schedule_tick(sn, sn->nodes[to]);
-        schedule_tick(sn, sn->nodes[from]);
+        if (ack)
+            p2p_on_sent(snd->p2p, cn->peer[1 - side], ev->len, sn->now);
+        p2p_on_bytes(nd->p2p, cn->peer[side], ev->buf, ev->len, sn->now);
+        schedule_tick(sn, nd);
+        if (ack)
+            schedule_tick(sn, snd);
+        break;
+    }
+    case EV_CPU: {
+        struct sim_node *nd = sn->nodes[ev->id];
+        if (ev->at_ms != nd->cpu_at)
+            break;   /* stale: the node crashed meanwhile */
+        nd->cpu_at = UINT64_MAX;
+        cpu_drain(sn, nd, true);
+        break;
+    }
+    case EV_ACK: {
+        struct sim_conn *cn = &sn->conns[ev->id];
+        struct sim_node *nd = sn->nodes[cn->node[ev->side]];
+        if (cn->open[ev->side] && nd->p2p) {
+            p2p_on_sent(nd->p2p, cn->peer[ev->side], ev->len, sn->now);
+            schedule_tick(sn, nd);
+        }
         break;
     }
     case EV_CONNECTED: {
-        struct sim_conn *cn = &sn->conns[ev->conn];
+        struct sim_conn *cn = &sn->conns[ev->id];
+        struct sim_node *dialer = sn->nodes[cn->node[0]], *listener = sn->nodes[cn->node[1]];
         struct p2p_addr dial_addr, listen_addr;
         simnet_node_addr(sn, cn->node[1], &listen_addr);
         simnet_node_addr(sn, cn->node[0], &dial_addr);
-        dial_addr.port = (uint16_t)(40000 + ev->conn % 20000);   /* ephemeral */
-        if (!reachable(sn, cn->node[0], cn->node[1])) {
-            p2p_on_connect_failed(sn->nodes[cn->node[0]]->p2p, &listen_addr, sn->now);
-            schedule_tick(sn, sn->nodes[cn->node[0]]);
+        dial_addr.port = (uint16_t)(40000 + ev->id % 20000);   /* ephemeral */
+        if (!dialer->p2p)
+            break;   /* crashed while dialling */
+        if (!reachable(sn, cn->node[0], cn->node[1]) || !listener->p2p) {
+            p2p_on_connect_failed(dialer->p2p, &listen_addr, sn->now);
+            schedule_tick(sn, dialer);
             break;
         }
         cn->open[0] = cn->open[1] = true;
-        p2p_on_connected(sn->nodes[cn->node[1]]->p2p, cn->peer[1], &dial_addr, true, sn->now);
+        p2p_on_connected(listener->p2p, cn->peer[1], &dial_addr, true, sn->now);
         if (cn->open[0])
-            p2p_on_connected(sn->nodes[cn->node[0]]->p2p, cn->peer[0], &listen_addr, false,
-                             sn->now);
-        schedule_tick(sn, sn->nodes[cn->node[0]]);
-        schedule_tick(sn, sn->nodes[cn->node[1]]);
+            p2p_on_connected(dialer->p2p, cn->peer[0], &listen_addr, false, sn->now);
+        schedule_tick(sn, dialer);
+        schedule_tick(sn, listener);
         break;
     }
-    case EV_CONNECT_FAILED:
-        p2p_on_connect_failed(sn->nodes[ev->node]->p2p, &ev->addr, sn->now);
-        schedule_tick(sn, sn->nodes[ev->node]);
+    case EV_CONNECT_FAILED: {
+        struct sim_node *nd = sn->nodes[ev->id];
+        if (nd->p2p) {
+            p2p_on_connect_failed(nd->p2p, (const struct p2p_addr *)ev->buf, sn->now);
+            schedule_tick(sn, nd);
+        }
         break;
+    }
     case EV_TICK: {
-        struct sim_node *nd = sn->nodes[ev->node];
-        if (ev->at_ms != nd->tick_at)
+        struct sim_node *nd = sn->nodes[ev->id];
+        if (ev->at_ms != nd->tick_at || !nd->p2p)
             break;   /* stale: the deadline moved */
         nd->tick_at = UINT64_MAX;
         p2p_on_tick(nd->p2p, sn->now);
@@ -440,34 +683,71 @@ static void process(struct simnet *sn, struct sim_event *ev)
         if (d <= sn->now)
             d = sn->now + 1;   /* progress: never tick twice at one instant */
         nd->tick_at = d;
-        heap_push(sn, (struct sim_event){ .at_ms = d, .kind = EV_TICK, .node = nd->index });
+        heap_push(sn, (struct sim_event){ .at_ms = d, .kind = EV_TICK, .id = ev->id });
         break;
     }
     case EV_CLOSED: {
-        struct sim_conn *cn = &sn->conns[ev->conn];
+        struct sim_conn *cn = &sn->conns[ev->id];
         if (!cn->open[ev->side])
             break;
         cn->open[ev->side] = false;
-        size_t to = cn->node[ev->side];
-        p2p_on_disconnected(sn->nodes[to]->p2p, cn->peer[ev->side], "closed", sn->now);
-        schedule_tick(sn, sn->nodes[to]);
+        struct sim_node *nd = sn->nodes[cn->node[ev->side]];
+        if (nd->p2p) {
+            p2p_on_disconnected(nd->p2p, cn->peer[ev->side], "closed", sn->now);
+            schedule_tick(sn, nd);
+        }
         break;
     }
     }
     free(ev->buf);
 }
 
+void simnet_touch(struct simnet *sn, size_t node)
+{
+    struct sim_node *nd = sn->nodes[node];
+    if (nd->touched)
+        return;
+    if (sn->n_touched == sn->cap_touched) {
+        size_t cap = sn->cap_touched ? 2 * sn->cap_touched : 64;
+        size_t *nt = realloc(sn->touched, cap * sizeof(*nt));
+        assert(nt);
+        sn->touched = nt;
+        sn->cap_touched = cap;
+    }
+    nd->touched = true;
+    sn->touched[sn->n_touched++] = node;
+}
+
+void simnet_set_touch_only(struct simnet *sn, bool on)
+{
+    sn->touch_only = on;
+}
+
+void simnet_stop(struct simnet *sn)
+{
+    sn->stop = true;
+}
+
 void simnet_run_until(struct simnet *sn, uint64_t until_ms)
 {
     /* The caller may have called into the cores (submissions): their
      * deadlines may have moved. */
-    for (size_t i = 0; i < sn->n_nodes; i++)
-        schedule_tick(sn, sn->nodes[i]);
+    if (!sn->touch_only)
+        for (size_t i = 0; i < sn->n_nodes; i++)
+            schedule_tick(sn, sn->nodes[i]);
+    for (size_t i = 0; i < sn->n_touched; i++) {
+        sn->nodes[sn->touched[i]]->touched = false;
+        schedule_tick(sn, sn->nodes[sn->touched[i]]);
+    }
+    sn->n_touched = 0;
+    sn->stop = false;
     while (sn->n_heap && sn->heap[0].at_ms <= until_ms) {
         struct sim_event ev = heap_pop(sn);
         if (ev.at_ms > sn->now)
             sn->now = ev.at_ms;
         process(sn, &ev);
+        if (sn->stop)
+            return;
     }
     if (until_ms > sn->now)
         sn->now = until_ms;
@@ -500,6 +780,95 @@ void simnet_heal(struct simnet *sn)
         sn->nodes[i]->group = 0;
 }
 
+void simnet_set_link_rate(struct simnet *sn, uint64_t bytes_per_s)
+{
+    sn->link_rate = bytes_per_s;
+}
+
+void simnet_set_uplink(struct simnet *sn, size_t node, uint64_t bytes_per_s)
+{
+    sn->nodes[node]->up_rate = bytes_per_s;
+}
+
+int simnet_set_regions(struct simnet *sn, unsigned n, const uint32_t *oneway_ms)
+{
+    if (n > SIMNET_MAX_REGIONS)
+        return P2P_ERR_INVALID_ARG;
+    sn->n_regions = n;
+    if (n)
+        memcpy(sn->region_ms, oneway_ms, (size_t)n * n * sizeof(*oneway_ms));
+    for (size_t i = 0; i < sn->n_nodes; i++)
+        if (sn->nodes[i]->region >= n)
+            sn->nodes[i]->region = 0;
+    return 0;
+}
+
+void simnet_set_region(struct simnet *sn, size_t node, unsigned region)
+{
+    sn->nodes[node]->region = region < sn->n_regions ? region : 0;
+}
+
+void simnet_set_cpu(struct simnet *sn, const struct simnet_cpu *cpu)
+{
+    sn->cpu = *cpu;
+    sn->cpu_on = cpu->tx_us || cpu->block_us || cpu->block_ns_per_byte;
+}
+
+void simnet_set_block_bytes(struct simnet *sn, uint32_t bytes)
+{
+    sn->block_bytes = bytes;
+}
+
+void simnet_set_behaviour(struct simnet *sn, size_t node, enum simnet_behaviour b)
+{
+    sn->nodes[node]->behaviour = b;
+    if (b != SIMNET_HONEST)
+        sn->any_behaviour = true;
+}
+
+void simnet_set_drop_cmds(struct simnet *sn, uint32_t mask)
+{
+    sn->drop_mask = mask;
+}
+
+void simnet_crash(struct simnet *sn, size_t node)
+{
+    struct sim_node *nd = sn->nodes[node];
+    if (!nd->p2p)
+        return;
+    for (uint64_t id = 1; id < nd->cap_by_peer && id <= nd->next_peer_id; id++) {
+        if (nd->by_peer[id].side < 0)
+            continue;
+        size_t c = nd->by_peer[id].conn;
+        int side = nd->by_peer[id].side;
+        struct sim_conn *cn = &sn->conns[c];
+        if (cn->open[side]) {
+            cn->open[side] = false;
+            close_towards(sn, c, 1 - side);
+        }
+        nd->by_peer[id].side = -1;
+    }
+    p2p_destroy(nd->p2p);
+    nd->p2p = NULL;
+    cpu_queue_clear(nd);
+    nd->busy_us = 0;
+    nd->tick_at = UINT64_MAX;
+}
+
+int simnet_restart(struct simnet *sn, size_t node)
+{
+    struct sim_node *nd = sn->nodes[node];
+    if (nd->p2p)
+        return 0;
+    nd->restarts++;
+    return start_core(sn, nd);
+}
+
+bool simnet_is_up(const struct simnet *sn, size_t node)
+{
+    return sn->nodes[node]->p2p != NULL;
+}
+
 uint64_t simnet_frames(const struct simnet *sn)
 {
     return sn->frames;
@@ -508,4 +877,9 @@ uint64_t simnet_frames(const struct simnet *sn)
 uint64_t simnet_bytes(const struct simnet *sn)
 {
     return sn->bytes;
+}
+
+size_t simnet_events_peak(const struct simnet *sn)
+{
+    return sn->peak_heap;
 }
