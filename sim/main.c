@@ -15,6 +15,7 @@
  * Results go to stdout and depend only on the arguments: one seed prints
  * the same bytes. Wall time and memory go to stderr. */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,7 @@ static int run_protocol(const struct sim_proto_config *cfg, bool csv, bool items
     sim_report_proto_rows(stdout, csv, cfg, res);
     if (items)
         sim_report_proto_items(stdout, csv, res);
+    sim_report_proto_extra(stdout, csv, cfg, res);
     if (!res->established)
         fprintf(stdout, "%swarning: not every edge finished its handshake in the warm-up\n",
                 csv ? "# " : "");
@@ -116,6 +118,99 @@ static int run_protocol(const struct sim_proto_config *cfg, bool csv, bool items
             res->nodes, res->edges, cfg->fanout, cfg->batch_ms, cfg->loss_ppm, dt,
             peak_rss_mib(), res->frames);
     free(res);
+    return 0;
+}
+
+/* Student's t, two-sided 95 %, for 1..30 degrees of freedom (beyond: 1.96). */
+static double t95(unsigned df)
+{
+    static const double t[31] = { 0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                  2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                  2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                  2.060, 2.056, 2.052, 2.048, 2.045, 2.042 };
+    return df == 0 ? 0 : df <= 30 ? t[df] : 1.96;
+}
+
+/* Mean and the half-width of its 95 % interval over n samples. */
+static void mean_ci(const double *x, unsigned n, double *mean, double *half)
+{
+    double m = 0, v = 0;
+    for (unsigned i = 0; i < n; i++)
+        m += x[i];
+    m /= n;
+    for (unsigned i = 0; i < n; i++)
+        v += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *half = n > 1 ? t95(n - 1) * sqrt(v / (n - 1)) / sqrt((double)n) : 0;
+}
+
+enum { SF_T50, SF_T90, SF_T99, SF_T100, SF_BODIES, SF_INVS, SF_RELAYB, SF_COUNT };
+static const char *const sf_names[SF_COUNT] = { "t50_ms", "t90_ms", "t99_ms", "t100_ms",
+                                                "bodies_per_node", "invs_per_node",
+                                                "relay_bytes_per_node" };
+
+/* The same run over seeds lo..hi: mean and 95 % interval of each figure
+ * per item kind, and of the stale rate when miners compete. */
+static int run_seeds(const struct sim_proto_config *base, uint64_t lo, uint64_t hi, bool csv)
+{
+    unsigned n = (unsigned)(hi - lo + 1);
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    double *x = malloc((size_t)n * (2 * SF_COUNT + 1) * sizeof(*x));
+    if (!res || !x) {
+        free(res);
+        free(x);
+        return 1;
+    }
+    double t0 = wall_s();
+    unsigned got[2] = { 0, 0 };
+    for (unsigned k = 0; k < n; k++) {
+        struct sim_proto_config c = *base;
+        c.seed = lo + k;
+        if (sim_proto_run(&c, res) != 0) {
+            fprintf(stderr, "gossip-sim: protocol run failed at seed %" PRIu64 "\n", c.seed);
+            free(res);
+            free(x);
+            return 1;
+        }
+        for (int kind = 0; kind < 2; kind++) {
+            struct sim_proto_agg a;
+            sim_proto_aggregate(res, (enum sim_item_kind)kind, &a);
+            if (!a.complete)
+                continue;
+            double *row = x + (size_t)kind * SF_COUNT * n;
+            double v[SF_COUNT] = { a.t50_ms, a.t90_ms, a.t99_ms, a.t100_ms, a.bodies_per_node,
+                                   a.invs_per_node, a.relay_bytes_per_node };
+            for (int f = 0; f < SF_COUNT; f++)
+                row[(size_t)f * n + got[kind]] = v[f];
+            got[kind]++;
+        }
+        x[(size_t)2 * SF_COUNT * n + k] = res->mined ? (double)res->stale / res->mined : 0;
+    }
+    if (csv)
+        printf("item,figure,seeds,mean,ci95_half\n");
+    else
+        printf("item   figure                 seeds          mean    +- 95%% CI\n");
+    for (int kind = 0; kind < 2; kind++) {
+        if (!got[kind])
+            continue;
+        for (int f = 0; f < SF_COUNT; f++) {
+            double m, h;
+            mean_ci(x + (size_t)kind * SF_COUNT * n + (size_t)f * n, got[kind], &m, &h);
+            printf(csv ? "%s,%s,%u,%.3f,%.3f\n" : "%-6s %-22s %5u %13.3f %11.3f\n",
+                   kind ? "block" : "tx", sf_names[f], got[kind], m, h);
+        }
+    }
+    if (base->mine_blocks) {
+        double m, h;
+        mean_ci(x + (size_t)2 * SF_COUNT * n, n, &m, &h);
+        printf(csv ? "%s,%s,%u,%.5f,%.5f\n" : "%-6s %-22s %5u %13.5f %11.5f\n", "mining",
+               "stale_rate", n, m, h);
+    }
+    fflush(stdout);
+    fprintf(stderr, "[protocol seeds %" PRIu64 "..%" PRIu64 ": %.1f s wall, peak RSS %ld MiB]\n",
+            lo, hi, wall_s() - t0, peak_rss_mib());
+    free(res);
+    free(x);
     return 0;
 }
 
@@ -138,6 +233,7 @@ static int cmd_protocol(int argc, char **argv)
     struct sim_proto_config cfg;
     sim_proto_config_init(&cfg);
     bool csv = false, items = false;
+    uint64_t seed_lo = 0, seed_hi = 0;
     for (int i = 2; i < argc; i++) {
         uint64_t v;
         if (opt_u64(argc, argv, &i, "--nodes", SIM_PROTO_MAX_NODES, &v))
@@ -168,6 +264,55 @@ static int cmd_protocol(int argc, char **argv)
             cfg.burst_ms = (uint32_t)v;
         else if (strcmp(argv[i], "--residue") == 0)
             cfg.residue = true;
+        else if (strcmp(argv[i], "--warmup-addr") == 0)
+            cfg.warmup_addr = true;
+        else if (opt_u64(argc, argv, &i, "--link-bps", UINT32_MAX, &v))
+            cfg.link_bps = v;
+        else if (opt_u64(argc, argv, &i, "--uplink-bps", UINT32_MAX, &v))
+            cfg.uplink_bps = v;
+        else if (opt_u64(argc, argv, &i, "--uplink-max-bps", UINT32_MAX, &v))
+            cfg.uplink_max_bps = v;
+        else if (strcmp(argv[i], "--geo") == 0)
+            cfg.geo = true;
+        else if (strcmp(argv[i], "--cpu") == 0) {
+            cfg.cpu_tx_us = SIM_CPU_TX_US;
+            cfg.cpu_block_us = SIM_CPU_BLOCK_US;
+            cfg.cpu_block_ns_per_byte = SIM_CPU_BLOCK_NS_PER_BYTE;
+        } else if (opt_u64(argc, argv, &i, "--cpu-tx-us", 10000000, &v))
+            cfg.cpu_tx_us = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--cpu-block-us", 100000000, &v))
+            cfg.cpu_block_us = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--cpu-block-ns-per-byte", 1000000, &v))
+            cfg.cpu_block_ns_per_byte = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--block-bytes", 32u << 20, &v))
+            cfg.block_bytes = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--churn-pct", 100, &v))
+            cfg.churn_pct = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--churn-down-ms", 3600000, &v))
+            cfg.churn_down_ms = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--late-pct", 100, &v))
+            cfg.late_pct = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--partition-ms", 3600000, &v))
+            cfg.partition_ms = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--silent-pct", 90, &v))
+            cfg.silent_pct = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--withhold-pct", 90, &v))
+            cfg.withhold_pct = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--sybils", SIM_PROTO_MAX_SYBILS, &v))
+            cfg.sybils = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--mine-interval-ms", 3600000, &v))
+            cfg.mine_interval_ms = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--mine-blocks", 10000, &v))
+            cfg.mine_blocks = (unsigned)v;
+        else if (strcmp(argv[i], "--seeds") == 0) {
+            if (i + 1 >= argc || sscanf(argv[i + 1], "%" SCNu64 "..%" SCNu64, &seed_lo, &seed_hi) != 2
+                || seed_hi < seed_lo || seed_hi - seed_lo >= SIM_MAX_SEEDS) {
+                fprintf(stderr, "gossip-sim: --seeds needs A..B (at most %u seeds)\n",
+                        SIM_MAX_SEEDS);
+                return 2;
+            }
+            i++;
+        }
         else if (strcmp(argv[i], "--items") == 0)
             items = true;
         else if (strcmp(argv[i], "--csv") == 0)
@@ -178,6 +323,8 @@ static int cmd_protocol(int argc, char **argv)
             return 2;
         }
     }
+    if (seed_hi)
+        return run_seeds(&cfg, seed_lo, seed_hi, csv);
     return run_protocol(&cfg, csv, items, true);
 }
 

@@ -1,6 +1,8 @@
 #include "sim/proto.h"
 
 #include <assert.h>
+#include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,9 @@ struct tracker {
     uint32_t *map;              /* hash -> item index + 1 (0: empty) */
     size_t map_mask;
     size_t n_active;
+    size_t n_pending;           /* active items not yet at every counted node */
+    const bool *counted;        /* nodes in the coverage; NULL: all */
+    size_t n_counted;
     /* The current window (all active items share it). */
     uint64_t bytes, relay_bytes, ann_frames;
 };
@@ -69,6 +74,7 @@ static int tracker_init(struct tracker *t, struct simnet *sn, size_t n, size_t c
     t->sn = sn;
     t->magic = chain_params_regtest.magic;
     t->n = n;
+    t->n_counted = n;
     t->cap = cap ? cap : 1;
     size_t cells = t->cap * n;
     size_t mcap = 16;
@@ -205,13 +211,19 @@ static void delivered_mention(struct tracker *t, size_t item, bool body, size_t 
     }
     t->bodies[c]++;
     if (t->first_ms[c] == FIRST_NEVER) {
+        bool counts = !t->counted || t->counted[to];
         struct titem *it = &t->it[item];
         uint64_t at = simnet_now(t->sn) - it->t0;
         t->first_ms[c] = (uint32_t)at;
         t->from[c] = (uint32_t)from;
         t->hops[c] = t->hops[item * t->n + from] + 1;
+        if (!counts)
+            return;
         it->reached++;
         it->last_first_ms = at;
+        /* The last one: the run can stop here (no 20 ms polling). */
+        if (it->reached == t->n_counted && --t->n_pending == 0)
+            simnet_stop(t->sn);
     }
 }
 
@@ -249,6 +261,7 @@ static size_t tracker_add(struct tracker *t, const uint8_t hash[32], size_t orig
         i = (i + 1) & t->map_mask;
     t->map[i] = (uint32_t)idx + 1;
     t->n_active++;
+    t->n_pending++;
     return idx;
 }
 
@@ -260,7 +273,7 @@ static void tracker_window_start(struct tracker *t)
 static bool tracker_all_reached(const struct tracker *t)
 {
     for (size_t i = 0; i < t->n_items; i++)
-        if (t->it[i].active && t->it[i].reached < t->n)
+        if (t->it[i].active && t->it[i].reached < t->n_counted)
             return false;
     return true;
 }
@@ -284,26 +297,31 @@ static uint64_t pct_time(const uint64_t *sorted, size_t n, unsigned pct)
 static void tracker_result(struct tracker *t, size_t item, size_t sharing,
                            struct sim_item_result *r, uint64_t *scratch)
 {
-    size_t n = t->n;
+    size_t n = t->n, m = 0;
     const struct titem *it = &t->it[item];
     const uint32_t *first = t->first_ms + item * n;
     const uint32_t *hops = t->hops + item * n;
     const uint32_t *bodies = t->bodies + item * n;
     const uint32_t *invs = t->invs + item * n;
     for (size_t i = 0; i < n; i++)
-        scratch[i] = first[i] == FIRST_NEVER ? SIM_NEVER : first[i];
-    qsort(scratch, n, sizeof(*scratch), cmp_u64);
+        if (!t->counted || t->counted[i])
+            scratch[m++] = first[i] == FIRST_NEVER ? SIM_NEVER : first[i];
+    qsort(scratch, m, sizeof(*scratch), cmp_u64);
     r->origin = it->origin;
-    r->t50_ms = pct_time(scratch, n, 50);
-    r->t90_ms = pct_time(scratch, n, 90);
-    r->t99_ms = pct_time(scratch, n, 99);
-    r->t100_ms = scratch[n - 1];
+    r->t50_ms = pct_time(scratch, m, 50);
+    r->t90_ms = pct_time(scratch, m, 90);
+    r->t99_ms = pct_time(scratch, m, 99);
+    r->t100_ms = scratch[m - 1];
     r->reached = it->reached;
+    r->lost = m - it->reached;
+    r->victim_ms = first[0] == FIRST_NEVER ? SIM_NEVER : first[0];
     uint64_t h = 0, b = 0, v = 0;
     size_t counted = 0;
     r->hops_max = 0;
     r->bodies_max = 0;
     for (size_t i = 0; i < n; i++) {
+        if (t->counted && !t->counted[i])
+            continue;
         b += bodies[i];
         v += invs[i];
         if (bodies[i] > r->bodies_max)
@@ -317,8 +335,8 @@ static void tracker_result(struct tracker *t, size_t item, size_t sharing,
     }
     double share = (double)n * (double)sharing;
     r->hops_mean = counted ? (double)h / (double)counted : 0;
-    r->bodies_per_node = (double)b / (double)(n - 1);
-    r->invs_per_node = (double)v / (double)n;
+    r->bodies_per_node = (double)b / (double)(m - 1);
+    r->invs_per_node = (double)v / (double)m;
     r->bytes_per_node = (double)t->bytes / share;
     r->relay_bytes_per_node = (double)t->relay_bytes / share;
     r->ann_frames_per_node = (double)t->ann_frames / share;
@@ -330,6 +348,7 @@ static void tracker_close_all(struct tracker *t)
     for (size_t i = 0; i < t->n_items; i++)
         t->it[i].active = false;
     t->n_active = 0;
+    t->n_pending = 0;
 }
 
 static uint64_t core_dup_bodies(struct simnet *sn)
@@ -337,33 +356,23 @@ static uint64_t core_dup_bodies(struct simnet *sn)
     uint64_t n = 0;
     for (size_t i = 0; i < simnet_node_count(sn); i++) {
         struct p2p_stats st;
+        if (!simnet_is_up(sn, i))
+            continue;
         p2p_get_stats(simnet_p2p(sn, i), &st);
         n += st.dup_tx_bodies + st.dup_block_bodies;
     }
     return n;
 }
 
-/* Runs the network until every active item is everywhere, or nothing new
- * arrived for quiet_ms (0: no such stop), or the clock passes end_ms; then
- * settle_ms more so late announcements are counted. */
-static void run_window(struct simnet *sn, struct tracker *t, uint64_t end_ms, uint64_t quiet_ms,
-                       uint64_t settle_ms)
-{
-    while (simnet_now(sn) < end_ms && !tracker_all_reached(t)) {
-        simnet_run_for(sn, SIM_PROTO_STEP_MS);
-        if (quiet_ms) {
-            uint64_t last = 0;
-            for (size_t i = 0; i < t->n_items; i++) {
-                const struct titem *it = &t->it[i];
-                if (it->active && it->t0 + it->last_first_ms > last)
-                    last = it->t0 + it->last_first_ms;
-            }
-            if (simnet_now(sn) >= last + quiet_ms)
-                break;
-        }
-    }
-    simnet_run_for(sn, settle_ms);
-}
+enum action_kind { ACT_HEAL, ACT_CRASH, ACT_RESTART };
+
+/* Something the simulator does to the network at a given time (churn,
+ * partitions), kept sorted by time. */
+struct action {
+    uint64_t at;
+    enum action_kind kind;
+    uint32_t node;
+};
 
 struct world {
     struct simnet *sn;
@@ -372,10 +381,142 @@ struct world {
     uint64_t *scratch;
     uint8_t (*send_pk)[32];
     uint8_t (*send_sk)[64];
+    const struct sim_proto_config *cfg;
+    size_t n_all;               /* graph nodes + sybils */
+    bool *counted;              /* honest nodes: the coverage is over these */
+    bool *late;                 /* down in the warm-up, join in the first window */
+    bool joined;                /* the late nodes' joins are scheduled */
+    struct sim_rng xr;          /* realism's own draws: old runs keep their bytes */
+    struct action *act;
+    size_t n_act, cap_act;
 };
+
+/* Regions for --geo: SimBlock's six (Aoki et al., "SimBlock: A Blockchain
+ * Network Simulator", 2019, from measurements of the Bitcoin network),
+ * with its share of nodes per region and its inter-region latency table
+ * (ms), used here as the mean one-way latency; SIM_GEO_JITTER_MS is added
+ * uniformly. Order: North America, Europe, South America, Asia-Pacific,
+ * Japan, Australia. */
+#define SIM_GEO_REGIONS 6u
+#define SIM_GEO_JITTER_MS 10u
+static const uint32_t geo_share_permille[SIM_GEO_REGIONS] = { 332, 500, 9, 118, 22, 19 };
+static const uint32_t geo_oneway_ms[SIM_GEO_REGIONS * SIM_GEO_REGIONS] = {
+     32, 124, 184, 198, 151, 189,
+    124,  11, 227, 237, 252, 294,
+    184, 227,  88, 325, 301, 322,
+    198, 237, 325,  85,  58, 198,
+    151, 252, 301,  58,  12, 126,
+    189, 294, 322, 198, 126,  16,
+};
+
+static void act_add(struct world *w, uint64_t at, enum action_kind kind, size_t node)
+{
+    if (w->n_act == w->cap_act) {
+        size_t cap = w->cap_act ? 2 * w->cap_act : 64;
+        struct action *na = realloc(w->act, cap * sizeof(*na));
+        assert(na);   /* simulator: out of memory is fatal */
+        w->act = na;
+        w->cap_act = cap;
+    }
+    size_t i = w->n_act++;
+    while (i > 0 && w->act[i - 1].at > at) {   /* stable: equal times keep their order */
+        w->act[i] = w->act[i - 1];
+        i--;
+    }
+    w->act[i] = (struct action){ .at = at, .kind = kind, .node = (uint32_t)node };
+}
+
+/* Node u dials its outbound graph edges (after a restart or a late join). */
+static void dial_edges(struct world *w, size_t u)
+{
+    for (size_t i = w->g.off[u]; i < w->g.off[u + 1]; i++) {
+        const struct sim_edge *e = &w->g.edges[w->g.adj_edge[i]];
+        if (e->a == u)   /* a peer that is down: retried with backoff */
+            simnet_connect(w->sn, e->a, e->b);
+    }
+}
+
+static void act_run(struct world *w, uint64_t upto)
+{
+    size_t k = 0;
+    while (k < w->n_act && w->act[k].at <= upto) {
+        const struct action *a = &w->act[k++];
+        switch (a->kind) {
+        case ACT_HEAL:
+            simnet_heal(w->sn);
+            break;
+        case ACT_CRASH:
+            simnet_crash(w->sn, a->node);
+            break;
+        case ACT_RESTART:
+            if (simnet_restart(w->sn, a->node) == 0)
+                dial_edges(w, a->node);
+            break;
+        }
+    }
+    memmove(w->act, w->act + k, (w->n_act - k) * sizeof(*w->act));
+    w->n_act -= k;
+}
+
+/* Runs the network until every active item is everywhere, or nothing new
+ * arrived for quiet_ms (0: no such stop), or the clock passes end_ms; then
+ * settle_ms more so late announcements are counted. */
+static void run_window(struct world *w, uint64_t end_ms, uint64_t quiet_ms, uint64_t settle_ms)
+{
+    struct simnet *sn = w->sn;
+    struct tracker *t = &w->t;
+    uint64_t start = simnet_now(sn);
+    if (w->n_act) {
+        /* Churn or a partition: run to each action in turn. */
+        while (simnet_now(sn) < end_ms && !tracker_all_reached(t)) {
+            uint64_t next = end_ms;
+            if (w->n_act && w->act[0].at < next)
+                next = w->act[0].at;
+            simnet_run_until(sn, next);
+            act_run(w, simnet_now(sn));
+        }
+        /* Nobody stays down or cut off past the window. */
+        while (w->n_act) {
+            simnet_run_until(sn, w->act[0].at);
+            act_run(w, simnet_now(sn));
+        }
+        simnet_run_for(sn, settle_ms);
+        return;
+    }
+    if (!quiet_ms) {
+        /* The observer stops the run when the last node gets the last
+         * item; the window then ends on the next SIM_PROTO_STEP_MS
+         * boundary, as when the coverage was polled every step. */
+        if (!tracker_all_reached(t)) {
+            simnet_run_until(sn, end_ms);
+            uint64_t el = simnet_now(sn) - start;
+            uint64_t b = start + (el + SIM_PROTO_STEP_MS - 1) / SIM_PROTO_STEP_MS
+                                     * SIM_PROTO_STEP_MS;
+            simnet_run_until(sn, b < end_ms ? b : end_ms);
+        }
+        simnet_run_for(sn, settle_ms);
+        return;
+    }
+    while (simnet_now(sn) < end_ms && !tracker_all_reached(t)) {
+        simnet_run_for(sn, SIM_PROTO_STEP_MS);
+        uint64_t last = 0;
+        for (size_t i = 0; i < t->n_items; i++) {
+            const struct titem *it = &t->it[i];
+            if (it->active && it->t0 + it->last_first_ms > last)
+                last = it->t0 + it->last_first_ms;
+        }
+        if (simnet_now(sn) >= last + quiet_ms)
+            break;
+    }
+    simnet_run_for(sn, settle_ms);
+}
+
 
 static void world_free(struct world *w)
 {
+    free(w->counted);
+    free(w->late);
+    free(w->act);
     simnet_destroy(w->sn);
     sim_graph_free(&w->g);
     tracker_free(&w->t);
@@ -441,12 +582,85 @@ static int fund_senders(struct world *w, unsigned txs, struct sim_rng *rng)
     return 0;
 }
 
+/* Bandwidth, regions, CPU and block size (all off unless asked). */
+static int world_realism(struct world *w, const struct sim_proto_config *cfg)
+{
+    struct simnet *sn = w->sn;
+    if (cfg->link_bps)
+        simnet_set_link_rate(sn, cfg->link_bps);
+    if (cfg->uplink_bps) {
+        double lo = log((double)cfg->uplink_bps);
+        double hi = cfg->uplink_max_bps > cfg->uplink_bps ? log((double)cfg->uplink_max_bps) : lo;
+        for (size_t i = 0; i < w->n_all; i++) {
+            double u = (double)(sim_rng_next(&w->xr) >> 11) / 9007199254740992.0;
+            simnet_set_uplink(sn, i, (uint64_t)exp(lo + u * (hi - lo)));
+        }
+    }
+    if (cfg->geo) {
+        if (simnet_set_regions(sn, SIM_GEO_REGIONS, geo_oneway_ms) != 0)
+            return -1;
+        simnet_set_latency(sn, 1, SIM_GEO_JITTER_MS);   /* the base is unused with regions */
+        for (size_t i = 0; i < w->n_all; i++) {
+            uint64_t x = sim_rng_below(&w->xr, 1000);
+            unsigned r = 0;
+            while (r + 1 < SIM_GEO_REGIONS && x >= geo_share_permille[r]) {
+                x -= geo_share_permille[r];
+                r++;
+            }
+            simnet_set_region(sn, i, r);
+        }
+    }
+    struct simnet_cpu cpu = { .tx_us = cfg->cpu_tx_us, .block_us = cfg->cpu_block_us,
+                              .block_ns_per_byte = cfg->cpu_block_ns_per_byte };
+    simnet_set_cpu(sn, &cpu);
+    simnet_set_block_bytes(sn, cfg->block_bytes);
+    return 0;
+}
+
+/* Who is honest, who is late; the adversaries' behaviours. */
+static int world_roles(struct world *w, const struct sim_proto_config *cfg, bool residue_run)
+{
+    size_t n = cfg->nodes;
+    w->counted = malloc(w->n_all * sizeof(*w->counted));
+    w->late = calloc(w->n_all, sizeof(*w->late));
+    if (!w->counted || !w->late)
+        return -1;
+    size_t honest = 0;
+    for (size_t i = 0; i < w->n_all; i++) {
+        enum simnet_behaviour b = SIMNET_HONEST;
+        if (i >= n)
+            b = SIMNET_WITHHOLD;   /* sybil */
+        else if (i > 0 && (cfg->silent_pct || cfg->withhold_pct)) {
+            uint64_t x = sim_rng_below(&w->xr, 100);
+            if (x < cfg->silent_pct)
+                b = SIMNET_SILENT;
+            else if (x < (uint64_t)cfg->silent_pct + cfg->withhold_pct)
+                b = SIMNET_WITHHOLD;
+        }
+        if (b != SIMNET_HONEST)
+            simnet_set_behaviour(w->sn, i, b);
+        w->counted[i] = b == SIMNET_HONEST;
+        honest += w->counted[i];
+        if (w->counted[i] && i > 0 && !residue_run && cfg->late_pct
+            && sim_rng_below(&w->xr, 100) < cfg->late_pct)
+            w->late[i] = true;
+    }
+    if (honest < 2)
+        return -1;
+    w->t.counted = w->counted;
+    w->t.n_counted = honest;
+    return 0;
+}
+
 static int world_build(struct world *w, const struct sim_proto_config *cfg, bool recon_off)
 {
     memset(w, 0, sizeof(*w));
+    w->cfg = cfg;
     size_t n = cfg->nodes;
+    w->n_all = n + cfg->sybils;
     struct sim_rng rng;
     sim_rng_seed(&rng, cfg->seed);
+    sim_rng_seed(&w->xr, cfg->seed ^ 0x7ea115e5ull);
     if (sim_graph_random(&w->g, n, cfg->degree, &rng) != 0)
         return -1;
     struct simnet_config sc = {
@@ -454,11 +668,11 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
         .latency_ms = cfg->latency_ms ? cfg->latency_ms : SIM_PROTO_LATENCY_MS_DEFAULT,
         .jitter_ms = cfg->latency_ms ? cfg->jitter_ms : SIM_PROTO_JITTER_MS_DEFAULT,
     };
-    w->scratch = malloc(n * sizeof(*w->scratch));
+    w->scratch = malloc(w->n_all * sizeof(*w->scratch));
     w->send_pk = malloc((cfg->txs ? cfg->txs : 1) * sizeof(*w->send_pk));
     w->send_sk = malloc((cfg->txs ? cfg->txs : 1) * sizeof(*w->send_sk));
     if (!w->scratch || !w->send_pk || !w->send_sk || simnet_create(&w->sn, &sc) != 0
-        || tracker_init(&w->t, w->sn, n, (size_t)cfg->txs + cfg->blocks) != 0)
+        || tracker_init(&w->t, w->sn, w->n_all, (size_t)cfg->txs + cfg->blocks) != 0)
         return -1;
     struct p2p_config tmpl;
     p2p_config_init(&tmpl);
@@ -466,22 +680,45 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
     tmpl.fanout = cfg->fanout;
     tmpl.tx_batch_ms = cfg->batch_ms;
     tmpl.recon_interval_ms = recon_off ? SIM_PROTO_RECON_OFF_MS : cfg->recon_ms;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < w->n_all; i++) {
         char name[24];
-        snprintf(name, sizeof(name), "n%zu", i);
+        snprintf(name, sizeof(name), i < n ? "n%zu" : "sybil%zu", i < n ? i : i - n);
         if (simnet_add_node(w->sn, name, &tmpl) != (int)i) {
             fprintf(stderr, "sim: cannot add node %zu (out of memory?)\n", i);
             return -1;
         }
     }
-    if (fund_senders(w, cfg->txs, &rng) != 0)
+    if (fund_senders(w, cfg->txs, &rng) != 0 || world_realism(w, cfg) != 0
+        || world_roles(w, cfg, recon_off) != 0)
         return -1;
     struct simnet_observer obs = { .ctx = &w->t, .on_send = on_send, .on_deliver = on_deliver };
     simnet_set_observer(w->sn, &obs);
+    /* Cheap warm-up: addr gossip (each node announcing itself, getaddr
+     * answers) is dropped in transit, so no address flood runs before the
+     * items. The graph is the topology (outbound_target 0): the books are
+     * never used to dial. */
+    if (!cfg->warmup_addr)
+        simnet_set_drop_cmds(w->sn, 1u << P2P_CMD_ADDR);
+    for (size_t i = 0; i < w->n_all; i++)
+        if (w->late[i])
+            simnet_crash(w->sn, i);
     for (size_t i = 0; i < w->g.n_edges; i++)
-        if (simnet_connect(w->sn, w->g.edges[i].a, w->g.edges[i].b) != 0)
+        if (!w->late[w->g.edges[i].a]
+            && simnet_connect(w->sn, w->g.edges[i].a, w->g.edges[i].b) != 0)
             return -1;
+    /* Eclipse: each sybil dials the victim (node 0) and a few honest
+     * nodes, so it hears items early and announces them to the victim. */
+    for (size_t s = n; s < w->n_all; s++) {
+        /* Best effort: a node drawn twice is refused as a duplicate. */
+        (void)simnet_connect(w->sn, s, 0);
+        for (unsigned k = 0; k < SIM_PROTO_SYBIL_DEGREE; k++)
+            (void)simnet_connect(w->sn, s, 1 + (size_t)sim_rng_below(&w->xr, n - 1));
+    }
     simnet_run_for(w->sn, SIM_PROTO_WARMUP_MS);
+    simnet_set_drop_cmds(w->sn, 0);
+    /* From here on only the nodes the simulator calls into (submissions)
+     * need their deadlines rechecked. */
+    simnet_set_touch_only(w->sn, true);
     simnet_set_loss(w->sn, cfg->loss_ppm);
     return 0;
 }
@@ -491,11 +728,15 @@ static bool all_established(struct world *w)
     struct p2p_peer_info *info = malloc(P2P_MAX_PEERS * sizeof(*info));
     bool ok = info != NULL;
     for (size_t i = 0; ok && i < w->g.n; i++) {
+        if (w->late[i])
+            continue;
         size_t m = p2p_get_peers(simnet_p2p(w->sn, i), info, P2P_MAX_PEERS);
-        size_t est = 0;
+        size_t est = 0, want = 0;
         for (size_t j = 0; j < m; j++)
             est += info[j].established;
-        ok = est == sim_graph_degree(&w->g, i);
+        for (size_t j = w->g.off[i]; j < w->g.off[i + 1]; j++)
+            want += !w->late[w->g.adj[j]];
+        ok = est >= want;   /* sybils add connections */
     }
     free(info);
     return ok;
@@ -509,6 +750,8 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
 {
     size_t n = w->g.n;
     size_t origin = (size_t)sim_rng_below(rng, n);
+    while (!w->counted[origin] || !simnet_is_up(w->sn, origin))
+        origin = (size_t)sim_rng_below(rng, n);
     uint8_t to[32];
     for (int j = 0; j < 4; j++) {
         uint64_t x = sim_rng_next(rng);
@@ -533,6 +776,7 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
         chain_tx_txid(&tx, txid);
         idx = tracker_add(&w->t, txid, origin);
         st = p2p_submit_tx(p, &tx, now);
+        simnet_touch(w->sn, origin);
         if (st != CHAIN_TX_ACCEPTED) {
             fprintf(stderr, "sim: tx %u refused at node %zu: %s\n", i, origin,
                     p2p_strerror(st));
@@ -547,6 +791,7 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
         chain_header_hash(&b.hdr, hash);
         idx = tracker_add(&w->t, hash, origin);
         st = p2p_submit_block(p, &b, now);
+        simnet_touch(w->sn, origin);
         chain_block_free(&b);
         if (st != CHAIN_ST_NEW_TIP) {
             fprintf(stderr, "sim: block %u refused at node %zu: %s\n", i, origin,
@@ -555,6 +800,38 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
         }
     }
     return (long)idx;
+}
+
+/* Faults of one window, from its start: late nodes join (first window),
+ * a random half is cut off and healed, some nodes crash and restart. */
+static void window_faults(struct world *w, size_t origin, bool residue_run)
+{
+    const struct sim_proto_config *cfg = w->cfg;
+    uint64_t now = simnet_now(w->sn);
+    size_t n = w->g.n;
+    if (residue_run)
+        return;
+    if (!w->joined) {
+        w->joined = true;
+        for (size_t i = 0; i < n; i++)
+            if (w->late[i])
+                act_add(w, now + sim_rng_below(&w->xr, SIM_PROTO_LATE_JOIN_MS), ACT_RESTART, i);
+    }
+    if (cfg->partition_ms) {
+        for (size_t i = 0; i < n; i++)
+            simnet_set_group(w->sn, i, i == origin ? 0 : (int)sim_rng_below(&w->xr, 2));
+        act_add(w, now + cfg->partition_ms, ACT_HEAL, 0);
+    }
+    if (cfg->churn_pct && cfg->churn_down_ms) {
+        for (size_t i = 0; i < n; i++) {
+            if (i == origin || !w->counted[i] || !simnet_is_up(w->sn, i)
+                || sim_rng_below(&w->xr, 100) >= cfg->churn_pct)
+                continue;
+            uint64_t at = now + sim_rng_below(&w->xr, cfg->churn_down_ms);
+            act_add(w, at, ACT_CRASH, i);
+            act_add(w, at + cfg->churn_down_ms, ACT_RESTART, i);
+        }
+    }
 }
 
 /* Ends the window of items [first, last): results (main run) or residue
@@ -598,10 +875,13 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
         for (; i < cfg->txs; i++) {
             simnet_run_until(w->sn, t_start + (uint64_t)i * cfg->burst_ms);
             res->items[i].kind = SIM_ITEM_TX;
-            if (submit_item(w, i, true, &rng) < 0)
+            long it = submit_item(w, i, true, &rng);
+            if (it < 0)
                 return -1;
+            if (i == 0)
+                window_faults(w, w->t.it[it].origin, residue_run);
         }
-        run_window(w->sn, &w->t, simnet_now(w->sn) + timeout, quiet, settle);
+        run_window(w, simnet_now(w->sn) + timeout, quiet, settle);
         end_window(w, residue_run, 0, i, residue_run ? 0 : core_dup_bodies(w->sn) - dups, res);
     }
     for (; i < total; i++) {
@@ -609,9 +889,11 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
         tracker_window_start(&w->t);
         bool is_tx = i < cfg->txs;
         res->items[i].kind = is_tx ? SIM_ITEM_TX : SIM_ITEM_BLOCK;
-        if (submit_item(w, i, is_tx, &rng) < 0)
+        long it = submit_item(w, i, is_tx, &rng);
+        if (it < 0)
             return -1;
-        run_window(w->sn, &w->t, simnet_now(w->sn) + timeout, quiet, settle);
+        window_faults(w, w->t.it[it].origin, residue_run);
+        run_window(w, simnet_now(w->sn) + timeout, quiet, settle);
         end_window(w, residue_run, i, i + 1, residue_run ? 0 : core_dup_bodies(w->sn) - dups,
                    res);
     }
@@ -620,13 +902,84 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
     return 0;
 }
 
+/* Competing miners: blocks found as a Poisson process of the given mean
+ * interval, each at a uniformly drawn honest node on its own tip (uniform
+ * hash power); then the network settles. A block is stale when it is not
+ * on the final best chain: stale = mined - (height gained). */
+static int run_mining(struct world *w, const struct sim_proto_config *cfg,
+                      struct sim_proto_result *res)
+{
+    struct simnet *sn = w->sn;
+    size_t n = w->g.n;
+    uint32_t h0 = chain_height(simnet_chain(sn, 0));
+    uint64_t t = simnet_now(sn);
+    for (unsigned b = 0; b < cfg->mine_blocks; b++) {
+        double u = ((double)(sim_rng_next(&w->xr) >> 11) + 1.0) / 9007199254740993.0;
+        t += (uint64_t)(-log(u) * (double)cfg->mine_interval_ms) + 1;
+        simnet_run_until(sn, t);
+        size_t m = (size_t)sim_rng_below(&w->xr, n);
+        while (!w->counted[m] || !simnet_is_up(sn, m))
+            m = (size_t)sim_rng_below(&w->xr, n);
+        struct chain *c = simnet_chain(sn, m);
+        struct chain_block blk;
+        uint8_t to[32];
+        for (int j = 0; j < 4; j++) {
+            uint64_t x = sim_rng_next(&w->xr);
+            memcpy(to + 8 * j, &x, 8);
+        }
+        if (chain_block_template(c, to, simnet_now(sn), &blk) != 0)
+            return -1;
+        mine_block(&blk);
+        int st = p2p_submit_block(simnet_p2p(sn, m), &blk, simnet_now(sn));
+        chain_block_free(&blk);
+        simnet_touch(sn, m);
+        if (st != CHAIN_ST_NEW_TIP) {
+            fprintf(stderr, "sim: mined block refused at node %zu: %s\n", m, p2p_strerror(st));
+            return -1;
+        }
+        res->mined++;
+    }
+    simnet_run_for(sn, SIM_PROTO_MINE_SETTLE_MS);
+    uint8_t tip0[32], tip[32];
+    chain_tip(simnet_chain(sn, 0), tip0);
+    res->tips_agree = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!w->counted[i] || !simnet_is_up(sn, i))
+            continue;
+        chain_tip(simnet_chain(sn, i), tip);
+        if (memcmp(tip, tip0, 32) != 0)
+            res->tips_agree = false;
+    }
+    uint32_t gained = chain_height(simnet_chain(sn, 0)) - h0;
+    res->stale = res->mined > gained ? res->mined - gained : 0;
+    return 0;
+}
+
+/* Thousands of in-memory chains, one SQLite connection each: without
+ * per-connection lookaside (120 KiB each by default) a 10,000-node run
+ * saves over 1 GiB. Process-wide; only once, before any connection. */
+static void sqlite_lean(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    sqlite3_shutdown();
+    sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 0, 0);
+    sqlite3_initialize();
+}
+
 int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *res)
 {
+    sqlite_lean();
     memset(res, 0, sizeof(*res));
     if (cfg->nodes < 2 || cfg->nodes > SIM_PROTO_MAX_NODES || cfg->degree < 1
         || cfg->degree >= cfg->nodes || cfg->degree > SIM_GRAPH_MAX_DEGREE
         || (size_t)cfg->txs + cfg->blocks > SIM_PROTO_MAX_ITEMS
-        || cfg->loss_ppm > 1000000)
+        || cfg->loss_ppm > 1000000 || cfg->sybils > SIM_PROTO_MAX_SYBILS
+        || cfg->churn_pct > 100 || cfg->late_pct > 100
+        || cfg->silent_pct + cfg->withhold_pct > 90
+        || (cfg->mine_blocks && !cfg->mine_interval_ms))
         return -1;
     struct world w;
     int err = -1;
@@ -635,7 +988,10 @@ int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *r
     res->nodes = cfg->nodes;
     res->edges = w.g.n_edges;
     res->established = all_established(&w);
+    res->counted = w.t.n_counted;
     if (run_items(&w, cfg, false, res) != 0)
+        goto out;
+    if (cfg->mine_blocks && run_mining(&w, cfg, res) != 0)
         goto out;
     res->frames = simnet_frames(w.sn);
     res->bytes = simnet_bytes(w.sn);
@@ -680,7 +1036,7 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
         a->violations += r->violations;
         a->residue += r->residue;
         a->rumour_end_ms += (double)r->rumour_end_ms;
-        a->reached_frac += (double)r->reached / (double)res->nodes;
+        a->reached_frac += (double)r->reached / (double)(res->counted ? res->counted : res->nodes);
     }
     if (a->complete) {
         a->t50_ms /= a->complete;

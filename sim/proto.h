@@ -65,7 +65,43 @@ struct sim_proto_config {
                                  all in flight together (load), then the blocks */
     uint64_t item_timeout_ms; /* 0: SIM_PROTO_ITEM_TIMEOUT_MS_DEFAULT */
     bool residue;             /* also run the txs with anti-entropy off */
+    bool warmup_addr;         /* let addr gossip run in the warm-up (the old,
+                                 slow warm-up: ~3,500 frames per node) */
+    /* Realism (docs/SIMULATION.md, "Realism"); 0 / false: off. */
+    uint64_t link_bps;        /* bytes/s of each connection, per direction */
+    uint64_t uplink_bps;      /* each node's uplink, bytes/s, shared by its links */
+    uint64_t uplink_max_bps;  /* > uplink_bps: per node, log-uniform between the two */
+    bool geo;                 /* nodes in regions, one-way latency from the matrix */
+    uint32_t cpu_tx_us;       /* validation time per tx body */
+    uint32_t cpu_block_us;    /* per block body, plus: */
+    uint32_t cpu_block_ns_per_byte;
+    uint32_t block_bytes;     /* block bodies count as this size (bandwidth, CPU) */
+    unsigned churn_pct;       /* % of nodes that crash in each item's window ... */
+    uint32_t churn_down_ms;   /* ... at a uniform time in [0, this), restarting this long after */
+    unsigned late_pct;        /* % of nodes down in the warm-up, joining in the first window */
+    uint32_t partition_ms;    /* each item: a random half cut off for this long, then healed */
+    unsigned silent_pct;      /* % of nodes that relay nothing (not counted in coverage) */
+    unsigned withhold_pct;    /* % of nodes that announce and never serve */
+    unsigned sybils;          /* eclipse: this many withholding nodes that dial node 0 and
+                                 SIM_PROTO_SYBIL_DEGREE random honest nodes */
+    uint32_t mine_interval_ms;/* competing miners: mean block interval ... */
+    unsigned mine_blocks;     /* ... and blocks mined (Poisson, uniform hash power) */
 };
+/* --cpu: validation times from docs/PERFORMANCE.md (2026-11-23): mempool
+ * accept 22,750 tx/s (44 us a tx); a block whose txs were gossiped
+ * connects at 8.2 ms per 2,000 txs of ~180 bytes (4.1 us a tx, ~23 ns a
+ * byte), plus a fixed 250 us for the header, the merkle root and the
+ * store. */
+#define SIM_CPU_TX_US 44u
+#define SIM_CPU_BLOCK_US 250u
+#define SIM_CPU_BLOCK_NS_PER_BYTE 23u
+#define SIM_MAX_SEEDS 100u
+#define SIM_PROTO_SYBIL_DEGREE 8u
+/* Late nodes join at a uniform time in the first window's first this many ms. */
+#define SIM_PROTO_LATE_JOIN_MS 2000u
+#define SIM_PROTO_MAX_SYBILS 1000u
+/* Competing miners: after the last block, the network settles this long. */
+#define SIM_PROTO_MINE_SETTLE_MS 30000u
 /* Fills in the defaults (N 100, degree 8, fan-out all, p2p batch, 1 tx,
  * 1 block, seed 1, 5 + 105 ms links). */
 void sim_proto_config_init(struct sim_proto_config *cfg);
@@ -92,6 +128,10 @@ struct sim_item_result {
      * every node) of bodies received that they already had, during the
      * item's window: a cross-check of bodies_per_node. */
     uint64_t core_dup_bodies;
+    /* Eclipse (cfg.sybils): ms until node 0, the victim, had it. */
+    uint64_t victim_ms;
+    /* Counted nodes that never got it (churn: must be 0 for blocks). */
+    size_t lost;
     /* Residue run (txs only, cfg.residue): */
     double residue;                 /* fraction the rumour alone missed */
     uint64_t rumour_end_ms;         /* last first-receipt of the rumour */
@@ -104,6 +144,10 @@ struct sim_proto_result {
     bool established;               /* every edge finished its handshake */
     bool residue;                   /* the residue run was made (txs' residue set) */
     uint64_t frames, bytes;         /* carried over the whole run */
+    size_t counted;                 /* nodes in the coverage (honest ones) */
+    /* Competing miners: */
+    unsigned mined, stale;          /* blocks mined; not on the final best chain */
+    bool tips_agree;                /* every up node ends on the same tip */
 };
 
 /* Runs the simulation. Returns 0, or -1 on bad arguments or a setup

@@ -119,6 +119,35 @@ void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg
     }
 }
 
+void sim_report_proto_extra(FILE *f, bool csv, const struct sim_proto_config *cfg,
+                            const struct sim_proto_result *res)
+{
+    if (!cfg->churn_pct && !cfg->late_pct && !cfg->partition_ms && !cfg->silent_pct
+        && !cfg->withhold_pct && !cfg->sybils && !cfg->mine_blocks)
+        return;
+    size_t lost = 0;
+    double victim = 0;
+    unsigned nv = 0;
+    for (unsigned i = 0; i < res->n_items; i++) {
+        if (res->items[i].lost > lost)
+            lost = res->items[i].lost;
+        if (res->items[i].victim_ms != SIM_NEVER) {
+            victim += (double)res->items[i].victim_ms;
+            nv++;
+        }
+    }
+    fprintf(f, "%scounted %zu nodes; most lost by an item %zu", csv ? "# " : "", res->counted,
+            lost);
+    if (cfg->sybils)
+        fprintf(f, "; victim (node 0) got items after %.0f ms on average (%u/%u)",
+                nv ? victim / nv : 0.0, nv, res->n_items);
+    if (cfg->mine_blocks)
+        fprintf(f, "; mined %u, stale %u (%.2f %%), tips %s", res->mined, res->stale,
+                res->mined ? 100.0 * res->stale / res->mined : 0.0,
+                res->tips_agree ? "agree" : "DISAGREE");
+    fputc('\n', f);
+}
+
 void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *res)
 {
     if (csv)

@@ -20,6 +20,10 @@ void sim_report_proto_header(FILE *f, bool csv);
 void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg,
                            const struct sim_proto_result *res);
 /* Per-item rows. */
+/* Figures of the realism options (churn, adversaries, eclipse, miners),
+ * one comment-like line; prints nothing when none is on. */
+void sim_report_proto_extra(FILE *f, bool csv, const struct sim_proto_config *cfg,
+                            const struct sim_proto_result *res);
 void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *res);
 
 void sim_report_latency_header(FILE *f, bool csv);
