@@ -147,7 +147,7 @@ struct sim_proto_result {
     size_t counted;                 /* nodes in the coverage (honest ones) */
     /* Competing miners: */
     unsigned mined, stale;          /* blocks mined; not on the final best chain */
-    bool tips_agree;                /* every up node ends on the same tip */
+    bool tips_agree;                /* every up honest node ends at the same height */
 };
 
 /* Runs the simulation. Returns 0, or -1 on bad arguments or a setup

@@ -142,7 +142,7 @@ void sim_report_proto_extra(FILE *f, bool csv, const struct sim_proto_config *cf
         fprintf(f, "; victim (node 0) got items after %.0f ms on average (%u/%u)",
                 nv ? victim / nv : 0.0, nv, res->n_items);
     if (cfg->mine_blocks)
-        fprintf(f, "; mined %u, stale %u (%.2f %%), tips %s", res->mined, res->stale,
+        fprintf(f, "; mined %u, stale %u (%.2f %%), tip heights %s", res->mined, res->stale,
                 res->mined ? 100.0 * res->stale / res->mined : 0.0,
                 res->tips_agree ? "agree" : "DISAGREE");
     fputc('\n', f);

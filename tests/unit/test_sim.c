@@ -210,6 +210,7 @@ static char *proto_output(const struct sim_proto_config *cfg, struct sim_proto_r
     sim_report_proto_rows(f, true, cfg, res);
     sim_report_proto_items(f, true, res);
     sim_report_proto_rows(f, false, cfg, res);
+    sim_report_proto_extra(f, false, cfg, res);
     fclose(f);
     return buf;
 }
@@ -323,6 +324,161 @@ static void test_protocol_burst_batching(void **state)
     free(res);
 }
 
+/* A small network with one realism option on (set by `set`). */
+static void realism_cfg(struct sim_proto_config *cfg, uint64_t seed)
+{
+    sim_proto_config_init(cfg);
+    cfg->nodes = 30;
+    cfg->degree = 4;
+    cfg->txs = 1;
+    cfg->blocks = 1;
+    cfg->seed = seed;
+}
+
+typedef void (*realism_set)(struct sim_proto_config *cfg);
+static void set_bandwidth(struct sim_proto_config *c)
+{
+    c->link_bps = 1000000;
+    c->uplink_bps = 20000;
+    c->uplink_max_bps = 200000;
+    c->block_bytes = 50000;
+}
+static void set_geo(struct sim_proto_config *c) { c->geo = true; }
+static void set_cpu(struct sim_proto_config *c)
+{
+    c->cpu_tx_us = SIM_CPU_TX_US;
+    c->cpu_block_us = 20000;
+    c->cpu_block_ns_per_byte = SIM_CPU_BLOCK_NS_PER_BYTE;
+}
+static void set_churn(struct sim_proto_config *c)
+{
+    c->churn_pct = 20;
+    c->churn_down_ms = 2000;
+}
+static void set_late(struct sim_proto_config *c) { c->late_pct = 20; }
+static void set_partition(struct sim_proto_config *c) { c->partition_ms = 3000; }
+static void set_silent(struct sim_proto_config *c) { c->silent_pct = 20; }
+static void set_withhold(struct sim_proto_config *c) { c->withhold_pct = 20; }
+static void set_sybils(struct sim_proto_config *c) { c->sybils = 10; }
+static void set_mining(struct sim_proto_config *c)
+{
+    c->txs = 0;
+    c->blocks = 0;
+    c->mine_interval_ms = 1000;
+    c->mine_blocks = 6;
+}
+static void set_loss(struct sim_proto_config *c) { c->loss_ppm = 20000; }
+
+/* Every realism option: one seed replays the same bytes, another seed
+ * gives others; and on every run the invariants hold: nothing sent back
+ * to where it came from, each honest node gets each item (after the heal,
+ * the restarts, the late joins), no body twice without loss, and when
+ * miners compete every node ends on one tip. */
+static void test_realism_deterministic_and_invariants(void **state)
+{
+    (void)state;
+    static const realism_set sets[] = { set_bandwidth, set_geo, set_cpu, set_churn, set_late,
+                                        set_partition, set_silent, set_withhold, set_sybils,
+                                        set_mining, set_loss };
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        struct sim_proto_config cfg;
+        realism_cfg(&cfg, 21);
+        sets[k](&cfg);
+        char *a = proto_output(&cfg, res);
+        for (unsigned i = 0; i < res->n_items; i++) {
+            const struct sim_item_result *r = &res->items[i];
+            assert_int_equal(r->violations, 0);
+            assert_int_equal(r->lost, 0);
+            assert_true(r->t100_ms != SIM_NEVER);
+            assert_int_equal(r->reached, res->counted);
+            if (!cfg.loss_ppm && !cfg.churn_pct && !cfg.late_pct && !cfg.partition_ms)
+                assert_int_equal(r->bodies_max, 1);
+        }
+        if (cfg.mine_blocks) {
+            assert_int_equal(res->mined, cfg.mine_blocks);
+            assert_true(res->tips_agree);
+            assert_true(res->stale < res->mined);
+        }
+        if (cfg.silent_pct || cfg.withhold_pct)
+            assert_true(res->counted < cfg.nodes);
+        char *b = proto_output(&cfg, res);
+        assert_string_equal(a, b);
+        cfg.seed = 22;
+        char *c = proto_output(&cfg, res);
+        assert_string_not_equal(a, c);
+        free(a);
+        free(b);
+        free(c);
+    }
+    free(res);
+}
+
+/* The block of one item, and its coverage times. */
+static const struct sim_item_result *block_of(const struct sim_proto_result *res)
+{
+    for (unsigned i = 0; i < res->n_items; i++)
+        if (res->items[i].kind == SIM_ITEM_BLOCK)
+            return &res->items[i];
+    fail();
+    return NULL;
+}
+
+/* Bandwidth: a 100 kB block over 100 kB/s uplinks takes at least a second
+ * per hop; without the limit it crosses in link latency. CPU: 200 ms of
+ * validation per block hop shows in the median. */
+static void test_bandwidth_and_cpu_cost_time(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    realism_cfg(&cfg, 31);
+    cfg.txs = 0;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    uint64_t t50 = block_of(res)->t50_ms, t100 = block_of(res)->t100_ms;
+    double hops = block_of(res)->hops_mean;
+    assert_true(t100 < 2000);
+    cfg.uplink_bps = 100000;
+    cfg.block_bytes = 100000;
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    assert_true(block_of(res)->t50_ms >= 1000 * (uint64_t)hops);
+    assert_true(block_of(res)->t100_ms > t100 + 1000);
+    cfg.uplink_bps = 0;
+    cfg.block_bytes = 0;
+    cfg.cpu_block_us = 200000;
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    assert_true(block_of(res)->t50_ms >= t50 + 200);
+    free(res);
+}
+
+/* Competing miners: blocks found faster than they cross the network fork
+ * more often than blocks found slowly. */
+static void test_stale_rate_grows_with_speed(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    realism_cfg(&cfg, 41);
+    cfg.txs = 0;
+    cfg.blocks = 0;
+    cfg.mine_blocks = 30;
+    cfg.uplink_bps = 200000;
+    cfg.block_bytes = 100000;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    cfg.mine_interval_ms = 200;
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    unsigned fast = res->stale;
+    assert_true(res->tips_agree);
+    cfg.mine_interval_ms = 20000;
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    assert_true(res->tips_agree);
+    assert_true(res->stale < fast);
+    assert_true(fast > 0);
+    free(res);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -334,6 +490,12 @@ static void test_bad_arguments(void **state)
     assert_int_equal(sim_proto_run(&cfg, res), -1);
     cfg.nodes = 10;
     cfg.degree = 10;
+    assert_int_equal(sim_proto_run(&cfg, res), -1);
+    cfg.degree = 4;
+    cfg.churn_pct = 101;
+    assert_int_equal(sim_proto_run(&cfg, res), -1);
+    cfg.churn_pct = 0;
+    cfg.mine_blocks = 3;   /* without an interval */
     assert_int_equal(sim_proto_run(&cfg, res), -1);
     free(res);
     struct sim_model_config c = { .scheme = SIM_SCHEME_RUMOR, .nodes = 100, .k = 0, .runs = 1 };
@@ -362,6 +524,9 @@ int main(void)
         cmocka_unit_test(test_protocol_small),
         cmocka_unit_test(test_protocol_fanout_repair),
         cmocka_unit_test(test_protocol_burst_batching),
+        cmocka_unit_test(test_realism_deterministic_and_invariants),
+        cmocka_unit_test(test_bandwidth_and_cpu_cost_time),
+        cmocka_unit_test(test_stale_rate_grows_with_speed),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
