@@ -820,11 +820,12 @@ static json_t *m_setban(struct node_rpc_req *rq)
         !node_rpc_param_u64(rq, 2, false, UINT32_MAX, &bantime) ||
         !node_rpc_param_bool(rq, 3, false, &absolute))
         return NULL;
-    struct p2p_addr a;
-    /* Bans are per IP; a port, if given, is ignored. */
-    if (p2p_addr_parse(&a, ip, chain_params(n->chain)->p2p_port) != 0)
+    /* Bans are per IP or CIDR subnet; a port, if given, is ignored. */
+    struct p2p_subnet sn;
+    if (p2p_subnet_parse(&sn, ip) != 0)
         return node_rpc_fail(rq, RPC_CLIENT_INVALID_IP_OR_SUBNET, "Error: Invalid IP/Subnet");
-    a.port = 0;
+    struct p2p_addr a = { .port = 0 };
+    memcpy(a.ip, sn.ip, 16);
     uint64_t now = node_now_ms();
     if (strcmp(cmd, "add") == 0) {
         uint64_t dur_ms = bantime * 1000;
@@ -837,11 +838,11 @@ static json_t *m_setban(struct node_rpc_req *rq)
         if (p2p_is_banned(n->p2p, &a, now))
             return node_rpc_fail(rq, RPC_CLIENT_NODE_ALREADY_ADDED,
                                  "Error: IP/Subnet already banned");
-        int rc = p2p_ban(n->p2p, &a, dur_ms, "manually added", now);
+        int rc = p2p_ban_subnet(n->p2p, &sn, dur_ms, "manually added", now);
         if (rc < 0)
             return node_rpc_fail(rq, RPC_MISC_ERROR, "%s", p2p_strerror(rc));
     } else if (strcmp(cmd, "remove") == 0) {
-        if (p2p_unban(n->p2p, &a) != 0)
+        if (p2p_unban_subnet(n->p2p, &sn) != 0)
             return node_rpc_fail(rq, RPC_CLIENT_INVALID_IP_OR_SUBNET,
                                  "Error: Unban failed. Requested address/subnet was not "
                                  "previously manually banned.");
@@ -865,7 +866,9 @@ static json_t *m_listbanned(struct node_rpc_req *rq)
     json_t *arr = json_array();
     for (size_t i = 0; i < cnt; i++) {
         char ip[P2P_ADDR_STRLEN];
-        p2p_addr_format_ip(&b[i].addr, ip);
+        struct p2p_subnet sn = { .bits = b[i].bits };
+        memcpy(sn.ip, b[i].addr.ip, 16);
+        p2p_subnet_format(&sn, ip);
         json_t *o = json_object();
         json_object_set_new(o, "address", json_string(ip));
         json_object_set_new(o, "ban_created", json_integer((json_int_t)(b[i].created_ms / 1000)));

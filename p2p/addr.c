@@ -111,3 +111,87 @@ void p2p_addr_format(const struct p2p_addr *a, char out[P2P_ADDR_STRLEN])
     else
         snprintf(out, P2P_ADDR_STRLEN, "[%s]:%u", ip, (unsigned)a->port);
 }
+
+bool p2p_addr_is_local(const struct p2p_addr *a)
+{
+    static const uint8_t v6_loopback[16] = { [15] = 1 };
+    if (p2p_addr_is_ipv4(a))
+        return a->ip[12] == 127;
+    return memcmp(a->ip, v6_loopback, 16) == 0;
+}
+
+uint64_t p2p_addr_netgroup(const struct p2p_addr *a)
+{
+    /* IPv4 /16 or IPv6 /32, with the family in the top bits; local
+     * addresses form one group. */
+    if (p2p_addr_is_local(a))
+        return 1ull << 63;
+    if (p2p_addr_is_ipv4(a))
+        return 4ull << 56 | (uint64_t)a->ip[12] << 8 | a->ip[13];
+    return 6ull << 56 | (uint64_t)a->ip[0] << 24 | (uint64_t)a->ip[1] << 16
+           | (uint64_t)a->ip[2] << 8 | a->ip[3];
+}
+
+/* Clears the bits of s->ip past its prefix. */
+static void subnet_mask(struct p2p_subnet *s)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned keep = s->bits > 8 * i ? s->bits - 8 * i : 0;
+        if (keep < 8)
+            s->ip[i] &= (uint8_t)(0xff00u >> keep);
+    }
+}
+
+int p2p_subnet_parse(struct p2p_subnet *s, const char *str)
+{
+    char buf[P2P_ADDR_STRLEN];
+    memset(s, 0, sizeof(*s));
+    if (!str || strlen(str) >= sizeof(buf))
+        return P2P_ERR_INVALID_ARG;
+    strcpy(buf, str);
+    char *slash = strchr(buf, '/');
+    long bits = -1;
+    if (slash) {
+        *slash = '\0';
+        char *end;
+        if (slash[1] < '0' || slash[1] > '9')
+            return P2P_ERR_INVALID_ARG;
+        bits = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || bits < 0 || bits > 128)
+            return P2P_ERR_INVALID_ARG;
+    }
+    struct p2p_addr a;
+    if (p2p_addr_parse(&a, buf, 1) != 0)
+        return P2P_ERR_INVALID_ARG;
+    bool v4 = p2p_addr_is_ipv4(&a);
+    if (bits < 0)
+        bits = 128;
+    else if (v4 && bits > 32)
+        return P2P_ERR_INVALID_ARG;
+    else if (v4)
+        bits += 96;
+    memcpy(s->ip, a.ip, 16);
+    s->bits = (uint8_t)bits;
+    subnet_mask(s);
+    return 0;
+}
+
+void p2p_subnet_format(const struct p2p_subnet *s, char out[P2P_ADDR_STRLEN])
+{
+    struct p2p_addr a = { .port = 0 };
+    memcpy(a.ip, s->ip, 16);
+    p2p_addr_format_ip(&a, out);
+    if (s->bits == 128)
+        return;
+    size_t n = strlen(out);
+    unsigned bits = p2p_addr_is_ipv4(&a) && s->bits >= 96 ? s->bits - 96u : s->bits;
+    snprintf(out + n, P2P_ADDR_STRLEN - n, "/%u", bits);
+}
+
+bool p2p_subnet_has(const struct p2p_subnet *s, const struct p2p_addr *a)
+{
+    struct p2p_subnet t = { .bits = s->bits };
+    memcpy(t.ip, a->ip, 16);
+    subnet_mask(&t);
+    return memcmp(t.ip, s->ip, 16) == 0;
+}

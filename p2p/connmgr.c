@@ -46,7 +46,7 @@ void p2p__connmgr_tick(struct p2p *p)
         }
         if (a->peer || a->connecting || p->now < a->next_ms)
             continue;
-        if (p2p__ban_find(p, &a->addr, p->now))
+        if (p2p_banlist_find(&p->bans, &a->addr, p->now))
             a->next_ms = p->now + P2P_RECONNECT_MAX_MS;   /* not before the ban is looked at again */
         else
             start_connect(p, a);
@@ -60,7 +60,9 @@ void p2p__connmgr_tick(struct p2p *p)
     for (int tries = 0; outbound < p->outbound_target && p->n_book > 0 && tries < 8; tries++) {
         struct book_entry *b = &p->book[p2p_rng_below(&p->rng, p->n_book)];
         if (b->next_try_ms > p->now || addr_connected(p, &b->addr)
-            || p2p__ban_find(p, &b->addr, p->now) || p->n_added >= P2P_MAX_ADDED_PEERS)
+            || p2p_banlist_find(&p->bans, &b->addr, p->now)
+            || p2p_banlist_is_discouraged(&p->bans, &b->addr)
+            || p->n_added >= P2P_MAX_ADDED_PEERS)
             continue;
         b->next_try_ms = p->now + P2P_RECONNECT_MAX_MS;
         struct added *a = &p->added[p->n_added++];

@@ -28,6 +28,7 @@
 #include "p2p/p2p.h"
 
 #include "chain/codec.h"
+#include "p2p/banlist.h"
 #include "p2p/msg.h"
 #include "p2p/recon.h"
 #include "p2p/txrequest.h"
@@ -58,6 +59,8 @@ struct peer {
     uint64_t ping_nonce, ping_sent_ms, next_ping_ms;
     int64_t ping_ms;
     int score;
+    bool noban;                 /* in a noban subnet: never discouraged */
+    bool discouraged;           /* its IP was discouraged when it connected */
     /* receive: one frame at a time */
     struct p2p_framer framer;
     /* send accounting and flow control */
@@ -139,8 +142,9 @@ struct p2p {
      * grind addresses that pile up in one run. */
     uint16_t *book_idx;
     size_t book_idx_mask;
-    struct p2p_ban_entry *bans;
-    size_t n_bans, cap_bans;
+    struct p2p_banlist bans;
+    struct p2p_subnet noban[P2P_MAX_NOBAN_SUBNETS];
+    size_t n_noban;
     struct orphan_hold orphans[P2P_ORPHAN_HOLD_ENTRIES];
     size_t orphan_next;
     struct waiting_src waiting[P2P_WAITING_SOURCES_MAX];
@@ -213,12 +217,10 @@ void p2p__peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe);
 
 /* ---- banlist.c ---- */
-struct p2p_ban_entry *p2p__ban_find(const struct p2p *p, const struct p2p_addr *a,
-                                    uint64_t now_ms);
-int p2p__ban_add(struct p2p *p, const struct p2p_addr *a, uint64_t duration_ms,
-                 const char *reason);
+bool p2p__is_noban(const struct p2p *p, const struct p2p_addr *a);
 /* Adds to the peer's score; at P2P_BAN_SCORE it is dropped and its IP
- * banned. Returns true if the peer is gone. */
+ * discouraged (unless noban: then it stays; or local: dropped only).
+ * Returns true if the peer is gone. */
 bool p2p__misbehave(struct p2p *p, struct peer *pe, int score, const char *reason);
 
 /* ---- addrbook.c ---- */

@@ -119,6 +119,6 @@ void p2p_check(const struct p2p *p)
     }
     assert(p->n_added <= P2P_MAX_ADDED_PEERS);
     p2p__addrbook_check(p);
-    assert(p->n_bans <= P2P_MAX_BANS);
+    p2p_banlist_check(&p->bans);
     p2p_txreq_check(p->req);
 }

@@ -164,10 +164,18 @@
 #define P2P_MAX_ADDED_PEERS         64u      /* --connect / addnode entries */
 #define P2P_RECONNECT_MIN_MS        1000u
 #define P2P_RECONNECT_MAX_MS        60000u
+/* Live operator bans (setban): only the operator fills this table. */
 #define P2P_MAX_BANS                1024u
+/* Discouraged addresses: a rolling filter of two generations of this many
+ * salted ids (exact, grows with use to ~32 bytes per entry). No ceiling:
+ * adding always works and forgets the oldest, so the last GEN are always
+ * remembered (Bitcoin Core keeps 50,000 in a rolling Bloom filter). */
+#define P2P_DISCOURAGE_GEN_ENTRIES  25000u
+/* Subnets whose peers are never discouraged (whitelist / noban). */
+#define P2P_MAX_NOBAN_SUBNETS       16u
 
 /* ---- Misbehaviour ---- */
-#define P2P_BAN_SCORE               100       /* reaching it: disconnect + ban */
+#define P2P_BAN_SCORE               100       /* reaching it: disconnect + discourage */
 #define P2P_BAN_MS_DEFAULT          (24ull * 3600 * 1000)
 #define P2P_SCORE_MALFORMED         100       /* bad checksum, bad encoding, oversize */
 #define P2P_SCORE_INVALID_BLOCK     100       /* bad PoW, merkle, txs ... */

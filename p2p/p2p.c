@@ -165,6 +165,8 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
         err = p2p_filter_init(&p->recent, P2P_RECENT_GEN_ENTRIES);
     if (!err)
         err = p2p_filter_init(&p->rejected, P2P_REJECTED_GEN_ENTRIES);
+    if (!err)
+        err = p2p_banlist_init(&p->bans, p->salt);
     if (err) {
         p2p_destroy(p);
         return err;
@@ -189,7 +191,7 @@ void p2p_destroy(struct p2p *p)
     p2p_filter_free(&p->rejected);
     free(p->book);
     free(p->book_idx);
-    free(p->bans);
+    p2p_banlist_free(&p->bans);
     free(p);
 }
 
@@ -207,6 +209,30 @@ static size_t count_dir(const struct p2p *p, bool inbound)
     return n;
 }
 
+/* NULL if an inbound peer from addr may take a slot (evicting a
+ * discouraged peer if the slots are full), else the reason to refuse. A
+ * discouraged address only gets a slot while one more stays free. */
+static const char *admit_inbound(struct p2p *p, const struct p2p_addr *addr)
+{
+    size_t n_in = count_dir(p, true);
+    bool disc = !p2p__is_noban(p, addr) && p2p_banlist_is_discouraged(&p->bans, addr);
+    if (disc)
+        return n_in + 1 >= p->inbound_max ? "discouraged" : NULL;
+    if (n_in < p->inbound_max)
+        return NULL;
+    struct peer *victim = NULL;
+    for (size_t i = 0; i < p->n_peers; i++) {
+        struct peer *pe = p->peers[i];
+        if (!pe->dead && pe->inbound && pe->discouraged
+            && (!victim || pe->connected_ms >= victim->connected_ms))
+            victim = pe;
+    }
+    if (!victim)
+        return "inbound-full";
+    p2p__drop(p, victim, "evicted-discouraged");
+    return NULL;
+}
+
 void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr, bool inbound,
                       uint64_t now_ms)
 {
@@ -217,10 +243,10 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
     const char *refuse = NULL;
     if (peer == 0 || p2p__peer_find(p, peer))
         refuse = "bad-peer-id";
-    else if (p2p__ban_find(p, addr, p->now))
+    else if (p2p_banlist_find(&p->bans, addr, p->now))
         refuse = "banned";
-    else if (inbound && count_dir(p, true) >= p->inbound_max)
-        refuse = "inbound-full";
+    else if (inbound)
+        refuse = admit_inbound(p, addr);
     else if (p->n_peers >= P2P_MAX_PEERS)
         refuse = "too-many-peers";
     struct peer *pe = NULL;
@@ -254,6 +280,8 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
     pe->inbound = inbound;
     pe->connected_ms = pe->last_recv_ms = pe->last_send_ms = p->now;
     pe->ping_ms = -1;
+    pe->noban = p2p__is_noban(p, addr);
+    pe->discouraged = !pe->noban && p2p_banlist_is_discouraged(&p->bans, addr);
     p2p_framer_init(&pe->framer, p->magic);
     p->peers[p->n_peers++] = pe;
     if (a)

@@ -50,6 +50,11 @@ bool p2p_addr_is_ipv4(const struct p2p_addr *a);
 void p2p_addr_from_ipv4(struct p2p_addr *a, const uint8_t ip4[4], uint16_t port);
 bool p2p_addr_equal(const struct p2p_addr *a, const struct p2p_addr *b);
 bool p2p_addr_same_ip(const struct p2p_addr *a, const struct p2p_addr *b);
+/* Loopback (127.0.0.0/8, ::1). */
+bool p2p_addr_is_local(const struct p2p_addr *a);
+/* Network group: IPv4 /16, IPv6 /32, all loopback one group (what one
+ * operator can cheaply hold many addresses in). */
+uint64_t p2p_addr_netgroup(const struct p2p_addr *a);
 
 /* ---- Inventory types (Bitcoin's numbers) ---- */
 #define P2P_INV_TX    1u
@@ -114,6 +119,10 @@ struct p2p_events {
                          const char *reason);
     void (*ban)(void *ctx, const struct p2p_addr *addr, uint64_t duration_ms,
                 const char *reason);
+    /* Misbehaviour reached P2P_BAN_SCORE: the peer was disconnected and
+     * its IP discouraged (not for local or noban peers). */
+    void (*discouraged)(void *ctx, uint64_t peer, const struct p2p_addr *addr,
+                        const char *reason);
     /* Every message (for --debug=net). bytes = frame size with header. */
     void (*msg_sent)(void *ctx, uint64_t peer, const char *cmd, size_t bytes);
     void (*msg_recv)(void *ctx, uint64_t peer, const char *cmd, size_t bytes);
@@ -203,16 +212,44 @@ int p2p_disconnect_peer(struct p2p *p, uint64_t peer, uint64_t now_ms);
 /* Disconnect every peer at addr (ip and port). Returns how many. */
 int p2p_disconnect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
 
-/* Bans are by IP (port ignored). duration_ms 0 = the configured ban time.
- * Banning disconnects every peer from that IP. 0 or P2P_ERR_FULL. */
+/* A subnet: the first `bits` bits of ip (IPv4 as ::ffff:a.b.c.d, so an
+ * IPv4 /24 is bits = 96 + 24). bits = 128 is one address. */
+struct p2p_subnet {
+    uint8_t ip[16];
+    uint8_t bits;
+};
+/* Parses "1.2.3.4", "1.2.3.0/24", "2001:db8::/32", "[::1]" (a port, if
+ * any, is ignored). Bits past the prefix are cleared. 0 or
+ * P2P_ERR_INVALID_ARG. */
+int p2p_subnet_parse(struct p2p_subnet *s, const char *str);
+/* "1.2.3.4", "1.2.3.0/24", "2001:db8::/32". */
+void p2p_subnet_format(const struct p2p_subnet *s, char out[P2P_ADDR_STRLEN]);
+bool p2p_subnet_has(const struct p2p_subnet *s, const struct p2p_addr *a);
+
+/* Bans (operator decisions, setban) are by IP or subnet (port ignored):
+ * refused inbound and outbound until they expire. duration_ms 0 = the
+ * configured ban time. Banning disconnects every peer in it. 0,
+ * P2P_ERR_FULL or P2P_ERR_NOMEM. Misbehaviour does not ban: it
+ * discourages (see p2p/banlist.h). */
 int p2p_ban(struct p2p *p, const struct p2p_addr *addr, uint64_t duration_ms,
             const char *reason, uint64_t now_ms);
-/* 0 or P2P_ERR_NOT_FOUND. */
+int p2p_ban_subnet(struct p2p *p, const struct p2p_subnet *s, uint64_t duration_ms,
+                   const char *reason, uint64_t now_ms);
+/* Removes the ban of exactly that IP (or subnet). 0 or P2P_ERR_NOT_FOUND. */
 int p2p_unban(struct p2p *p, const struct p2p_addr *addr);
+int p2p_unban_subnet(struct p2p *p, const struct p2p_subnet *s);
 void p2p_clear_bans(struct p2p *p);
 bool p2p_is_banned(const struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Misbehaviour marked addr's IP discouraged (may connect while inbound
+ * slots are free, evicted first, not dialled). */
+bool p2p_is_discouraged(const struct p2p *p, const struct p2p_addr *addr);
+/* Peers in subnet s are never discouraged nor disconnected for
+ * misbehaviour (Bitcoin's whitelist "noban"). Up to P2P_MAX_NOBAN_SUBNETS:
+ * 0, P2P_ERR_FULL or P2P_ERR_INVALID_ARG. */
+int p2p_noban_add(struct p2p *p, const struct p2p_subnet *s);
 struct p2p_ban_entry {
-    struct p2p_addr addr;      /* port 0 */
+    struct p2p_addr addr;      /* port 0; the subnet's first address */
+    uint8_t bits;              /* prefix length: 128 = one address */
     uint64_t created_ms;
     uint64_t until_ms;
     char reason[48];
@@ -280,6 +317,7 @@ struct p2p_stats {
     uint64_t blocks_accepted, blocks_rejected;
     uint64_t recon_rounds, recon_diffs;         /* rounds started; txids found missing */
     uint64_t bans, misbehaviours;
+    uint64_t discouraged;                       /* peers disconnected and discouraged */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

@@ -40,7 +40,7 @@ struct fake {
     size_t n_connects;
     int paused;
     /* events */
-    int connected_ev, disconnected_ev, misbehaviour_ev, ban_ev, msgs_recv;
+    int connected_ev, disconnected_ev, misbehaviour_ev, ban_ev, discouraged_ev, msgs_recv;
     int last_score;
     /* tx_accepted events, in order */
     struct { uint8_t txid[32]; enum p2p_source src; uint64_t peer; bool first; } acc[16];
@@ -119,6 +119,15 @@ static inline void e_ban(void *ctx, const struct p2p_addr *a, uint64_t d, const 
     (void)r;
 }
 
+static inline void e_discouraged(void *ctx, uint64_t peer, const struct p2p_addr *a,
+                                 const char *r)
+{
+    ((struct fake *)ctx)->discouraged_ev++;
+    (void)peer;
+    (void)a;
+    (void)r;
+}
+
 static inline void e_recv(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
 {
     ((struct fake *)ctx)->msgs_recv++;
@@ -152,7 +161,8 @@ static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
                              .disconnect = f_disconnect, .pause_read = f_pause };
     f->ev = (struct p2p_events){ .ctx = f, .peer_connected = e_connected,
                                  .peer_disconnected = e_disconnected,
-                                 .misbehaviour = e_misb, .ban = e_ban, .msg_recv = e_recv,
+                                 .misbehaviour = e_misb, .ban = e_ban,
+                                 .discouraged = e_discouraged, .msg_recv = e_recv,
                                  .tx_accepted = e_tx_accepted };
     struct p2p_config cfg;
     p2p_config_init(&cfg);

@@ -133,37 +133,45 @@ static void test_oversize_and_garbage_ban(void **state)
     (void)state;
     struct fake *f = fake_new(0);
     handshake_in(f, 1, "10.0.0.5", T0);
-    /* A header announcing a 4 GiB inv: dropped and banned on the header
-     * alone, nothing allocated for it. */
+    /* A header announcing a 4 GiB inv: dropped and discouraged on the
+     * header alone, nothing allocated for it. Not banned. */
     uint8_t hdr[24] = { 0 };
     le32_put(hdr, f->magic);
     memcpy(hdr + 4, "inv", 3);
     le32_put(hdr + 16, 0xffffffffu);
     p2p_on_bytes(f->p, 1, hdr, sizeof(hdr), T0 + 1);
     assert_int_equal(f->n_disc, 1);
-    assert_int_equal(f->ban_ev, 1);
+    assert_int_equal(f->ban_ev, 0);
+    assert_int_equal(f->discouraged_ev, 1);
     struct p2p_addr a;
     p2p_addr_parse(&a, "10.0.0.5", 1);
-    assert_true(p2p_is_banned(f->p, &a, T0 + 2));
-    /* A banned IP is refused at once, on any port. */
+    assert_false(p2p_is_banned(f->p, &a, T0 + 2));
+    assert_true(p2p_is_discouraged(f->p, &a));
+    /* A discouraged IP may connect again while slots are free. */
     p2p_on_connected(f->p, 2, &a, true, T0 + 3);
-    assert_int_equal(f->n_disc, 2);
-    assert_string_equal(f->reasons[1], "banned");
+    assert_int_equal(f->n_disc, 1);
+    assert_int_equal(p2p_peer_count(f->p), 1);
+    assert_int_equal(p2p_disconnect_peer(f->p, 2, T0 + 3), 0);
+    /* A manual ban refuses it at once, on any port; then expiry. */
+    assert_int_equal(p2p_ban(f->p, &a, 0, "operator", T0 + 3), 0);
+    p2p_on_connected(f->p, 5, &a, true, T0 + 3);
+    assert_string_equal(f->reasons[f->n_disc - 1], "banned");
     assert_int_equal(p2p_peer_count(f->p), 0);
-    /* The ban list, then expiry. */
     struct p2p_ban_entry bans[4];
     assert_int_equal(p2p_list_bans(f->p, bans, 4, T0 + 3), 1);
-    assert_true(bans[0].until_ms == T0 + 1 + 60000);
-    assert_int_equal(p2p_list_bans(f->p, bans, 4, T0 + 1 + 60000), 0);
-    assert_false(p2p_is_banned(f->p, &a, T0 + 1 + 60000));
+    assert_true(bans[0].until_ms == T0 + 3 + 60000);
+    assert_int_equal(p2p_list_bans(f->p, bans, 4, T0 + 3 + 60000), 0);
+    assert_false(p2p_is_banned(f->p, &a, T0 + 3 + 60000));
     /* Garbage bytes (bad magic) from another peer: disconnect, no ban. */
     handshake_in(f, 3, "10.0.0.6", T0 + 100000);
     uint8_t junk[64];
     memset(junk, 0x5a, sizeof(junk));
+    size_t before = f->n_disc;
     p2p_on_bytes(f->p, 3, junk, sizeof(junk), T0 + 100001);
-    assert_int_equal(f->n_disc, 3);
-    assert_string_equal(f->reasons[2], "bad-magic");
-    /* A bad checksum is malformed: score 100, ban. */
+    assert_int_equal(f->n_disc, before + 1);
+    assert_string_equal(f->reasons[before], "bad-magic");
+    assert_int_equal(f->discouraged_ev, 1);
+    /* A bad checksum is malformed: score 100, discouraged. */
     handshake_in(f, 4, "10.0.0.7", T0 + 100002);
     struct wr w;
     wr_init(&w, 64);
@@ -173,7 +181,8 @@ static void test_oversize_and_garbage_ban(void **state)
     w.buf[20] ^= 1;
     p2p_on_bytes(f->p, 4, w.buf, w.len, T0 + 100003);
     wr_free(&w);
-    assert_int_equal(f->ban_ev, 2);
+    assert_int_equal(f->discouraged_ev, 2);
+    assert_int_equal(f->ban_ev, 1);   /* only the operator's */
     assert_true(f->last_score >= P2P_BAN_SCORE);
     fake_free(f);
 }

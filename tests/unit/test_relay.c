@@ -318,7 +318,7 @@ static void test_block_from_peer_relayed_not_back(void **state)
     fake_free(f);
 }
 
-static void test_invalid_tx_not_relayed_and_banned(void **state)
+static void test_invalid_tx_not_relayed_and_discouraged(void **state)
 {
     (void)state;
     struct fake *f = fake_new(0);
@@ -338,7 +338,11 @@ static void test_invalid_tx_not_relayed_and_banned(void **state)
     p2p_on_tick(f->p, T0 + 1000);
     assert_false(chain_mempool_has(f->chain, txid));
     assert_int_equal(sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 0);
-    assert_int_equal(f->ban_ev, 1);
+    assert_int_equal(f->discouraged_ev, 1);   /* discouraged, not banned */
+    assert_int_equal(f->ban_ev, 0);
+    struct p2p_addr a;
+    p2p_addr_parse(&a, "10.5.0.1", 1);
+    assert_true(p2p_is_discouraged(f->p, &a));
     assert_int_equal(p2p_peer_count(f->p), 1);
     fake_free(f);
 }
@@ -406,7 +410,7 @@ int main(void)
         cmocka_unit_test(test_block_at_once_inv_or_headers),
         cmocka_unit_test(test_headers_announcements_counted),
         cmocka_unit_test(test_block_from_peer_relayed_not_back),
-        cmocka_unit_test(test_invalid_tx_not_relayed_and_banned),
+        cmocka_unit_test(test_invalid_tx_not_relayed_and_discouraged),
         cmocka_unit_test(test_notfound_asks_next),
         cmocka_unit_test(test_mempool_and_getaddr),
     };
