@@ -20,6 +20,7 @@ enum opt_type {
     T_PORT,    /* uint16_t field, 0..65535 */
     T_STR,     /* char array field; min 1: must not be empty */
     T_FN,      /* parsed by fn */
+    T_CLIENT,  /* gossip-cli's, allowed in the shared config file and ignored */
 };
 
 enum {
@@ -77,6 +78,7 @@ static int opt_path_or_off(struct node_config *, const struct opt *, const char 
 #define PORT(name, f, help) { name, T_PORT, FIELD(f), 0, 65535, NULL, 0, "N", help }
 #define STR(name, f, min, flags, arg, help) { name, T_STR, FIELD(f), min, 0, NULL, flags, arg, help }
 #define FN(name, f, fn, flags, arg, help) { name, T_FN, FIELD(f), 0, 0, fn, flags, arg, help }
+#define CLIENT(name) { name, T_CLIENT, 0, 0, 0, 0, NULL, O_NOENV | O_HIDDEN, NULL, "" }
 
 /* Every option, in --help order. One row per option: a new one is a row
  * here and a field in struct node_config. */
@@ -124,6 +126,11 @@ static const struct opt opts[] = {
     BOOL("?", help, O_NOENV | O_NOFILE | O_HIDDEN, ""),
     BOOL("version", version, O_NOENV | O_NOFILE, "print the version"),
     BOOL("rpc-doc", rpc_doc, O_NOENV | O_NOFILE | O_HIDDEN, ""),
+    /* gossip-cli's keys: gossipd.conf serves both binaries. */
+    CLIENT("rpcconnect"),
+    CLIENT("rpcwait"),
+    CLIENT("rpcwaittimeout"),
+    CLIENT("rpcclienttimeout"),
 };
 
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -413,6 +420,8 @@ static int apply(struct node_config *cfg, const struct opt *o, const char *v, st
         return 0;
     case T_FN:
         return o->fn(cfg, o, v, l, err, err_len);
+    case T_CLIENT:
+        return 0;
     }
     return fail(err, err_len, "internal: unhandled option");
 }
@@ -522,7 +531,7 @@ static int apply_args(struct node_config *cfg, int argc, const char *const argv[
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         bool neg;
         const struct opt *o = find_opt_neg(a, nlen, &neg);
-        if (!o)
+        if (!o || o->type == T_CLIENT)
             return fail(err, err_len, "unknown option '%s' (see --help)", argv[i]);
         const char *v;
         if (neg) {

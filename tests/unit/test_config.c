@@ -284,6 +284,7 @@ static void test_file_precedence(void **state)
               "port=1002\n"
               "name=fromfile\n"
               "max-peers=5\n"
+              "rpcconnect=127.0.0.1   # gossip-cli's, ignored here\n"
               "connect=10.0.0.1:1\n"
               "connect=10.0.0.2:2\n"
               "\n"
@@ -367,6 +368,9 @@ static void test_file_errors(void **state)
     expect_file_fail("-port=1\n", ":1: write the key without a leading '-'");
     expect_file_fail("port\n", ":1: expected key=value");
     expect_file_fail("max-peers=0\n", ":1: --max-peers");
+    /* gossip-cli's keys are fine in the shared file, not on gossipd's command line. */
+    expect_fail("--rpcwait", "unknown option");
+    expect_fail("-rpcconnect=h", "unknown option");
 }
 
 struct seen {
