@@ -7,11 +7,14 @@ precedence and errors, and gossip-cli's -rpcwait, -named, -stdin, -getinfo.
 
 usage: test_node_ops.py GOSSIPD GOSSIP-CLI [TEST ...]
 """
+import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -175,6 +178,10 @@ def test_config_file(env):
     wait_for("node from file", lambda: n.call("getblockcount") == 0)
     info = n.call("getnetworkinfo")
     assert info["name"] == "fromfile", info
+    # gossip-cli finds the port in the same file (rpcport there is the node's rpc-port)
+    p = subprocess.run([env.cli, "-datadir=" + n.datadir, "getblockcount"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "0", p.stderr
     start_ev = n.events("node_start")[-1]
     assert start_ev["p2p_port"] == n.port and start_ev["network"] == "regtest"
     n.stop()
@@ -222,7 +229,139 @@ def test_flag_styles(env):
     n.stop()
 
 
+def cli(env, *args, input=None, timeout=60):
+    return subprocess.run([env.cli] + list(args), capture_output=True, text=True,
+                          input=input, timeout=timeout)
+
+
+def test_cli_rpcwait(env):
+    """-rpcwait against a node started after the call."""
+    n = env.node("w")
+    base = ["-rpcport=%d" % n.rpc_port, "-datadir=" + n.datadir]
+    # without -rpcwait: an immediate failure
+    p = cli(env, *base, "getblockcount")
+    assert p.returncode != 0 and "cookie" in p.stderr, p.stderr
+    p = cli(env, "-rpcport=%d" % n.rpc_port, "-rpcuser=u", "-rpcpassword=p", "getblockcount")
+    assert p.returncode != 0 and "couldn't connect" in p.stderr, p.stderr
+    # with a limit and no node: gives up after it
+    t0 = time.monotonic()
+    p = cli(env, *base, "-rpcwait=1", "getblockcount")
+    assert p.returncode != 0 and time.monotonic() - t0 >= 1.0, p.stderr
+    # a call started before the node waits for it (no cookie, then no listener)
+    w = subprocess.Popen([env.cli] + base + ["-rpcwait=120", "getblockcount"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        assert w.poll() is None, w.communicate()
+        n.start(wait=False)
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0 and out.strip() == "0", err
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    # bare -rpcwait (no limit) on a running node answers at once
+    p = cli(env, *base, "-rpcwait", "getblockcount")
+    assert p.returncode == 0 and p.stdout.strip() == "0", p.stderr
+    n.stop()
+
+
+class FakeNode(http.server.BaseHTTPRequestHandler):
+    """Answers -28 (loading) a few times, then a result; or never answers."""
+    loading = 0
+    silent = False
+    calls = 0
+
+    def do_POST(self):
+        cls = type(self)
+        cls.calls += 1
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if cls.silent:
+            time.sleep(30)
+            return
+        if cls.calls <= cls.loading:
+            out = {"jsonrpc": "2.0", "id": body["id"], "result": None,
+                   "error": {"code": -28, "message": "Loading block index..."}}
+        else:
+            out = {"jsonrpc": "2.0", "id": body["id"], "result": 42}
+        data = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def fake_node(loading=0, silent=False):
+    handler = type("H", (FakeNode,), {"loading": loading, "silent": silent, "calls": 0})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, handler
+
+
+def test_cli_rpcwait_loading_and_timeout(env):
+    """-rpcwait treats -28 as "wait"; -rpcclienttimeout bounds a silent node."""
+    srv, h = fake_node(loading=3)
+    try:
+        auth = ["-rpcport=%d" % srv.server_address[1], "-rpcuser=u", "-rpcpassword=p"]
+        p = cli(env, *auth, "getblockcount")
+        assert p.returncode == 28 and "-28" in p.stderr, (p.returncode, p.stderr)
+        p = cli(env, *auth, "-rpcwait=60", "getblockcount")
+        assert p.returncode == 0 and p.stdout.strip() == "42", p.stderr
+        assert h.calls == 4, h.calls   # one without -rpcwait, two more -28, the answer
+    finally:
+        srv.shutdown()
+    srv, h = fake_node(silent=True)
+    try:
+        t0 = time.monotonic()
+        p = cli(env, "-rpcport=%d" % srv.server_address[1], "-rpcuser=u", "-rpcpassword=p",
+                "-rpcclienttimeout=1", "getblockcount")
+        took = time.monotonic() - t0
+        assert p.returncode != 0 and "rpcclienttimeout" in p.stderr, p.stderr
+        assert took < 20, took
+    finally:
+        srv.shutdown()
+
+
+def test_cli_named_stdin_getinfo(env):
+    n = env.node("c").start()
+    h0 = n.cli("getblockhash", "0")
+    assert n.cli("-named", "getblockhash", "height=0") == h0
+    blk = json.loads(n.cli("-named", "getblock", "blockhash=" + h0, "verbosity=1"))
+    assert blk["hash"] == h0 and blk["height"] == 0
+    p = n.cli("-named", "getblockhash", "0", check=False)
+    assert p.returncode != 0 and "NAME=VALUE" in p.stderr, p.stderr
+    # -stdin: the method and arguments, one a line; appended after the command line's
+    p = subprocess.run([env.cli, "-rpcport=%d" % n.rpc_port, "-datadir=" + n.datadir, "-stdin"],
+                       input="getblockhash\n0\n", capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == h0, p.stderr
+    p = subprocess.run([env.cli, "-rpcport=%d" % n.rpc_port, "-datadir=" + n.datadir, "-stdin",
+                        "-named", "getblock"], input="blockhash=%s\nverbosity=1" % h0,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and json.loads(p.stdout)["hash"] == h0, p.stderr
+    n.call("generate", 2)
+    mempool_tx(env, n)
+    info = json.loads(n.cli("-getinfo"))
+    assert info["chain"] == "regtest" and info["blocks"] == 2, info
+    assert info["version"] == 100 and info["bestblockhash"] == n.call("getbestblockhash")
+    assert info["connections"] == {"in": 0, "out": 0, "total": 0}, info
+    assert info["mempool"]["size"] == 1 and info["mempool"]["bytes"] > 0, info
+    p = n.cli("-getinfo", "extra", check=False)
+    assert p.returncode != 0
+    # help goes to stdout and exits 0; usage errors go to stderr
+    for h in ("-help", "--help", "-h", "-?"):
+        p = cli(env, h)
+        assert p.returncode == 0 and "-rpcwait" in p.stdout and not p.stderr, (h, p.stderr)
+    p = cli(env, "-bogus")
+    assert p.returncode != 0 and "unknown option" in p.stderr and not p.stdout
+    n.stop()
+
+
 if __name__ == "__main__":
     run([test_second_instance_touches_nothing, test_sigint_and_sigterm_stop_cleanly,
          test_sighup_reopens_log, test_daemon_and_pidfile, test_config_file,
-         test_flag_styles], sys.argv)
+         test_flag_styles, test_cli_rpcwait, test_cli_rpcwait_loading_and_timeout,
+         test_cli_named_stdin_getinfo], sys.argv)
