@@ -111,6 +111,18 @@ int p2p_connect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms
     return 0;
 }
 
+int p2p_connect_addr_key(struct p2p *p, const struct p2p_addr *addr, const uint8_t key[32],
+                         uint64_t now_ms)
+{
+    int err = p2p_connect_addr(p, addr, now_ms);
+    if (err)
+        return err;
+    struct added *a = p2p__added_find(p, addr);
+    a->expect_key = true;
+    memcpy(a->key, key, sizeof(a->key));
+    return 0;
+}
+
 int p2p_remove_addr(struct p2p *p, const struct p2p_addr *addr)
 {
     struct added *a = p2p__added_find(p, addr);

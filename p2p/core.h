@@ -61,6 +61,8 @@ struct peer {
     int score;
     bool noban;                 /* in a noban subnet: never discouraged */
     bool discouraged;           /* its IP was discouraged when it connected */
+    bool peer_key_known;        /* v2: its hello was signed by peer_key */
+    uint8_t peer_key[32];
     /* receive: one frame at a time */
     struct p2p_framer framer;
     /* send accounting and flow control */
@@ -90,6 +92,19 @@ struct added {
     uint64_t connect_ms;        /* when connecting started */
     uint64_t next_ms;           /* next attempt */
     uint64_t backoff_ms;
+    bool expect_key;            /* keep only a v2 peer proving key */
+    uint8_t key[32];
+};
+
+/* The v2 transport's node-wide state (transport.c). */
+struct p2p_v2_state {
+    enum p2p_v2_mode mode;
+    bool have_node_sk;
+    uint8_t node_sk[64];
+    uint8_t allowed[P2P_MAX_ALLOWED_KEYS][32];
+    size_t n_allowed;
+    struct p2p_addr v1_only[P2P_V1_ONLY_MAX_ENTRIES];
+    size_t v1_only_n, v1_only_next;
 };
 
 struct book_entry {
@@ -156,6 +171,7 @@ struct p2p {
     uint8_t last_tip[32];
     bool fetch_dirty;
     const uint8_t *accepting;   /* txid being accepted by us right now */
+    struct p2p_v2_state v2;
 };
 
 /* ---- Shared helpers (inline: on every inv entry) ---- */
@@ -215,6 +231,20 @@ void p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce);
 /* Liveness of one peer (handshake, idle, ping timeouts; pings). */
 void p2p__peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe);
+
+/* ---- transport.c: v1 or v2 per connection ---- */
+void p2p__transport_config(struct p2p *p, const struct p2p_config *cfg);
+/* A connection is up: pick its transport; an outbound v1 one sends version. */
+void p2p__transport_start(struct p2p *p, struct peer *pe);
+/* Sends the handshake bytes the framer queued. */
+void p2p__transport_flush(struct p2p *p, struct peer *pe);
+/* The v2 handshake finished (fr: the P2P_FRAME_V2_READY): check the peer's
+ * key against the allowlist or the added address, then an outbound peer
+ * sends version. Returns false if the peer was dropped. */
+bool p2p__transport_ready(struct p2p *p, struct peer *pe, const struct p2p_frame *fr);
+/* The connection ended: remember a v1-only address (see p2p_config). Returns
+ * true if an added address should be retried at once (as v1). */
+bool p2p__transport_gone(struct p2p *p, struct peer *pe);
 
 /* ---- banlist.c ---- */
 bool p2p__is_noban(const struct p2p *p, const struct p2p_addr *a);

@@ -21,7 +21,8 @@
     X(EXISTS,         -213, "already-exists") \
     X(NOT_FOUND,      -214, "not-found") \
     X(HANDSHAKE,      -215, "message-before-handshake") \
-    X(DECRYPT,        -230, "v2-decrypt-failed")
+    X(DECRYPT,        -230, "v2-decrypt-failed") \
+    X(V1_REFUSED,     -231, "v1-refused")
 
 enum p2p_err {
     P2P_OK = 0,

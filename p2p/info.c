@@ -31,6 +31,11 @@ void p2p__fill_info(const struct p2p *p, const struct peer *pe, struct p2p_peer_
     memcpy(pi->bytes_recv_per_cmd, pe->bytes_recv_cmd, sizeof(pi->bytes_recv_per_cmd));
     memcpy(pi->msgs_sent_per_cmd, pe->msgs_sent_cmd, sizeof(pi->msgs_sent_per_cmd));
     memcpy(pi->msgs_recv_per_cmd, pe->msgs_recv_cmd, sizeof(pi->msgs_recv_per_cmd));
+    pi->v2 = pe->framer.transport == P2P_TRANSPORT_V2 && pe->framer.v2_ready;
+    if (pi->v2)
+        memcpy(pi->session_id, pe->framer.v2->session_id, sizeof(pi->session_id));
+    pi->peer_key_known = pe->peer_key_known;
+    memcpy(pi->peer_key, pe->peer_key, sizeof(pi->peer_key));
 }
 
 size_t p2p_peer_count(const struct p2p *p)

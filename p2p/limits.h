@@ -162,6 +162,11 @@
 #define P2P_ADDR_RELAY_MAX_ENTRIES  10u
 #define P2P_ADDR_RELAY_FANOUT       2u
 #define P2P_MAX_ADDED_PEERS         64u      /* --connect / addnode entries */
+/* v2 transport: outbound addresses that answered our v2 key by hanging up
+ * are dialled with v1 next time; the oldest is forgotten past this. */
+#define P2P_V1_ONLY_MAX_ENTRIES     256u
+/* Node keys a private testnet may allow (--peerkey). */
+#define P2P_MAX_ALLOWED_KEYS        64u
 #define P2P_RECONNECT_MIN_MS        1000u
 #define P2P_RECONNECT_MAX_MS        60000u
 /* Live operator bans (setban): only the operator fills this table. */

@@ -146,6 +146,19 @@ struct p2p_config {
     uint32_t inbound_max;             /* 0: P2P_INBOUND_MAX_DEFAULT */
     uint64_t ban_ms;                  /* 0: P2P_BAN_MS_DEFAULT */
     uint32_t recon_interval_ms;       /* 0: P2P_RECON_INTERVAL_MS_DEFAULT */
+    /* Encrypted transport (docs/PROTOCOL.md "v2 transport"). OFF: v1
+     * only (the default of p2p_config_init, for scripted v1 test peers
+     * and the simulator; the node turns it on). ON: v2 to and from peers
+     * that speak it, v1 otherwise (an outbound v2 attempt that is hung up
+     * on is retried as v1 and remembered). ONLY: v1 refused. */
+    enum p2p_v2_mode { P2P_V2_OFF = 0, P2P_V2_ON, P2P_V2_ONLY } v2_mode;
+    const uint8_t *node_sk;           /* 64-byte Ed25519 node key signing our v2
+                                         hello; NULL: anonymous. Copied. */
+    /* Allowlist of peer node keys (32 bytes each, at most
+     * P2P_MAX_ALLOWED_KEYS): when non-empty, only v2 peers whose hello is
+     * signed by one of them are kept (implies ONLY). Copied. */
+    const uint8_t (*allowed_keys)[32];
+    size_t n_allowed_keys;
 };
 #define P2P_OUTBOUND_UNSET UINT32_MAX
 
@@ -198,6 +211,10 @@ int p2p_submit_block(struct p2p *p, const struct chain_block *b, uint64_t now_ms
  * P2P_RECONNECT_MIN_MS doubling to P2P_RECONNECT_MAX_MS). Returns 0,
  * P2P_ERR_EXISTS or P2P_ERR_FULL. The connect happens on the next tick. */
 int p2p_connect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms);
+/* Like p2p_connect_addr, and the connection is kept only if the peer
+ * proves this node key in a v2 handshake (--connect=PUBKEY@host:port). */
+int p2p_connect_addr_key(struct p2p *p, const struct p2p_addr *addr, const uint8_t key[32],
+                         uint64_t now_ms);
 /* Forget an added address (does not disconnect). 0 or P2P_ERR_NOT_FOUND. */
 int p2p_remove_addr(struct p2p *p, const struct p2p_addr *addr);
 /* One-shot connect (addnode onetry). */
@@ -293,6 +310,10 @@ struct p2p_peer_info {
     uint64_t bytes_recv_per_cmd[P2P_CMD_COUNT];
     uint64_t msgs_sent_per_cmd[P2P_CMD_COUNT];
     uint64_t msgs_recv_per_cmd[P2P_CMD_COUNT];
+    bool v2;                        /* encrypted transport (v2) */
+    uint8_t session_id[32];         /* v2: the same on both ends */
+    bool peer_key_known;            /* v2: its hello was signed by... */
+    uint8_t peer_key[32];           /* ...this node key */
 };
 
 /* Number of connected peers (established or not). */

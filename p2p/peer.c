@@ -60,8 +60,19 @@ static void send_frame(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct 
 
 void p2p__frame_send(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w)
 {
-    if (p2p_frame_end(w, 0, p->magic, cmd) == 0)
-        send_frame(p, pe, cmd, w);
+    if (p2p_frame_end(w, 0, p->magic, cmd) == 0) {
+        if (pe->framer.transport == P2P_TRANSPORT_V1) {
+            send_frame(p, pe, cmd, w);
+        } else if (pe->framer.v2_ready) {
+            struct wr sealed;
+            wr_init(&sealed, P2P_V2_OVERHEAD_BYTES + P2P_COMMAND_BYTES + w->len);
+            if (p2p_framer_seal(&pe->framer, w->buf, w->len, &sealed) == 0)
+                send_frame(p, pe, cmd, &sealed);
+            wr_free(&sealed);
+        }
+        /* else: a v2 connection before its handshake sends nothing but the
+         * handshake (version waits for p2p__transport_ready). */
+    }
     wr_free(w);
 }
 
@@ -123,12 +134,15 @@ void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tel
     if (tell_driver)
         p->io.disconnect(p->io.ctx, pe->id, reason);
     p2p_txreq_peer_gone(p->req, pe->id);
+    bool retry_v1 = p2p__transport_gone(p, pe);
     for (size_t i = 0; i < p->n_added; i++) {
         struct added *a = &p->added[i];
         if (a->peer != pe->id)
             continue;
         a->peer = 0;
-        if (!a->persistent) {
+        if (retry_v1) {
+            a->next_ms = p->now;    /* at once, as v1 */
+        } else if (!a->persistent) {
             p2p__added_remove(p, a);
         } else {
             a->next_ms = p->now + a->backoff_ms;

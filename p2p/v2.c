@@ -266,6 +266,16 @@ long p2p_v2_feed(struct p2p_v2 *v, const uint8_t *in, size_t len, struct p2p_v2_
     out->ev = P2P_V2_NONE;
     if (v->failed)
         return P2P_ERR_DECRYPT;
+    if (v->delivered) {
+        /* The message handed out last time is done with; a big buffer
+         * (a block) is not kept for the small messages that follow. */
+        v->delivered = false;
+        if (v->buf_cap > P2P_RECV_BUFFER_KEEP_BYTES) {
+            free(v->buf);
+            v->buf = NULL;
+            v->buf_cap = 0;
+        }
+    }
     size_t used = 0;
     if (!v->keys_ready) {
         size_t n = X25519_KEY_SIZE - v->peer_pk_have;
@@ -296,7 +306,8 @@ long p2p_v2_feed(struct p2p_v2 *v, const uint8_t *in, size_t len, struct p2p_v2_
              * length) fails here at once rather than waiting for bytes. */
             if (!v->hello_seen && v->contents_len > 2 + P2P_V2_HELLO_AUTH_BYTES)
                 return fail(v, P2P_ERR_DECRYPT);
-            if (v->contents_len > P2P_V2_MAX_CONTENTS_BYTES)
+            if (v->contents_len > (v->max_contents ? v->max_contents
+                                                    : P2P_V2_MAX_CONTENTS_BYTES))
                 return fail(v, P2P_ERR_OVERSIZE);
             v->buf_len = 0;
         }
@@ -344,6 +355,7 @@ long p2p_v2_feed(struct p2p_v2 *v, const uint8_t *in, size_t len, struct p2p_v2_
             return fail(v, rc);
         if (rc == 1) {
             out->ev = P2P_V2_MSG;
+            v->delivered = true;
             return (long)used;
         }
     }

@@ -46,6 +46,9 @@
 /* Hello flag: an authentication block (node key, signature) follows. */
 #define P2P_V2_HELLO_AUTH      0x01
 #define P2P_V2_HELLO_AUTH_BYTES (SIG_PUBKEY_SIZE + SIG_SIZE)
+/* What the framer queues for sending during the handshake: our key and our
+ * hello (with its authentication block), with room to spare. */
+#define P2P_V2_HANDSHAKE_TX_MAX_BYTES 512
 
 _Static_assert(P2P_V2_MAX_CONTENTS_BYTES < (1u << 24), "contents length must fit u24");
 
@@ -90,6 +93,10 @@ struct p2p_v2 {
     uint32_t contents_len;
     uint8_t *buf;
     size_t buf_len, buf_cap;
+    bool delivered;                    /* buf holds the last message handed out */
+    /* Largest contents accepted now (0: P2P_V2_MAX_CONTENTS_BYTES); the
+     * framer lowers it before the handshake. */
+    size_t max_contents;
 };
 
 /* Sets up v for one connection. sk NULL draws a fresh ephemeral key (the

@@ -169,6 +169,12 @@ void p2p_framer_init(struct p2p_framer *f, uint32_t magic)
 
 void p2p_framer_free(struct p2p_framer *f)
 {
+    if (f->v2) {
+        p2p_v2_free(f->v2);
+        free(f->v2);
+        f->v2 = NULL;
+    }
+    wr_free(&f->tx);
     free(f->buf);
     f->buf = NULL;
     f->len = f->cap = 0;
@@ -181,7 +187,7 @@ void p2p_framer_set_established(struct p2p_framer *f)
 
 size_t p2p_framer_allocated(const struct p2p_framer *f)
 {
-    return f->cap;
+    return f->cap + (f->v2 ? f->v2->buf_cap : 0);
 }
 
 /* Header complete: check it before anything is allocated for it. */
@@ -221,8 +227,8 @@ static int framer_reserve(struct p2p_framer *f, size_t more)
     return 0;
 }
 
-ssize_t p2p_framer_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
-                        struct p2p_frame *out)
+static ssize_t v1_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
+                       struct p2p_frame *out)
 {
     if (f->delivered) {
         /* The frame handed out last time is done with. */
@@ -266,4 +272,167 @@ ssize_t p2p_framer_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
     out->hdr = f->hdr;
     out->payload = f->buf;
     return (ssize_t)used;
+}
+
+/* ---- v2 ---- */
+
+static int v2_begin(struct p2p_framer *f, bool initiator, const uint8_t *node_sk)
+{
+    f->v2 = calloc(1, sizeof(*f->v2));
+    if (!f->v2)
+        return P2P_ERR_NOMEM;
+    int err = p2p_v2_init(f->v2, initiator, f->magic, NULL);
+    if (err)
+        return err;
+    if (node_sk)
+        p2p_v2_set_identity(f->v2, node_sk);
+    f->transport = P2P_TRANSPORT_V2;
+    wr_init(&f->tx, P2P_V2_HANDSHAKE_TX_MAX_BYTES);
+    if (!wr_bytes(&f->tx, p2p_v2_pubkey(f->v2), P2P_V2_PUBKEY_BYTES))
+        return P2P_ERR_NOMEM;
+    return 0;
+}
+
+int p2p_framer_start_v2(struct p2p_framer *f, const uint8_t *node_sk)
+{
+    return v2_begin(f, true, node_sk);
+}
+
+void p2p_framer_detect(struct p2p_framer *f, bool v1_allowed, const uint8_t *node_sk)
+{
+    f->transport = P2P_TRANSPORT_DETECT;
+    f->v1_allowed = v1_allowed;
+    f->node_sk = node_sk;
+}
+
+const uint8_t *p2p_framer_tx(const struct p2p_framer *f, size_t *len)
+{
+    *len = f->tx.len;
+    return f->tx.buf;
+}
+
+void p2p_framer_tx_done(struct p2p_framer *f)
+{
+    f->tx.len = 0;
+}
+
+int p2p_framer_seal(struct p2p_framer *f, const uint8_t *frame, size_t len, struct wr *out)
+{
+    if (!f->v2 || !f->v2_ready || len < P2P_HEADER_BYTES)
+        return P2P_ERR_INVALID_ARG;
+    char name[P2P_COMMAND_BYTES + 1];
+    memcpy(name, frame + 4, P2P_COMMAND_BYTES);
+    name[P2P_COMMAND_BYTES] = '\0';
+    uint32_t plen = le32_get(frame + 16);
+    if (plen != len - P2P_HEADER_BYTES)
+        return P2P_ERR_INVALID_ARG;
+    return p2p_v2_seal(f->v2, out, name, frame + P2P_HEADER_BYTES, plen, false);
+}
+
+/* A decrypted message gets the same checks a v1 header does: a known
+ * spelling, the command's cap, and before the handshake only
+ * version/verack. */
+static int v2_message(struct p2p_framer *f, const struct p2p_v2_out *o, struct p2p_frame *out)
+{
+    struct p2p_frame_hdr *h = &out->hdr;
+    memset(h, 0, sizeof(*h));
+    h->magic = f->magic;
+    int c = p2p_cmd_parse(o->name);
+    if (c < 0)
+        return c;
+    h->cmd = (enum p2p_cmd)c;
+    memcpy(h->name, o->name, P2P_COMMAND_BYTES);
+    h->len = (uint32_t)o->len;
+    h->sealed = true;
+    if (!f->established && h->cmd != P2P_CMD_VERSION && h->cmd != P2P_CMD_VERACK)
+        return P2P_ERR_HANDSHAKE;
+    if (o->len > p2p_cmd_max_payload(h->cmd))
+        return P2P_ERR_OVERSIZE;
+    out->kind = P2P_FRAME_MSG;
+    out->payload = o->payload;
+    return 0;
+}
+
+static ssize_t v2_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
+                       struct p2p_frame *out)
+{
+    size_t used = 0;
+    while (used < len) {
+        /* Before the handshake a packet may hold version/verack at most:
+         * the cap is set before the length is read. */
+        f->v2->max_contents = f->established ? 0
+            : P2P_V2_HEADER_BYTES + P2P_COMMAND_BYTES + P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES;
+        struct p2p_v2_out o;
+        long rc = p2p_v2_feed(f->v2, in + used, len - used, &o);
+        if (rc < 0)
+            return rc;
+        used += (size_t)rc;
+        switch (o.ev) {
+        case P2P_V2_NONE:
+            break;
+        case P2P_V2_KEYS: {
+            int err = p2p_v2_hello(f->v2, &f->tx);
+            if (err)
+                return err;
+            break;
+        }
+        case P2P_V2_HELLO:
+            f->v2_ready = true;
+            out->kind = P2P_FRAME_V2_READY;
+            out->peer_authenticated = o.peer_authenticated;
+            memcpy(out->peer_node_key, o.peer_node_key, sizeof(out->peer_node_key));
+            return (ssize_t)used;
+        case P2P_V2_MSG: {
+            int err = v2_message(f, &o, out);
+            return err ? err : (ssize_t)used;
+        }
+        }
+    }
+    return 0;
+}
+
+/* DETECT: the first 4 bytes are the v1 magic (a v1 peer) or the start of
+ * a v2 initiator's key. */
+static ssize_t detect_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
+                           struct p2p_frame *out)
+{
+    size_t take = 4 - f->hdr_len;
+    if (take > len)
+        take = len;
+    memcpy(f->hdr_raw + f->hdr_len, in, take);
+    f->hdr_len += take;
+    if (f->hdr_len < 4)
+        return 0;
+    ssize_t rc;
+    if (p2p_v2_is_v1_start(f->hdr_raw, f->magic)) {
+        if (!f->v1_allowed)
+            return P2P_ERR_V1_REFUSED;
+        f->transport = P2P_TRANSPORT_V1;      /* hdr_raw keeps the 4 bytes */
+        rc = v1_feed(f, in + take, len - take, out);
+    } else {
+        int err = v2_begin(f, false, f->node_sk);
+        if (err)
+            return err;
+        uint8_t first[4];
+        memcpy(first, f->hdr_raw, 4);
+        f->hdr_len = 0;
+        struct p2p_v2_out o;
+        long r = p2p_v2_feed(f->v2, first, 4, &o);
+        if (r < 0)
+            return r;
+        rc = v2_feed(f, in + take, len - take, out);
+    }
+    return rc > 0 ? rc + (ssize_t)take : rc;
+}
+
+ssize_t p2p_framer_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
+                        struct p2p_frame *out)
+{
+    out->kind = P2P_FRAME_MSG;
+    switch (f->transport) {
+    case P2P_TRANSPORT_DETECT: return detect_feed(f, in, len, out);
+    case P2P_TRANSPORT_V2:     return v2_feed(f, in, len, out);
+    case P2P_TRANSPORT_V1:     break;
+    }
+    return v1_feed(f, in, len, out);
 }
