@@ -202,6 +202,28 @@ bool chain_mine(struct chain_header *h, uint64_t start, uint64_t count);
 int chain_store_key_get(struct chain *c, uint8_t sk[64]);
 int chain_store_key_put(struct chain *c, const uint8_t sk[64]);
 
+/* ---- The node's own txs ----
+ * Txs the operator submitted (RPC) are kept in the store, from before the
+ * txid is answered until the block holding them is CHAIN_OWN_TX_KEEP_DEPTH
+ * deep, so a crash loses none: the node puts the unconfirmed ones back in
+ * its mempool at start. A row records the best-chain height that confirmed
+ * it, in the same transaction as the block (a reorg that disconnects the
+ * block makes it unconfirmed again). */
+#define CHAIN_OWN_TXS_MAX 16384u        /* unconfirmed own txs; more: OWN_FULL */
+#define CHAIN_OWN_TX_KEEP_DEPTH 100u    /* confirmations before a row is dropped */
+/* Store tx as an own tx (committed and synced on return). Returns 0, 1 if
+ * it already was one, CHAIN_ERR_OWN_FULL, or CHAIN_ERR_STORE. */
+int chain_own_tx_add(struct chain *c, const struct chain_tx *tx);
+/* Forget an own tx. 0, CHAIN_ERR_NOT_FOUND or CHAIN_ERR_STORE. */
+int chain_own_tx_del(struct chain *c, const uint8_t txid[32]);
+bool chain_own_tx_has(const struct chain *c, const uint8_t txid[32]);
+/* Unconfirmed own txs: the count, and up to max copied in nonce order
+ * (then the order added), so each sender's txs resubmit in sequence. */
+size_t chain_own_tx_count(const struct chain *c);
+size_t chain_own_txs(const struct chain *c, struct chain_tx *out, size_t max);
+/* One past the highest nonce of pk's unconfirmed own txs (0 if none). */
+uint64_t chain_own_next_nonce(const struct chain *c, const uint8_t pk[32]);
+
 /* ---- Checks ---- */
 /* Full consistency check (expensive; tests): best chain links, stored tip,
  * ledger == replay of the best chain from genesis == stored accounts,

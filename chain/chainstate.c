@@ -325,14 +325,17 @@ static void after_commit(struct chain *c, struct steps *conn, struct steps *disc
     for (size_t i = 0; i < disc->n; i++) {
         if (d)
             d[i] = &disc->s[i].b;
+        chain__own_block(c, &disc->s[i].b, disc->s[i].n->height, false, false);
         CHAIN_EMIT(c, block_disconnected, disc->s[i].n->hash, disc->s[i].n->height);
     }
     for (size_t i = 0; i < conn->n; i++) {
         if (k)
             k[i] = &conn->s[i].b;
+        chain__own_block(c, &conn->s[i].b, conn->s[i].n->height, true, false);
         CHAIN_EMIT(c, block_connected, conn->s[i].n->hash, conn->s[i].n->height,
                    &conn->s[i].b);
     }
+    chain__own_prune(c, chain__tip(c)->height, false);
     /* Out of memory here only leaves the mempool less tidy; the next block
      * or tick revalidates it. */
     if ((d || !disc->n) && (k || !conn->n))
@@ -397,7 +400,8 @@ static int switch_to(struct chain *c, struct bnode *target, uint64_t now_ms, uin
         ledger_undo_block(&c->ledger, &s->undo);
         c->best_len--;
         n_disc++;
-        if ((err = store_accounts(c, &s->undo)) != 0 || (err = store_undo_del(c->st, t->hash)) != 0)
+        if ((err = store_accounts(c, &s->undo)) != 0 || (err = store_undo_del(c->st, t->hash)) != 0 ||
+            (err = chain__own_block(c, &s->b, t->height, false, true)) != 0)
             goto fail;
         continue;
 fail_pop:
@@ -451,10 +455,11 @@ fail_pop:
             goto fail;
         err = store_undo_put(c->st, n->hash, raw, len);
         free(raw);
-        if (err)
+        if (err || (err = chain__own_block(c, &s->b, n->height, true, true)) != 0)
             goto fail;
         if (chain_u256_cmp(&n->work, &old_work) > 0 || i + 1 == n_path) {
-            if ((err = store_meta_put(c->st, META_TIP, n->hash, 32)) != 0 ||
+            if ((err = chain__own_prune(c, n->height, true)) != 0 ||
+                (err = store_meta_put(c->st, META_TIP, n->hash, 32)) != 0 ||
                 (err = store_commit(c->st)) != 0)
                 goto fail;
             open_tx = false;
@@ -882,6 +887,7 @@ int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_
     c->p = cfg->params;
     c->salt = cfg->salt;
     hmap_init(&c->index, c->salt);
+    hmap_init(&c->own, c->salt);
     ledger_init(&c->ledger, c->salt);
     err = mempool_init(&c->mp, c->p,
                        cfg->mempool_max_bytes ? cfg->mempool_max_bytes : CHAIN_MEMPOOL_MAX_BYTES_DEFAULT,
@@ -926,6 +932,8 @@ int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_
         for (struct bnode *x = tip; x; x = x->prev)
             c->best[x->height] = x;
     }
+    if ((err = chain__own_load(c)) != 0)
+        goto fail;
     recompute_best(c);
     /* Bodies stored but not connected before a crash connect now. */
     if ((err = activate(c, now_ms, NULL)) != 0)
@@ -951,6 +959,7 @@ void chain_close(struct chain *c)
     free(c->best);
     ledger_free(&c->ledger);
     mempool_free(&c->mp);
+    chain__own_free(c);
     store_close(c->st);
     free(c);
 }
@@ -1272,7 +1281,7 @@ int chain_check(struct chain *c)
     ledger_digest(&disk, d3);
     if (memcmp(d1, d2, 32) != 0 || memcmp(d1, d3, 32) != 0)
         goto out;
-    if (!mempool_check(&c->mp, &c->ledger))
+    if (chain__own_check(c) != 0 || !mempool_check(&c->mp, &c->ledger))
         goto out;
     err = 0;
 out:

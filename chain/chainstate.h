@@ -71,6 +71,10 @@ struct chain {
     uint64_t seq;
     struct orphan_blk **orph;        /* oldest first */
     size_t n_orph, orph_bytes;
+    /* The node's own txs (owntx.c): txid -> struct own_tx (owned). */
+    struct hmap own;
+    uint64_t own_seq;                /* next own_tx.seq */
+    size_t own_unconf;               /* own txs with height 0 */
     /* The block being accepted, so connecting it needs no reload. */
     const struct bnode *hint_node;
     const struct chain_block *hint_block;
@@ -87,5 +91,17 @@ struct chain {
 static inline struct bnode *chain__tip(const struct chain *c) { return c->best[c->best_len - 1]; }
 uint64_t chain__mtp(const struct chain *c, const struct bnode *n);
 uint32_t chain__next_bits(const struct chain *c, const struct bnode *parent);
+
+/* Own txs (owntx.c). chain__own_block with write: set the own_tx heights
+ * for block b at height (connect) or clear them (disconnect) in the open
+ * store transaction; without write: the same in memory, after the commit.
+ * chain__own_prune likewise forgets rows buried CHAIN_OWN_TX_KEEP_DEPTH
+ * deep under tip_height. */
+int chain__own_load(struct chain *c);
+void chain__own_free(struct chain *c);
+int chain__own_block(struct chain *c, const struct chain_block *b, uint32_t height, bool connect,
+                     bool write);
+int chain__own_prune(struct chain *c, uint32_t tip_height, bool write);
+int chain__own_check(struct chain *c);
 
 #endif

@@ -29,6 +29,7 @@
     X(TX_REPLACE_FEE,     -32, "tx-replacement-fee-too-low") \
     X(MEMPOOL_FULL,       -33, "mempool-full") \
     X(TX_ORPHAN_FULL,     -34, "tx-orphan-pool-full") \
+    X(OWN_FULL,           -35, "own-txs-full") \
     /* block */ \
     X(BLK_POW,            -50, "high-hash") \
     X(BLK_BAD_BITS,       -51, "bad-diffbits") \

@@ -17,6 +17,7 @@ enum {
     Q_BODY_PUT, Q_BODY_GET,
     Q_UNDO_PUT, Q_UNDO_GET, Q_UNDO_DEL,
     Q_ACC_PUT, Q_ACC_DEL, Q_ACC_LOAD,
+    Q_OWN_PUT, Q_OWN_HEIGHT, Q_OWN_DEL, Q_OWN_PRUNE, Q_OWN_LOAD,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_COUNT
 };
@@ -35,6 +36,11 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_ACC_PUT]    = "INSERT OR REPLACE INTO account(pk, balance, nonce) VALUES (?1, ?2, ?3)",
     [Q_ACC_DEL]    = "DELETE FROM account WHERE pk = ?1",
     [Q_ACC_LOAD]   = "SELECT pk, balance, nonce FROM account",
+    [Q_OWN_PUT]    = "INSERT OR IGNORE INTO own_tx(txid, seq, data, height) VALUES (?1, ?2, ?3, 0)",
+    [Q_OWN_HEIGHT] = "UPDATE own_tx SET height = ?2 WHERE txid = ?1",
+    [Q_OWN_DEL]    = "DELETE FROM own_tx WHERE txid = ?1",
+    [Q_OWN_PRUNE]  = "DELETE FROM own_tx WHERE height > 0 AND height <= ?1",
+    [Q_OWN_LOAD]   = "SELECT txid, seq, data, height FROM own_tx ORDER BY seq",
     [Q_BEGIN]      = "BEGIN IMMEDIATE",
     [Q_COMMIT]     = "COMMIT",
     [Q_ROLLBACK]   = "ROLLBACK",
@@ -47,7 +53,9 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS block_body(hash BLOB PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS block_undo(hash BLOB PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS account(pk BLOB PRIMARY KEY, balance INTEGER NOT NULL,"
-    "  nonce INTEGER NOT NULL);";
+    "  nonce INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS own_tx(txid BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
+    "  data BLOB NOT NULL, height INTEGER NOT NULL);";
 
 struct store {
     sqlite3 *db;
@@ -302,6 +310,70 @@ int store_account_load(struct store *s,
         }
         err = fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
                  (uint64_t)sqlite3_column_int64(st, 2));
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = CHAIN_ERR_STORE;
+    sqlite3_reset(st);
+    return err;
+}
+
+/* ---- the node's own txs ---- */
+
+int store_own_put(struct store *s, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
+                  size_t len)
+{
+    sqlite3_stmt *st = s->q[Q_OWN_PUT];
+    if (bind_blob(st, 1, txid, 32) || bind_blob(st, 3, data, len)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    return run(st);
+}
+
+int store_own_height(struct store *s, const uint8_t txid[32], uint32_t height)
+{
+    sqlite3_stmt *st = s->q[Q_OWN_HEIGHT];
+    if (bind_blob(st, 1, txid, 32)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    sqlite3_bind_int64(st, 2, height);
+    return run(st);
+}
+
+int store_own_del(struct store *s, const uint8_t txid[32])
+{
+    sqlite3_stmt *st = s->q[Q_OWN_DEL];
+    if (bind_blob(st, 1, txid, 32)) {
+        sqlite3_reset(st);
+        return CHAIN_ERR_STORE;
+    }
+    return run(st);
+}
+
+int store_own_prune(struct store *s, uint32_t max_height)
+{
+    sqlite3_stmt *st = s->q[Q_OWN_PRUNE];
+    sqlite3_bind_int64(st, 1, max_height);
+    return run(st);
+}
+
+int store_own_load(struct store *s,
+                   int (*fn)(void *ctx, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
+                             size_t len, uint32_t height),
+                   void *ctx)
+{
+    sqlite3_stmt *st = s->q[Q_OWN_LOAD];
+    int rc = SQLITE_DONE, err = 0;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 2);
+        if (sqlite3_column_bytes(st, 0) != 32 || n < 0) {
+            err = CHAIN_ERR_STORE;
+            break;
+        }
+        err = fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+                 sqlite3_column_blob(st, 2), (size_t)n, (uint32_t)sqlite3_column_int64(st, 3));
     }
     if (!err && rc != SQLITE_DONE)
         err = CHAIN_ERR_STORE;

@@ -7,6 +7,7 @@
  *   block_body(hash BLOB PRIMARY KEY, data BLOB)
  *   block_undo(hash BLOB PRIMARY KEY, data BLOB)
  *   account(pk BLOB PRIMARY KEY, balance INTEGER, nonce INTEGER)
+ *   own_tx(txid BLOB PRIMARY KEY, seq INTEGER, data BLOB, height INTEGER)
  * u64 values are stored as SQLite's signed 64-bit integers, bit for bit.
  *
  * The caller groups writes with store_begin/store_commit so each block
@@ -59,5 +60,19 @@ int store_account_load(struct store *s,
                        int (*fn)(void *ctx, const uint8_t pk[32], uint64_t balance,
                                  uint64_t nonce),
                        void *ctx);
+
+/* The node's own txs (chain/owntx.c): seq is the order they were added,
+ * data the serialized tx, height the best-chain block that holds it (0:
+ * unconfirmed). put ignores a txid already there. prune deletes the
+ * confirmed rows at heights <= max_height. load calls fn in seq order. */
+int store_own_put(struct store *s, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
+                  size_t len);
+int store_own_height(struct store *s, const uint8_t txid[32], uint32_t height);
+int store_own_del(struct store *s, const uint8_t txid[32]);
+int store_own_prune(struct store *s, uint32_t max_height);
+int store_own_load(struct store *s,
+                   int (*fn)(void *ctx, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
+                             size_t len, uint32_t height),
+                   void *ctx);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "chain/chain.h"
@@ -57,6 +58,31 @@ static inline struct chain *topen(const struct chain_params *p, const char *path
     struct chain_config cfg = { .params = p, .db_path = path };
     assert_int_equal(chain_open(&c, &cfg, T_NOW(p)), 0);
     return c;
+}
+
+/* A temporary directory holding chain.db, for suites that reopen a store
+ * (mkdtemp needs _GNU_SOURCE or _DEFAULT_SOURCE before the includes). */
+struct tdir {
+    char dir[64];
+    char db[96];
+};
+
+static inline void tdir_make(struct tdir *t)
+{
+    strcpy(t->dir, "/tmp/gossipd-chain-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->db, sizeof t->db, "%s/chain.db", t->dir);
+}
+
+static inline void tdir_remove(struct tdir *t)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    char p[128];
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        snprintf(p, sizeof p, "%s%s", t->db, suffix[i]);
+        unlink(p);
+    }
+    rmdir(t->dir);
 }
 
 /* Build and mine a block on parent (hash) with the given txs, coinbase

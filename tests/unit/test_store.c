@@ -15,29 +15,6 @@
 
 static const struct chain_params *P = &chain_params_regtest;
 
-struct tdir {
-    char dir[64];
-    char db[96];
-};
-
-static void tdir_make(struct tdir *t)
-{
-    strcpy(t->dir, "/tmp/gossipd-store-XXXXXX");
-    assert_non_null(mkdtemp(t->dir));
-    snprintf(t->db, sizeof t->db, "%s/chain.db", t->dir);
-}
-
-static void tdir_remove(struct tdir *t)
-{
-    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-    char p[128];
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        snprintf(p, sizeof p, "%s%s", t->db, suffix[i]);
-        unlink(p);
-    }
-    rmdir(t->dir);
-}
-
 /* Mine one block on the tip from the mempool, paying `to`. */
 static void mine_tip(struct chain *c, const uint8_t to[32], uint64_t now, struct chain_result *r)
 {
