@@ -4,6 +4,7 @@
 #include "node/node.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +379,7 @@ static void on_stop_timer(uv_timer_t *t)
     close_handle((uv_handle_t *)&n->sig_term);
     close_handle((uv_handle_t *)&n->resolve_timer);
     close_handle((uv_handle_t *)&n->stop_timer);
+    close_handle((uv_handle_t *)&n->save_timer);
     /* A name lookup still queued must not hold the loop (slow DNS). */
     for (size_t i = 0; i < n->n_seeds; i++)
         if (n->seeds[i].resolving)
@@ -397,11 +399,14 @@ void node_request_stop(struct node *n)
 
 /* ------------------------------------------------------------ mempool file */
 
-/* The mempool survives a clean shutdown: node_free writes every tx (hex, a
- * line each, nonces ascending so a sender's txs reload in order) to
- * DATADIR/mempool.dat, and node_init loads them back before the p2p core
+/* The mempool survives a restart: every NODE_SAVE_INTERVAL_MS and at a
+ * clean stop the node writes every tx (hex, a line each, nonces ascending
+ * so a sender's txs reload in order) to DATADIR/mempool.dat (a temporary
+ * file, fsync, rename, fsync of the directory: a crash leaves the old file
+ * or the new one), and node_init loads them back before the p2p core
  * exists (so nothing is announced or logged as new; anti-entropy spreads
- * them once peers connect). A tx no longer valid is dropped. */
+ * them once peers connect). A tx no longer valid is dropped. The node's
+ * own txs do not depend on this file: they are in the store (own_tx). */
 #define NODE_MEMPOOL_FILE "mempool.dat"
 
 static int cmp_nonce(const void *a, const void *b)
@@ -411,7 +416,8 @@ static int cmp_nonce(const void *a, const void *b)
     return x->nonce < y->nonce ? -1 : x->nonce > y->nonce;
 }
 
-static void mempool_save(struct node *n)
+/* Logged at info at a clean stop, at debug when periodic. */
+static void mempool_save(struct node *n, bool at_stop)
 {
     size_t count = chain_mempool_count(n->chain);
     char path[NODE_CONFIG_PATH_MAX + 32], tmp[NODE_CONFIG_PATH_MAX + 40];
@@ -444,11 +450,22 @@ static void mempool_save(struct node *n)
         hex_encode(hex, buf, w.len);
         ok = fprintf(f, "%s\n", hex) > 0;
     }
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) == 0)
-        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "mempool_saved", LF_UINT("txs", k));
-    else
+    if (ok && rename(tmp, path) == 0) {
+        int dfd = open(n->cfg.datadir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        NODE_LOG(&n->log, at_stop ? NODE_LOG_INFO : NODE_LOG_DEBUG, NODE_LOG_CAT_NONE,
+                 "mempool_saved", LF_UINT("txs", k));
+    } else {
+        NODE_LOG(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "mempool_save_failed",
+                 LF_STR("path", tmp), LF_STR("reason", strerror(errno)));
         unlink(tmp);
+    }
     free(ids);
     free(txs);
 }
@@ -475,9 +492,80 @@ static void mempool_load(struct node *n)
             dropped++;
     }
     fclose(f);
-    unlink(path);   /* loaded once; the next clean stop writes it again */
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "mempool_loaded", LF_UINT("txs", loaded),
              LF_UINT("dropped", dropped));
+}
+
+/* ------------------------------------------------------------ own txs */
+
+int node_submit_own_tx(struct node *n, const struct chain_tx *tx)
+{
+    uint8_t txid[32];
+    chain_tx_txid(tx, txid);
+    int added = chain_own_tx_add(n->chain, tx);
+    if (added < 0) {
+        NODE_LOG(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "own_tx_store_failed",
+                 LF_HASH("txid", txid), LF_STR("reason", chain_strerror(added)));
+        return added;
+    }
+    int rc = p2p_submit_tx(n->p2p, tx, node_now_ms());
+    /* A rejected tx was never acknowledged: forget it (if the delete fails
+     * the row is dropped at the next start, when its nonce is taken). */
+    if (rc < 0 && rc != CHAIN_ERR_TX_DUPLICATE && added == 0)
+        chain_own_tx_del(n->chain, txid);
+    return rc;
+}
+
+uint64_t node_own_next_nonce(const struct node *n)
+{
+    uint64_t pool = chain_account_next_nonce(n->chain, n->key_pk);
+    uint64_t own = chain_own_next_nonce(n->chain, n->key_pk);
+    return own > pool ? own : pool;
+}
+
+/* Submit (and so announce) every unconfirmed own tx the mempool lacks:
+ * at start (the mempool may have been lost with a crash) and every
+ * NODE_SAVE_INTERVAL_MS (expired or evicted ones). One whose nonce another
+ * confirmed tx took can never confirm and is dropped. */
+static void own_txs_resubmit(struct node *n, bool at_start)
+{
+    size_t count = chain_own_tx_count(n->chain);
+    if (count == 0)
+        return;
+    struct chain_tx *txs = malloc(count * sizeof *txs);
+    if (!txs)
+        return;
+    count = chain_own_txs(n->chain, txs, count);
+    size_t back = 0, dropped = 0, kept = 0;
+    uint64_t now = node_now_ms();
+    for (size_t i = 0; i < count; i++) {
+        uint8_t txid[32];
+        chain_tx_txid(&txs[i], txid);
+        if (!at_start && chain_mempool_has(n->chain, txid))
+            continue;
+        int rc = p2p_submit_tx(n->p2p, &txs[i], now);
+        if (rc > 0 || rc == CHAIN_ERR_TX_DUPLICATE) {
+            back++;
+        } else if (rc == CHAIN_ERR_TX_NONCE_TOO_OLD && chain_own_tx_del(n->chain, txid) == 0) {
+            dropped++;
+        } else {
+            kept++;
+        }
+    }
+    free(txs);
+    if (at_start || dropped || kept || back)
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "own_txs_resubmitted",
+                 LF_BOOL("at_start", at_start), LF_UINT("submitted", back),
+                 LF_UINT("dropped", dropped), LF_UINT("kept", kept));
+}
+
+static void on_save_timer(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    if (n->stopping)
+        return;
+    mempool_save(n, false);
+    own_txs_resubmit(n, false);
 }
 
 /* ------------------------------------------------------------ init */
@@ -534,6 +622,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
 
     uv_timer_init(loop, &n->stop_timer);
     uv_timer_init(loop, &n->resolve_timer);
+    uv_timer_init(loop, &n->save_timer);
+    n->save_timer.data = n;
     uv_signal_init(loop, &n->sig_int);
     uv_signal_init(loop, &n->sig_term);
     uv_prepare_init(loop, &n->kick);
@@ -631,6 +721,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     }
     node_net_attach(n->net, n->p2p);
     uv_prepare_start(&n->kick, on_kick);
+    own_txs_resubmit(n, true);   /* before RPC answers: sendtoaddress sees their nonces */
+    uv_timer_start(&n->save_timer, on_save_timer, NODE_SAVE_INTERVAL_MS, NODE_SAVE_INTERVAL_MS);
     rc = node_net_listen(n->net, cfg->bind, cfg->port);
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
@@ -721,7 +813,7 @@ void node_free(struct node *n)
         uint8_t tip[32];
         chain_tip(n->chain, tip);
         if (n->started) {
-            mempool_save(n);
+            mempool_save(n, true);
             NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
                      LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip));
         }

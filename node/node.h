@@ -35,6 +35,10 @@
 #define NODE_RESOLVE_RETRY_MS 2000
 /* getrawtransaction without a blockhash looks back this many blocks. */
 #define NODE_TX_LOOKBACK_BLOCKS 1000
+/* This often the mempool is written to mempool.dat (also at a clean stop)
+ * and the node's own unconfirmed txs missing from the mempool (expired,
+ * evicted, rejected at start) are submitted again. */
+#define NODE_SAVE_INTERVAL_MS (60u * 1000)
 
 struct node_net;
 struct node_miner;
@@ -73,6 +77,7 @@ struct node {
     uv_timer_t stop_timer;
     uv_timer_t resolve_timer;
     uv_prepare_t kick;
+    uv_timer_t save_timer;       /* NODE_SAVE_INTERVAL_MS */
     struct node_seed seeds[NODE_CONFIG_CONNECT_MAX];
     size_t n_seeds;
     bool stopping;
@@ -90,6 +95,15 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg);
  * background (retried until it resolves), then added as p2p_connect_addr.
  * Returns 0, 1 if already added, -1 if malformed or too many. */
 int node_add_seed(struct node *n, const char *hostport);
+/* A tx from the operator (sendtoaddress, sendrawtransaction): stored as
+ * an own tx (chain_own_tx_add) before it is validated and announced with
+ * p2p_submit_tx, so a txid the caller gets back survives a crash. A
+ * rejected tx is forgotten again. Returns p2p_submit_tx's status or a
+ * CHAIN_ERR_* (STORE, OWN_FULL, or the rejection). */
+int node_submit_own_tx(struct node *n, const struct chain_tx *tx);
+/* The nonce sendtoaddress signs with: after the key's pending mempool txs
+ * and after every unconfirmed own tx of the key. */
+uint64_t node_own_next_nonce(const struct node *n);
 /* Begin a clean shutdown (idempotent). */
 void node_request_stop(struct node *n);
 /* Release what node_init acquired. Call after uv_run returned. */

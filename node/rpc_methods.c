@@ -151,7 +151,7 @@ static json_t *submit_tx(struct node_rpc_req *rq, const struct chain_tx *tx)
     struct node *n = NODE(rq);
     uint8_t txid[32];
     chain_tx_txid(tx, txid);
-    int rc = p2p_submit_tx(n->p2p, tx, node_now_ms());
+    int rc = node_submit_own_tx(n, tx);
     if (rc == CHAIN_ERR_TX_DUPLICATE)
         return hash_json(txid);   /* already in the mempool: as bitcoind, not an error */
     if (rc < 0)
@@ -544,7 +544,7 @@ static json_t *m_sendtoaddress(struct node_rpc_req *rq)
         memcpy(tx.memo, memo, ml);
         tx.memo_len = (uint16_t)ml;
     }
-    tx.nonce = chain_account_next_nonce(n->chain, n->key_pk);
+    tx.nonce = node_own_next_nonce(n);
     chain_tx_sign(&tx, n->key_sk);
     return submit_tx(rq, &tx);
 }

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""gossipd integration: nothing acknowledged is lost.
+
+test_kill9_under_load: three regtest nodes (a, b and the victim v, which
+dials both). A load thread sends txs to v (sendtoaddress from v's key, and
+sendrawtransaction of txs signed by the development key), a miner thread
+calls generate on a and on v, and v is killed with SIGKILL KILLS times at
+random moments and restarted with the same command line. Afterwards every
+txid v acknowledged must end in a block of the common best chain (or, if
+the drain runs out of time, in every live mempool), and every block v
+reported as committed (its tip before each kill, the blocks its generate
+returned) must still be stored at v.
+
+usage: test_node_durability.py GOSSIPD GOSSIP-CLI [TEST ...]
+"""
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import RPCError, run, wait_for  # noqa: E402
+
+COIN = 100000000
+KILLS = 4                    # kill -9 rounds
+KILL_AFTER_S = (1.0, 2.5)    # random pause before each kill
+DRAIN_S = 60                 # bound for mining everything in afterwards
+FEE = 1000
+
+
+def txids_in_chain(node):
+    out = set()
+    h = node.call("getbestblockhash")
+    while True:
+        b = node.call("getblock", h)
+        out.update(b["tx"])
+        if "previousblockhash" not in b:
+            return out
+        h = b["previousblockhash"]
+
+
+def test_kill9_under_load(env):
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    v = env.node("v", "--connect=127.0.0.1:%d" % a.port,
+                 "--connect=127.0.0.1:%d" % b.port).start()
+    wait_for("v connected to a and b", lambda: v.call("getconnectioncount") == 2)
+    key = os.path.join(env.tmp, "dev.key")
+    a.cli("devkey", key)
+    v_addr = v.call("getnewaddress")
+    to = [a.call("getnewaddress"), b.call("getnewaddress")]
+    a.call("generatetoaddress", 4, v_addr)          # fund v's key: 200 coins
+    wait_for("v funded", lambda: v.call("getaccount", v_addr)["balance"] >= 4 * 50 * COIN)
+
+    acked = []                # txids v returned
+    rejected = []             # (method, error) v answered with an error
+    committed = []            # block hashes v reported
+    lock = threading.Lock()
+    stop = threading.Event()
+    state = {"raw_nonce": 0, "raw_hex": None}
+
+    def alive(n):
+        return n.proc is not None and n.proc.poll() is None
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                if i % 3 == 0:
+                    if state["raw_hex"] is None:
+                        state["raw_hex"] = v.cli("tx", key, random.choice(to), "1000",
+                                                 str(FEE), str(state["raw_nonce"]))
+                    txid = v.call("sendrawtransaction", state["raw_hex"], timeout=10)
+                    state["raw_nonce"] += 1
+                    state["raw_hex"] = None
+                else:
+                    txid = v.call("sendtoaddress", random.choice(to), 1000 + i, timeout=10)
+                with lock:
+                    acked.append(txid)
+            except RPCError as e:
+                if e.message == "tx-nonce-already-used" and state["raw_hex"]:
+                    # an unacknowledged raw tx that v had kept: confirmed before we heard
+                    state["raw_nonce"] += 1
+                    state["raw_hex"] = None
+                    continue
+                with lock:
+                    rejected.append(e.message)
+            except Exception:
+                time.sleep(0.05)   # v is down: nothing acknowledged
+            time.sleep(0.01)
+
+    def mine():
+        k = 0
+        while not stop.is_set():
+            k += 1
+            n = v if k % 3 == 0 else a
+            try:
+                hs = n.call("generate", 1, timeout=10)
+                if n is v:
+                    with lock:
+                        committed.extend(hs)
+            except Exception:
+                pass
+            stop.wait(0.4)
+
+    threads = [threading.Thread(target=load), threading.Thread(target=mine)]
+    for t in threads:
+        t.start()
+    kills = []
+    try:
+        for r in range(KILLS):
+            time.sleep(random.uniform(*KILL_AFTER_S))
+            tip, height = v.call("getbestblockhash"), v.call("getblockcount")
+            with lock:
+                committed.append(tip)
+                n_acked = len(acked)
+            v.proc.kill()
+            v.proc.wait(timeout=10)
+            v.logf.close()
+            v.proc = None
+            kills.append((tip, height, n_acked))
+            time.sleep(random.uniform(0.1, 0.5))
+            v.start()
+            assert v.call("getblockcount") >= height, "v lost committed blocks"
+            v.call("getblock", tip)        # the tip before the kill is stored
+            restored = v.events("own_txs_resubmitted")
+            assert restored and restored[-1]["at_start"], restored
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not [t for t in threads if t.is_alive()], "load threads did not stop"
+    assert len(kills) == KILLS and len(acked) > 20, (kills, len(acked))
+
+    # Every block v reported committed is still stored at v.
+    for h in committed:
+        v.call("getblock", h)
+
+    # Mine until every acknowledged tx is in the common best chain.
+    wait_for("v reconnected", lambda: v.call("getconnectioncount") == 2)
+    want = set(acked)
+    deadline = time.monotonic() + DRAIN_S
+    missing = want
+    while time.monotonic() < deadline:
+        a.call("generate", 1)
+        tip = a.call("getbestblockhash")
+        wait_for("same tip everywhere",
+                 lambda: v.call("getbestblockhash") == tip and b.call("getbestblockhash") == tip)
+        missing = want - txids_in_chain(a)
+        if not missing:
+            break
+        time.sleep(0.5)
+    if missing:
+        pools = [set(n.call("getrawmempool")) for n in (a, b, v)]
+        lost = [t for t in missing if not all(t in p for p in pools)]
+        assert not lost, "%d of %d acknowledged txs lost, e.g. %s" % (len(lost), len(want),
+                                                                     lost[:3])
+    assert not rejected, "v rejected its own submissions: %r" % rejected[:5]
+    print("kill -9: %d kills, %d txs acknowledged, %d in blocks, %d blocks v committed, "
+          "final height %d" % (len(kills), len(want), len(want) - len(missing), len(committed),
+                               a.call("getblockcount")), flush=True)
+    for n in (a, b, v):
+        assert n.stop() == 0
+
+
+if __name__ == "__main__":
+    run([test_kill9_under_load], sys.argv)
