@@ -691,6 +691,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
         .reorg = ev_reorg,
     };
 
+    chain_set_events(n->chain, &cev);   /* node/'s own listener, beside the core's */
+
     rc = node_net_create(&n->net, loop);
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
@@ -702,7 +704,6 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     pc.chain = n->chain;
     pc.io = node_net_io(n->net);
     pc.events = &events;
-    pc.chain_events = &cev;
     pc.name = n->cfg.name;   /* ours: lives as long as the core */
     pc.seed = sec_random_u64();
     pc.listen_port = cfg->port;

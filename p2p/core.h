@@ -118,20 +118,11 @@ struct orphan_hold {
     uint64_t until_ms;
 };
 
-/* A tx chain/ holds for a nonce gap, and who gave it to us. */
-struct waiting_src {
-    uint8_t txid[32];
-    enum p2p_source src;
-    uint64_t peer;
-    bool used;
-};
-
 struct p2p {
     struct chain *chain;
     struct p2p_io io;
     struct p2p_events ev;
-    struct chain_events fwd;
-    struct chain_events mine;
+    int chain_listener;         /* chain_add_listener handle; 0: none */
     uint32_t magic;
     char ua[P2P_MAX_USER_AGENT_BYTES + 1];
     struct p2p_rng rng;
@@ -162,15 +153,12 @@ struct p2p {
     size_t n_noban;
     struct orphan_hold orphans[P2P_ORPHAN_HOLD_ENTRIES];
     size_t orphan_next;
-    struct waiting_src waiting[P2P_WAITING_SOURCES_MAX];
-    size_t waiting_next, waiting_used;
 
     struct p2p_stats stats;
     uint64_t now;
     uint64_t next_recon_ms, next_headers_ms, next_fetch_ms, next_chain_tick_ms;
     uint8_t last_tip[32];
     bool fetch_dirty;
-    const uint8_t *accepting;   /* txid being accepted by us right now */
     struct p2p_v2_state v2;
 };
 
@@ -288,9 +276,11 @@ bool p2p__have_tx(const struct p2p *p, const uint8_t txid[32]);
 void p2p__send_requests(struct p2p *p);
 void p2p__plan_fetch(struct p2p *p);
 bool p2p__block_reject_is_fault(int r);
-void p2p__waiting_remember(struct p2p *p, const uint8_t txid[32], enum p2p_source src,
-                           uint64_t peer);
-/* The chain_events the core installs on the chain (forwarding to node/'s). */
+/* The chain origin tag of a tx from src (peer ids are the tags; RPC has
+ * its own). */
+#define P2P__ORIGIN_RPC UINT64_MAX
+uint64_t p2p__origin_of(enum p2p_source src, uint64_t peer);
+/* The core's chain listener (chain_add_listener). */
 struct chain_events p2p__fetch_chain_events(struct p2p *p);
 void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 void p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l);

@@ -83,11 +83,13 @@ void p2p__plan_fetch(struct p2p *p)
     p->next_fetch_ms = p->now + P2P_BLOCK_FETCH_INTERVAL_MS;
 }
 
+/* Chain listener: confirmed txs left the mempool, never download them
+ * again. */
 static void on_block_connected(void *ctx, const uint8_t hash[32], uint32_t height,
                                const struct chain_block *b)
 {
     struct p2p *p = ctx;
-    /* Confirmed txs left the mempool: never download them again. */
+    (void)height;
     for (size_t i = 0; b && i < b->n_tx; i++) {
         uint8_t txid[32];
         chain_tx_txid(&b->txs[i], txid);
@@ -95,70 +97,35 @@ static void on_block_connected(void *ctx, const uint8_t hash[32], uint32_t heigh
         p2p_txreq_forget(p->req, txid);
     }
     p2p_filter_add(&p->recent, p2p__sid(p, hash));
-    if (p->fwd.block_connected)
-        p->fwd.block_connected(p->fwd.ctx, hash, height, b);
 }
 
-static void on_block_disconnected(void *ctx, const uint8_t hash[32], uint32_t height)
+uint64_t p2p__origin_of(enum p2p_source src, uint64_t peer)
+{
+    return src == P2P_SRC_PEER ? peer : P2P__ORIGIN_RPC;
+}
+
+/* Chain listener: a tx entered the mempool, whether accepted by our own
+ * chain_mempool_accept call just now, released from the waiting area
+ * when its nonce gap closed (with the origin tag we gave it then), or
+ * returned by a reorg (CHAIN_ORIGIN_NONE). One place reports and
+ * announces all three, so no call needs to know which. */
+static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx,
+                        uint64_t tag)
 {
     struct p2p *p = ctx;
-    if (p->fwd.block_disconnected)
-        p->fwd.block_disconnected(p->fwd.ctx, hash, height);
-}
-
-static void on_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip[32],
-                     uint32_t depth)
-{
-    struct p2p *p = ctx;
-    if (p->fwd.reorg)
-        p->fwd.reorg(p->fwd.ctx, old_tip, new_tip, depth);
-}
-
-void p2p__waiting_remember(struct p2p *p, const uint8_t txid[32], enum p2p_source src,
-                           uint64_t peer)
-{
-    struct waiting_src *w = &p->waiting[p->waiting_next];
-    p->waiting_next = (p->waiting_next + 1) % P2P_WAITING_SOURCES_MAX;
-    if (!w->used)
-        p->waiting_used++;
-    memcpy(w->txid, txid, 32);
-    w->src = src;
-    w->peer = peer;
-    w->used = true;
-}
-
-/* Takes the remembered source of a waiting tx; false if none. A reorg
- * returns many txs at once and none of them waited, hence the count. */
-static bool waiting_take(struct p2p *p, const uint8_t txid[32], struct waiting_src *out)
-{
-    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX && p->waiting_used > 0; i++) {
-        struct waiting_src *w = &p->waiting[i];
-        if (w->used && memcmp(w->txid, txid, 32) == 0) {
-            *out = *w;
-            w->used = false;
-            p->waiting_used--;
-            return true;
-        }
+    enum p2p_source src = P2P_SRC_REORG;
+    uint64_t peer = 0;
+    if (tag == P2P__ORIGIN_RPC) {
+        src = P2P_SRC_RPC;
+    } else if (tag != CHAIN_ORIGIN_NONE) {
+        src = P2P_SRC_PEER;
+        peer = tag;
     }
-    return false;
-}
-
-static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx, uint64_t tag)
-{
-    struct p2p *p = ctx;
-    if (p->fwd.tx_added)
-        p->fwd.tx_added(p->fwd.ctx, txid, tx, tag);
-    if (p->accepting && memcmp(p->accepting, txid, 32) == 0)
-        return;   /* our own accept call reports it */
-    /* A tx that waited for a nonce gap is new to us: report it with the
-     * peer (or RPC) it came from. Anything else is back in the mempool
-     * after a reorg. Either way, announce it like a new one. */
-    struct waiting_src w;
-    bool waited = waiting_take(p, txid, &w);
+    if (src != P2P_SRC_REORG)
+        p2p_filter_add(&p->recent, p2p__sid(p, txid));
     p->stats.txs_accepted++;
     if (p->ev.tx_accepted)
-        p->ev.tx_accepted(p->ev.ctx, txid, waited ? w.src : P2P_SRC_REORG,
-                          waited ? w.peer : 0, chain_tx_size(tx), waited);
+        p->ev.tx_accepted(p->ev.ctx, txid, src, peer, chain_tx_size(tx), src != P2P_SRC_REORG);
     p2p__announce_tx(p, txid);
 }
 
@@ -262,21 +229,13 @@ void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t l
     }
     if (!requested && p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "unsolicited-tx"))
         return;
-    p->accepting = txid;
-    int r = chain_mempool_accept(p->chain, &tx, CHAIN_ORIGIN_NONE, p->now);
-    p->accepting = NULL;
-    if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED) {
-        p2p_filter_add(&p->recent, p2p__sid(p, txid));
-        p->stats.txs_accepted++;
-        if (p->ev.tx_accepted)
-            p->ev.tx_accepted(p->ev.ctx, txid, P2P_SRC_PEER, pe->id, len, true);
-        p2p__announce_tx(p, txid);
+    /* Accepted (now, or later when its nonce gap closes): on_tx_added
+     * reports it, with this peer as its origin. */
+    int r = chain_mempool_accept(p->chain, &tx, p2p__origin_of(P2P_SRC_PEER, pe->id), p->now);
+    if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED)
         return;
-    }
     if (r == CHAIN_TX_WAITING) {
-        /* Held by chain/ until its nonce gap closes; tx_added reports it then. */
         p2p_filter_add(&p->recent, p2p__sid(p, txid));
-        p2p__waiting_remember(p, txid, P2P_SRC_PEER, pe->id);
         return;
     }
     if (r == CHAIN_ERR_TX_DUPLICATE) {
@@ -372,8 +331,6 @@ struct chain_events p2p__fetch_chain_events(struct p2p *p)
     return (struct chain_events){
         .ctx = p,
         .block_connected = on_block_connected,
-        .block_disconnected = on_block_disconnected,
-        .reorg = on_reorg,
         .tx_added = on_tx_added,
     };
 }

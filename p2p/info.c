@@ -106,10 +106,6 @@ void p2p_get_stats(const struct p2p *p, struct p2p_stats *out)
 void p2p_check(const struct p2p *p)
 {
     assert(p->n_peers <= p->cap_peers || p->n_peers == 0);
-    size_t waiting = 0;
-    for (size_t i = 0; i < P2P_WAITING_SOURCES_MAX; i++)
-        waiting += p->waiting[i].used;
-    assert(waiting == p->waiting_used);
     for (size_t i = 0; i < p->n_peers; i++) {
         const struct peer *pe = p->peers[i];
         assert(pe->id != 0);

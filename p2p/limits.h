@@ -124,10 +124,6 @@
 #define P2P_REJECTED_GEN_ENTRIES    8192u
 /* Fan-out of tx announcements; 0 = every peer. */
 #define P2P_FANOUT_DEFAULT          0u
-/* Where txs held by chain/ for a nonce gap came from (peer or RPC), so
- * their acceptance is logged with the right source once the gap closes.
- * A ring: the oldest entry is forgotten first (then logged as "reorg"). */
-#define P2P_WAITING_SOURCES_MAX     1024u
 /* Txids queued for one peer's next inv batch. */
 #define P2P_TX_QUEUE_MAX_ENTRIES    P2P_MAX_INV_ENTRIES
 

@@ -132,8 +132,6 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     p->io = *cfg->io;
     if (cfg->events)
         p->ev = *cfg->events;
-    if (cfg->chain_events)
-        p->fwd = *cfg->chain_events;
     p->magic = chain_params(p->chain)->magic;
     p2p_rng_seed(&p->rng, cfg->seed);
     p->salt = p2p_rng_next(&p->rng);
@@ -172,8 +170,13 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
         p2p_destroy(p);
         return err;
     }
-    p->mine = p2p__fetch_chain_events(p);
-    chain_set_events(p->chain, &p->mine);
+    struct chain_events ce = p2p__fetch_chain_events(p);
+    int h = chain_add_listener(p->chain, &ce);
+    if (h <= 0) {
+        p2p_destroy(p);
+        return P2P_ERR_FULL;
+    }
+    p->chain_listener = h;
     *out = p;
     return 0;
 }
@@ -182,8 +185,8 @@ void p2p_destroy(struct p2p *p)
 {
     if (!p)
         return;
-    if (p->mine.ctx)
-        chain_set_events(p->chain, &p->fwd);   /* give the chain back to its owner */
+    if (p->chain_listener > 0)
+        chain_remove_listener(p->chain, p->chain_listener);
     for (size_t i = 0; i < p->n_peers; i++)
         p2p__peer_free(p->peers[i]);
     free(p->peers);
@@ -415,18 +418,9 @@ int p2p_submit_tx(struct p2p *p, const struct chain_tx *tx, uint64_t now_ms)
     uint8_t txid[32];
     p2p__set_now(p, now_ms);
     chain_tx_txid(tx, txid);
-    p->accepting = txid;
-    int r = chain_mempool_accept(p->chain, tx, CHAIN_ORIGIN_NONE, p->now);
-    p->accepting = NULL;
-    if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED) {
-        p2p_filter_add(&p->recent, p2p__sid(p, txid));
-        p->stats.txs_accepted++;
-        if (p->ev.tx_accepted)
-            p->ev.tx_accepted(p->ev.ctx, txid, P2P_SRC_RPC, 0, chain_tx_size(tx), true);
-        p2p__announce_tx(p, txid);
-    } else if (r == CHAIN_TX_WAITING) {
-        p2p__waiting_remember(p, txid, P2P_SRC_RPC, 0);
-    } else if (r < 0) {
+    /* Accepted now or once its nonce gap closes: on_tx_added reports it. */
+    int r = chain_mempool_accept(p->chain, tx, p2p__origin_of(P2P_SRC_RPC, 0), p->now);
+    if (r < 0) {
         p->stats.txs_rejected++;
         if (p->ev.tx_rejected)
             p->ev.tx_rejected(p->ev.ctx, txid, P2P_SRC_RPC, 0, r);

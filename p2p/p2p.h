@@ -9,7 +9,8 @@
  * its randomness comes from a PRNG seeded through the config, so a run is
  * replayable from its seed.
  *
- * Peer ids are chosen by the driver: unique, non-zero, never reused.
+ * Peer ids are chosen by the driver: unique, non-zero, below UINT64_MAX
+ * (the core uses it as its RPC origin tag), never reused.
  *
  * Callbacks (io, events) are called synchronously from inside p2p_* calls.
  * They must not call back into the core, except the p2p_peer_* / p2p_get_*
@@ -133,9 +134,6 @@ struct p2p_config {
     struct chain *chain;              /* borrowed; must outlive the core */
     const struct p2p_io *io;          /* copied */
     const struct p2p_events *events;  /* copied; may be NULL */
-    /* The core installs its own chain_events on the chain (it needs
-     * tx_added); pass yours here and it forwards every call. May be NULL. */
-    const struct chain_events *chain_events;
     const char *name;                 /* node name, in the user agent; may be NULL */
     uint64_t seed;                    /* PRNG seed (nonces, fan-out, peer choice) */
     uint16_t listen_port;             /* advertised in version (0: not listening) */
