@@ -557,6 +557,13 @@ static int rpc_post(const struct cli_opts *o, const char *body, json_t **out)
             snprintf(err, sizeof err,
                      "error: incorrect rpcuser or rpcpassword (authorization failed)");
             rc = CLI_E_OTHER;
+            /* A cookie left by a node that died, read just before the new
+             * node replaced it: with -rpcwait, try again with the new one. */
+            char again[sizeof auth], e2[64];
+            if (o->wait && !o->user[0] && auth_header(o, again, sizeof again, e2, sizeof e2) == 0 &&
+                strcmp(again, auth) != 0)
+                rc = CLI_E_COOKIE;
+            sec_wipe(again, sizeof again);
         } else if (rc == 0) {
             json_error_t jerr;
             j = json_loadb(resp, resp_len, 0, &jerr);
@@ -571,6 +578,7 @@ static int rpc_post(const struct cli_opts *o, const char *body, json_t **out)
             }
         }
         free(resp);
+        sec_wipe(auth, sizeof auth);
         if (rc == 0) {
             *out = j;
             return 0;

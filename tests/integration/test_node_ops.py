@@ -271,11 +271,19 @@ class FakeNode(http.server.BaseHTTPRequestHandler):
     loading = 0
     silent = False
     calls = 0
+    cookie = None      # a path: the first call finds a stale cookie, replaced meanwhile
 
     def do_POST(self):
         cls = type(self)
         cls.calls += 1
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if cls.cookie and cls.calls == 1:
+            with open(cls.cookie, "w") as f:
+                f.write("__cookie__:new\n")
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if cls.silent:
             time.sleep(30)
             return
@@ -294,8 +302,9 @@ class FakeNode(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def fake_node(loading=0, silent=False):
-    handler = type("H", (FakeNode,), {"loading": loading, "silent": silent, "calls": 0})
+def fake_node(loading=0, silent=False, cookie=None):
+    handler = type("H", (FakeNode,), {"loading": loading, "silent": silent, "calls": 0,
+                                      "cookie": cookie})
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -314,6 +323,23 @@ def test_cli_rpcwait_loading_and_timeout(env):
         assert h.calls == 4, h.calls   # one without -rpcwait, two more -28, the answer
     finally:
         srv.shutdown()
+    # a stale cookie (the node before it died) replaced while the call ran
+    d = os.path.join(env.tmp, "stale")
+    os.makedirs(d)
+    cookie = os.path.join(d, ".cookie")
+    for wait in ([], ["-rpcwait=30"]):
+        with open(cookie, "w") as f:
+            f.write("__cookie__:stale\n")
+        srv, h = fake_node(cookie=cookie)
+        try:
+            p = cli(env, "-rpcport=%d" % srv.server_address[1], "-datadir=" + d, *wait,
+                    "getblockcount")
+            if wait:
+                assert p.returncode == 0 and p.stdout.strip() == "42", p.stderr
+            else:
+                assert p.returncode != 0 and "authorization failed" in p.stderr, p.stderr
+        finally:
+            srv.shutdown()
     srv, h = fake_node(silent=True)
     try:
         t0 = time.monotonic()
