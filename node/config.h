@@ -14,7 +14,7 @@
  * list of the sources below it (GOSSIPD_CONNECT is comma-separated).
  * Booleans accept --flag, --flag=1|0|true|false|yes|no|on|off.
  *
- * The config file is --conf (relative: under the datadir), else
+ * The config file is --conf (relative: under --datadir, or $HOME/.gossipd without), else
  * DATADIR/gossipd.conf with an explicit --datadir, else
  * $HOME/.gossipd/gossipd.conf (beside the per-network datadirs, so its
  * sections serve both networks). Syntax as bitcoind's: key=value lines, '#'

@@ -203,6 +203,13 @@ static void test_help_flags(void **state)
     assert_int_equal(node_config_parse(&c, ARGC("--version"), ARGV("--version"), NULL, NULL,
                                        err, sizeof err), 0);
     assert_true(c.version);
+    /* bitcoind's -h and -?; help does not read (or need) a config file. */
+    assert_int_equal(node_config_parse(&c, ARGC("-?", "-conf=/nonexistent"),
+                                       ARGV("-?", "-conf=/nonexistent"), NULL, NULL, err,
+                                       sizeof err), 0);
+    assert_true(c.help);
+    assert_int_equal(node_config_parse(&c, ARGC("-h"), ARGV("-h"), NULL, NULL, err, sizeof err), 0);
+    assert_true(c.help);
     /* Every flag the usage names is one the parser knows. */
     const char *u = node_config_usage();
     assert_non_null(strstr(u, "--tx-batch-ms"));
