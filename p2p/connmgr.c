@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "p2p/evict.h"
+
 struct added *p2p__added_find(struct p2p *p, const struct p2p_addr *a)
 {
     for (size_t i = 0; i < p->n_added; i++)
@@ -186,4 +188,22 @@ uint64_t p2p__connmgr_next_deadline(const struct p2p *p)
             t = v;
     }
     return t;
+}
+
+struct peer *p2p__evict_victim(struct p2p *p, const struct peer *self)
+{
+    struct p2p_evict_cand c[P2P_MAX_PEERS];
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_peers && n < P2P_MAX_PEERS; i++) {
+        const struct peer *pe = p->peers[i];
+        if (pe->dead || !pe->inbound || !pe->established || pe == self || pe->noban)
+            continue;
+        c[n++] = (struct p2p_evict_cand){
+            .id = pe->id, .netgroup = p2p_addr_netgroup(&pe->addr), .ping_ms = pe->ping_ms,
+            .connected_ms = pe->connected_ms, .last_tx_ms = pe->last_tx_ms,
+            .last_block_ms = pe->last_block_ms, .discouraged = pe->discouraged,
+        };
+    }
+    size_t k = p2p_evict_select(c, n, p->salt);
+    return k == SIZE_MAX ? NULL : p2p__peer_find(p, c[k].id);
 }

@@ -61,6 +61,7 @@ struct peer {
     int score;
     bool noban;                 /* in a noban subnet: never discouraged */
     bool discouraged;           /* its IP was discouraged when it connected */
+    uint64_t last_tx_ms, last_block_ms;   /* last new tx / block it gave us (eviction) */
     bool peer_key_known;        /* v2: its hello was signed by peer_key */
     uint8_t peer_key[32];
     /* receive: one frame at a time */
@@ -196,6 +197,13 @@ static inline void p2p__set_now(struct p2p *p, uint64_t now_ms)
 #define FRAME_START(w) do { wr_init(&(w), P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES); \
                             p2p_frame_begin(&(w)); } while (0)
 
+/* ---- p2p.c ---- */
+/* NULL if an inbound peer from addr may hold an established slot (after
+ * evicting another if they are full), else the reason to refuse. self:
+ * the peer asking, not counted (NULL at connect time). */
+const char *p2p__admit_inbound(struct p2p *p, const struct p2p_addr *addr,
+                               const struct peer *self);
+
 /* ---- peer.c ---- */
 struct peer *p2p__peer_find(const struct p2p *p, uint64_t id);
 struct peer *p2p__random_live_peer(struct p2p *p, bool need_no_recon);
@@ -255,6 +263,9 @@ void p2p__handle_getaddr(struct p2p *p, struct peer *pe);
 void p2p__addrbook_check(const struct p2p *p);
 
 /* ---- connmgr.c ---- */
+/* The inbound peer to evict for a newcomer (evict.h), never self; NULL if
+ * all are protected. */
+struct peer *p2p__evict_victim(struct p2p *p, const struct peer *self);
 struct added *p2p__added_find(struct p2p *p, const struct p2p_addr *a);
 void p2p__added_remove(struct p2p *p, struct added *e);
 /* Configured connections (timeouts, reconnects) and discovery. */

@@ -123,6 +123,9 @@ static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx
     }
     if (src != P2P_SRC_REORG)
         p2p_filter_add(&p->recent, p2p__sid(p, txid));
+    struct peer *from = peer ? p2p__peer_find(p, peer) : NULL;
+    if (from)
+        from->last_tx_ms = p->now;
     p->stats.txs_accepted++;
     if (p->ev.tx_accepted)
         p->ev.tx_accepted(p->ev.ctx, txid, src, peer, chain_tx_size(tx), src != P2P_SRC_REORG);
@@ -306,6 +309,7 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
     switch (res.status) {
     case CHAIN_ST_NEW_TIP:
     case CHAIN_ST_SIDE:
+        pe->last_block_ms = p->now;
         p->stats.blocks_accepted++;
         p2p__tip_changed(p);
         break;

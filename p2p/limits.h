@@ -165,6 +165,16 @@
 #define P2P_MAX_ALLOWED_KEYS        64u
 #define P2P_RECONNECT_MIN_MS        1000u
 #define P2P_RECONNECT_MAX_MS        60000u
+/* Inbound connections still in the handshake: bounded apart from
+ * inbound_max, so connections that trickle `version` cannot hold the
+ * inbound slots. When full, the oldest handshake of the most crowded
+ * network group gives way (an honest handshake takes one round trip). */
+#define P2P_MAX_HANDSHAKING_INBOUND 16u
+/* Inbound eviction protections (p2p/evict.h): peers kept per rule. */
+#define P2P_EVICT_PROTECT_NETGROUPS 4u   /* one per distinct network group */
+#define P2P_EVICT_PROTECT_PING      8u   /* lowest round trip */
+#define P2P_EVICT_PROTECT_TX        4u   /* most recent new tx */
+#define P2P_EVICT_PROTECT_BLOCK     4u   /* most recent new block */
 /* Live operator bans (setban): only the operator fills this table. */
 #define P2P_MAX_BANS                1024u
 /* Discouraged addresses: a rolling filter of two generations of this many

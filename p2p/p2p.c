@@ -204,36 +204,58 @@ const char *p2p_user_agent(const struct p2p *p)
     return p->ua;
 }
 
-static size_t count_dir(const struct p2p *p, bool inbound)
+/* Makes room among the handshaking inbound connections: the oldest
+ * handshake of the network group with the most of them gives way. */
+static void free_handshake_slot(struct p2p *p)
 {
     size_t n = 0;
     for (size_t i = 0; i < p->n_peers; i++)
-        if (!p->peers[i]->dead && p->peers[i]->inbound == inbound)
-            n++;
-    return n;
+        n += !p->peers[i]->dead && p->peers[i]->inbound && !p->peers[i]->established;
+    if (n < P2P_MAX_HANDSHAKING_INBOUND)
+        return;
+    struct peer *victim = NULL;
+    size_t victim_count = 0;
+    for (size_t i = 0; i < p->n_peers; i++) {
+        struct peer *a = p->peers[i];
+        if (a->dead || !a->inbound || a->established)
+            continue;
+        size_t count = 0;
+        struct peer *oldest = a;
+        uint64_t g = p2p_addr_netgroup(&a->addr);
+        for (size_t j = 0; j < p->n_peers; j++) {
+            struct peer *b = p->peers[j];
+            if (b->dead || !b->inbound || b->established || p2p_addr_netgroup(&b->addr) != g)
+                continue;
+            count++;
+            if (b->connected_ms < oldest->connected_ms)
+                oldest = b;
+        }
+        if (count > victim_count) {
+            victim = oldest;
+            victim_count = count;
+        }
+    }
+    if (victim)
+        p2p__drop(p, victim, "handshake-slots-full");
 }
 
-/* NULL if an inbound peer from addr may take a slot (evicting a
- * discouraged peer if the slots are full), else the reason to refuse. A
- * discouraged address only gets a slot while one more stays free. */
-static const char *admit_inbound(struct p2p *p, const struct p2p_addr *addr)
+const char *p2p__admit_inbound(struct p2p *p, const struct p2p_addr *addr,
+                               const struct peer *self)
 {
-    size_t n_in = count_dir(p, true);
+    size_t n_in = 0;
+    for (size_t i = 0; i < p->n_peers; i++) {
+        const struct peer *pe = p->peers[i];
+        n_in += !pe->dead && pe->inbound && pe->established && pe != self;
+    }
     bool disc = !p2p__is_noban(p, addr) && p2p_banlist_is_discouraged(&p->bans, addr);
     if (disc)
         return n_in + 1 >= p->inbound_max ? "discouraged" : NULL;
     if (n_in < p->inbound_max)
         return NULL;
-    struct peer *victim = NULL;
-    for (size_t i = 0; i < p->n_peers; i++) {
-        struct peer *pe = p->peers[i];
-        if (!pe->dead && pe->inbound && pe->discouraged
-            && (!victim || pe->connected_ms >= victim->connected_ms))
-            victim = pe;
-    }
+    struct peer *victim = p2p__evict_victim(p, self);
     if (!victim)
         return "inbound-full";
-    p2p__drop(p, victim, "evicted-discouraged");
+    p2p__drop(p, victim, victim->discouraged ? "evicted-discouraged" : "evicted");
     return NULL;
 }
 
@@ -249,8 +271,8 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
         refuse = "bad-peer-id";
     else if (p2p_banlist_find(&p->bans, addr, p->now))
         refuse = "banned";
-    else if (inbound)
-        refuse = admit_inbound(p, addr);
+    else if (inbound && !(refuse = p2p__admit_inbound(p, addr, NULL)))
+        free_handshake_slot(p);
     else if (p->n_peers >= P2P_MAX_PEERS)
         refuse = "too-many-peers";
     struct peer *pe = NULL;

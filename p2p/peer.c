@@ -214,6 +214,12 @@ static void parse_name(const char *ua, char name[P2P_MAX_NAME_BYTES + 1])
 
 static void on_established(struct p2p *p, struct peer *pe)
 {
+    /* Handshakes do not hold inbound slots; a finished one needs one now. */
+    const char *refuse = pe->inbound ? p2p__admit_inbound(p, &pe->addr, pe) : NULL;
+    if (refuse) {
+        p2p__drop(p, pe, refuse);
+        return;
+    }
     pe->established = true;
     p2p_framer_set_established(&pe->framer);
     pe->next_ping_ms = p->now + P2P_PING_INTERVAL_MS;
