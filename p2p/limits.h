@@ -138,6 +138,12 @@
 #define P2P_TXREQ_MAX_ANNOUNCERS    8u       /* remembered per hash */
 #define P2P_TXREQ_MAX_PER_PEER      5000u    /* announcements tracked per peer */
 #define P2P_TXREQ_MAX_ENTRIES       100000u  /* hashes tracked in total */
+/* Fair share: the last RESERVED entries of the tracker only take new
+ * hashes from peers holding fewer than FAIR_PER_PEER announcements, so
+ * peers flooding junk (each up to MAX_PER_PEER) never fill it for the
+ * others: every peer can always have FAIR_PER_PEER tracked. */
+#define P2P_TXREQ_FAIR_PER_PEER     200u
+#define P2P_TXREQ_RESERVED_ENTRIES  (P2P_MAX_PEERS * P2P_TXREQ_FAIR_PER_PEER)
 /* Blocks planned for download at a time (from chain_blocks_to_fetch). */
 #define P2P_BLOCK_FETCH_LOOKAHEAD   128u
 /* Requests taken from the scheduler per poll (getdata grouping buffer). */
@@ -224,6 +230,9 @@ _Static_assert(P2P_MAX_HEADERS_ENTRIES >= P2P_BLOCK_FETCH_LOOKAHEAD, "headers co
 _Static_assert(P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT <= P2P_MAX_INV_ENTRIES,
                "one getdata holds a peer's whole window");
 _Static_assert(P2P_TXREQ_MAX_ANNOUNCERS <= 255, "announcer count fits a u8");
+_Static_assert(P2P_TXREQ_RESERVED_ENTRIES < P2P_TXREQ_MAX_ENTRIES,
+               "the shared part of the tracker is not empty");
+_Static_assert(P2P_TXREQ_FAIR_PER_PEER <= P2P_TXREQ_MAX_PER_PEER, "fair share within the cap");
 _Static_assert(P2P_ADDR_RELAY_MAX_ENTRIES <= P2P_MAX_ADDR_ENTRIES, "gossip is a small addr");
 _Static_assert(P2P_POLL_BATCH_ENTRIES <= P2P_MAX_INV_ENTRIES, "a poll batch fits one getdata");
 _Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),

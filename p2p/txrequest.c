@@ -132,23 +132,53 @@ static struct entry *entry_find(const struct p2p_txreq *r, const uint8_t hash[32
     return &r->e[v];
 }
 
+/* A full hash makes room for a newcomer: a spent (tried, not in flight)
+ * announcer gives way to anyone, and an untried non-preferred one to a
+ * preferred newcomer. So eight inbound peers that announce first and
+ * never serve cannot keep out the outbound peer that would. Returns true
+ * if a slot was freed. */
+static bool make_room(struct p2p_txreq *r, struct entry *e, bool preferred)
+{
+    int victim = -1;
+    for (size_t a = 0; a < e->n_ann && victim < 0; a++)
+        if (e->ann[a].tried && e->ann[a].peer != e->inflight_peer)
+            victim = (int)a;
+    for (size_t a = e->n_ann; preferred && victim < 0 && a-- > 0;)
+        if (!e->ann[a].preferred && e->ann[a].peer != e->inflight_peer)
+            victim = (int)a;
+    if (victim < 0)
+        return false;
+    struct peer_slot *s = peer_find(r, e->ann[victim].peer);
+    assert(s && s->n_ann > 0);
+    s->n_ann--;
+    peer_release(r, s);
+    e->ann[victim] = e->ann[--e->n_ann];
+    return true;
+}
+
 int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
                        const uint8_t hash[32], bool preferred, uint64_t reqtime_ms)
 {
     if ((type != P2P_INV_TX && type != P2P_INV_BLOCK) || peer == 0)
         return P2P_ERR_INVALID_ARG;
     struct peer_slot *s = peer_find(r, peer);
-    if (s && s->n_ann >= P2P_TXREQ_MAX_PER_PEER)
+    size_t held = s ? s->n_ann : 0;
+    if (held >= P2P_TXREQ_MAX_PER_PEER)
         return P2P_ERR_FULL;
     struct entry *e = entry_find(r, hash, NULL);
     if (e) {
-        if (e->n_ann >= P2P_TXREQ_MAX_ANNOUNCERS)
-            return 1;
         for (size_t a = 0; a < e->n_ann; a++)
             if (e->ann[a].peer == peer)
                 return 1;
+        if (e->n_ann >= P2P_TXREQ_MAX_ANNOUNCERS && !make_room(r, e, preferred))
+            return 1;
     } else {
-        if (r->n >= P2P_TXREQ_MAX_ENTRIES)
+        /* The last P2P_TXREQ_RESERVED_ENTRIES are only for peers that hold
+         * fewer than P2P_TXREQ_FAIR_PER_PEER: however many peers fill the
+         * tracker with junk, every peer can still have that many tracked. */
+        if (r->n >= P2P_TXREQ_MAX_ENTRIES
+            || (held >= P2P_TXREQ_FAIR_PER_PEER
+                && r->n >= P2P_TXREQ_MAX_ENTRIES - P2P_TXREQ_RESERVED_ENTRIES))
             return P2P_ERR_FULL;
         if (r->n == r->cap) {
             size_t cap = r->cap ? 2 * r->cap : 64;

@@ -20,6 +20,12 @@
  *  - Per-peer and total caps on tracked announcements bound memory
  *    (P2P_TXREQ_MAX_PER_PEER, P2P_TXREQ_MAX_ENTRIES,
  *    P2P_TXREQ_MAX_ANNOUNCERS per hash).
+ *  - Fairness under junk: the last P2P_TXREQ_RESERVED_ENTRIES hashes are
+ *    kept for peers holding fewer than P2P_TXREQ_FAIR_PER_PEER, so the
+ *    total cannot be filled against anyone; a hash full of announcers
+ *    drops a spent one for any newcomer, and an untried non-preferred one
+ *    for a preferred newcomer, so junk inbound announcers cannot crowd out
+ *    an outbound peer that would serve it.
  *  - When every announcer has been tried the hash is forgotten; a later
  *    announcement starts over.
  * Among equally good candidates the earliest reqtime, then the earliest

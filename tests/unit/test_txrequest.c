@@ -348,6 +348,76 @@ static void test_recon_finds_differences(void **state)
     assert_int_equal(bw, 0);
 }
 
+/* Issue 9: 8 inbound peers that announce a tx and never serve it filled
+ * the hash's announcer slots; the honest outbound announcer was dropped
+ * and the tx came only after > 60 s. Now it is asked at most one request
+ * timeout after the first junk request, so the body comes within
+ * 2 x P2P_TX_REQUEST_TIMEOUT_MS of the first announcement. */
+static void test_junk_announcers_cannot_crowd_out(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32];
+    h(x, 7);
+    assert_int_equal(p2p_txreq_create(&r, 9), 0);
+    uint64_t t0 = 1000;
+    for (uint64_t j = 1; j <= 8; j++)   /* junk, inbound */
+        assert_int_equal(p2p_txreq_announce(r, 100 + j, P2P_INV_TX, x, false,
+                                            t0 + P2P_NONPREFERRED_DELAY_MS), 0);
+    assert_int_equal(poll_all(r, t0 + P2P_NONPREFERRED_DELAY_MS, out), 1);
+    assert_true(out[0].peer > 100);                /* a junk peer is asked first */
+    /* The honest outbound peer announces later and gets a slot. */
+    assert_int_equal(p2p_txreq_announce(r, 1, P2P_INV_TX, x, true, t0 + 500), 0);
+    assert_true(p2p_txreq_from_peer(r, 1, x));
+    uint64_t asked = 0;
+    for (uint64_t t = t0 + 500; t <= t0 + 2 * P2P_TX_REQUEST_TIMEOUT_MS && !asked; t += 10) {
+        size_t n = poll_all(r, t, out);
+        for (size_t i = 0; i < n; i++)
+            if (out[i].peer == 1)
+                asked = t;
+    }
+    assert_true(asked != 0);
+    assert_true(asked <= t0 + P2P_NONPREFERRED_DELAY_MS + P2P_TX_REQUEST_TIMEOUT_MS);
+    /* The spent junk announcer gives way to any newcomer. */
+    assert_int_equal(p2p_txreq_announce(r, 200, P2P_INV_TX, x, false, t0), 0);
+    p2p_txreq_destroy(r);
+}
+
+/* Issue 9: 30 peers x 5,000 unknown txids filled the 100,000-entry
+ * tracker and honest announcements were refused. The reserve keeps room
+ * for every peer's fair share. */
+static void test_junk_cannot_fill_the_tracker(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    assert_int_equal(p2p_txreq_create(&r, 11), 0);
+    unsigned k = 0;
+    for (uint64_t j = 0; j < 30; j++) {
+        for (unsigned i = 0; i < P2P_TXREQ_MAX_PER_PEER; i++, k++) {
+            uint8_t x[32];
+            h(x, k);
+            x[2] = (uint8_t)(k >> 16);
+            x[3] = 0x55;
+            p2p_txreq_announce(r, 100 + j, P2P_INV_TX, x, false, 0);
+        }
+    }
+    assert_true(p2p_txreq_size(r) <= P2P_TXREQ_MAX_ENTRIES - P2P_TXREQ_RESERVED_ENTRIES
+                                         + 30 * P2P_TXREQ_FAIR_PER_PEER);
+    /* Honest peers, outbound and inbound, each get their fair share in. */
+    for (uint64_t peer = 1; peer <= 3; peer++) {
+        for (unsigned i = 0; i < P2P_TXREQ_FAIR_PER_PEER; i++) {
+            uint8_t x[32];
+            h(x, i);
+            x[2] = (uint8_t)peer;
+            x[3] = 0x77;
+            assert_int_equal(p2p_txreq_announce(r, peer, P2P_INV_TX, x, peer == 1, 0), 0);
+        }
+    }
+    p2p_txreq_check(r);
+    p2p_txreq_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +428,8 @@ int main(void)
         cmocka_unit_test(test_peer_gone),
         cmocka_unit_test(test_caps_on_announcements),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_junk_announcers_cannot_crowd_out),
+        cmocka_unit_test(test_junk_cannot_fill_the_tracker),
         cmocka_unit_test(test_filter_and_hmap),
         cmocka_unit_test(test_recon_finds_differences),
     };
