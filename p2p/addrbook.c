@@ -221,3 +221,31 @@ void p2p__addrbook_check(const struct p2p *p)
     for (size_t i = 0; i < p->n_book; i++)
         assert(p2p__book_find(p, &p->book[i].addr) == i);
 }
+
+size_t p2p_addrbook_export(const struct p2p *p, struct p2p_addr_record *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_book && n < max; i++) {
+        out[n].addr = p->book[i].addr;
+        out[n].seen_ms = p->book[i].seen_ms;
+        n++;
+    }
+    return n;
+}
+
+size_t p2p_addrbook_import(struct p2p *p, const struct p2p_addr_record *in, size_t n,
+                           uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    size_t stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        p2p__book_add(p, &in[i].addr);
+        size_t at = p2p__book_find(p, &in[i].addr);
+        if (at == SIZE_MAX)
+            continue;
+        if (in[i].seen_ms <= p->now)
+            p->book[at].seen_ms = in[i].seen_ms;
+        stored++;
+    }
+    return stored;
+}

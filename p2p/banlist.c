@@ -262,3 +262,24 @@ size_t p2p_list_bans(const struct p2p *p, struct p2p_ban_entry *out, size_t max,
 {
     return p2p_banlist_list(&p->bans, out, max, now_ms);
 }
+
+size_t p2p_bans_import(struct p2p *p, const struct p2p_ban_entry *in, size_t n,
+                       uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].until_ms <= p->now || in[i].bits > 128)
+            continue;
+        struct p2p_subnet s = { .bits = in[i].bits };
+        memcpy(s.ip, in[i].addr.ip, 16);
+        char reason[sizeof(in[i].reason)];
+        memcpy(reason, in[i].reason, sizeof(reason));
+        reason[sizeof(reason) - 1] = '\0';   /* not trusted to be terminated */
+        struct p2p_ban_entry e;
+        if (p2p_banlist_ban(&p->bans, &s, in[i].created_ms, in[i].until_ms, reason, &e) != 0)
+            break;
+        done++;
+    }
+    return done;
+}

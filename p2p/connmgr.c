@@ -207,3 +207,47 @@ struct peer *p2p__evict_victim(struct p2p *p, const struct peer *self)
     size_t k = p2p_evict_select(c, n, p->salt);
     return k == SIZE_MAX ? NULL : p2p__peer_find(p, c[k].id);
 }
+
+size_t p2p_anchors_get(const struct p2p *p, struct p2p_addr *out, size_t max)
+{
+    if (max > P2P_MAX_ANCHORS)
+        max = P2P_MAX_ANCHORS;
+    size_t n = 0;
+    uint64_t after = 0;
+    uint64_t after_id = 0;
+    /* Oldest first, by (connected_ms, id): a selection without sorting. */
+    while (n < max) {
+        const struct peer *best = NULL;
+        for (size_t i = 0; i < p->n_peers; i++) {
+            const struct peer *pe = p->peers[i];
+            if (pe->dead || pe->inbound || !pe->established)
+                continue;
+            if (n > 0 && (pe->connected_ms < after
+                          || (pe->connected_ms == after && pe->id <= after_id)))
+                continue;
+            if (!best || pe->connected_ms < best->connected_ms
+                || (pe->connected_ms == best->connected_ms && pe->id < best->id))
+                best = pe;
+        }
+        if (!best)
+            break;
+        out[n++] = best->addr;
+        after = best->connected_ms;
+        after_id = best->id;
+    }
+    return n;
+}
+
+size_t p2p_anchors_set(struct p2p *p, const struct p2p_addr *in, size_t n, uint64_t now_ms)
+{
+    p2p__set_now(p, now_ms);
+    size_t taken = 0;
+    for (size_t i = 0; i < n && taken < P2P_MAX_ANCHORS; i++) {
+        if (in[i].port == 0)
+            continue;
+        p2p__book_add(p, &in[i]);
+        p2p_connect_once(p, &in[i], now_ms);
+        taken++;
+    }
+    return taken;
+}

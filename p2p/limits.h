@@ -164,6 +164,10 @@
 #define P2P_ADDR_RELAY_MAX_ENTRIES  10u
 #define P2P_ADDR_RELAY_FANOUT       2u
 #define P2P_MAX_ADDED_PEERS         64u      /* --connect / addnode entries */
+/* Outbound peers remembered across a restart and dialled first (as Bitcoin
+ * Core's two block-relay anchors): few, so a past outbound attacker cannot
+ * make itself most of our connections, enough that one honest one is. */
+#define P2P_MAX_ANCHORS             2u
 /* v2 transport: outbound addresses that answered our v2 key by hanging up
  * are dialled with v1 next time; the oldest is forgotten past this. */
 #define P2P_V1_ONLY_MAX_ENTRIES     256u
@@ -238,6 +242,7 @@ _Static_assert(P2P_POLL_BATCH_ENTRIES <= P2P_MAX_INV_ENTRIES, "a poll batch fits
 _Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),
                "the budget allows several complete rounds");
 _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ordered");
+_Static_assert(P2P_MAX_ANCHORS <= P2P_MAX_ADDED_PEERS, "anchors fit the added table");
 _Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
 _Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");
 

@@ -222,6 +222,35 @@ void p2p_addrbook_add(struct p2p *p, const struct p2p_addr *addr, uint64_t now_m
 /* Copies up to max addresses of the book (RPC getnodeaddresses); returns
  * the count written. */
 size_t p2p_addrbook_get(const struct p2p *p, struct p2p_addr *out, size_t max);
+
+/* ---- Persistence: node/ saves these and gives them back after a restart ----
+ * The core does no I/O; these are plain copies in and out. */
+struct p2p_ban_entry;
+struct p2p_addr_record {
+    struct p2p_addr addr;
+    uint64_t seen_ms;          /* last heard of (the driver's clock) */
+};
+/* Copies up to max book entries (P2P_ADDRBOOK_MAX_ENTRIES at most);
+ * returns the count written. */
+size_t p2p_addrbook_export(const struct p2p *p, struct p2p_addr_record *out, size_t max);
+/* Adds saved entries to the book (as p2p_addrbook_add, keeping seen_ms
+ * when it is not in the future). Returns how many were stored. */
+size_t p2p_addrbook_import(struct p2p *p, const struct p2p_addr_record *in, size_t n,
+                           uint64_t now_ms);
+/* Restores saved bans (p2p_list_bans's entries): live ones are re-added
+ * with their times and reason, expired ones skipped. Returns how many were
+ * restored (stops at P2P_MAX_BANS). */
+size_t p2p_bans_import(struct p2p *p, const struct p2p_ban_entry *in, size_t n,
+                       uint64_t now_ms);
+/* Anchors: the outbound peers we chose ourselves and kept longest, so a
+ * restart dials them again first (Bitcoin Core's anchors.dat) and an
+ * address flood while we were down cannot replace them. Copies up to
+ * min(max, P2P_MAX_ANCHORS) addresses of established outbound peers,
+ * oldest first; returns the count. */
+size_t p2p_anchors_get(const struct p2p *p, struct p2p_addr *out, size_t max);
+/* At start: dial these once each (ahead of discovery) and keep them in
+ * the book. Takes at most P2P_MAX_ANCHORS; returns how many were taken. */
+size_t p2p_anchors_set(struct p2p *p, const struct p2p_addr *in, size_t n, uint64_t now_ms);
 /* Disconnect a peer. 0 or P2P_ERR_UNKNOWN_PEER. */
 int p2p_disconnect_peer(struct p2p *p, uint64_t peer, uint64_t now_ms);
 /* Disconnect every peer at addr (ip and port). Returns how many. */

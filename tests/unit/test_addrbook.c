@@ -196,6 +196,76 @@ static void test_full_book_does_not_forward(void **state)
     fake_free(f);
 }
 
+/* An outbound connection to addr (as peer id), handshake done by the
+ * remote's version + verack. */
+static void outbound(struct fake *f, uint64_t id, const struct p2p_addr *a, uint64_t now)
+{
+    p2p_on_connected(f->p, id, a, false, now);
+    send_version(f, id, 5000 + id, "/gossipd:0.1.0(out)/", now);
+    frame(f, id, P2P_CMD_VERACK, NULL, 0, now);
+}
+
+/* What node/ saves (book, bans, anchors) restores in a new core: the
+ * outbound peers of before are dialled first after the restart, even
+ * when an addr flood filled the book in between. */
+static void test_export_import_and_anchors(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    for (uint32_t i = 0; i < 100; i++) {
+        struct p2p_addr a;
+        nth_addr(&a, i);
+        p2p_addrbook_add(f->p, &a, T0 + i);
+    }
+    struct p2p_addr honest[3];
+    for (int i = 0; i < 3; i++) {
+        uint8_t ip[4] = { 192, 0, 2, (uint8_t)(1 + i) };
+        p2p_addr_from_ipv4(&honest[i], ip, 19444);
+        outbound(f, 10 + (uint64_t)i, &honest[i], T0 + 1000 + (uint64_t)i);
+    }
+    struct p2p_subnet sn;
+    assert_int_equal(p2p_subnet_parse(&sn, "198.51.100.0/24"), 0);
+    assert_int_equal(p2p_ban_subnet(f->p, &sn, 3600000, "operator", T0 + 2000), 0);
+    static struct p2p_addr_record recs[BOOK_MAX];
+    size_t n_recs = p2p_addrbook_export(f->p, recs, BOOK_MAX);
+    assert_true(n_recs >= 100);
+    struct p2p_ban_entry bans[8];
+    size_t n_bans = p2p_list_bans(f->p, bans, 8, T0 + 2000);
+    assert_int_equal(n_bans, 1);
+    struct p2p_addr anchors[8];
+    size_t n_anch = p2p_anchors_get(f->p, anchors, 8);
+    assert_int_equal(n_anch, P2P_MAX_ANCHORS);
+    assert_true(p2p_addr_equal(&anchors[0], &honest[0]));   /* oldest first */
+    assert_true(p2p_addr_equal(&anchors[1], &honest[1]));
+    fake_free(f);
+
+    /* The restart: a new core gets it all back. */
+    struct fake *g = fake_new(0);
+    assert_int_equal(p2p_addrbook_import(g->p, recs, n_recs, T0 + 5000), n_recs);
+    assert_int_equal(p2p_bans_import(g->p, bans, n_bans, T0 + 5000), 1);
+    struct p2p_addr in_ban;
+    assert_int_equal(p2p_addr_parse(&in_ban, "198.51.100.77:1", 0), 0);
+    assert_true(p2p_is_banned(g->p, &in_ban, T0 + 5001));
+    struct p2p_ban_entry gb[2];
+    assert_int_equal(p2p_list_bans(g->p, gb, 2, T0 + 5001), 1);
+    assert_true(gb[0].until_ms == bans[0].until_ms && gb[0].bits == bans[0].bits);
+    assert_int_equal(p2p_anchors_set(g->p, anchors, n_anch, T0 + 5000), n_anch);
+    /* An addr flood arrives before the first tick. */
+    for (uint32_t i = 0; i < 4096; i++) {
+        struct p2p_addr a;
+        uint8_t ip[4] = { 203, 0, (uint8_t)(i >> 8), (uint8_t)i };
+        p2p_addr_from_ipv4(&a, ip, 19444);
+        p2p_addrbook_add(g->p, &a, T0 + 5001);
+    }
+    p2p_on_tick(g->p, T0 + 5002);
+    assert_true(g->n_connects >= n_anch);
+    assert_true(p2p_addr_equal(&g->connects[0], &anchors[0]));
+    assert_true(p2p_addr_equal(&g->connects[1], &anchors[1]));
+    /* Expired bans are not restored. */
+    assert_int_equal(p2p_bans_import(g->p, bans, n_bans, bans[0].until_ms), 0);
+    fake_free(g);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -204,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_fill_and_evict),
         cmocka_unit_test(test_near_keys),
         cmocka_unit_test(test_full_book_does_not_forward),
+        cmocka_unit_test(test_export_import_and_anchors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
