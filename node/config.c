@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crypto/hex.h"
 #include "node/log.h"
 
 /* ------------------------------------------------------------ the table */
@@ -93,8 +94,13 @@ static const struct opt opts[] = {
     STR("bind", bind, 0, 0, "ADDR", "p2p listen address (default 0.0.0.0)"),
     PORT("port", port, "p2p port (default: the network's)"),
     FN("connect", connect, opt_connect, O_NEG, "HOST:PORT",
-       "peer to keep connected (repeatable;\nGOSSIPD_CONNECT is comma-separated). With any"
+       "peer to keep connected (repeatable;\nPUBKEY@HOST:PORT: only if it proves that v2\nnode key;\nGOSSIPD_CONNECT is comma-separated). With any"
        "\n--connect the node opens no other outbound\nconnections; --connect=0 alone: none at all"),
+    BOOL("v2transport", v2transport, 0,
+         "encrypted v2 transport with peers that speak it,\nv1 with the others (default 1)"),
+    BOOL("v2only", v2only, 0, "refuse peers that do not speak v2"),
+    STR("peerkeys", peerkeys, 0, 0, "KEY,...",
+        "keep only v2 peers proving one of these node\nkeys (64 hex each; see getnetworkinfo's\np2p_node_key)"),
     INT("max-peers", max_peers, 1, NODE_MAX_PEERS_LIMIT, "N",
         "peer connections, in and out (default 32)"),
     INT("fanout", fanout, 0, NODE_MAX_PEERS_LIMIT, "N",
@@ -275,10 +281,29 @@ static int add_connect(struct node_config *cfg, const char *v, size_t len, char 
     dst[len] = '\0';
     char host[NODE_CONFIG_STR_MAX];
     uint16_t port;
-    if (node_config_split_hostport(dst, host, sizeof host, &port) != 0)
-        return fail(err, err_len, "--connect: expected HOST:PORT, got '%s'", dst);
+    uint8_t key[32];
+    bool has_key;
+    const char *hp = node_config_connect_split(dst, key, &has_key);
+    if (!hp || node_config_split_hostport(hp, host, sizeof host, &port) != 0)
+        return fail(err, err_len, "--connect: expected [PUBKEY@]HOST:PORT, got '%s'", dst);
     cfg->n_connect++;
     return 0;
+}
+
+const char *node_config_connect_split(const char *entry, uint8_t key[32], bool *has_key)
+{
+    const char *at = strchr(entry, '@');
+    *has_key = at != NULL;
+    if (!at)
+        return entry;
+    if (at - entry != 64)
+        return NULL;
+    char hex[65];
+    memcpy(hex, entry, 64);
+    hex[64] = '\0';
+    if (hex_decode(key, 32, hex) != 0)
+        return NULL;
+    return at + 1;
 }
 
 static void *field(struct node_config *cfg, const struct opt *o)
@@ -721,6 +746,7 @@ static void set_defaults(struct node_config *cfg)
     cfg->fanout = NODE_DEFAULT_FANOUT;
     cfg->tx_batch_ms = NODE_DEFAULT_TX_BATCH_MS;
     cfg->log_level = NODE_LOG_INFO;
+    cfg->v2transport = true;
 }
 
 /* A path under the datadir unless absolute; def when empty. */

@@ -37,6 +37,8 @@
 #define NODE_CONFIG_FILE_MAX    (1024 * 1024)   /* bytes: a bigger config file is refused */
 #define NODE_DEFAULT_LOG_FILE   "debug.log"
 #define NODE_DEFAULT_PID_FILE   "gossipd.pid"
+#define NODE_P2P_KEY_FILE       "p2p.key"      /* v2 node key, in the datadir */
+#define NODE_CONFIG_PEERKEYS_MAX (64 * 65)     /* bytes: 64 comma-separated hex keys */
 
 /* Defaults for the relay knobs (passed to the p2p core). */
 #define NODE_DEFAULT_MAX_PEERS   32
@@ -55,6 +57,9 @@ struct node_config {
     size_t n_connect;
     char connect[NODE_CONFIG_CONNECT_MAX][NODE_CONFIG_STR_MAX];
     bool no_auto_connect;                  /* --connect=0 */
+    bool v2transport;                      /* encrypted transport (default on) */
+    bool v2only;                           /* refuse v1 peers */
+    char peerkeys[NODE_CONFIG_PEERKEYS_MAX];   /* allowlist: hex node keys, comma-separated */
     int max_peers;
     int fanout;
     int tx_batch_ms;
@@ -111,6 +116,11 @@ int node_config_read_file(const char *path, char **text, char *err, size_t err_l
  * -1 if it does not fit in cap. */
 int node_config_file_path(char *out, size_t cap, const char *conf, const char *datadir,
                           const char *home);
+
+/* A --connect entry is "HOST:PORT" or "PUBKEY@HOST:PORT" (64 hex digits):
+ * returns the HOST:PORT part and sets *has_key (key filled in), or NULL if
+ * the key part is malformed. */
+const char *node_config_connect_split(const char *entry, uint8_t key[32], bool *has_key);
 
 /* The --help text. */
 const char *node_config_usage(void);

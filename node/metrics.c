@@ -55,6 +55,12 @@ char *node_metrics(void *ctx, size_t *len)
     family(f, "gossipd_peers", "gauge", "Connected peers by direction.");
     fprintf(f, "gossipd_peers{direction=\"inbound\"} %zu\n", st.inbound);
     fprintf(f, "gossipd_peers{direction=\"outbound\"} %zu\n", st.outbound);
+    family(f, "gossipd_handshakes_total", "counter",
+           "Peer handshakes completed, by transport (v2: encrypted).");
+    fprintf(f, "gossipd_handshakes_total{transport=\"v1\"} %llu\n",
+            (unsigned long long)n->handshakes_v1);
+    fprintf(f, "gossipd_handshakes_total{transport=\"v2\"} %llu\n",
+            (unsigned long long)n->handshakes_v2);
     gauge(f, "gossipd_mempool_txs", "Transactions in the mempool.",
           (double)chain_mempool_count(n->chain));
     gauge(f, "gossipd_mempool_bytes", "Serialized size of the mempool.",

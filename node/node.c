@@ -48,9 +48,14 @@ static void ev_peer_connected(void *ctx, const struct p2p_peer_info *pi)
     struct node *n = ctx;
     char addr[P2P_ADDR_STRLEN];
     p2p_addr_format(&pi->addr, addr);
+    if (pi->v2)
+        n->handshakes_v2++;
+    else
+        n->handshakes_v1++;
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "peer_connected", LF_UINT("peer", pi->id),
              LF_STR("addr", addr), LF_BOOL("inbound", pi->inbound), LF_STR("peer_name", pi->name),
-             LF_STR("user_agent", pi->user_agent), LF_INT("start_height", pi->start_height));
+             LF_STR("user_agent", pi->user_agent), LF_INT("start_height", pi->start_height),
+             LF_STR("transport", pi->v2 ? "v2" : "v1"));
 }
 
 static void ev_peer_disconnected(void *ctx, const struct p2p_peer_info *pi, const char *reason)
@@ -253,6 +258,21 @@ static void ev_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip
 
 /* ------------------------------------------------------------ seeds */
 
+static int seed_connect(struct node *n, const struct node_seed *s, const struct p2p_addr *a)
+{
+    return s->has_key ? p2p_connect_addr_key(n->p2p, a, s->key, node_now_ms())
+                      : p2p_connect_addr(n->p2p, a, node_now_ms());
+}
+
+/* "[PUBKEY@]HOST:PORT" into s. 0 or -1. */
+static int seed_parse(struct node_seed *s, const char *entry)
+{
+    const char *hp = node_config_connect_split(entry, s->key, &s->has_key);
+    if (!hp || node_config_split_hostport(hp, s->host, sizeof s->host, &s->port) != 0)
+        return -1;
+    return 0;
+}
+
 static void seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct node_seed *s = req->data;
@@ -289,7 +309,7 @@ static void seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     struct p2p_addr a;
     if (p2p_addr_parse(&a, hp, s->port) != 0)
         return;
-    int rc = p2p_connect_addr(n->p2p, &a, node_now_ms());
+    int rc = seed_connect(n, s, &a);
     if (rc == 0 || rc == P2P_ERR_EXISTS)
         s->resolved = true;
     NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "seed_added", LF_STR("host", s->host),
@@ -324,7 +344,7 @@ int node_add_seed(struct node *n, const char *hostport)
         return -1;
     struct node_seed *s = &n->seeds[n->n_seeds];
     memset(s, 0, sizeof *s);
-    if (node_config_split_hostport(hostport, s->host, sizeof s->host, &s->port) != 0)
+    if (seed_parse(s, hostport) != 0)
         return -1;
     for (size_t i = 0; i < n->n_seeds; i++)
         if (strcmp(n->seeds[i].host, s->host) == 0 && n->seeds[i].port == s->port)
@@ -605,6 +625,58 @@ static int load_node_key(struct node *n)
     return 0;
 }
 
+/* The v2 node key (DATADIR/p2p.key, made on first start) and the
+ * --peerkeys allowlist. Without v2 neither is needed. */
+static int load_p2p_key(struct node *n)
+{
+    const struct node_config *cfg = &n->cfg;
+    if (!cfg->v2transport)
+        return 0;
+    char path[NODE_CONFIG_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", cfg->datadir, NODE_P2P_KEY_FILE);
+    uint8_t seed[32];
+    int created = 0;
+    int rc = node_keyfile_load_or_create(path, seed, &created);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "p2p key %s: %s", path, strerror(-rc));
+        return -1;
+    }
+    sig_keypair_from_seed(n->p2p_pk, n->p2p_sk, seed);
+    sec_wipe(seed, sizeof seed);
+    n->have_p2p_key = true;
+    size_t len = strlen(cfg->peerkeys);
+    size_t cap = len / 64 + 1;
+    n->peerkeys = calloc(cap, 32);
+    if (!n->peerkeys)
+        return -1;
+    for (const char *c = cfg->peerkeys; *c;) {
+        while (*c == ',' || *c == ' ')
+            c++;
+        if (!*c)
+            break;
+        size_t k = strcspn(c, ", ");
+        char hex[65] = "";
+        if (k == 64)
+            memcpy(hex, c, 64);
+        hex[64] = '\0';
+        if (k != 64 || n->n_peerkeys >= P2P_MAX_ALLOWED_KEYS ||
+            hex_decode(n->peerkeys[n->n_peerkeys], 32, hex) != 0) {
+            node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                         "--peerkeys: expected up to %u keys of 64 hex digits, got '%.*s'",
+                         (unsigned)P2P_MAX_ALLOWED_KEYS, (int)k, c);
+            return -1;
+        }
+        n->n_peerkeys++;
+        c += k;
+    }
+    char pk[65];
+    hex_encode(pk, n->p2p_pk, 32);
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_P2P, "p2p_key", LF_STR("key", pk),
+             LF_BOOL("created", created), LF_UINT("allowed_keys", n->n_peerkeys));
+    return 0;
+}
+
 int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
 {
     memset(n, 0, sizeof *n);
@@ -714,6 +786,12 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
      * is chosen), or none with --connect=0. */
     if (cfg->n_connect > 0 || cfg->no_auto_connect)
         pc.outbound_target = 0;
+    if (load_p2p_key(n) != 0)
+        return -1;
+    pc.v2_mode = !cfg->v2transport ? P2P_V2_OFF : cfg->v2only ? P2P_V2_ONLY : P2P_V2_ON;
+    pc.node_sk = n->have_p2p_key ? n->p2p_sk : NULL;
+    pc.allowed_keys = (const uint8_t (*)[32])n->peerkeys;
+    pc.n_allowed_keys = n->n_peerkeys;
     rc = p2p_create(&n->p2p, &pc, node_now_ms());
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed", "p2p: %s",
@@ -734,12 +812,15 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
 
     for (size_t i = 0; i < cfg->n_connect; i++) {
         struct node_seed *s = &n->seeds[n->n_seeds];
-        if (node_config_split_hostport(cfg->connect[i], s->host, sizeof s->host, &s->port) != 0)
+        if (seed_parse(s, cfg->connect[i]) != 0)
             continue;
         s->node = n;
         struct p2p_addr a;
-        if (p2p_addr_parse(&a, cfg->connect[i], s->port) == 0) {
-            p2p_connect_addr(n->p2p, &a, node_now_ms());
+        bool dummy;
+        uint8_t k[32];
+        const char *hp = node_config_connect_split(cfg->connect[i], k, &dummy);
+        if (p2p_addr_parse(&a, hp, s->port) == 0) {
+            seed_connect(n, s, &a);
             s->resolved = true;
         }
         n->n_seeds++;
@@ -791,6 +872,9 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
 
 void node_free(struct node *n)
 {
+    free(n->peerkeys);
+    n->peerkeys = NULL;
+    sec_wipe(n->p2p_sk, sizeof n->p2p_sk);
     if (n->handles_up) {
         /* Close whatever init opened if the loop never stopped them. */
         if (!n->stopping) {

@@ -49,6 +49,8 @@ struct node_seed {               /* a --connect entry */
     bool resolved;
     bool resolving;
     bool warned;                 /* resolve_failed logged at warn once */
+    bool has_key;                /* PUBKEY@HOST:PORT: keep only that v2 node key */
+    uint8_t key[32];
     uv_getaddrinfo_t req;
     struct node *node;
 };
@@ -66,6 +68,11 @@ struct node {
 
     uint8_t key_pk[32];          /* the node's own key (in the chain store) */
     uint8_t key_sk[64];
+    bool have_p2p_key;           /* v2: the node key signing our hello (p2p.key) */
+    uint8_t p2p_pk[32], p2p_sk[64];
+    uint8_t (*peerkeys)[32];     /* --peerkeys, parsed */
+    uint64_t handshakes_v1, handshakes_v2;   /* completed, per transport */
+    size_t n_peerkeys;
     uint8_t mine_pk[32];         /* where mined coins go */
 
     uint64_t start_ms;           /* wall clock at start */

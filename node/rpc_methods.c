@@ -651,6 +651,20 @@ static json_t *m_getmininginfo(struct node_rpc_req *rq)
 
 /* ------------------------------------------------------------ network */
 
+/* Established connections that speak v2. */
+static size_t count_v2(struct node *n)
+{
+    size_t cap = p2p_peer_count(n->p2p), v2 = 0;
+    struct p2p_peer_info *pi = calloc(cap ? cap : 1, sizeof *pi);
+    if (!pi)
+        return 0;
+    size_t cnt = p2p_get_peers(n->p2p, pi, cap);
+    for (size_t i = 0; i < cnt; i++)
+        v2 += pi[i].v2;
+    free(pi);
+    return v2;
+}
+
 static json_t *m_getnetworkinfo(struct node_rpc_req *rq)
 {
     struct node *n = NODE(rq);
@@ -673,6 +687,14 @@ static json_t *m_getnetworkinfo(struct node_rpc_req *rq)
     json_object_set_new(o, "fanout", json_integer(n->cfg.fanout));
     json_object_set_new(o, "tx_batch_ms", json_integer(n->cfg.tx_batch_ms));
     json_object_set_new(o, "relayfee", json_integer((json_int_t)chain_params(n->chain)->min_fee));
+    json_object_set_new(o, "v2transport", json_boolean(n->cfg.v2transport));
+    json_object_set_new(o, "v2only", json_boolean(n->cfg.v2transport && n->cfg.v2only));
+    if (n->have_p2p_key) {
+        char pk[65];
+        hex_encode(pk, n->p2p_pk, 32);
+        json_object_set_new(o, "p2p_node_key", json_string(pk));
+    }
+    json_object_set_new(o, "connections_v2", json_integer((json_int_t)count_v2(n)));
     return o;
 }
 
@@ -716,6 +738,15 @@ static json_t *m_getpeerinfo(struct node_rpc_req *rq)
         if (p->ping_ms >= 0) {
             json_object_set_new(o, "pingtime", json_real((double)p->ping_ms / 1000.0));
             json_object_set_new(o, "ping_ms", json_integer(p->ping_ms));
+        }
+        json_object_set_new(o, "transport_protocol_type", json_string(p->v2 ? "v2" : "v1"));
+        char hex[65] = "";
+        if (p->v2)
+            hex_encode(hex, p->session_id, 32);
+        json_object_set_new(o, "session_id", json_string(hex));
+        if (p->peer_key_known) {
+            hex_encode(hex, p->peer_key, 32);
+            json_object_set_new(o, "peer_node_key", json_string(hex));
         }
         json_object_set_new(o, "banscore", json_integer(p->ban_score));
         json_object_set_new(o, "inflight", json_integer((json_int_t)p->in_flight));

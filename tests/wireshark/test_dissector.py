@@ -178,9 +178,11 @@ def main():
           "bad one is flagged" % n, flush=True)
     cap = None
     try:
-        a = env.node("a", "--connect=0")
-        b = env.node("b", "--connect=127.0.0.1:%d" % a.port)
-        c = env.node("c", "--connect=127.0.0.1:%d" % b.port)
+        # v1: the dissector reads v1 framing; a v2 stream is ciphertext by
+        # design (tests/integration/test_v2_transport.py checks that).
+        a = env.node("a", "--connect=0", "-v2transport=0")
+        b = env.node("b", "--connect=127.0.0.1:%d" % a.port, "-v2transport=0")
+        c = env.node("c", "--connect=127.0.0.1:%d" % b.port, "-v2transport=0")
         nodes = (a, b, c)
         pcap = os.path.join(env.tmp, "gossipd.pcapng")
         filt = " or ".join("tcp port %d" % n.port for n in nodes)
