@@ -224,6 +224,26 @@ size_t chain_own_txs(const struct chain *c, struct chain_tx *out, size_t max);
 /* One past the highest nonce of pk's unconfirmed own txs (0 if none). */
 uint64_t chain_own_next_nonce(const struct chain *c, const uint8_t pk[32]);
 
+/* ---- Store health ----
+ * Why the store's last statement failed (a full disk: code SQLITE_FULL,
+ * sys_errno ENOSPC; an I/O error: SQLITE_IOERR_*, EIO) and how many have
+ * failed since open; the node turns a rising count into its safe mode. A
+ * block whose body was stored in the same transaction as its connect (a
+ * block on the tip: every mined block) is gone from memory and store when
+ * that transaction fails, so it can never connect later. */
+struct chain_store_error {
+    uint64_t count;          /* failed statements since open */
+    int code;                /* SQLite extended result code of the last */
+    int sys_errno;           /* errno of the OS call behind it, 0 if none */
+    char msg[128];           /* SQLite's message */
+};
+const struct chain_store_error *chain_store_error(const struct chain *c);
+/* Bytes chain_store_probe commits (and deletes again): room for a block. */
+#define CHAIN_STORE_PROBE_BYTES (256u * 1024)
+/* 0 if a write of CHAIN_STORE_PROBE_BYTES committed (space is back), else
+ * CHAIN_ERR_STORE (and chain_store_error says why). */
+int chain_store_probe(struct chain *c);
+
 /* ---- Checks ---- */
 /* Full consistency check (expensive; tests): best chain links, stored tip,
  * ledger == replay of the best chain from genesis == stored accounts,

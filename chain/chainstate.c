@@ -347,6 +347,31 @@ static void after_commit(struct chain *c, struct steps *conn, struct steps *disc
     steps_clear(disc);
 }
 
+/* The store transaction of a switch. A block on the tip (every mined
+ * block) has its body written in the transaction that connects it
+ * (process_block leaves it open: body_txn BODY_OPEN), so if connecting
+ * fails the body goes with it (BODY_LOST) and nothing the caller was told
+ * failed can connect after a restart. */
+static int txn_begin(struct chain *c)
+{
+    return c->body_txn == BODY_OPEN ? 0 : store_begin(c->st);
+}
+
+static int txn_commit(struct chain *c)
+{
+    int err = store_commit(c->st);
+    if (!err)
+        c->body_txn = BODY_NONE;
+    return err;
+}
+
+static void txn_rollback(struct chain *c)
+{
+    store_rollback(c->st);
+    if (c->body_txn == BODY_OPEN)
+        c->body_txn = BODY_LOST;
+}
+
 /* Switch the best chain to target. The disconnects and the connects up to
  * the first block with more work than the old tip are one store
  * transaction; each block after that commits on its own (every commit
@@ -372,7 +397,7 @@ static int switch_to(struct chain *c, struct bnode *target, uint64_t now_ms, uin
     for (struct bnode *x = target; x != fork; x = x->prev)
         path[x->height - fork->height - 1] = x;
 
-    if ((err = store_begin(c->st)) != 0)
+    if ((err = txn_begin(c)) != 0)
         goto out;
     open_tx = true;
     while (chain__tip(c) != fork) {
@@ -429,7 +454,7 @@ fail_pop:
         if (err) {
             step_free(s);
             conn.n--;
-            store_rollback(c->st);
+            txn_rollback(c);
             open_tx = false;
             if (restore_memory(c, &conn, &disc) != 0) {
                 err = CHAIN_ERR_INTERNAL;
@@ -460,12 +485,12 @@ fail_pop:
         if (chain_u256_cmp(&n->work, &old_work) > 0 || i + 1 == n_path) {
             if ((err = chain__own_prune(c, n->height, true)) != 0 ||
                 (err = store_meta_put(c->st, META_TIP, n->hash, 32)) != 0 ||
-                (err = store_commit(c->st)) != 0)
+                (err = txn_commit(c)) != 0)
                 goto fail;
             open_tx = false;
             after_commit(c, &conn, &disc, now_ms);
             if (i + 1 < n_path) {
-                if ((err = store_begin(c->st)) != 0)
+                if ((err = txn_begin(c)) != 0)
                     goto out;
                 open_tx = true;
             }
@@ -479,7 +504,7 @@ fail_pop:
 fail:
     /* A local failure (store, memory): put memory back to the last commit. */
     if (open_tx) {
-        store_rollback(c->st);
+        txn_rollback(c);
         open_tx = false;
     }
     if (restore_memory(c, &conn, &disc) != 0)
@@ -488,7 +513,7 @@ fail:
     steps_clear(&disc);
 out:
     if (open_tx)
-        store_rollback(c->st);
+        txn_rollback(c);
     steps_clear(&conn);
     steps_clear(&disc);
     free(conn.s);
@@ -734,11 +759,14 @@ static int process_block(struct chain *c, const struct chain_block *b, uint64_t 
         wr_free(&w);
         goto out;
     }
+    /* A block on the tip with no descendants connects alone, now: its body
+     * commits with the connect (txn_begin). */
+    bool on_tip = n->prev == chain__tip(c) && !n->child;
     if ((err = store_begin(c->st)) == 0) {
         err = store_body_put(c->st, hash, w.buf, w.len);
         if (!err)
             err = store_index_status(c->st, hash, (n->status | BN_HAVE_DATA) & BN_PERSISTED_MASK);
-        if (!err)
+        if (!err && !on_tip)
             err = store_commit(c->st);
         if (err)
             store_rollback(c->st);
@@ -747,6 +775,8 @@ static int process_block(struct chain *c, const struct chain_block *b, uint64_t 
     if (err)
         goto out;
     n->status |= BN_HAVE_DATA;
+    if (on_tip)
+        c->body_txn = BODY_OPEN;
     if (n->prev == NULL || (n->prev->status & BN_CHAIN_DATA))
         for_subtree(n, set_chain_data, c);
 
@@ -755,6 +785,21 @@ static int process_block(struct chain *c, const struct chain_block *b, uint64_t 
     err = activate(c, now_ms, &res->reorg_depth);
     c->hint_node = NULL;
     c->hint_block = NULL;
+    if (c->body_txn == BODY_OPEN) {   /* nothing connected: the body alone */
+        int e2 = txn_commit(c);
+        if (e2) {
+            txn_rollback(c);
+            err = err ? err : e2;
+        }
+    }
+    if (c->body_txn == BODY_LOST) {
+        /* Rolled back with a failed connect: the body is not stored. */
+        c->body_txn = BODY_NONE;
+        n->status &= ~(BN_HAVE_DATA | BN_CHAIN_DATA);
+        if (failed(n))
+            store_index_status(c->st, n->hash, n->status & BN_PERSISTED_MASK);
+        recompute_best(c);
+    }
     if (err)
         goto out;
     if (failed(n)) {
@@ -1237,6 +1282,16 @@ int chain_store_key_get(struct chain *c, uint8_t sk[64])
 int chain_store_key_put(struct chain *c, const uint8_t sk[64])
 {
     return store_meta_put(c->st, META_NODE_KEY, sk, 64);
+}
+
+const struct chain_store_error *chain_store_error(const struct chain *c)
+{
+    return store_last_error(c->st);
+}
+
+int chain_store_probe(struct chain *c)
+{
+    return store_probe(c->st, CHAIN_STORE_PROBE_BYTES);
 }
 
 /* ---- consistency ---- */

@@ -1,9 +1,11 @@
 #include "chain/store.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/chain.h"
 #include "chain/codec.h"
 #include "chain/err.h"
 
@@ -60,6 +62,7 @@ static const char store_schema[] =
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
+    struct chain_store_error err;
 };
 
 void store_close(struct store *s)
@@ -100,21 +103,38 @@ fail:
 }
 
 /* Run a statement that returns no rows. */
-static int run(sqlite3_stmt *st)
+/* Remember why a statement failed (before any other call on the
+ * connection replaces the error): the SQLite code and message and the
+ * errno of the OS call behind it (ENOSPC, EIO, ...). */
+static int note_error(struct store *s, int rc)
+{
+    s->err.count++;
+    s->err.code = sqlite3_extended_errcode(s->db);
+    if (s->err.code == SQLITE_OK)
+        s->err.code = rc;
+    s->err.sys_errno = sqlite3_system_errno(s->db);
+    snprintf(s->err.msg, sizeof s->err.msg, "%s", sqlite3_errmsg(s->db));
+    return CHAIN_ERR_STORE;
+}
+
+/* Run a statement that returns no rows. */
+static int run(struct store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        note_error(s, rc);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? 0 : CHAIN_ERR_STORE;
 }
 
-int store_begin(struct store *s) { return run(s->q[Q_BEGIN]); }
-int store_commit(struct store *s) { return run(s->q[Q_COMMIT]); }
+int store_begin(struct store *s) { return run(s, s->q[Q_BEGIN]); }
+int store_commit(struct store *s) { return run(s, s->q[Q_COMMIT]); }
 
 void store_rollback(struct store *s)
 {
     if (!sqlite3_get_autocommit(s->db))
-        run(s->q[Q_ROLLBACK]);
+        run(s, s->q[Q_ROLLBACK]);
 }
 
 static int bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
@@ -123,7 +143,8 @@ static int bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
 }
 
 /* Fetch one blob column from a keyed select into a heap copy. */
-static int get_blob(sqlite3_stmt *st, const uint8_t key[32], uint8_t **data, size_t *len)
+static int get_blob(struct store *s, sqlite3_stmt *st, const uint8_t key[32], uint8_t **data,
+                    size_t *len)
 {
     int err = bind_blob(st, 1, key, 32);
     if (err)
@@ -134,7 +155,7 @@ static int get_blob(sqlite3_stmt *st, const uint8_t key[32], uint8_t **data, siz
         goto out;
     }
     if (rc != SQLITE_ROW) {
-        err = CHAIN_ERR_STORE;
+        err = note_error(s, rc);
         goto out;
     }
     const void *p = sqlite3_column_blob(st, 0);
@@ -153,7 +174,8 @@ out:
     return err;
 }
 
-static int put_blob(sqlite3_stmt *st, const uint8_t key[32], const uint8_t *data, size_t len)
+static int put_blob(struct store *s, sqlite3_stmt *st, const uint8_t key[32],
+                    const uint8_t *data, size_t len)
 {
     if (len > (size_t)INT32_MAX)
         return CHAIN_ERR_TOO_LARGE;
@@ -161,7 +183,7 @@ static int put_blob(sqlite3_stmt *st, const uint8_t key[32], const uint8_t *data
         sqlite3_reset(st);
         return CHAIN_ERR_STORE;
     }
-    return run(st);
+    return run(s, st);
 }
 
 int store_meta_get(struct store *s, const char *key, uint8_t *val, size_t cap, size_t *len)
@@ -195,7 +217,7 @@ int store_meta_put(struct store *s, const char *key, const uint8_t *val, size_t 
         sqlite3_reset(st);
         return CHAIN_ERR_STORE;
     }
-    return run(st);
+    return run(s, st);
 }
 
 int store_index_put(struct store *s, const uint8_t hash[32], uint64_t seq,
@@ -210,7 +232,7 @@ int store_index_put(struct store *s, const uint8_t hash[32], uint64_t seq,
     }
     sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
     sqlite3_bind_int64(st, 4, status);
-    return run(st);
+    return run(s, st);
 }
 
 int store_index_status(struct store *s, const uint8_t hash[32], uint32_t status)
@@ -221,7 +243,7 @@ int store_index_status(struct store *s, const uint8_t hash[32], uint32_t status)
         return CHAIN_ERR_STORE;
     }
     sqlite3_bind_int64(st, 2, status);
-    return run(st);
+    return run(s, st);
 }
 
 int store_index_load(struct store *s,
@@ -254,22 +276,22 @@ int store_index_load(struct store *s,
 
 int store_body_put(struct store *s, const uint8_t hash[32], const uint8_t *data, size_t len)
 {
-    return put_blob(s->q[Q_BODY_PUT], hash, data, len);
+    return put_blob(s, s->q[Q_BODY_PUT], hash, data, len);
 }
 
 int store_body_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len)
 {
-    return get_blob(s->q[Q_BODY_GET], hash, data, len);
+    return get_blob(s, s->q[Q_BODY_GET], hash, data, len);
 }
 
 int store_undo_put(struct store *s, const uint8_t hash[32], const uint8_t *data, size_t len)
 {
-    return put_blob(s->q[Q_UNDO_PUT], hash, data, len);
+    return put_blob(s, s->q[Q_UNDO_PUT], hash, data, len);
 }
 
 int store_undo_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len)
 {
-    return get_blob(s->q[Q_UNDO_GET], hash, data, len);
+    return get_blob(s, s->q[Q_UNDO_GET], hash, data, len);
 }
 
 int store_undo_del(struct store *s, const uint8_t hash[32])
@@ -279,7 +301,7 @@ int store_undo_del(struct store *s, const uint8_t hash[32])
         sqlite3_reset(st);
         return CHAIN_ERR_STORE;
     }
-    return run(st);
+    return run(s, st);
 }
 
 int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
@@ -293,7 +315,7 @@ int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, u
         sqlite3_bind_int64(st, 2, (sqlite3_int64)balance);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)nonce);
     }
-    return run(st);
+    return run(s, st);
 }
 
 int store_account_load(struct store *s,
@@ -328,7 +350,7 @@ int store_own_put(struct store *s, const uint8_t txid[32], uint64_t seq, const u
         return CHAIN_ERR_STORE;
     }
     sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-    return run(st);
+    return run(s, st);
 }
 
 int store_own_height(struct store *s, const uint8_t txid[32], uint32_t height)
@@ -339,7 +361,7 @@ int store_own_height(struct store *s, const uint8_t txid[32], uint32_t height)
         return CHAIN_ERR_STORE;
     }
     sqlite3_bind_int64(st, 2, height);
-    return run(st);
+    return run(s, st);
 }
 
 int store_own_del(struct store *s, const uint8_t txid[32])
@@ -349,14 +371,14 @@ int store_own_del(struct store *s, const uint8_t txid[32])
         sqlite3_reset(st);
         return CHAIN_ERR_STORE;
     }
-    return run(st);
+    return run(s, st);
 }
 
 int store_own_prune(struct store *s, uint32_t max_height)
 {
     sqlite3_stmt *st = s->q[Q_OWN_PRUNE];
     sqlite3_bind_int64(st, 1, max_height);
-    return run(st);
+    return run(s, st);
 }
 
 int store_own_load(struct store *s,
@@ -378,5 +400,33 @@ int store_own_load(struct store *s,
     if (!err && rc != SQLITE_DONE)
         err = CHAIN_ERR_STORE;
     sqlite3_reset(st);
+    return err;
+}
+
+/* ---- errors and the free-space probe ---- */
+
+const struct chain_store_error *store_last_error(const struct store *s)
+{
+    return &s->err;
+}
+
+int store_probe(struct store *s, size_t bytes)
+{
+    static const char put[] = "INSERT OR REPLACE INTO meta(key, val) VALUES ('probe', zeroblob(?1))";
+    static const char del[] = "DELETE FROM meta WHERE key = 'probe'";
+    sqlite3_stmt *st = NULL;
+    if (bytes > (size_t)INT32_MAX)
+        return CHAIN_ERR_TOO_LARGE;
+    if (sqlite3_prepare_v2(s->db, put, -1, &st, NULL) != SQLITE_OK)
+        return note_error(s, SQLITE_ERROR);
+    sqlite3_bind_int(st, 1, (int)bytes);
+    int err = run(s, st);
+    sqlite3_finalize(st);
+    if (err)
+        return err;
+    if (sqlite3_prepare_v2(s->db, del, -1, &st, NULL) != SQLITE_OK)
+        return note_error(s, SQLITE_ERROR);
+    err = run(s, st);
+    sqlite3_finalize(st);
     return err;
 }

@@ -23,6 +23,7 @@
 #include "chain/block.h"
 
 struct store;
+struct chain_store_error;
 
 /* Largest metadata value (the node key is 64 bytes). */
 #define STORE_META_MAX_BYTES 256u
@@ -74,5 +75,12 @@ int store_own_load(struct store *s,
                    int (*fn)(void *ctx, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
                              size_t len, uint32_t height),
                    void *ctx);
+
+/* Why the last failed statement failed, and how many have failed since
+ * open (chain_store_error in chain.h). Borrowed. */
+const struct chain_store_error *store_last_error(const struct store *s);
+/* Commit a row of `bytes` zero bytes, then delete it: 0 if the disk took
+ * it (space is back), or CHAIN_ERR_STORE (recorded as above). */
+int store_probe(struct store *s, size_t bytes);
 
 #endif

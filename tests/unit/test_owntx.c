@@ -1,9 +1,13 @@
 /* The node's own txs (chain/owntx.c): kept across reopen while
  * unconfirmed, marked confirmed with the block that holds them (in the
  * block's transaction), unconfirmed again when a reorg disconnects that
- * block, dropped once buried CHAIN_OWN_TX_KEEP_DEPTH deep. */
+ * block, dropped once buried CHAIN_OWN_TX_KEEP_DEPTH deep. And store
+ * failures: a block on the tip whose connect fails is not stored either,
+ * so it never connects after a reopen; the error is reported. */
 #define _GNU_SOURCE 1
 #include "tests/unit/chain_helpers.h"
+
+#include <sqlite3.h>
 
 #include <unistd.h>
 
@@ -127,12 +131,77 @@ static void test_full(void **state)
     chain_close(c);
 }
 
+/* Run sql on the database through a second connection (the chain's own
+ * statements see the schema change on their next step). */
+static void side_exec(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 2000);
+    char *msg = NULL;
+    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(h);
+}
+
+/* The connect of a block on the tip fails after its body was written (a
+ * trigger refuses the new tip as a full disk would): the block is neither
+ * the tip nor stored, now or after a reopen, and it connects when offered
+ * again once the store takes writes. */
+static void test_failed_connect_not_stored(void **state)
+{
+    (void)state;
+    struct tdir d;
+    struct tkey dev, k;
+    uint8_t g[32], tip[32], h1[32], now_tip[32];
+    struct chain_block b;
+    struct chain_result r;
+    tdir_make(&d);
+    tdev(&dev);
+    tkey(&k, 4);
+    chain_genesis_hash(P, g);
+    struct chain *c = topen(P, d.db);
+    textend(c, g, 2, 1, tip);
+    struct chain_tx pay = tmk_tx(&dev, k.pk, COIN, 1000, 0);
+    tmk_block(c, tip, &pay, 1, 1, &b);
+    tblock_hash(&b, h1);
+    uint64_t errors = chain_store_error(c)->count;
+    side_exec(d.db, "CREATE TRIGGER full BEFORE INSERT ON meta WHEN NEW.key = 'tip' "
+                    "BEGIN SELECT RAISE(ABORT, 'test: disk full'); END;");
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), CHAIN_ERR_STORE);
+    assert_true(chain_store_error(c)->count > errors);
+    assert_non_null(strstr(chain_store_error(c)->msg, "test: disk full"));
+    chain_tip(c, now_tip);
+    assert_memory_equal(now_tip, tip, 32);
+    assert_false(chain_have_block(c, h1));
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+
+    c = topen(P, d.db);   /* the trigger still refuses: nothing to connect */
+    chain_tip(c, now_tip);
+    assert_memory_equal(now_tip, tip, 32);
+    assert_false(chain_have_block(c, h1));
+    chain_close(c);
+    side_exec(d.db, "DROP TRIGGER full;");
+    c = topen(P, d.db);
+    chain_tip(c, now_tip);
+    assert_memory_equal(now_tip, tip, 32);
+    assert_int_equal(chain_store_probe(c), 0);
+    assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+    assert_int_equal(chain_check(c), 0);
+    chain_block_free(&b);
+    chain_close(c);
+    tdir_remove(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kept_across_reopen),
         cmocka_unit_test(test_confirm_reorg_prune),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_failed_connect_not_stored),
     };
     sig_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
