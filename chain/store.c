@@ -1,5 +1,6 @@
 #include "chain/store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,9 @@ static int note_error(struct store *s, int rc)
     if (s->err.code == SQLITE_OK)
         s->err.code = rc;
     s->err.sys_errno = sqlite3_system_errno(s->db);
+    /* SQLite turns a write's ENOSPC into SQLITE_FULL and keeps no errno. */
+    if ((s->err.code & 0xff) == SQLITE_FULL && s->err.sys_errno == 0)
+        s->err.sys_errno = ENOSPC;
     snprintf(s->err.msg, sizeof s->err.msg, "%s", sqlite3_errmsg(s->db));
     return CHAIN_ERR_STORE;
 }
