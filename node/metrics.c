@@ -95,6 +95,11 @@ char *node_metrics(void *ctx, size_t *len)
     counter(f, "gossipd_misbehaviours_total", "Peer rule violations.", st.misbehaviours);
     counter(f, "gossipd_bans_total", "Bans imposed.", st.bans);
     gauge(f, "gossipd_banned", "Addresses banned now.", (double)nbans);
+    node_store_check(n);
+    gauge(f, "gossipd_safe_mode", "1 while a failed store write keeps the node in safe mode.",
+          n->safe_mode ? 1 : 0);
+    counter(f, "gossipd_store_errors_total", "Chain store statements that failed.",
+            chain_store_error(n->chain)->count);
     gauge(f, "gossipd_mining_hashes_per_second", "Local hash rate (--mine).",
           node_miner_hashrate(n));
     gauge(f, "gossipd_rpc_connections", "Open JSON-RPC connections.",

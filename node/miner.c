@@ -52,6 +52,7 @@ static int submit_mined(struct node *n, const struct chain_block *b, uint8_t has
              LF_UINT("height", height), LF_UINT("txs", b->n_tx),
              LF_UINT("size", chain_block_size(b)));
     int rc = p2p_submit_block(n->p2p, b, now);
+    node_store_check(n);   /* a store failure: safe mode, the miner stops */
     if (rc < 0) {
         NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "block_rejected", LF_HASH("hash", hash),
                  LF_INT("peer", 0), LF_STR("peer_name", ""), LF_STR("reason", chain_strerror(rc)));

@@ -400,6 +400,7 @@ static void on_stop_timer(uv_timer_t *t)
     close_handle((uv_handle_t *)&n->resolve_timer);
     close_handle((uv_handle_t *)&n->stop_timer);
     close_handle((uv_handle_t *)&n->save_timer);
+    close_handle((uv_handle_t *)&n->store_timer);
     /* A name lookup still queued must not hold the loop (slow DNS). */
     for (size_t i = 0; i < n->n_seeds; i++)
         if (n->seeds[i].resolving)
@@ -526,6 +527,7 @@ int node_submit_own_tx(struct node *n, const struct chain_tx *tx)
     if (added < 0) {
         NODE_LOG(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "own_tx_store_failed",
                  LF_HASH("txid", txid), LF_STR("reason", chain_strerror(added)));
+        node_store_check(n);
         return added;
     }
     int rc = p2p_submit_tx(n->p2p, tx, node_now_ms());
@@ -586,6 +588,58 @@ static void on_save_timer(uv_timer_t *t)
         return;
     mempool_save(n, false);
     own_txs_resubmit(n, false);
+}
+
+/* ------------------------------------------------------------ safe mode */
+
+/* A store write that fails (ENOSPC, EIO, ...) puts the node in safe mode:
+ * the miner stops, generate and the tx RPCs answer RPC_DATABASE_ERROR with
+ * the reason, getblockchaininfo `warnings` and /metrics show it. Reads,
+ * peers and relay go on. Every NODE_STORE_PROBE_MS a write probe
+ * (chain_store_probe) runs; when one succeeds the node leaves safe mode. */
+bool node_store_check(struct node *n)
+{
+    const struct chain_store_error *e = chain_store_error(n->chain);
+    if (e->count == n->store_errors_seen)
+        return n->safe_mode;
+    n->store_errors_seen = e->count;
+    const char *why = e->sys_errno ? strerror(e->sys_errno) : "no OS error";
+    NODE_LOG(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "store_error",
+             LF_STR("reason", why), LF_INT("errno", e->sys_errno), LF_INT("sqlite_code", e->code),
+             LF_STR("sqlite_msg", e->msg), LF_UINT("errors", e->count),
+             LF_BOOL("safe_mode", true));
+    if (!n->safe_mode) {
+        snprintf(n->safe_reason, sizeof n->safe_reason,
+                 "safe mode: a chain store write failed (%s: %s); no mining and no new txs "
+                 "until the store takes writes again", why, e->msg);
+        n->safe_mode = true;
+        n->last_probe_ms = node_now_ms();
+        node_miner_stop(n);
+    }
+    return true;
+}
+
+static void on_store_timer(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    if (n->stopping || !node_store_check(n))
+        return;
+    uint64_t now = node_now_ms();
+    if (now - n->last_probe_ms < NODE_STORE_PROBE_MS)
+        return;
+    n->last_probe_ms = now;
+    if (chain_store_probe(n->chain) != 0) {
+        n->store_errors_seen = chain_store_error(n->chain)->count;   /* the probe's own */
+        NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_NONE, "store_probe_failed",
+                 LF_STR("sqlite_msg", chain_store_error(n->chain)->msg));
+        return;
+    }
+    n->safe_mode = false;
+    n->safe_reason[0] = '\0';
+    NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "safe_mode_off",
+             LF_STR("reason", "a probe write succeeded"));
+    if (n->cfg.mine)
+        node_miner_start(n);
 }
 
 /* ------------------------------------------------------------ init */
@@ -695,6 +749,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     uv_timer_init(loop, &n->stop_timer);
     uv_timer_init(loop, &n->resolve_timer);
     uv_timer_init(loop, &n->save_timer);
+    uv_timer_init(loop, &n->store_timer);
+    n->store_timer.data = n;
     n->save_timer.data = n;
     uv_signal_init(loop, &n->sig_int);
     uv_signal_init(loop, &n->sig_term);
@@ -802,6 +858,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     uv_prepare_start(&n->kick, on_kick);
     own_txs_resubmit(n, true);   /* before RPC answers: sendtoaddress sees their nonces */
     uv_timer_start(&n->save_timer, on_save_timer, NODE_SAVE_INTERVAL_MS, NODE_SAVE_INTERVAL_MS);
+    n->store_errors_seen = chain_store_error(n->chain)->count;
+    uv_timer_start(&n->store_timer, on_store_timer, NODE_STORE_CHECK_MS, NODE_STORE_CHECK_MS);
     rc = node_net_listen(n->net, cfg->bind, cfg->port);
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",

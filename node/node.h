@@ -39,6 +39,12 @@
  * and the node's own unconfirmed txs missing from the mempool (expired,
  * evicted, rejected at start) are submitted again. */
 #define NODE_SAVE_INTERVAL_MS (60u * 1000)
+/* The store's failure count is checked this often (and after every RPC tx
+ * and mined block); in safe mode a write probe runs every
+ * NODE_STORE_PROBE_MS until one succeeds. */
+#define NODE_STORE_CHECK_MS 1000u
+#define NODE_STORE_PROBE_MS 5000u
+#define NODE_SAFE_REASON_MAX 256
 
 struct node_net;
 struct node_miner;
@@ -85,6 +91,13 @@ struct node {
     uv_timer_t resolve_timer;
     uv_prepare_t kick;
     uv_timer_t save_timer;       /* NODE_SAVE_INTERVAL_MS */
+    uv_timer_t store_timer;      /* NODE_STORE_CHECK_MS */
+    /* Safe mode: a store write failed (disk full, I/O error). No mining,
+     * no RPC txs, until a probe write succeeds. */
+    bool safe_mode;
+    char safe_reason[NODE_SAFE_REASON_MAX];   /* "" when not in safe mode */
+    uint64_t store_errors_seen;  /* chain_store_error count already handled */
+    uint64_t last_probe_ms;
     struct node_seed seeds[NODE_CONFIG_CONNECT_MAX];
     size_t n_seeds;
     bool stopping;
@@ -111,6 +124,10 @@ int node_submit_own_tx(struct node *n, const struct chain_tx *tx);
 /* The nonce sendtoaddress signs with: after the key's pending mempool txs
  * and after every unconfirmed own tx of the key. */
 uint64_t node_own_next_nonce(const struct node *n);
+/* Look at the store's failure count: a new failure logs `store_error`
+ * (error level, with the errno text) and enters safe mode. Returns
+ * n->safe_mode. */
+bool node_store_check(struct node *n);
 /* Begin a clean shutdown (idempotent). */
 void node_request_stop(struct node *n);
 /* Release what node_init acquired. Call after uv_run returned. */

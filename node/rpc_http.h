@@ -50,6 +50,7 @@
 #define RPC_INVALID_ADDRESS_OR_KEY (-5)
 #define RPC_OUT_OF_MEMORY          (-7)
 #define RPC_INVALID_PARAMETER      (-8)
+#define RPC_DATABASE_ERROR         (-20)   /* safe mode: the store takes no writes */
 #define RPC_DESERIALIZATION_ERROR  (-22)
 #define RPC_CLIENT_NODE_ALREADY_ADDED (-23)
 #define RPC_CLIENT_NODE_NOT_ADDED  (-24)

@@ -151,7 +151,11 @@ static json_t *submit_tx(struct node_rpc_req *rq, const struct chain_tx *tx)
     struct node *n = NODE(rq);
     uint8_t txid[32];
     chain_tx_txid(tx, txid);
+    if (node_store_check(n))
+        return node_rpc_fail(rq, RPC_DATABASE_ERROR, "%s", n->safe_reason);
     int rc = node_submit_own_tx(n, tx);
+    if (rc == CHAIN_ERR_STORE && node_store_check(n))
+        return node_rpc_fail(rq, RPC_DATABASE_ERROR, "%s", n->safe_reason);
     if (rc == CHAIN_ERR_TX_DUPLICATE)
         return hash_json(txid);   /* already in the mempool: as bitcoind, not an error */
     if (rc < 0)
@@ -255,6 +259,8 @@ static json_t *m_getblockchaininfo(struct node_rpc_req *rq)
     json_object_set_new(o, "initialblockdownload",
                         json_boolean(chain_blocks_to_fetch(n->chain, fetch, 1) > 0));
     json_object_set_new(o, "next_bits", json_integer(chain_next_bits(n->chain)));
+    node_store_check(n);
+    json_object_set_new(o, "warnings", json_string(n->safe_reason));
     return o;
 }
 
@@ -593,12 +599,18 @@ static json_t *generate_to(struct node_rpc_req *rq, uint64_t count, const uint8_
     if (strcmp(chain_params(n->chain)->name, "regtest") != 0)
         return node_rpc_fail(rq, RPC_MISC_NOT_ALLOWED,
                              "generate is for regtest; on testnet run gossipd --mine");
+    if (node_store_check(n))
+        return node_rpc_fail(rq, RPC_DATABASE_ERROR, "%s", n->safe_reason);
     json_t *arr = json_array();
     for (uint64_t i = 0; i < count; i++) {
         uint8_t hash[32];
         int rc = node_mine_one(n, pk, max_tries, hash);
         if (rc == CHAIN_ERR_NOT_FOUND)
             break;   /* max_tries exhausted, as bitcoind: return what was made */
+        if (rc < 0 && node_store_check(n)) {
+            json_decref(arr);
+            return node_rpc_fail(rq, RPC_DATABASE_ERROR, "mining failed: %s", n->safe_reason);
+        }
         if (rc < 0) {
             json_decref(arr);
             return node_rpc_fail(rq, RPC_MISC_ERROR, "mining failed: %s", chain_strerror(rc));

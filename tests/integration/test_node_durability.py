@@ -11,8 +11,19 @@ the drain runs out of time, in every live mempool), and every block v
 reported as committed (its tip before each kill, the blocks its generate
 returned) must still be stored at v.
 
+test_disk_full: a node whose datadir is a 2 MiB tmpfs, filled up by another
+file. The first store write that fails logs `store_error` at error level
+with "No space left on device", puts the node in safe mode (generate and
+the tx RPCs answer -20, getblockchaininfo warnings and /metrics say so), and
+a write probe takes it out again once the file is removed. A block whose
+connect failed is not what a restart connects: after a kill -9 on a full
+disk and a restart with space, the tip is the one before it and the block
+is not stored. Skipped (a line says so) where mount is not permitted.
+
 usage: test_node_durability.py GOSSIPD GOSSIP-CLI [TEST ...]
 """
+import errno
+import http.client
 import os
 import random
 import subprocess
@@ -167,5 +178,123 @@ def test_kill9_under_load(env):
         assert n.stop() == 0
 
 
+TMPFS_SIZE = "2m"
+ROOM_KIB = tuple(range(0, 52, 4))   # free space left before the failing block
+SAFE_MODE_WAIT_S = 30        # the probe runs every NODE_STORE_PROBE_MS (5 s)
+
+
+def fill(path):
+    """Write zeros to path until the file system is full; returns bytes written."""
+    n = 0
+    chunk = b"\0" * 4096
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                n += f.write(chunk)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+    return n
+
+
+def metrics(node):
+    c = http.client.HTTPConnection("127.0.0.1", node.rpc_port, timeout=10)
+    c.request("GET", "/metrics")
+    body = c.getresponse().read().decode()
+    c.close()
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#") and " " in line:
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def fail_until_safe(n, make_tx):
+    """Mine (and send, with make_tx) until the store refuses; returns the error."""
+    for _ in range(400):
+        try:
+            if make_tx:
+                n.call("sendtoaddress", "11" * 32, 1000)
+            n.call("generate", 1)
+        except RPCError as e:
+            return e
+    raise AssertionError("the store never failed on a full disk")
+
+
+def test_disk_full(env):
+    n = env.node("f", "--nodebuglogfile")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + TMPFS_SIZE, "tmpfs",
+                              n.datadir], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        print("skip test_disk_full: cannot mount a tmpfs (%s)" % mounted.stderr.strip(),
+              flush=True)
+        return
+    filler = os.path.join(n.datadir, "filler")
+    try:
+        n.start()
+        n.call("generate", 3)
+        # 1. the disk fills: safe mode, with the reason everywhere
+        fill(filler)
+        e = fail_until_safe(n, True)
+        assert e.code == -20 and "safe mode" in e.message, e
+        assert "No space left on device" in e.message, e
+        errs = [x for x in n.events("store_error") if x["level"] == "error"]
+        assert errs and errs[0]["reason"] == "No space left on device", errs
+        info = n.call("getblockchaininfo")
+        assert "No space left on device" in info["warnings"], info
+        m = metrics(n)
+        assert m["gossipd_safe_mode"] == 1 and m["gossipd_store_errors_total"] >= 1, m
+        for call in (("generate", 1), ("sendtoaddress", "11" * 32, 1000)):
+            try:
+                n.call(*call)
+                raise AssertionError("%s answered in safe mode" % call[0])
+            except RPCError as e2:
+                assert e2.code == -20, e2
+        # 2. space is back: the probe ends safe mode, mining works again
+        os.unlink(filler)
+        wait_for("safe mode off", lambda: n.events("safe_mode_off"), timeout=SAFE_MODE_WAIT_S)
+        assert n.call("getblockchaininfo")["warnings"] == ""
+        assert metrics(n)["gossipd_safe_mode"] == 0
+        h = n.call("getblockcount")
+        n.call("generate", 1)
+        assert n.call("getblockcount") == h + 1
+        # 3. a mined block that failed is not connected after a restart: with
+        # a little room left, its body may fit where its connect does not
+        for room in ROOM_KIB:
+            size = fill(filler)
+            os.truncate(filler, max(0, size - room * 1024))
+            e = fail_until_safe(n, False)
+            assert "mining failed" in e.message, e
+            bad = [x["hash"] for x in n.events("block_rejected") if x["reason"] == "store-error"]
+            assert bad, "no block_rejected store-error logged"
+            tip, height = n.call("getbestblockhash"), n.call("getblockcount")
+            n.proc.kill()
+            n.proc.wait(timeout=10)
+            n.logf.close()
+            n.proc = None
+            os.unlink(filler)
+            n.start()
+            assert n.call("getbestblockhash") != bad[-1], "room %d KiB: the failed block " \
+                "is the tip after a restart" % room
+            assert n.call("getbestblockhash") == tip and n.call("getblockcount") == height
+            try:
+                n.call("getblock", bad[-1])
+                raise AssertionError("room %d KiB: the failed block is stored" % room)
+            except RPCError as e3:
+                assert e3.code in (-5, -1), e3
+            n.call("generate", 1)
+            assert n.call("getblockcount") == height + 1
+        print("disk full: safe mode after %d store errors, left after the probe; %d failed "
+              "blocks, none connected after a restart" % (len(errs), len(ROOM_KIB)),
+              flush=True)
+        assert n.stop() == 0
+    finally:
+        if n.proc is not None and n.proc.poll() is None:
+            n.proc.kill()
+            n.proc.wait()
+        subprocess.run(["umount", "-l", n.datadir], capture_output=True)
+
+
 if __name__ == "__main__":
-    run([test_kill9_under_load], sys.argv)
+    run([test_kill9_under_load, test_disk_full], sys.argv)
