@@ -22,6 +22,7 @@ static const struct section SECTIONS[] = {
     { "formats", bench_formats },
     { "chain", bench_chain },
     { "v2", bench_v2 },
+    { "ingest", bench_ingest },
 };
 
 int main(int argc, char **argv)

@@ -19,5 +19,6 @@ void bench_report(const char *name, double count, double seconds, const char *un
 void bench_formats(void);
 void bench_chain(void);
 void bench_v2(void);
+void bench_ingest(void);
 
 #endif
