@@ -110,6 +110,7 @@ enum chain_status {
     CHAIN_ST_ORPHAN,        /* parent unknown: held; see missing_parent */
     CHAIN_ST_DUPLICATE,     /* already had it */
     CHAIN_ST_HEADER_ONLY,   /* (headers) header accepted, body still needed */
+    CHAIN_ST_NOT_STORED,    /* unrequested and cannot lead to more work: dropped */
 };
 
 struct chain_result {
@@ -130,6 +131,16 @@ int chain_accept_header(struct chain *c, const struct chain_header *h, uint64_t 
  * unblocks) if it leads to the most-work chain. Borrowed b. */
 int chain_accept_block(struct chain *c, const struct chain_block *b, uint64_t now_ms,
                        struct chain_result *res);
+/* chain_accept_block_ex flags. */
+#define CHAIN_BLOCK_UNREQUESTED 1u   /* nobody asked for it (a peer pushed it) */
+/* chain_accept_block with flags. An unrequested block is stored only if its
+ * chain has at least the tip's work (its parent known); otherwise nothing
+ * about it is kept (not even the header) and the status is
+ * CHAIN_ST_NOT_STORED, so a peer cannot fill memory and disk with cheap
+ * side branches or orphans. chain_accept_block is flags == 0: the caller
+ * (RPC, miner, a block we requested) vouches for it. */
+int chain_accept_block_ex(struct chain *c, const struct chain_block *b, unsigned flags,
+                          uint64_t now_ms, struct chain_result *res);
 
 /* ---- Sync helpers ---- */
 /* Block locator for the best chain: tip, then back 1, 2, 4, ... to genesis.
@@ -164,8 +175,10 @@ const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t tx
 size_t chain_mempool_count(const struct chain *c);
 size_t chain_mempool_bytes(const struct chain *c);
 size_t chain_mempool_orphans(const struct chain *c);
-/* Blocks held in the orphan pool (parent unknown) right now. */
+/* Blocks held in the orphan pool (parent unknown) right now, and their
+ * serialized bytes (the memory they hold). */
 size_t chain_orphan_blocks(const struct chain *c);
+size_t chain_orphan_block_bytes(const struct chain *c);
 /* Txids in the mempool (any order); returns the count written. */
 size_t chain_mempool_txids(const struct chain *c, uint8_t (*out)[32], size_t max);
 /* Time the tx entered the mempool (ms), 0 if absent. */

@@ -615,15 +615,18 @@ static struct orphan_blk *orphan_find(const struct chain *c, const uint8_t hash[
     return NULL;
 }
 
-static void orphan_remove(struct chain *c, size_t i, bool free_block)
+/* Unlinks orphan i; frees it too unless the caller takes it. */
+static struct orphan_blk *orphan_remove(struct chain *c, size_t i, bool free_it)
 {
     struct orphan_blk *o = c->orph[i];
     c->orph_bytes -= o->size;
     memmove(&c->orph[i], &c->orph[i + 1], (c->n_orph - i - 1) * sizeof *c->orph);
     c->n_orph--;
-    if (free_block)
-        chain_block_free(&o->b);
+    if (!free_it)
+        return o;
+    free(o->raw);
     free(o);
+    return NULL;
 }
 
 /* The first missing ancestor of an orphan chain. */
@@ -633,7 +636,7 @@ static void orphan_root(const struct chain *c, const uint8_t prev[32], uint8_t o
     const struct orphan_blk *o;
     size_t guard = 0;
     while ((o = orphan_find(c, p, NULL)) != NULL && guard++ < CHAIN_ORPHAN_BLOCKS_MAX_COUNT)
-        p = o->b.hdr.prev;
+        p = o->hdr.prev;
     memcpy(out, p, 32);
 }
 
@@ -653,22 +656,43 @@ static int orphan_add(struct chain *c, const struct chain_block *b, const uint8_
     struct orphan_blk *o = calloc(1, sizeof *o);
     if (!o)
         return CHAIN_ERR_NOMEM;
-    int err = chain_block_copy(&o->b, b);
-    if (err) {
+    /* Exactly size bytes: what is counted is what is held. */
+    struct wr w;
+    if (!(o->raw = malloc(size))) {
         free(o);
-        return err;
+        return CHAIN_ERR_NOMEM;
     }
-    memcpy(o->hash, hash, 32);
+    wr_init_fixed(&w, o->raw, size);
+    if (!chain_block_encode(&w, b) || w.len != size) {
+        free(o->raw);
+        free(o);
+        return CHAIN_ERR_INTERNAL;
+    }
     o->size = size;
+    memcpy(o->hash, hash, 32);
+    o->hdr = b->hdr;
     o->time_ms = now_ms;
     c->orph[c->n_orph++] = o;
     c->orph_bytes += size;
     return 0;
 }
 
+/* An unrequested block is kept only if its chain has at least the tip's
+ * work (as Bitcoin Core's AcceptBlock: "more or same work"); a header we
+ * already hold does not make its body welcome. */
+static bool unrequested_low_work(const struct chain *c, const struct bnode *parent,
+                                 const struct chain_header *h)
+{
+    struct chain_u256 work, tip;
+    chain_work_from_bits(h->bits, &work);
+    chain_u256_add(&work, &parent->work);
+    tip = chain__tip(c)->work;
+    return chain_u256_cmp(&work, &tip) < 0;
+}
+
 /* Body checks, store, and connect if it makes the best chain. */
-static int process_block(struct chain *c, const struct chain_block *b, uint64_t now_ms,
-                         struct chain_result *res)
+static int process_block(struct chain *c, const struct chain_block *b, unsigned flags,
+                         uint64_t now_ms, struct chain_result *res)
 {
     uint8_t hash[32];
     uint8_t (*txids)[32] = NULL;
@@ -689,7 +713,23 @@ static int process_block(struct chain *c, const struct chain_block *b, uint64_t 
         res->height = n->height;
         return 0;
     }
-    if (!n && !find(c, b->hdr.prev)) {
+    struct bnode *parent = n ? n->prev : find(c, b->hdr.prev);
+    if (!parent && (flags & CHAIN_BLOCK_UNREQUESTED) && !n) {
+        /* Its work cannot be known: nobody asked, so nothing is held. */
+        if (orphan_find(c, hash, NULL)) {
+            res->status = CHAIN_ST_ORPHAN;
+            orphan_root(c, b->hdr.prev, res->missing_parent);
+        } else {
+            res->status = CHAIN_ST_NOT_STORED;
+        }
+        return 0;
+    }
+    if (parent && (flags & CHAIN_BLOCK_UNREQUESTED) && unrequested_low_work(c, parent, &b->hdr)) {
+        res->status = CHAIN_ST_NOT_STORED;
+        res->height = parent->height + 1;
+        return 0;
+    }
+    if (!n && !parent) {
         if (orphan_find(c, hash, NULL)) {
             res->status = CHAIN_ST_ORPHAN;
             orphan_root(c, b->hdr.prev, res->missing_parent);
@@ -817,23 +857,37 @@ out:
 int chain_accept_block(struct chain *c, const struct chain_block *b, uint64_t now_ms,
                        struct chain_result *res)
 {
+    return chain_accept_block_ex(c, b, 0, now_ms, res);
+}
+
+int chain_accept_block_ex(struct chain *c, const struct chain_block *b, unsigned flags,
+                          uint64_t now_ms, struct chain_result *res)
+{
     struct chain_result tmp;
     if (!res)
         res = &tmp;
-    int err = process_block(c, b, now_ms, res);
-    if (err || res->status == CHAIN_ST_ORPHAN || res->status == CHAIN_ST_DUPLICATE)
+    int err = process_block(c, b, flags, now_ms, res);
+    if (err || res->status == CHAIN_ST_ORPHAN || res->status == CHAIN_ST_DUPLICATE ||
+        res->status == CHAIN_ST_NOT_STORED)
         return err;
     /* Orphans whose parent is now known get their turn, and so on down. */
     for (bool progress = true; progress;) {
         progress = false;
         for (size_t i = 0; i < c->n_orph; i++) {
-            if (!find(c, c->orph[i]->b.hdr.prev))
+            if (!find(c, c->orph[i]->hdr.prev))
                 continue;
-            struct orphan_blk *o = c->orph[i];
-            struct chain_block ob = o->b;
+            struct orphan_blk *o = orphan_remove(c, i, false);
+            struct chain_block ob;
             struct chain_result r2;
-            orphan_remove(c, i, false);
-            int e2 = process_block(c, &ob, now_ms, &r2);
+            /* Held orphans were all asked for (unrequested ones are not held). */
+            int e2 = chain_block_parse(&ob, o->raw, o->size, BLOCK_SIZE_LIMIT);
+            free(o->raw);
+            free(o);
+            if (e2) {
+                progress = true;   /* it was one of ours: cannot happen */
+                break;
+            }
+            e2 = process_block(c, &ob, 0, now_ms, &r2);
             chain_block_free(&ob);
             if (e2 == CHAIN_ERR_STORE || e2 == CHAIN_ERR_NOMEM || e2 == CHAIN_ERR_INTERNAL)
                 return e2;
@@ -1217,6 +1271,7 @@ size_t chain_mempool_count(const struct chain *c) { return c->mp.txs.count; }
 size_t chain_mempool_bytes(const struct chain *c) { return c->mp.bytes; }
 size_t chain_mempool_orphans(const struct chain *c) { return c->mp.orphans.count; }
 size_t chain_orphan_blocks(const struct chain *c) { return c->n_orph; }
+size_t chain_orphan_block_bytes(const struct chain *c) { return c->orph_bytes; }
 
 size_t chain_mempool_txids(const struct chain *c, uint8_t (*out)[32], size_t max)
 {

@@ -16,9 +16,11 @@
 #include "chain/store.h"
 
 /* Orphan blocks (parent unknown) held at most, by count and bytes; the
- * oldest is evicted first. Bytes are serialized block sizes. */
+ * oldest is evicted first. An orphan is held serialized (decoded again
+ * when its parent arrives), so the bytes counted are the memory held: a
+ * decoded block of small txs takes about 3x its serialized size. */
 #define CHAIN_ORPHAN_BLOCKS_MAX_COUNT 64u
-#define CHAIN_ORPHAN_BLOCKS_MAX_BYTES (32u * 1024 * 1024)
+#define CHAIN_ORPHAN_BLOCKS_MAX_BYTES (8u * 1024 * 1024)
 /* An orphan block nobody completed within this time is dropped. */
 #define CHAIN_ORPHAN_BLOCK_EXPIRY_MS (20ull * 60 * 1000)
 /* Upper bound for params->mtp_window (times kept on the stack). */
@@ -50,8 +52,9 @@ struct bnode {
 
 struct orphan_blk {
     uint8_t hash[32];
-    struct chain_block b;
-    size_t size;
+    struct chain_header hdr;
+    uint8_t *raw;                    /* serialized block (owned) */
+    size_t size;                     /* bytes of raw */
     uint64_t time_ms;
 };
 

@@ -295,7 +295,7 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
         goto out;
     struct chain_result res;
     memset(&res, 0, sizeof(res));
-    int r = chain_accept_block(p->chain, &b, p->now, &res);
+    int r = chain_accept_block_ex(p->chain, &b, requested ? 0 : CHAIN_BLOCK_UNREQUESTED, p->now, &res);
     if (r < 0) {
         p->stats.blocks_rejected++;
         if (p->ev.block_rejected)

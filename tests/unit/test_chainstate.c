@@ -1,6 +1,8 @@
 /* Block tree, best chain, reorgs, orphans, invalid blocks, sync helpers. */
 #include "tests/unit/chain_helpers.h"
 
+#include <malloc.h>
+
 #include "chain/chainstate.h"
 
 static const struct chain_params *P = &chain_params_regtest;
@@ -340,6 +342,30 @@ static void test_orphan_pool_bounded(void **state)
     chain_close(c);
 }
 
+/* An orphan of n_tx unsigned txs (orphans are held before signatures are
+ * checked) with memo_len-byte memos, its parent made of i and tag. */
+static void big_orphan(struct chain_block *b, size_t n_tx, uint16_t memo_len, unsigned i,
+                       uint8_t tag)
+{
+    memset(b, 0, sizeof *b);
+    b->n_tx = n_tx;
+    b->txs = calloc(n_tx, sizeof *b->txs);
+    assert_non_null(b->txs);
+    for (size_t j = 0; j < n_tx; j++) {
+        b->txs[j].version = TX_VERSION;
+        b->txs[j].from[0] = 1;
+        b->txs[j].nonce = j;
+        b->txs[j].memo_len = memo_len;
+    }
+    memset(b->txs[0].from, 0, 32);
+    b->hdr.version = BLOCK_VERSION;
+    b->hdr.prev[0] = (uint8_t)(i + 1);
+    b->hdr.prev[1] = tag;
+    b->hdr.time_ms = T_NOW(P);
+    b->hdr.bits = P->pow_limit_bits;
+    tremine(b);
+}
+
 /* Big orphans: the byte bound evicts before the count bound. Orphans are
  * held before their txs' signatures are checked, so unsigned txs do. */
 static void test_orphan_pool_bytes(void **state)
@@ -353,23 +379,7 @@ static void test_orphan_pool_bytes(void **state)
     for (unsigned i = 0; i < n_blocks; i++) {
         struct chain_block b;
         struct chain_result r;
-        memset(&b, 0, sizeof b);
-        b.n_tx = n_tx;
-        b.txs = calloc(n_tx, sizeof *b.txs);
-        assert_non_null(b.txs);
-        for (size_t j = 0; j < n_tx; j++) {
-            b.txs[j].version = TX_VERSION;
-            b.txs[j].from[0] = 1;
-            b.txs[j].nonce = j;
-            b.txs[j].memo_len = TX_MEMO_MAX;
-        }
-        memset(b.txs[0].from, 0, 32);
-        b.hdr.version = BLOCK_VERSION;
-        b.hdr.prev[0] = (uint8_t)(i + 1);
-        b.hdr.prev[1] = 0xee;
-        b.hdr.time_ms = T_NOW(P);
-        b.hdr.bits = P->pow_limit_bits;
-        tremine(&b);
+        big_orphan(&b, n_tx, TX_MEMO_MAX, i, 0xee);
         assert_true(chain_block_size(&b) <= P->max_block_size);
         assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
         assert_int_equal(r.status, CHAIN_ST_ORPHAN);
@@ -379,8 +389,147 @@ static void test_orphan_pool_bytes(void **state)
     }
     assert_true(c->n_orph < n_blocks);
     /* The oldest went first: the newest is still held. */
-    assert_int_equal(c->orph[c->n_orph - 1]->b.hdr.prev[0], n_blocks);
-    assert_true(c->orph[0]->b.hdr.prev[0] > 1);
+    assert_int_equal(c->orph[c->n_orph - 1]->hdr.prev[0], n_blocks);
+    assert_true(c->orph[0]->hdr.prev[0] > 1);
+    chain_close(c);
+}
+
+/* Heap bytes in use (glibc); 0 under ASan, whose allocator glibc does not
+ * see. */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 0;
+#endif
+#endif
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* What the orphan attack may pin at most: the pool's 8 MiB (issue 9) plus
+ * slack for the block index, maps and malloc's own overhead. Absolute, so
+ * raising the pool's limit fails the test. */
+#define ORPHAN_ATTACK_HEAP_MAX_BYTES (10u * 1024 * 1024)
+
+/* Attack: ~1 MiB orphan blocks of the smallest txs (decoded, such a block
+ * takes about 3x its size). The pool holds them serialized within
+ * CHAIN_ORPHAN_BLOCKS_MAX_BYTES, so the heap they pin stays under it too. */
+static void test_orphan_pool_memory(void **state)
+{
+    (void)state;
+    struct chain *c = topen(P, NULL);
+    const size_t n_tx = (P->max_block_size - 1000) / TX_SIZE_MIN;
+    const unsigned n_blocks = 40;
+    size_t before = heap_in_use();
+    for (unsigned i = 0; i < n_blocks; i++) {
+        struct chain_block b;
+        struct chain_result r;
+        big_orphan(&b, n_tx, 0, i, 0xef);
+        assert_true(chain_block_size(&b) <= P->max_block_size);
+        assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+        assert_int_equal(r.status, CHAIN_ST_ORPHAN);
+        chain_block_free(&b);
+    }
+    size_t after = heap_in_use();
+    assert_true(chain_orphan_blocks(c) >= 2);
+    assert_true(chain_orphan_block_bytes(c) <= CHAIN_ORPHAN_BLOCKS_MAX_BYTES);
+    if (before && after) {
+        size_t held = after > before ? after - before : 0;
+        print_message("orphan pool: %u blocks of ~1 MiB sent, %zu held, %zu bytes counted, "
+                      "heap +%zu bytes\n", n_blocks, chain_orphan_blocks(c),
+                      chain_orphan_block_bytes(c), held);
+        assert_true(held <= ORPHAN_ATTACK_HEAP_MAX_BYTES);
+    }
+    chain_close(c);
+}
+
+/* Attack: side branches off genesis and orphans pushed by a peer, none
+ * asked for, each with less work than the tip. None is stored (not even
+ * its header), in memory or on disk; asked-for copies still are. An
+ * unrequested block with at least the tip's work is stored. */
+static void test_unrequested_low_work_not_stored(void **state)
+{
+    (void)state;
+    struct chain *c = topen(P, NULL);
+    uint8_t g[32], tip[32], fork[32];
+    struct chain_block b;
+    struct chain_result r;
+    chain_genesis_hash(P, g);
+    textend(c, g, 6, 1, tip);
+    size_t headers_before = c->index.count;
+
+    /* Six side-branch blocks off genesis, a chain of them. */
+    memcpy(fork, g, 32);
+    struct chain_block side[6];
+    for (unsigned i = 0; i < 6; i++) {
+        tmk_block(c, g, NULL, 0, (uint8_t)(40 + i), &side[i]);
+        memcpy(side[i].hdr.prev, fork, 32);
+        side[i].hdr.time_ms = P->genesis_time_ms + 500 * (i + 1);
+        tremine(&side[i]);
+        uint8_t h[32];
+        tblock_hash(&side[i], h);
+        assert_int_equal(chain_accept_block_ex(c, &side[i], CHAIN_BLOCK_UNREQUESTED, T_NOW(P), &r), 0);
+        assert_int_equal(r.status, CHAIN_ST_NOT_STORED);
+        assert_false(chain_have_header(c, h));
+        assert_false(chain_have_block(c, h));
+        memcpy(fork, h, 32);   /* the next one's parent is unknown: an orphan */
+    }
+    assert_int_equal(c->index.count, headers_before);
+    assert_int_equal(chain_orphan_blocks(c), 0);
+
+    /* The same first block, asked for, is stored as a side branch. */
+    assert_int_equal(chain_accept_block_ex(c, &side[0], 0, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_SIDE);
+    /* Unrequested and as much work as the tip: a sibling of the tip. */
+    uint8_t parent[32];
+    chain_hash_at(c, chain_height(c) - 1, parent);
+    tmk_block(c, parent, NULL, 0, 77, &b);
+    assert_int_equal(chain_accept_block_ex(c, &b, CHAIN_BLOCK_UNREQUESTED, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_SIDE);
+    chain_block_free(&b);
+    /* Unrequested and more work: extends the tip. */
+    tmk_block(c, tip, NULL, 0, 78, &b);
+    assert_int_equal(chain_accept_block_ex(c, &b, CHAIN_BLOCK_UNREQUESTED, T_NOW(P), &r), 0);
+    assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+    chain_block_free(&b);
+    for (unsigned i = 0; i < 6; i++)
+        chain_block_free(&side[i]);
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
+/* Attack: many invalid blocks, each asked for. Every one is remembered
+ * (there is no table that, once full, stops remembering), and a copy sent
+ * again is rejected from memory with its first reason. */
+static void test_invalid_memory_has_no_ceiling(void **state)
+{
+    (void)state;
+    struct chain *c = topen(P, NULL);
+    uint8_t g[32], tip[32], first[32];
+    struct chain_block b, keep;
+    struct chain_result r;
+    chain_genesis_hash(P, g);
+    textend(c, g, 1, 1, tip);
+    const unsigned n = 3000;
+    for (unsigned i = 0; i < n; i++) {
+        tmk_block(c, tip, NULL, 0, (uint8_t)i, &b);
+        b.txs[0].nonce = 1000 + i;   /* wrong coinbase height */
+        b.hdr.time_ms += i;
+        tremine(&b);
+        assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), CHAIN_ERR_BLK_CB_HEIGHT);
+        if (i == 0) {
+            tblock_hash(&b, first);
+            assert_int_equal(chain_block_copy(&keep, &b), 0);
+        }
+        chain_block_free(&b);
+    }
+    assert_true(chain_is_invalid(c, first));
+    assert_int_equal(chain_accept_block(c, &keep, T_NOW(P), &r), CHAIN_ERR_BLK_CB_HEIGHT);
+    chain_block_free(&keep);
+    assert_int_equal(chain_height(c), 1);
     chain_close(c);
 }
 
@@ -628,6 +777,9 @@ int main(void)
         cmocka_unit_test(test_orphans_every_order),
         cmocka_unit_test(test_orphan_pool_bounded),
         cmocka_unit_test(test_orphan_pool_bytes),
+        cmocka_unit_test(test_orphan_pool_memory),
+        cmocka_unit_test(test_unrequested_low_work_not_stored),
+        cmocka_unit_test(test_invalid_memory_has_no_ceiling),
         cmocka_unit_test(test_invalid_remembered),
         cmocka_unit_test(test_reorg_to_invalid_branch),
         cmocka_unit_test(test_headers_first_and_sync),
