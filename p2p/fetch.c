@@ -9,8 +9,26 @@
 
 #include "chain/err.h"
 
+/* A peer that let a block request time out while someone else could
+ * serve it holds the download window back: drop it, and its blocks go to
+ * the next announcers at once (p2p_txreq_peer_gone). Not a fault (it may
+ * just be slow), so not discouraged. */
+static void drop_block_stallers(struct p2p *p)
+{
+    uint64_t st[P2P_MAX_PEERS];
+    size_t n = p2p_txreq_block_stallers(p->req, p->now, st, P2P_MAX_PEERS);
+    for (size_t i = 0; i < n; i++) {
+        struct peer *pe = p2p__peer_find(p, st[i]);
+        if (pe && !pe->noban) {
+            p->stats.block_stalls++;
+            p2p__drop(p, pe, "block-stall");
+        }
+    }
+}
+
 void p2p__send_requests(struct p2p *p)
 {
+    drop_block_stallers(p);
     struct p2p_txreq_req reqs[P2P_POLL_BATCH_ENTRIES];
     size_t n;
     do {

@@ -366,6 +366,7 @@ struct p2p_stats {
     uint64_t recon_rounds, recon_diffs;         /* rounds started; txids found missing */
     uint64_t bans, misbehaviours;
     uint64_t discouraged;                       /* peers disconnected and discouraged */
+    uint64_t block_stalls;                      /* peers dropped for stalling a block */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

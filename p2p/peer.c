@@ -271,7 +271,9 @@ void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, siz
     memcpy(pe->ua, v.user_agent, sizeof(pe->ua));
     parse_name(pe->ua, pe->name);
     pe->start_height = v.start_height;
-    pe->best_height = v.start_height > 0 ? (uint32_t)v.start_height : 0;
+    /* Not trusted: a claimed height costs nothing. Blocks are asked of a
+     * peer only for heights its headers, invs or blocks showed. */
+    pe->best_height = 0;
     pe->relay = v.relay;
     if (pe->inbound) {
         p2p__send_version(p, pe);

@@ -334,6 +334,26 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
     return n_out;
 }
 
+size_t p2p_txreq_block_stallers(const struct p2p_txreq *r, uint64_t now_ms, uint64_t *out,
+                                size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n && n < max; i++) {
+        const struct entry *e = &r->e[i];
+        if (e->type != P2P_INV_BLOCK || !e->inflight_peer || now_ms < e->expiry_ms)
+            continue;
+        bool other = false;
+        for (size_t a = 0; a < e->n_ann && !other; a++)
+            other = !e->ann[a].tried && e->ann[a].peer != e->inflight_peer;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = out[k] == e->inflight_peer;
+        if (other && !seen)
+            out[n++] = e->inflight_peer;
+    }
+    return n;
+}
+
 bool p2p_txreq_has(const struct p2p_txreq *r, const uint8_t hash[32])
 {
     return entry_find(r, hash, NULL) != NULL;

@@ -70,6 +70,13 @@ void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer);
 size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req *out,
                       size_t max);
 
+/* Block stallers: peers holding a block request past its timeout at now_ms
+ * (the next poll would expire it) while another announcer that has not
+ * been tried could serve it. Writes up to max distinct peer ids; returns
+ * the count. Call before p2p_txreq_poll, which forgets the expiry. */
+size_t p2p_txreq_block_stallers(const struct p2p_txreq *r, uint64_t now_ms, uint64_t *out,
+                                size_t max);
+
 bool p2p_txreq_has(const struct p2p_txreq *r, const uint8_t hash[32]);
 /* Requests in flight to peer (all types). */
 size_t p2p_txreq_in_flight(const struct p2p_txreq *r, uint64_t peer);

@@ -399,6 +399,100 @@ static void test_mempool_and_getaddr(void **state)
     fake_free(f);
 }
 
+/* Issue 9: 8 peers claiming start height 2^31-1 (and relaying the honest
+ * headers), never sending a block, froze the block download for > 45 s:
+ * each block was asked of one liar after another. The claim is not
+ * trusted, and a peer that lets a block request time out while another
+ * could serve it is dropped and its blocks re-requested at once. The
+ * honest tip is reached within 30 s of fake time. */
+static void test_block_stallers_dropped(void **state)
+{
+    (void)state;
+    enum { NB = 20, NA = 8 };
+    struct fake *f = fake_new(0);
+    struct chain *other;
+    struct chain_config cc = { .params = &chain_params_regtest };
+    assert_int_equal(chain_open(&other, &cc, T0), 0);
+    static struct chain_block b[NB];
+    static struct chain_header hs[NB];
+    uint8_t hh[NB][32];
+    for (int i = 0; i < NB; i++) {
+        struct chain_result res;
+        mine_on(other, T0 + 10 + (uint64_t)i, &b[i]);
+        assert_int_equal(chain_accept_block(other, &b[i], T0 + 10 + (uint64_t)i, &res), 0);
+        hs[i] = b[i].hdr;
+        chain_header_hash(&b[i].hdr, hh[i]);
+    }
+    struct wr hw;
+    wr_init(&hw, P2P_MAX_HEADERS_BYTES);
+    p2p_put_headers(&hw, hs, NB);
+    uint64_t t = T0 + 100;
+    /* The liars are outbound (preferred: asked first). */
+    for (uint64_t a = 1; a <= NA; a++) {
+        struct p2p_addr ad;
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.90.%u.1:19444", (unsigned)a);
+        p2p_addr_parse(&ad, ip, 0);
+        p2p_on_connected(f->p, a, &ad, false, t);
+        struct p2p_version v;
+        memset(&v, 0, sizeof(v));
+        v.version = P2P_PROTOCOL_VERSION;
+        v.nonce = 7000 + a;
+        strcpy(v.user_agent, "/liar/");
+        v.start_height = INT32_MAX;
+        v.relay = true;
+        struct wr w;
+        wr_init(&w, P2P_MAX_VERSION_BYTES);
+        p2p_put_version(&w, &v);
+        frame(f, a, P2P_CMD_VERSION, w.buf, w.len, t);
+        wr_free(&w);
+        frame(f, a, P2P_CMD_VERACK, NULL, 0, t);
+        frame(f, a, P2P_CMD_HEADERS, hw.buf, hw.len, t);
+    }
+    const uint64_t honest = 100;
+    handshake_in(f, honest, "10.91.0.1", t + 1);
+    frame(f, honest, P2P_CMD_HEADERS, hw.buf, hw.len, t + 1);
+    wr_free(&hw);
+    uint64_t reached = 0;
+    for (uint64_t now = t + 1; now <= t + 30000 && !reached; now += 50) {
+        /* The honest peer serves whatever it was asked (liars answer pings only). */
+        for (size_t i = 0; i < f->n_sends; i++) {
+            struct p2p_frame_hdr h;
+            assert_int_equal(p2p_frame_parse(f->out + f->sends[i].off, f->magic, &h), 0);
+            const uint8_t *pl = f->out + f->sends[i].off + P2P_HEADER_BYTES;
+            if (h.cmd == P2P_CMD_PING && f->sends[i].peer <= NA) {
+                frame(f, f->sends[i].peer, P2P_CMD_PONG, pl, 8, now);
+                continue;
+            }
+            if (h.cmd != P2P_CMD_GETDATA || f->sends[i].peer != honest)
+                continue;
+            struct p2p_list l;
+            assert_int_equal(p2p_dec_inv(pl, h.len, &l), 0);
+            for (size_t k = 0; k < l.n; k++) {
+                uint32_t type;
+                const uint8_t *hash;
+                p2p_inv_at(&l, k, &type, &hash);
+                for (int j = 0; j < NB; j++)
+                    if (type == P2P_INV_BLOCK && memcmp(hash, hh[j], 32) == 0)
+                        send_block(f, honest, &b[j], now);
+            }
+        }
+        reset_out(f);
+        p2p_on_tick(f->p, now);
+        if (chain_height(f->chain) == NB)
+            reached = now;
+    }
+    assert_true(reached != 0);
+    assert_true(reached - t <= 30000);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_true(st.block_stalls > 0);
+    for (int i = 0; i < NB; i++)
+        chain_block_free(&b[i]);
+    chain_close(other);
+    fake_free(f);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -410,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_block_at_once_inv_or_headers),
         cmocka_unit_test(test_headers_announcements_counted),
         cmocka_unit_test(test_block_from_peer_relayed_not_back),
+        cmocka_unit_test(test_block_stallers_dropped),
         cmocka_unit_test(test_invalid_tx_not_relayed_and_discouraged),
         cmocka_unit_test(test_notfound_asks_next),
         cmocka_unit_test(test_mempool_and_getaddr),
