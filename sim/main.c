@@ -26,6 +26,7 @@
 #include "crypto/sig.h"
 #include "p2p/limits.h"
 #include "sim/model.h"
+#include "sim/plots.h"
 #include "sim/proto.h"
 #include "sim/report.h"
 
@@ -44,6 +45,12 @@ static void usage(FILE *f)
           "                     [--runs R] [--latency-ms L] [--jitter-ms J] [--batch-ms B]\n"
           "                     [--per-message] [--csv]\n"
           "  gossip-sim sweep [model|latency|protocol|all] [--seed S] [--max-nodes N] [--csv]\n"
+          "  gossip-sim plot coverage|redundancy|stale|rounds [--seed S] [--csv]  (SVG on stdout)\n"
+          "protocol realism: [--link-bps B] [--uplink-bps B [--uplink-max-bps B]] [--geo]\n"
+          "  [--cpu | --cpu-tx-us U --cpu-block-us U --cpu-block-ns-per-byte N] [--block-bytes B]\n"
+          "  [--churn-pct P --churn-down-ms D] [--late-pct P] [--partition-ms D]\n"
+          "  [--silent-pct P] [--withhold-pct P] [--sybils S]\n"
+          "  [--mine-interval-ms T --mine-blocks M] [--seeds A..B] [--warmup-addr]\n"
           "K = 0 means all peers; degree 0 (model) means a complete graph.\n",
           f);
 }
@@ -144,10 +151,17 @@ static void mean_ci(const double *x, unsigned n, double *mean, double *half)
     *half = n > 1 ? t95(n - 1) * sqrt(v / (n - 1)) / sqrt((double)n) : 0;
 }
 
-enum { SF_T50, SF_T90, SF_T99, SF_T100, SF_BODIES, SF_INVS, SF_RELAYB, SF_COUNT };
-static const char *const sf_names[SF_COUNT] = { "t50_ms", "t90_ms", "t99_ms", "t100_ms",
-                                                "bodies_per_node", "invs_per_node",
-                                                "relay_bytes_per_node" };
+enum { SF_T50, SF_T90, SF_T95, SF_T99, SF_T100, SF_MEAN, SF_BODIES, SF_INVS, SF_RELAYB,
+       SF_STALE600, SF_COUNT };
+static const char *const sf_names[SF_COUNT] = { "t50_ms", "t90_ms", "t95_ms", "t99_ms",
+                                                "t100_ms", "mean_ms", "bodies_per_node",
+                                                "invs_per_node", "relay_bytes_per_node",
+                                                "stale_pred_600s" };
+/* Decker & Wattenhofer's estimate of the stale (fork) rate from the
+ * propagation curve, for uniform hash power: a block goes stale when
+ * another is found while it is still unknown somewhere; with nodes
+ * uninformed for mean_ms on average, P = 1 - exp(-mean / interval). */
+#define SIM_STALE_PRED_INTERVAL_MS 600000.0
 
 /* The same run over seeds lo..hi: mean and 95 % interval of each figure
  * per item kind, and of the stale rate when miners compete. */
@@ -178,8 +192,9 @@ static int run_seeds(const struct sim_proto_config *base, uint64_t lo, uint64_t 
             if (!a.complete)
                 continue;
             double *row = x + (size_t)kind * SF_COUNT * n;
-            double v[SF_COUNT] = { a.t50_ms, a.t90_ms, a.t99_ms, a.t100_ms, a.bodies_per_node,
-                                   a.invs_per_node, a.relay_bytes_per_node };
+            double v[SF_COUNT] = { a.t50_ms, a.t90_ms, a.t95_ms, a.t99_ms, a.t100_ms, a.mean_ms,
+                                   a.bodies_per_node, a.invs_per_node, a.relay_bytes_per_node,
+                                   1.0 - exp(-a.mean_ms / SIM_STALE_PRED_INTERVAL_MS) };
             for (int f = 0; f < SF_COUNT; f++)
                 row[(size_t)f * n + got[kind]] = v[f];
             got[kind]++;
@@ -195,8 +210,11 @@ static int run_seeds(const struct sim_proto_config *base, uint64_t lo, uint64_t 
             continue;
         for (int f = 0; f < SF_COUNT; f++) {
             double m, h;
+            if (f == SF_STALE600 && kind != SIM_ITEM_BLOCK)
+                continue;
             mean_ci(x + (size_t)kind * SF_COUNT * n + (size_t)f * n, got[kind], &m, &h);
-            printf(csv ? "%s,%s,%u,%.3f,%.3f\n" : "%-6s %-22s %5u %13.3f %11.3f\n",
+            printf(f == SF_STALE600 ? (csv ? "%s,%s,%u,%.5f,%.5f\n" : "%-6s %-22s %5u %13.5f %11.5f\n")
+                   : (csv ? "%s,%s,%u,%.3f,%.3f\n" : "%-6s %-22s %5u %13.3f %11.3f\n"),
                    kind ? "block" : "tx", sf_names[f], got[kind], m, h);
         }
     }
@@ -685,6 +703,31 @@ static int cmd_sweep(int argc, char **argv)
     return err ? 1 : 0;
 }
 
+static int cmd_plot(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    bool csv = false;
+    const char *which = argc > 2 ? argv[2] : "";
+    for (int i = 3; i < argc; i++) {
+        if (opt_u64(argc, argv, &i, "--seed", UINT64_MAX, &seed))
+            continue;
+        if (strcmp(argv[i], "--csv") == 0) {
+            csv = true;
+            continue;
+        }
+        fprintf(stderr, "gossip-sim: unknown option %s\n", argv[i]);
+        return 2;
+    }
+    double t0 = wall_s();
+    if (sim_plots_run(stdout, which, seed, csv) != 0) {
+        fprintf(stderr, "gossip-sim: plot coverage|redundancy|stale|rounds [--seed S] [--csv]\n");
+        return 2;
+    }
+    fprintf(stderr, "[plot %s: %.1f s wall, peak RSS %ld MiB]\n", which, wall_s() - t0,
+            peak_rss_mib());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -703,6 +746,8 @@ int main(int argc, char **argv)
         return cmd_latency(argc, argv);
     if (strcmp(argv[1], "sweep") == 0)
         return cmd_sweep(argc, argv);
+    if (strcmp(argv[1], "plot") == 0)
+        return cmd_plot(argc, argv);
     fprintf(stderr, "gossip-sim: unknown command %s\n", argv[1]);
     usage(stderr);
     return 2;

@@ -316,6 +316,12 @@ static void tracker_result(struct tracker *t, size_t item, size_t sharing,
     r->t100_ms = scratch[m - 1];
     r->reached = it->reached;
     r->lost = m - it->reached;
+    for (unsigned q = 0; q < SIM_COVER_POINTS; q++)
+        r->cover_ms[q] = q == 0 ? 0 : pct_time(scratch, m, q * 100 / (SIM_COVER_POINTS - 1));
+    double sum = 0;
+    for (size_t i = 0; i < it->reached; i++)
+        sum += (double)scratch[i];
+    r->mean_ms = it->reached ? sum / (double)it->reached : 0;
     r->victim_ms = first[0] == FIRST_NEVER ? SIM_NEVER : first[0];
     uint64_t h = 0, b = 0, v = 0;
     size_t counted = 0;
@@ -1035,6 +1041,8 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
             a->t90_ms += (double)r->t90_ms;
             a->t99_ms += (double)r->t99_ms;
             a->t100_ms += (double)r->t100_ms;
+            a->t95_ms += (double)r->cover_ms[19];
+            a->mean_ms += r->mean_ms;
         }
         a->hops_mean += r->hops_mean;
         if (r->hops_max > a->hops_max)
@@ -1056,6 +1064,8 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
         a->t90_ms /= a->complete;
         a->t99_ms /= a->complete;
         a->t100_ms /= a->complete;
+        a->t95_ms /= a->complete;
+        a->mean_ms /= a->complete;
     }
     if (a->items) {
         double k = a->items;
