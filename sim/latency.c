@@ -1,8 +1,10 @@
 #include "sim/latency.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/geo.h"
 #include "sim/graph.h"
 #include "sim/model.h"
 #include "sim/rng.h"
@@ -98,6 +100,9 @@ struct run_state {
     uint32_t *src;          /* who the body came from */
     uint32_t *hops;
     bool *asked;            /* getdata in flight (pull) */
+    uint64_t *up_bps;       /* per node, 0: unlimited */
+    uint64_t *up_free_us;   /* the uplink is busy until */
+    uint8_t *region;
     uint64_t bodies, invs;
     struct heap h;
 };
@@ -111,6 +116,14 @@ static int send_msg(struct run_state *s, uint64_t now, uint32_t from, uint32_t t
                     enum msg_kind kind)
 {
     uint64_t at;
+    if (kind == M_BODY && s->up_bps[from]) {
+        /* The body queues on the sender's uplink, then takes the latency. */
+        uint64_t start = now * 1000;
+        if (s->up_free_us[from] > start)
+            start = s->up_free_us[from];
+        s->up_free_us[from] = start + (uint64_t)s->cfg->body_bytes * 1000000 / s->up_bps[from];
+        now = (s->up_free_us[from] + 999) / 1000;
+    }
     if (s->cfg->per_message) {
         /* As simnet: a fresh delay per frame, never overtaking the
          * previous frame of the same direction. */
@@ -146,8 +159,28 @@ static int one_run(struct run_state *s, uint64_t *sorted)
 {
     const struct sim_graph *g = s->g;
     size_t n = g->n;
-    for (size_t e = 0; e < g->n_edges; e++)
-        s->link_ms[e] = draw(s->cfg, s->rng);
+    const struct sim_latency_config *cfg = s->cfg;
+    if (cfg->geo)
+        for (size_t u = 0; u < n; u++)
+            s->region[u] = (uint8_t)sim_geo_draw(s->rng);
+    for (size_t u = 0; u < n; u++) {
+        s->up_bps[u] = 0;
+        s->up_free_us[u] = 0;
+        if (cfg->uplink_bps && cfg->body_bytes) {
+            double lo = log((double)cfg->uplink_bps);
+            double hi = cfg->uplink_max_bps > cfg->uplink_bps ? log((double)cfg->uplink_max_bps)
+                                                              : lo;
+            s->up_bps[u] = (uint64_t)exp(lo + sim_rng_unit(s->rng) * (hi - lo));
+        }
+    }
+    for (size_t e = 0; e < g->n_edges; e++) {
+        if (cfg->geo)
+            s->link_ms[e] = sim_geo_oneway_ms[s->region[g->edges[e].a] * SIM_GEO_REGIONS
+                                              + s->region[g->edges[e].b]]
+                            + sim_rng_below(s->rng, SIM_GEO_JITTER_MS + 1);
+        else
+            s->link_ms[e] = draw(s->cfg, s->rng);
+    }
     for (size_t i = 0; i < 2 * g->n_edges; i++)
         s->last_at[i] = 0;
     for (size_t u = 0; u < n; u++) {
@@ -169,10 +202,11 @@ static int one_run(struct run_state *s, uint64_t *sorted)
             s->bodies++;
             if (s->have_ms[m.to] != NEVER)
                 break;
-            s->have_ms[m.to] = m.at;
+            /* Has it (and passes it on) once it is validated. */
+            s->have_ms[m.to] = m.at + cfg->verify_ms;
             s->src[m.to] = m.from;
             s->hops[m.to] = s->hops[m.from] + 1;
-            if (got_body(s, m.to, m.at) != 0)
+            if (got_body(s, m.to, m.at + cfg->verify_ms) != 0)
                 return -1;
             break;
         case M_INV:
@@ -220,8 +254,12 @@ int sim_latency_run(const struct sim_latency_config *cfg, struct sim_latency_sum
     s.src = malloc(n * sizeof(*s.src));
     s.hops = malloc(n * sizeof(*s.hops));
     s.asked = malloc(n * sizeof(*s.asked));
+    s.up_bps = malloc(n * sizeof(*s.up_bps));
+    s.up_free_us = malloc(n * sizeof(*s.up_free_us));
+    s.region = malloc(n * sizeof(*s.region));
     uint64_t *sorted = malloc(n * sizeof(*sorted));
-    if (!s.have_ms || !s.src || !s.hops || !s.asked || !sorted)
+    if (!s.have_ms || !s.src || !s.hops || !s.asked || !s.up_bps || !s.up_free_us || !s.region
+        || !sorted)
         goto out;
     for (unsigned r = 0; r < cfg->runs; r++) {
         struct sim_graph g;
@@ -251,6 +289,11 @@ int sim_latency_run(const struct sim_latency_config *cfg, struct sim_latency_sum
             out->t50_ms += (double)pct(sorted, n, 50);
             out->t90_ms += (double)pct(sorted, n, 90);
             out->t99_ms += (double)pct(sorted, n, 99);
+            out->t95_ms += (double)pct(sorted, n, 95);
+            double sum = 0;
+            for (size_t u = 0; u < n; u++)
+                sum += (double)sorted[u];
+            out->mean_ms += sum / (double)n;
             out->t100_ms += (double)sorted[n - 1];
         }
         sim_graph_free(&g);
@@ -263,6 +306,8 @@ int sim_latency_run(const struct sim_latency_config *cfg, struct sim_latency_sum
     out->t50_ms /= k;
     out->t90_ms /= k;
     out->t99_ms /= k;
+    out->t95_ms /= k;
+    out->mean_ms /= k;
     out->t100_ms /= k;
     out->bodies_per_node /= k;
     out->invs_per_node /= k;
@@ -273,6 +318,9 @@ out:
     free(s.src);
     free(s.hops);
     free(s.asked);
+    free(s.up_bps);
+    free(s.up_free_us);
+    free(s.region);
     free(s.link_ms);
     free(s.last_at);
     free(s.h.m);

@@ -39,6 +39,12 @@ struct sim_latency_config {
     uint32_t batch_ms;      /* pull: delay before each node's inv */
     uint64_t seed;
     unsigned runs;          /* each run: new graph, latencies and origin */
+    /* Realism (0 / false: off), as the protocol layer's flags: */
+    uint32_t body_bytes;    /* the body's size on the wire */
+    uint64_t uplink_bps;    /* each node's uplink (bytes/s), bodies queue on it ... */
+    uint64_t uplink_max_bps;/* ... log-uniform per node up to this */
+    uint32_t verify_ms;     /* a node validates a body this long before passing it on */
+    bool geo;               /* regions (sim/geo.h): a link's latency from the matrix */
 };
 
 struct sim_latency_summary {
@@ -47,6 +53,7 @@ struct sim_latency_summary {
     double bodies_per_node;                   /* received / (nodes - 1) */
     double invs_per_node;                     /* received / nodes */
     double hops_mean;
+    double t95_ms, mean_ms;                   /* means over runs; mean over nodes */
 };
 
 /* Returns 0, or -1 on bad arguments / out of memory. */

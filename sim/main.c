@@ -43,7 +43,8 @@ static void usage(FILE *f)
           "                   [--loss PPM] [--csv]\n"
           "  gossip-sim latency --relay flood|pull|tree [--nodes N] [--degree D] [--seed S]\n"
           "                     [--runs R] [--latency-ms L] [--jitter-ms J] [--batch-ms B]\n"
-          "                     [--per-message] [--csv]\n"
+          "                     [--per-message] [--body-bytes B] [--uplink-bps B]\n"
+          "                     [--uplink-max-bps B] [--verify-ms V] [--geo] [--csv]\n"
           "  gossip-sim sweep [model|latency|protocol|all] [--seed S] [--max-nodes N] [--csv]\n"
           "  gossip-sim plot coverage|redundancy|stale|rounds [--seed S] [--csv]  (SVG on stdout)\n"
           "protocol realism: [--link-bps B] [--uplink-bps B [--uplink-max-bps B]] [--geo]\n"
@@ -81,6 +82,12 @@ static bool opt_u64(int argc, char **argv, int *i, const char *name, uint64_t ma
     (*i)++;
     return true;
 }
+
+/* Decker & Wattenhofer's estimate of the stale (fork) rate from the
+ * propagation curve, for uniform hash power: a block goes stale when
+ * another is found while it is still unknown somewhere; with nodes
+ * uninformed for mean_ms on average, P = 1 - exp(-mean / interval). */
+#define SIM_STALE_PRED_INTERVAL_MS 600000.0
 
 static double wall_s(void)
 {
@@ -157,11 +164,7 @@ static const char *const sf_names[SF_COUNT] = { "t50_ms", "t90_ms", "t95_ms", "t
                                                 "t100_ms", "mean_ms", "bodies_per_node",
                                                 "invs_per_node", "relay_bytes_per_node",
                                                 "stale_pred_600s" };
-/* Decker & Wattenhofer's estimate of the stale (fork) rate from the
- * propagation curve, for uniform hash power: a block goes stale when
- * another is found while it is still unknown somewhere; with nodes
- * uninformed for mean_ms on average, P = 1 - exp(-mean / interval). */
-#define SIM_STALE_PRED_INTERVAL_MS 600000.0
+
 
 /* The same run over seeds lo..hi: mean and 95 % interval of each figure
  * per item kind, and of the stale rate when miners compete. */
@@ -400,6 +403,10 @@ static int run_latency(const struct sim_latency_config *cfg, bool csv, bool head
     if (header)
         sim_report_latency_header(stdout, csv);
     sim_report_latency_row(stdout, csv, cfg, &s);
+    if (cfg->body_bytes || cfg->uplink_bps || cfg->verify_ms || cfg->geo)
+        printf("%st95 %.0f ms, mean %.0f ms; stale rate at 10-minute blocks, "
+               "1 - exp(-mean / 600 s): %.2f %%\n", csv ? "# " : "", s.t95_ms, s.mean_ms,
+               100 * (1 - exp(-s.mean_ms / SIM_STALE_PRED_INTERVAL_MS)));
     fflush(stdout);
     return 0;
 }
@@ -437,6 +444,16 @@ static int cmd_latency(int argc, char **argv)
             cfg.seed = v;
         else if (strcmp(argv[i], "--per-message") == 0)
             cfg.per_message = true;
+        else if (opt_u64(argc, argv, &i, "--body-bytes", 32u << 20, &v))
+            cfg.body_bytes = (uint32_t)v;
+        else if (opt_u64(argc, argv, &i, "--uplink-bps", UINT32_MAX, &v))
+            cfg.uplink_bps = v;
+        else if (opt_u64(argc, argv, &i, "--uplink-max-bps", UINT32_MAX, &v))
+            cfg.uplink_max_bps = v;
+        else if (opt_u64(argc, argv, &i, "--verify-ms", 600000, &v))
+            cfg.verify_ms = (uint32_t)v;
+        else if (strcmp(argv[i], "--geo") == 0)
+            cfg.geo = true;
         else if (strcmp(argv[i], "--csv") == 0)
             csv = true;
         else {

@@ -13,6 +13,7 @@
 #include "p2p/msg.h"
 #include "p2p/simnet.h"
 #include "p2p/wire.h"
+#include "sim/geo.h"
 #include "sim/graph.h"
 #include "sim/rng.h"
 
@@ -399,24 +400,6 @@ struct world {
     size_t n_act, cap_act;
 };
 
-/* Regions for --geo: SimBlock's six (Aoki et al., "SimBlock: A Blockchain
- * Network Simulator", 2019, from measurements of the Bitcoin network),
- * with its share of nodes per region and its inter-region latency table
- * (ms), used here as the mean one-way latency; SIM_GEO_JITTER_MS is added
- * uniformly. Order: North America, Europe, South America, Asia-Pacific,
- * Japan, Australia. */
-#define SIM_GEO_REGIONS 6u
-#define SIM_GEO_JITTER_MS 10u
-static const uint32_t geo_share_permille[SIM_GEO_REGIONS] = { 332, 500, 9, 118, 22, 19 };
-static const uint32_t geo_oneway_ms[SIM_GEO_REGIONS * SIM_GEO_REGIONS] = {
-     32, 124, 184, 198, 151, 189,
-    124,  11, 227, 237, 252, 294,
-    184, 227,  88, 325, 301, 322,
-    198, 237, 325,  85,  58, 198,
-    151, 252, 301,  58,  12, 126,
-    189, 294, 322, 198, 126,  16,
-};
-
 static void act_add(struct world *w, uint64_t at, enum action_kind kind, size_t node)
 {
     if (w->n_act == w->cap_act) {
@@ -600,21 +583,16 @@ static int world_realism(struct world *w, const struct sim_proto_config *cfg)
         double lo = log((double)cfg->uplink_bps);
         double hi = cfg->uplink_max_bps > cfg->uplink_bps ? log((double)cfg->uplink_max_bps) : lo;
         for (size_t i = 0; i < w->n_all; i++) {
-            double u = (double)(sim_rng_next(&w->xr) >> 11) / 9007199254740992.0;
+            double u = sim_rng_unit(&w->xr);
             simnet_set_uplink(sn, i, (uint64_t)exp(lo + u * (hi - lo)));
         }
     }
     if (cfg->geo) {
-        if (simnet_set_regions(sn, SIM_GEO_REGIONS, geo_oneway_ms) != 0)
+        if (simnet_set_regions(sn, SIM_GEO_REGIONS, sim_geo_oneway_ms) != 0)
             return -1;
         simnet_set_latency(sn, 1, SIM_GEO_JITTER_MS);   /* the base is unused with regions */
         for (size_t i = 0; i < w->n_all; i++) {
-            uint64_t x = sim_rng_below(&w->xr, 1000);
-            unsigned r = 0;
-            while (r + 1 < SIM_GEO_REGIONS && x >= geo_share_permille[r]) {
-                x -= geo_share_permille[r];
-                r++;
-            }
+            unsigned r = sim_geo_draw(&w->xr);
             simnet_set_region(sn, i, r);
         }
     }

@@ -324,6 +324,35 @@ static void test_protocol_burst_batching(void **state)
     free(res);
 }
 
+/* Timed model realism: one seed replays the same figures; validation time
+ * adds about hops x verify to the median; a big body on slow uplinks
+ * slows everything, and announce-then-pull still moves one body a node. */
+static void test_latency_realism(void **state)
+{
+    (void)state;
+    struct sim_latency_config c = { .relay = SIM_RELAY_PULL, .nodes = 500, .degree = 8,
+                                    .latency_ms = 5, .jitter_ms = 105, .seed = 3, .runs = 5 };
+    struct sim_latency_summary base, a, b;
+    assert_int_equal(sim_latency_run(&c, &base), 0);
+    c.verify_ms = 100;
+    assert_int_equal(sim_latency_run(&c, &a), 0);
+    assert_true(a.t50_ms >= base.t50_ms + 100 * (a.hops_mean - 1));
+    c.verify_ms = 0;
+    c.body_bytes = 100000;
+    c.uplink_bps = 50000;
+    c.uplink_max_bps = 5000000;
+    c.geo = true;
+    assert_int_equal(sim_latency_run(&c, &a), 0);
+    assert_int_equal(sim_latency_run(&c, &b), 0);
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_true(a.t50_ms > base.t50_ms + 500);
+    assert_true(a.bodies_per_node == 1.0);
+    assert_true(a.t95_ms >= a.t50_ms && a.t99_ms >= a.t95_ms && a.mean_ms > 0);
+    c.seed = 4;
+    assert_int_equal(sim_latency_run(&c, &b), 0);
+    assert_true(a.t50_ms != b.t50_ms);
+}
+
 /* A small network with one realism option on (set by `set`). */
 static void realism_cfg(struct sim_proto_config *cfg, uint64_t seed)
 {
@@ -524,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_protocol_small),
         cmocka_unit_test(test_protocol_fanout_repair),
         cmocka_unit_test(test_protocol_burst_batching),
+        cmocka_unit_test(test_latency_realism),
         cmocka_unit_test(test_realism_deterministic_and_invariants),
         cmocka_unit_test(test_bandwidth_and_cpu_cost_time),
         cmocka_unit_test(test_stale_rate_grows_with_speed),
