@@ -394,6 +394,7 @@ struct world {
     size_t n_all;               /* graph nodes + sybils */
     bool *counted;              /* honest nodes: the coverage is over these */
     bool *late;                 /* down in the warm-up, join in the first window */
+    size_t isolated;            /* honest nodes with adversaries all around */
     bool joined;                /* the late nodes' joins are scheduled */
     struct sim_rng xr;          /* realism's own draws: old runs keep their bytes */
     struct action *act;
@@ -630,6 +631,39 @@ static int world_roles(struct world *w, const struct sim_proto_config *cfg, bool
         if (w->counted[i] && i > 0 && !residue_run && cfg->late_pct
             && sim_rng_below(&w->xr, 100) < cfg->late_pct)
             w->late[i] = true;
+    }
+    /* Honest nodes whose every path to the rest runs through adversaries
+     * can never get anything: they are isolated, reported and not counted. */
+    if (cfg->silent_pct || cfg->withhold_pct) {
+        bool *seen = calloc(n, sizeof(*seen));
+        uint32_t *stack = malloc(n * sizeof(*stack));
+        if (!seen || !stack) {
+            free(seen);
+            free(stack);
+            return -1;
+        }
+        size_t top = 0;
+        stack[top++] = 0;
+        seen[0] = true;
+        while (top) {
+            uint32_t u = stack[--top];
+            for (size_t j = w->g.off[u]; j < w->g.off[u + 1]; j++) {
+                uint32_t v = w->g.adj[j];
+                if (!seen[v] && w->counted[v]) {
+                    seen[v] = true;
+                    stack[top++] = v;
+                }
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (w->counted[i] && !seen[i]) {
+                w->counted[i] = false;
+                w->isolated++;
+                honest--;
+            }
+        }
+        free(seen);
+        free(stack);
     }
     if (honest < 2)
         return -1;
@@ -986,6 +1020,7 @@ int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *r
     res->edges = w.g.n_edges;
     res->established = all_established(&w);
     res->counted = w.t.n_counted;
+    res->isolated = w.isolated;
     if (run_items(&w, cfg, false, res) != 0)
         goto out;
     if (cfg->mine_blocks && run_mining(&w, cfg, res) != 0)

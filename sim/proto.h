@@ -151,6 +151,7 @@ struct sim_proto_result {
     bool residue;                   /* the residue run was made (txs' residue set) */
     uint64_t frames, bytes;         /* carried over the whole run */
     size_t counted;                 /* nodes in the coverage (honest ones) */
+    size_t isolated;                /* honest, but only adversaries around: not counted */
     /* Competing miners: */
     unsigned mined, stale;          /* blocks mined; not on the final best chain */
     bool tips_agree;                /* every up honest node ends at the same height */

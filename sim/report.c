@@ -138,6 +138,8 @@ void sim_report_proto_extra(FILE *f, bool csv, const struct sim_proto_config *cf
     }
     fprintf(f, "%scounted %zu nodes; most lost by an item %zu", csv ? "# " : "", res->counted,
             lost);
+    if (res->isolated)
+        fprintf(f, "; %zu honest nodes cut off by adversaries (not counted)", res->isolated);
     if (cfg->sybils)
         fprintf(f, "; victim (node 0) got items after %.0f ms on average (%u/%u)",
                 nv ? victim / nv : 0.0, nv, res->n_items);
