@@ -3,7 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -152,6 +156,80 @@ static void test_write_to_file(void **state)
     free(mem);
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    static char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The log file (debug.log): appended, 0600, reopened at its path after a
+ * rotation moved it, with a console copy when asked. */
+static void test_log_file_reopen(void **state)
+{
+    char dir[] = "/tmp/gossipd-log-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], moved[64], tee_path[64];
+    snprintf(path, sizeof path, "%s/debug.log", dir);
+    snprintf(moved, sizeof moved, "%s/debug.log.1", dir);
+    snprintf(tee_path, sizeof tee_path, "%s/console", dir);
+    struct node_log log;
+    node_log_init(&log, "n");
+    assert_int_equal(node_log_open(&log, path, false), 0);
+    assert_true(log.owns_out);
+    assert_null(log.tee);
+    NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "first", LF_INT("k", 1));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(rename(path, moved), 0);
+    NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "second", LF_INT("k", 2));
+    assert_int_equal(node_log_reopen(&log), 0);
+    NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "third", LF_INT("k", 3));
+    char *old = strdup(slurp(moved));
+    char *cur = slurp(path);
+    assert_non_null(strstr(old, " first k=1"));
+    assert_non_null(strstr(old, " second k=2"));
+    assert_null(strstr(old, "third"));
+    assert_non_null(strstr(cur, " third k=3"));
+    assert_null(strstr(cur, "first"));
+    free(old);
+    /* A path that cannot be opened leaves the file in use. */
+    snprintf(log.path, sizeof log.path, "%s/no/such/dir/x.log", dir);
+    assert_true(node_log_reopen(&log) < 0);
+    NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "fourth", LF_INT("k", 4));
+    assert_non_null(strstr(slurp(path), "fourth"));
+    node_log_close(&log);
+    assert_ptr_equal(log.out, stderr);
+    assert_false(log.owns_out);
+    /* No file and no console: nothing is written (error events go to stderr). */
+    assert_int_equal(node_log_open(&log, NULL, false), 0);
+    assert_null(log.out);
+    assert_true(log.errors_to_stderr);
+    NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "dropped", LF_INT("k", 5));
+    /* File and console: both get every line. */
+    assert_int_equal(node_log_open(&log, path, true), 0);
+    FILE *tee = fopen(tee_path, "w");
+    assert_non_null(tee);
+    log.tee = tee;
+    NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "both", LF_INT("k", 6));
+    fclose(tee);
+    log.tee = NULL;
+    assert_non_null(strstr(slurp(path), "both k=6"));
+    assert_non_null(strstr(slurp(tee_path), "both k=6"));
+    node_log_close(&log);
+    assert_int_equal(node_log_reopen(&log), 0);   /* no file: nothing to do */
+    unlink(path);
+    unlink(moved);
+    unlink(tee_path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_json_truncated_stays_valid),
         cmocka_unit_test(test_levels_and_cats),
         cmocka_unit_test(test_write_to_file),
+        cmocka_unit_test(test_log_file_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
