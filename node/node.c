@@ -642,6 +642,38 @@ static void on_store_timer(uv_timer_t *t)
         node_miner_start(n);
 }
 
+/* ------------------------------------------------------------ RPC exposure */
+
+static bool is_loopback(const char *bind)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    if (strcmp(bind, "localhost") == 0)
+        return true;
+    if (uv_ip4_addr(bind, 0, &a4) == 0)
+        return (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+    if (uv_ip6_addr(bind, 0, &a6) != 0)
+        return false;
+    static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    const uint8_t *b = a6.sin6_addr.s6_addr;
+    if (memcmp(b, v4mapped, 12) == 0)
+        return b[12] == 127;
+    return memcmp(b, &in6addr_loopback, 16) == 0;
+}
+
+const char *node_rpc_exposure(const char *bind, const char *user, const char *password)
+{
+    if (is_loopback(bind))
+        return NULL;
+    if (!user[0] || !password[0])
+        return "no --rpc-user/--rpc-password: the cookie file is the only credential";
+    if (strlen(password) < NODE_RPC_PASSWORD_MIN_LEN)
+        return "--rpc-password is shorter than 16 characters";
+    if (strcmp(user, password) == 0)
+        return "--rpc-password equals --rpc-user";
+    return NULL;
+}
+
 /* ------------------------------------------------------------ init */
 
 static int load_node_key(struct node *n)
@@ -911,6 +943,13 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
                      rc == -EINVAL ? "invalid" : uv_strerror(rc));
         return -1;
     }
+
+    const char *exposed = node_rpc_exposure(cfg->rpc_bind, cfg->rpc_user, cfg->rpc_password);
+    if (exposed)
+        NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_exposed",
+                 LF_STR("bind", cfg->rpc_bind), LF_UINT("port", node_rpc_port(n->rpc)),
+                 LF_STR("reason", exposed),
+                 LF_STR("unauthenticated", "GET /metrics (counters, heights, peer counts)"));
 
     uv_signal_start(&n->sig_int, on_signal, SIGINT);
     uv_signal_start(&n->sig_term, on_signal, SIGTERM);

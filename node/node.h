@@ -45,6 +45,9 @@
 #define NODE_STORE_CHECK_MS 1000u
 #define NODE_STORE_PROBE_MS 5000u
 #define NODE_SAFE_REASON_MAX 256
+/* An RPC password shorter than this is weak (an RPC port off loopback
+ * without a password of this length logs a warning at start). */
+#define NODE_RPC_PASSWORD_MIN_LEN 16
 
 struct node_net;
 struct node_miner;
@@ -128,6 +131,10 @@ uint64_t node_own_next_nonce(const struct node *n);
  * (error level, with the errno text) and enters safe mode. Returns
  * n->safe_mode. */
 bool node_store_check(struct node *n);
+/* Why binding RPC to `bind` with these credentials exposes the node (NULL
+ * if bind is loopback or the password is explicit and at least
+ * NODE_RPC_PASSWORD_MIN_LEN long). user/password "" when not set. */
+const char *node_rpc_exposure(const char *bind, const char *user, const char *password);
 /* Begin a clean shutdown (idempotent). */
 void node_request_stop(struct node *n);
 /* Release what node_init acquired. Call after uv_run returned. */
