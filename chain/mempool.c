@@ -15,6 +15,7 @@ int mempool_init(struct mempool *mp, const struct chain_params *p, size_t max_by
     hmap_init(&mp->txs, salt);
     hmap_init(&mp->senders, salt);
     hmap_init(&mp->orphans, salt);
+    hmap_init(&mp->waiters, salt);
     mp->max_bytes = max_bytes;
     mp->expiry_ms = expiry_ms;
     return sigcache_init(&mp->sigs, 0, salt);
@@ -32,6 +33,13 @@ void mempool_free(struct mempool *mp)
 {
     free_map_vals(&mp->txs);
     free_map_vals(&mp->orphans);
+    for (size_t i = 0; i < mp->waiters.cap; i++)
+        if (hmap_live(&mp->waiters, i)) {
+            struct mp_waiter *w = mp->waiters.slots[i].val;
+            free(w->e);
+            free(w);
+        }
+    hmap_free(&mp->waiters);
     for (size_t i = 0; i < mp->senders.cap; i++)
         if (hmap_live(&mp->senders, i)) {
             struct mp_sender *s = mp->senders.slots[i].val;
@@ -143,47 +151,131 @@ static void notify(struct mempool *mp, const struct mp_entry *e)
         mp->on_added(mp->ctx, e);
 }
 
+/* ---- the waiting area: txid map + per-sender index + arrival FIFO ---- */
+
+/* Index in w->e of the first entry with nonce >= nonce. */
+static size_t waiter_lower(const struct mp_waiter *w, uint64_t nonce)
+{
+    size_t lo = 0, hi = w->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->e[mid]->tx.nonce < nonce)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static size_t orphans_of(const struct mempool *mp, const uint8_t pk[32])
 {
-    size_t n = 0;
-    for (size_t i = 0; i < mp->orphans.cap; i++)
-        if (hmap_live(&mp->orphans, i)) {
-            const struct mp_entry *e = mp->orphans.slots[i].val;
-            n += memcmp(e->tx.from, pk, 32) == 0;
-        }
-    return n;
+    const struct mp_waiter *w = hmap_get(&mp->waiters, pk);
+    return w ? w->n : 0;
 }
 
 static struct mp_entry *orphan_find(const struct mempool *mp, const uint8_t pk[32], uint64_t nonce)
 {
-    for (size_t i = 0; i < mp->orphans.cap; i++)
-        if (hmap_live(&mp->orphans, i)) {
-            struct mp_entry *e = mp->orphans.slots[i].val;
-            if (e->tx.nonce == nonce && memcmp(e->tx.from, pk, 32) == 0)
-                return e;
-        }
-    return NULL;
+    const struct mp_waiter *w = hmap_get(&mp->waiters, pk);
+    if (!w)
+        return NULL;
+    size_t i = waiter_lower(w, nonce);
+    return i < w->n && w->e[i]->tx.nonce == nonce ? w->e[i] : NULL;
 }
 
-static void orphan_evict_oldest(struct mempool *mp)
+/* Put e (in no map, no other waiting tx with its sender and nonce) in the
+ * waiting area. Returns 0 or NOMEM (e not taken). */
+static int orphan_insert(struct mempool *mp, struct mp_entry *e)
 {
-    struct mp_entry *old = NULL;
-    for (size_t i = 0; i < mp->orphans.cap; i++)
-        if (hmap_live(&mp->orphans, i)) {
-            struct mp_entry *e = mp->orphans.slots[i].val;
-            if (!old || e->seq < old->seq)
-                old = e;
+    struct mp_waiter *w = hmap_get(&mp->waiters, e->tx.from);
+    bool fresh = false;
+    if (!w) {
+        if (!(w = calloc(1, sizeof *w)))
+            return CHAIN_ERR_NOMEM;
+        memcpy(w->pk, e->tx.from, 32);
+        if (hmap_put(&mp->waiters, w->pk, w) != 0) {
+            free(w);
+            return CHAIN_ERR_NOMEM;
         }
-    if (old) {
-        hmap_del(&mp->orphans, old->txid);
-        free(old);
+        fresh = true;
     }
+    if (w->n == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 4;
+        struct mp_entry **ne = realloc(w->e, ncap * sizeof *ne);
+        if (!ne)
+            goto nomem;
+        w->e = ne;
+        w->cap = ncap;
+    }
+    if (hmap_put(&mp->orphans, e->txid, e) != 0)
+        goto nomem;
+    size_t at = waiter_lower(w, e->tx.nonce);
+    memmove(&w->e[at + 1], &w->e[at], (w->n - at) * sizeof *w->e);
+    w->e[at] = e;
+    w->n++;
+    e->wnext = NULL;
+    e->wprev = mp->wtail;
+    if (mp->wtail)
+        mp->wtail->wnext = e;
+    else
+        mp->whead = e;
+    mp->wtail = e;
+    mp->orphan_bytes += MEMPOOL_ORPHAN_ENTRY_BYTES;
+    return 0;
+nomem:
+    if (fresh) {
+        hmap_del(&mp->waiters, w->pk);
+        free(w->e);
+        free(w);
+    }
+    return CHAIN_ERR_NOMEM;
+}
+
+/* Take e out of the waiting area (not freed). */
+static void orphan_unlink(struct mempool *mp, struct mp_entry *e)
+{
+    struct mp_waiter *w = hmap_get(&mp->waiters, e->tx.from);
+    hmap_del(&mp->orphans, e->txid);
+    if (w) {
+        size_t at = waiter_lower(w, e->tx.nonce);
+        if (at < w->n && w->e[at] == e) {
+            memmove(&w->e[at], &w->e[at + 1], (w->n - at - 1) * sizeof *w->e);
+            w->n--;
+        }
+        if (w->n == 0) {
+            hmap_del(&mp->waiters, w->pk);
+            free(w->e);
+            free(w);
+        }
+    }
+    if (e->wprev)
+        e->wprev->wnext = e->wnext;
+    else
+        mp->whead = e->wnext;
+    if (e->wnext)
+        e->wnext->wprev = e->wprev;
+    else
+        mp->wtail = e->wprev;
+    e->wprev = e->wnext = NULL;
+    mp->orphan_bytes -= MEMPOOL_ORPHAN_ENTRY_BYTES;
+}
+
+static void orphan_drop(struct mempool *mp, struct mp_entry *e)
+{
+    orphan_unlink(mp, e);
+    free(e);
+}
+
+/* Make room for one more waiting tx: the oldest go first. */
+static void orphan_make_room(struct mempool *mp)
+{
+    while (mp->whead && MEMPOOL_ORPHAN_MAX_BYTES - mp->orphan_bytes < MEMPOOL_ORPHAN_ENTRY_BYTES)
+        orphan_drop(mp, mp->whead);
 }
 
 /* Move waiting txs that now continue the sender's sequence into the pool. */
 static void promote_orphans(struct mempool *mp, const struct ledger *l, const uint8_t pk[32])
 {
-    if (mp->orphans.count == 0)
+    if (!hmap_get(&mp->waiters, pk))
         return;
     const struct ledger_account *a = ledger_get(l, pk);
     uint64_t base = a ? a->nonce : 0, bal = a ? a->balance : 0;
@@ -194,7 +286,7 @@ static void promote_orphans(struct mempool *mp, const struct ledger *l, const ui
         struct mp_entry *e = orphan_find(mp, pk, base + n);
         if (!e)
             break;
-        hmap_del(&mp->orphans, e->txid);
+        orphan_unlink(mp, e);
         if (bal - spent < cost(&e->tx) || !(s = sender_get(mp, pk, true)) ||
             pending_append(mp, s, e) != 0) {
             free(e);
@@ -204,15 +296,12 @@ static void promote_orphans(struct mempool *mp, const struct ledger *l, const ui
         }
         notify(mp, e);
     }
-    /* Orphans at or below the sequence can never be used now. */
-    for (size_t i = 0; i < mp->orphans.cap; i++)
-        if (hmap_live(&mp->orphans, i)) {
-            struct mp_entry *e = mp->orphans.slots[i].val;
-            if (memcmp(e->tx.from, pk, 32) == 0 && e->tx.nonce < base + mempool_pending_of(mp, pk)) {
-                hmap_del(&mp->orphans, e->txid);
-                free(e);
-            }
-        }
+    /* Waiting txs at or below the sequence can never be used now; they
+     * sort first. */
+    uint64_t next = base + mempool_pending_of(mp, pk);
+    struct mp_waiter *w;
+    while ((w = hmap_get(&mp->waiters, pk)) != NULL && w->e[0]->tx.nonce < next)
+        orphan_drop(mp, w->e[0]);
 }
 
 /* Evict until the byte cap holds; returns true if `watch` was evicted. */
@@ -259,18 +348,16 @@ static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const ui
         return CHAIN_ERR_TX_ORPHAN_FULL;
     if ((err = check_sig(mp, tx, txid)) != 0)
         return err;
-    if (old) {
-        hmap_del(&mp->orphans, old->txid);
-        free(old);
-    } else if (mp->orphans.count >= MEMPOOL_ORPHAN_TXS_MAX_COUNT) {
-        orphan_evict_oldest(mp);
-    }
+    if (old)
+        orphan_drop(mp, old);
+    else
+        orphan_make_room(mp);
     struct mp_entry *e = entry_new(mp, tx, txid, origin, now_ms);
     if (!e)
         return CHAIN_ERR_NOMEM;
-    if (hmap_put(&mp->orphans, e->txid, e) != 0) {
+    if ((err = orphan_insert(mp, e)) != 0) {
         free(e);
-        return CHAIN_ERR_NOMEM;
+        return err;
     }
     return CHAIN_TX_WAITING;
 }
@@ -385,9 +472,8 @@ static void orphan_keep(struct mempool *mp, struct mp_entry *e, uint64_t next)
         free(e);
         return;
     }
-    if (mp->orphans.count >= MEMPOOL_ORPHAN_TXS_MAX_COUNT)
-        orphan_evict_oldest(mp);
-    if (hmap_put(&mp->orphans, e->txid, e) != 0)
+    orphan_make_room(mp);
+    if (orphan_insert(mp, e) != 0)
         free(e);
 }
 
@@ -427,8 +513,9 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
             continue;
         }
         /* A returned tx also waiting as an orphan: drop the orphan copy. */
-        struct mp_entry *o = hmap_del(&mp->orphans, txid);
-        free(o);
+        struct mp_entry *o = hmap_get(&mp->orphans, txid);
+        if (o)
+            orphan_drop(mp, o);
         c[n].e = e;
         c[n++].returned = true;
     }
@@ -544,14 +631,10 @@ void mempool_expire(struct mempool *mp, uint64_t now_ms)
          * into tombstones, nothing moves. */
         sender_drop_if_empty(mp, s);
     }
-    for (size_t i = 0; i < mp->orphans.cap; i++) {
-        if (!hmap_live(&mp->orphans, i))
-            continue;
-        struct mp_entry *e = mp->orphans.slots[i].val;
-        if (now_ms >= e->time_ms && now_ms - e->time_ms >= MEMPOOL_ORPHAN_TX_EXPIRY_MS) {
-            hmap_del(&mp->orphans, e->txid);
-            free(e);
-        }
+    for (struct mp_entry *e = mp->whead, *next; e; e = next) {
+        next = e->wnext;
+        if (now_ms >= e->time_ms && now_ms - e->time_ms >= MEMPOOL_ORPHAN_TX_EXPIRY_MS)
+            orphan_drop(mp, e);
     }
 }
 
@@ -580,5 +663,28 @@ bool mempool_check(const struct mempool *mp, const struct ledger *l)
         if (spent != s->spent || spent > bal)
             return false;
     }
+    /* The waiting area: FIFO, txid map and per-sender index agree. */
+    size_t waiting = 0, indexed = 0;
+    for (const struct mp_entry *e = mp->whead; e; e = e->wnext) {
+        if (hmap_get(&mp->orphans, e->txid) != e || orphan_find(mp, e->tx.from, e->tx.nonce) != e ||
+            (e->wnext ? e->wnext->wprev : mp->wtail) != e)
+            return false;
+        waiting++;
+    }
+    for (size_t i = 0; i < mp->waiters.cap; i++) {
+        if (!hmap_live(&mp->waiters, i))
+            continue;
+        const struct mp_waiter *w = mp->waiters.slots[i].val;
+        if (w->n == 0 || w->n > MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX)
+            return false;
+        for (size_t j = 1; j < w->n; j++)
+            if (w->e[j - 1]->tx.nonce >= w->e[j]->tx.nonce)
+                return false;
+        indexed += w->n;
+    }
+    if (waiting != mp->orphans.count || indexed != waiting ||
+        mp->orphan_bytes != waiting * MEMPOOL_ORPHAN_ENTRY_BYTES ||
+        mp->orphan_bytes > MEMPOOL_ORPHAN_MAX_BYTES)
+        return false;
     return bytes == mp->bytes && count == mp->txs.count && mp->bytes <= mp->max_bytes;
 }

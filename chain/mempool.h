@@ -19,13 +19,20 @@
 #include "chain/params.h"
 #include "chain/sigcache.h"
 
-/* Orphan (future-nonce) area limits. */
-#define MEMPOOL_ORPHAN_TXS_MAX_COUNT 1024u        /* txs, all senders; oldest evicted */
-#define MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX 32u     /* txs per sender; more rejected */
-#define MEMPOOL_ORPHAN_NONCE_GAP_MAX 64u          /* nonces ahead of the next expected */
+/* Orphan (future-nonce, "waiting") area limits. A sender's chain of 250
+ * txs relayed out of order must fit (issue 9: 100 senders x 200 nonces),
+ * so the per-sender bounds are generous and the area as a whole is bounded
+ * by the memory its entries take; the oldest entry goes first. */
+#define MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX 256u    /* txs per sender; more rejected */
+#define MEMPOOL_ORPHAN_NONCE_GAP_MAX 512u         /* nonces ahead of the next expected */
+#define MEMPOOL_ORPHAN_MAX_BYTES (16u * 1024 * 1024)   /* entry memory, all senders */
 #define MEMPOOL_ORPHAN_TX_EXPIRY_MS (20ull * 60 * 1000)
-_Static_assert(MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX <= MEMPOOL_ORPHAN_TXS_MAX_COUNT,
-               "a sender's orphans must fit in the orphan area");
+/* Memory one waiting tx is counted for: its entry and its slot in its
+ * sender's index (the txid map adds a few words more). */
+#define MEMPOOL_ORPHAN_ENTRY_BYTES (sizeof(struct mp_entry) + sizeof(struct mp_entry *))
+_Static_assert(MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX >= 250u, "a sender's 250-tx chain must wait");
+_Static_assert(MEMPOOL_ORPHAN_NONCE_GAP_MAX >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX,
+               "a sender's whole waiting chain must be within the gap");
 
 struct mp_entry {
     uint8_t txid[32];
@@ -38,6 +45,14 @@ struct mp_entry {
      * tx enters the pending set; CHAIN_ORIGIN_NONE for a tx a reorg returned
      * or pushed back to the waiting area. */
     uint64_t origin;
+    struct mp_entry *wprev, *wnext;   /* waiting area only: arrival order */
+};
+
+/* One sender's waiting txs, sorted by nonce (nonces distinct). */
+struct mp_waiter {
+    uint8_t pk[32];
+    size_t n, cap;
+    struct mp_entry **e;
 };
 
 struct mp_sender {
@@ -51,7 +66,10 @@ struct mempool {
     const struct chain_params *params;
     struct hmap txs;      /* txid -> struct mp_entry (pending, owned) */
     struct hmap senders;  /* pk -> struct mp_sender (owned) */
-    struct hmap orphans;  /* txid -> struct mp_entry (owned) */
+    struct hmap orphans;  /* txid -> struct mp_entry (owned), the waiting area */
+    struct hmap waiters;  /* pk -> struct mp_waiter (owned): waiting txs by sender */
+    struct mp_entry *whead, *wtail;   /* waiting txs, oldest first */
+    size_t orphan_bytes;  /* MEMPOOL_ORPHAN_ENTRY_BYTES per waiting tx */
     size_t bytes, max_bytes;
     uint64_t expiry_ms;
     uint64_t seq;

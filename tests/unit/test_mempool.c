@@ -115,6 +115,95 @@ static void test_orphan_limits(void **state)
     chain_close(c);
 }
 
+/* Fund keys first..first+n-1 with 10 coins each, 50 per block. */
+static void fund_many(struct chain *c, unsigned first, unsigned n)
+{
+    struct tkey dev, k;
+    struct chain_tx txs[50];
+    tdev(&dev);
+    for (unsigned done = 0; done < n;) {
+        unsigned m = n - done < 50 ? n - done : 50;
+        uint64_t nonce = chain_account_next_nonce(c, dev.pk);
+        for (unsigned i = 0; i < m; i++) {
+            tkey(&k, first + done + i);
+            txs[i] = tmk_tx(&dev, k.pk, 10 * COIN, 1000, nonce + i);
+        }
+        uint8_t tip[32];
+        struct chain_block b;
+        struct chain_result r;
+        chain_tip(c, tip);
+        tmk_block(c, tip, txs, m, 9, &b);
+        assert_int_equal(chain_accept_block(c, &b, T_NOW(P), &r), 0);
+        assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+        chain_block_free(&b);
+        done += m;
+    }
+}
+
+/* Sender chains relayed out of order: 100 senders x 200 nonces arrive
+ * last nonce first, so all but each sender's first wait; the firsts then
+ * bring every chain in. Also one sender's chain of 250. */
+static void test_sender_chains_wait(void **state)
+{
+    (void)state;
+    enum { SENDERS = 100, NONCES = 200, LONG = 250 };
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    tdev(&dev);
+    fund_many(c, 1, SENDERS + 1);
+    struct chain_tx *first = calloc(SENDERS + 1, sizeof *first);
+    assert_non_null(first);
+    for (unsigned s = 0; s <= SENDERS; s++) {
+        unsigned n = s < SENDERS ? NONCES : LONG;
+        tkey(&k, 1 + s);
+        for (unsigned i = n; i-- > 1;) {
+            struct chain_tx t = tmk_tx(&k, dev.pk, 1000, 1000, i);
+            assert_int_equal(chain_mempool_accept(c, &t, s, T_NOW(P)), CHAIN_TX_WAITING);
+        }
+        first[s] = tmk_tx(&k, dev.pk, 1000, 1000, 0);
+    }
+    assert_int_equal(chain_mempool_orphans(c), SENDERS * (NONCES - 1) + LONG - 1);
+    assert_int_equal(chain_check(c), 0);
+    for (unsigned s = 0; s <= SENDERS; s++)
+        assert_int_equal(chain_mempool_accept(c, &first[s], s, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_orphans(c), 0);
+    assert_int_equal(chain_mempool_count(c), SENDERS * NONCES + LONG);
+    assert_int_equal(chain_check(c), 0);
+    free(first);
+    chain_close(c);
+}
+
+/* A flood of waiting txs from many senders: the area stays within
+ * MEMPOOL_ORPHAN_MAX_BYTES, the oldest going first. */
+static void test_waiting_area_bytes(void **state)
+{
+    (void)state;
+    struct chain *c = open_cfg(0, 0);
+    struct tkey dev, k;
+    tdev(&dev);
+    const size_t fit = MEMPOOL_ORPHAN_MAX_BYTES / MEMPOOL_ORPHAN_ENTRY_BYTES;
+    const unsigned senders = (unsigned)(fit / MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX + 2);
+    size_t sent = 0;
+    uint8_t oldest[32], newest[32];
+    for (unsigned s = 0; s < senders; s++) {
+        tkey(&k, 1000 + s);
+        for (unsigned i = 0; i < MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX; i++) {
+            struct chain_tx t = tmk_tx(&k, dev.pk, 1000, 1000, 1 + i);
+            assert_int_equal(chain_mempool_accept(c, &t, 0, T_NOW(P)), CHAIN_TX_WAITING);
+            if (sent++ == 0)
+                chain_tx_txid(&t, oldest);
+            chain_tx_txid(&t, newest);
+        }
+    }
+    assert_true(sent > fit);
+    assert_int_equal(chain_mempool_orphans(c), fit);
+    assert_true(c->mp.orphan_bytes <= MEMPOOL_ORPHAN_MAX_BYTES);
+    assert_null(hmap_get(&c->mp.orphans, oldest));
+    assert_non_null(hmap_get(&c->mp.orphans, newest));
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
 static void test_replacement(void **state)
 {
     (void)state;
@@ -421,6 +510,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequence_and_orphans),
         cmocka_unit_test(test_orphan_limits),
+        cmocka_unit_test(test_sender_chains_wait),
+        cmocka_unit_test(test_waiting_area_bytes),
         cmocka_unit_test(test_replacement),
         cmocka_unit_test(test_eviction_by_feerate),
         cmocka_unit_test(test_expiry),
