@@ -64,6 +64,9 @@ int node_log_reopen(struct node_log *log)
     flockfile(log->out);
     fflush(log->out);
     int rc = dup2(fd, fileno(log->out)) < 0 ? -errno : 0;
+    /* dup2 clears close-on-exec: keep the log out of child processes. */
+    if (rc == 0 && fcntl(fileno(log->out), F_SETFD, FD_CLOEXEC) != 0)
+        rc = -errno;
     funlockfile(log->out);
     close(fd);
     return rc;

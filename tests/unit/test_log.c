@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,7 +190,10 @@ static void test_log_file_reopen(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(rename(path, moved), 0);
     NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "second", LF_INT("k", 2));
+    assert_true(fcntl(fileno(log.out), F_GETFD) & FD_CLOEXEC);
     assert_int_equal(node_log_reopen(&log), 0);
+    /* Not inherited by child processes (-blocknotify), after a reopen too. */
+    assert_true(fcntl(fileno(log.out), F_GETFD) & FD_CLOEXEC);
     NODE_LOG(&log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "third", LF_INT("k", 3));
     char *old = strdup(slurp(moved));
     char *cur = slurp(path);
