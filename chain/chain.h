@@ -263,4 +263,52 @@ int chain_store_probe(struct chain *c);
  * mempool invariants. Returns 0 or CHAIN_ERR_INTERNAL. */
 int chain_check(struct chain *c);
 
+/* ---- Tips and store integrity (chain/integrity.c) ---- */
+/* Height of the most-work valid header (>= chain_height: bodies may lag). */
+uint32_t chain_header_height(const struct chain *c);
+enum chain_tip_status {
+    CHAIN_TIP_ACTIVE,        /* the best chain's tip */
+    CHAIN_TIP_VALID_FORK,    /* a side branch whose bodies are all stored and checked */
+    CHAIN_TIP_HEADERS_ONLY,  /* a branch with bodies missing */
+    CHAIN_TIP_INVALID,       /* it or an ancestor broke a rule */
+};
+const char *chain_tip_status_name(enum chain_tip_status s);   /* bitcoind's words */
+struct chain_tip_info {
+    uint8_t hash[32];
+    uint32_t height;
+    uint32_t branchlen;      /* blocks from the fork point with the best chain */
+    enum chain_tip_status status;
+};
+/* The active tip first, then every block without children. Returns the
+ * count written (<= max). */
+size_t chain_get_tips(const struct chain *c, struct chain_tip_info *out, size_t max);
+/* SQLite's quick check of the file at db_path (before chain_open). 0, or
+ * CHAIN_ERR_STORE with SQLite's findings in msg. */
+int chain_verify_db(const char *db_path, char *msg, size_t msg_len);
+/* The tip's body and undo data are in the store: 0, or CHAIN_ERR_STORE
+ * with what is missing in msg. */
+int chain_check_tip_data(struct chain *c, char *msg, size_t msg_len);
+/* Re-verify the last nblocks of the best chain: each body against its
+ * index hash and the rules, undone with its stored undo data and replayed
+ * onto the ledger, which must come back identical. Returns 0 (*checked
+ * blocks verified) or an error with msg; after an error the chain's memory
+ * is not trustworthy: close it. Writes nothing. */
+int chain_check_blocks(struct chain *c, uint32_t nblocks, uint32_t *checked, char *msg,
+                       size_t msg_len);
+struct chain_reindex_stats {
+    size_t bodies;           /* readable block bodies found */
+    size_t connected;        /* accepted again (genesis not counted) */
+    size_t unreadable;       /* rows lost to corruption */
+    size_t invalid;          /* rejected on re-validation */
+    uint32_t height;         /* tip height after the rebuild */
+};
+/* Rebuild cfg->db_path from the block bodies readable in from_path (may be
+ * the same file): a fresh store (index, ledger, undo) is built beside it
+ * from genesis, block by block with full validation, then renamed over
+ * cfg->db_path. The node key is carried over if readable. Blocks whose
+ * body was lost, and their descendants, are not restored (peers resend
+ * them). Returns 0 or an error (the old file is then left as it was). */
+int chain_reindex(const struct chain_config *cfg, const char *from_path, uint64_t now_ms,
+                  struct chain_reindex_stats *st);
+
 #endif

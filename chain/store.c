@@ -434,3 +434,159 @@ int store_probe(struct store *s, size_t bytes)
     sqlite3_finalize(st);
     return err;
 }
+
+/* ---- integrity and salvage (node startup: -checkblocks, -reindex) ----
+ * These open the file on their own read-only connection, so they work on a
+ * database the normal open refuses, and never write to it. */
+
+/* Rows of "PRAGMA quick_check" quoted in the message at most. */
+#define STORE_CHECK_ROWS_MAX 3
+
+int store_verify_file(const char *path, char *msg, size_t msg_len)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int err = CHAIN_ERR_STORE;
+    size_t used = 0;
+    if (msg_len)
+        msg[0] = '\0';
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(msg, msg_len, "%s", db ? sqlite3_errmsg(db) : "cannot open");
+        goto out;
+    }
+    int rc, rows = 0;
+    bool ok = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (rows == 0 && t && strcmp(t, "ok") == 0)
+            ok = true;
+        if (rows < STORE_CHECK_ROWS_MAX && !ok && t && used < msg_len) {
+            int n = snprintf(msg + used, msg_len - used, "%s%s", rows ? "; " : "", t);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        rows++;
+    }
+    if (rc != SQLITE_DONE) {
+        if (used < msg_len)
+            snprintf(msg + used, msg_len - used, "%s%s", used ? "; " : "", sqlite3_errmsg(db));
+        goto out;
+    }
+    err = ok ? 0 : CHAIN_ERR_STORE;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return err;
+}
+
+int store_salvage_bodies(const char *path,
+                         int (*fn)(void *ctx, int64_t row, const uint8_t hash[32],
+                                   const uint8_t *data, size_t len),
+                         void *ctx, size_t *unreadable)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int err = CHAIN_ERR_STORE;
+    *unreadable = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT rowid, hash, data FROM block_body", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    int rc;
+    err = 0;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 1) != 32) {
+            (*unreadable)++;
+            continue;
+        }
+        err = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                 sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+    }
+    /* A corrupt page ends the scan: what was read is kept, the rest counts
+     * as unreadable (at least one row). */
+    if (!err && rc != SQLITE_DONE)
+        (*unreadable)++;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return err;
+}
+
+int store_salvage_meta(const char *path, const char *key, uint8_t *val, size_t cap,
+                       size_t *len)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int err = CHAIN_ERR_STORE;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT val FROM meta WHERE key = ?1", -1, &st, NULL) !=
+            SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 0);
+        if (n >= 0 && (size_t)n <= cap) {
+            if (n > 0)
+                memcpy(val, sqlite3_column_blob(st, 0), (size_t)n);
+            *len = (size_t)n;
+            err = 0;
+        }
+    } else {
+        err = CHAIN_ERR_BLK_UNKNOWN;
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return err;
+}
+
+struct store_reader {
+    sqlite3 *db;
+    sqlite3_stmt *body;
+};
+
+int store_reader_open(struct store_reader **out, const char *path)
+{
+    struct store_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return CHAIN_ERR_NOMEM;
+    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT data FROM block_body WHERE rowid = ?1", -1, &r->body,
+                           NULL) != SQLITE_OK) {
+        store_reader_close(r);
+        return CHAIN_ERR_STORE;
+    }
+    *out = r;
+    return 0;
+}
+
+int store_reader_body(struct store_reader *r, int64_t row, uint8_t **data, size_t *len)
+{
+    sqlite3_stmt *st = r->body;
+    int err = CHAIN_ERR_STORE;
+    sqlite3_bind_int64(st, 1, row);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 0);
+        if ((*data = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
+            err = CHAIN_ERR_NOMEM;
+        } else {
+            if (n > 0)
+                memcpy(*data, sqlite3_column_blob(st, 0), (size_t)n);
+            *len = (size_t)n;
+            err = 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = CHAIN_ERR_BLK_UNKNOWN;
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+void store_reader_close(struct store_reader *r)
+{
+    if (!r)
+        return;
+    sqlite3_finalize(r->body);
+    sqlite3_close(r->db);
+    free(r);
+}

@@ -83,4 +83,27 @@ const struct chain_store_error *store_last_error(const struct store *s);
  * it (space is back), or CHAIN_ERR_STORE (recorded as above). */
 int store_probe(struct store *s, size_t bytes);
 
+/* ---- Integrity and salvage (own read-only connection; never writes) ---- */
+/* SQLite's "PRAGMA quick_check" on the file at path. Returns 0 if it says
+ * "ok", else CHAIN_ERR_STORE with SQLite's first findings in msg. */
+int store_verify_file(const char *path, char *msg, size_t msg_len);
+/* Calls fn(row, hash, body) for every block body readable in the file at
+ * path (any order; the pointers are borrowed for the call; row is where a
+ * store_reader finds it again without the hash index). A corrupt page ends
+ * the scan: *unreadable counts what could not be read. Returns 0, fn's
+ * error, or CHAIN_ERR_STORE if the file cannot be opened at all. */
+int store_salvage_bodies(const char *path,
+                         int (*fn)(void *ctx, int64_t row, const uint8_t hash[32],
+                                   const uint8_t *data, size_t len),
+                         void *ctx, size_t *unreadable);
+/* One meta value of the file at path: 0, CHAIN_ERR_BLK_UNKNOWN, CHAIN_ERR_STORE. */
+int store_salvage_meta(const char *path, const char *key, uint8_t *val, size_t cap,
+                       size_t *len);
+/* A read-only connection to fetch bodies by row from a file (-reindex). */
+struct store_reader;
+int store_reader_open(struct store_reader **out, const char *path);
+/* Heap copy (caller frees); CHAIN_ERR_BLK_UNKNOWN if absent, else CHAIN_ERR_STORE. */
+int store_reader_body(struct store_reader *r, int64_t row, uint8_t **data, size_t *len);
+void store_reader_close(struct store_reader *r);
+
 #endif

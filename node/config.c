@@ -13,6 +13,10 @@
 #include "crypto/hex.h"
 #include "node/log.h"
 
+const char *const node_zmq_topic_names[NODE_ZMQ_TOPICS] = {
+    "hashblock", "hashtx", "rawblock", "rawtx", "sequence",
+};
+
 /* ------------------------------------------------------------ the table */
 
 enum opt_type {
@@ -127,6 +131,18 @@ static const struct opt opts[] = {
     BOOL("daemon", daemon, 0, "run in the background once started"),
     FN("pid", pid_file, opt_path_or_off, O_NEG, "FILE",
        "pid file (default DATADIR/" NODE_DEFAULT_PID_FILE "; --nopid: none)"),
+    INT("checkblocks", checkblocks, 0, NODE_CHECKBLOCKS_MAX, "N",
+        "re-verify the last N blocks at start (default 6)"),
+    BOOL("reindex", reindex, 0, "rebuild the block index and ledger from the\nstored blocks, then start"),
+    STR("blocknotify", blocknotify, 0, 0, "CMD",
+        "run CMD (sh -c) when the tip changes; %s is\nreplaced by the block hash"),
+    STR("zmqpubhashblock", zmqpub[NODE_ZMQ_HASHBLOCK], 0, 0, "ADDR",
+        "publish block hashes on ZeroMQ (tcp://HOST:PORT)"),
+    STR("zmqpubhashtx", zmqpub[NODE_ZMQ_HASHTX], 0, 0, "ADDR", "publish txids"),
+    STR("zmqpubrawblock", zmqpub[NODE_ZMQ_RAWBLOCK], 0, 0, "ADDR", "publish serialized blocks"),
+    STR("zmqpubrawtx", zmqpub[NODE_ZMQ_RAWTX], 0, 0, "ADDR", "publish serialized txs"),
+    STR("zmqpubsequence", zmqpub[NODE_ZMQ_SEQUENCE], 0, 0, "ADDR",
+        "publish connect/disconnect and mempool events"),
     BOOL("help", help, O_NOENV | O_NOFILE, "this text"),
     BOOL("h", help, O_NOENV | O_NOFILE | O_HIDDEN, ""),
     BOOL("?", help, O_NOENV | O_NOFILE | O_HIDDEN, ""),
@@ -747,6 +763,7 @@ static void set_defaults(struct node_config *cfg)
     cfg->tx_batch_ms = NODE_DEFAULT_TX_BATCH_MS;
     cfg->log_level = NODE_LOG_INFO;
     cfg->v2transport = true;
+    cfg->checkblocks = NODE_DEFAULT_CHECKBLOCKS;
 }
 
 /* A path under the datadir unless absolute; def when empty. */

@@ -46,6 +46,16 @@
 #define NODE_DEFAULT_TX_BATCH_MS 50
 #define NODE_MAX_PEERS_LIMIT     1024
 #define NODE_TX_BATCH_MS_LIMIT   60000
+/* --checkblocks: blocks re-verified at start (bitcoind's default 6). */
+#define NODE_DEFAULT_CHECKBLOCKS 6
+#define NODE_CHECKBLOCKS_MAX     100000
+
+/* ZeroMQ topics, in the order of node_config.zmqpub (bitcoind's names). */
+enum node_zmq_topic {
+    NODE_ZMQ_HASHBLOCK, NODE_ZMQ_HASHTX, NODE_ZMQ_RAWBLOCK, NODE_ZMQ_RAWTX,
+    NODE_ZMQ_SEQUENCE, NODE_ZMQ_TOPICS
+};
+extern const char *const node_zmq_topic_names[NODE_ZMQ_TOPICS];
 
 struct node_config {
     const struct chain_params *params;     /* from --network */
@@ -80,6 +90,10 @@ struct node_config {
     bool help;
     bool version;
     bool rpc_doc;                          /* hidden: print docs/RPC.md's generated part */
+    int checkblocks;                       /* --checkblocks */
+    bool reindex;                          /* --reindex */
+    char blocknotify[NODE_CONFIG_PATH_MAX];   /* --blocknotify command, "" = none */
+    char zmqpub[NODE_ZMQ_TOPICS][NODE_CONFIG_STR_MAX];   /* endpoint per topic, "" = off */
     /* Parse state (not options). */
     bool debuglogfile_off;
     bool pid_off;

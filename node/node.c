@@ -763,6 +763,68 @@ static int load_p2p_key(struct node *n)
     return 0;
 }
 
+/* ------------------------------------------------------------ store checks */
+
+/* What a corrupt store's startup error tells the operator to do. */
+#define NODE_RECOVERY_HINT \
+    "restart with --reindex to rebuild the index and ledger from the stored blocks " \
+    "(blocks lost to the damage are fetched again from peers), or move %s away to " \
+    "resync from peers"
+
+static void store_corrupt(struct node *n, const char *db, const char *what)
+{
+    char hint[NODE_CONFIG_PATH_MAX + 256];
+    snprintf(hint, sizeof hint, NODE_RECOVERY_HINT, db);
+    node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                 "the block store %s is corrupt: %s. To recover: %s", db, what, hint);
+}
+
+/* --reindex, or SQLite's quick check; then open, the tip's data present,
+ * and --checkblocks. Refuses to run on a store that fails any of them. */
+static int open_chain(struct node *n, struct chain_config *cc)
+{
+    const char *db = cc->db_path;
+    char msg[512] = "";
+    uint64_t t0 = node_now_ms();
+    bool exists = access(db, F_OK) == 0;
+    if (n->cfg.reindex && exists) {
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_start", LF_STR("db", db));
+        struct chain_reindex_stats st;
+        int rc = chain_reindex(cc, db, node_now_ms(), &st);
+        if (rc != 0) {
+            node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                         "--reindex of %s failed: %s (the old file is unchanged); move it "
+                         "away to resync from peers", db, chain_strerror(rc));
+            return -1;
+        }
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_done",
+                 LF_UINT("bodies", st.bodies), LF_UINT("connected", st.connected),
+                 LF_UINT("unreadable", st.unreadable), LF_UINT("invalid", st.invalid),
+                 LF_UINT("height", st.height), LF_UINT("ms", node_now_ms() - t0));
+    } else if (exists && chain_verify_db(db, msg, sizeof msg) != 0) {
+        store_corrupt(n, db, msg[0] ? msg : "SQLite's quick_check failed");
+        return -1;
+    }
+    int rc = chain_open(&n->chain, cc, node_now_ms());
+    if (rc != 0) {
+        snprintf(msg, sizeof msg, "cannot load it (%s)", chain_strerror(rc));
+        store_corrupt(n, db, msg);
+        return -1;
+    }
+    uint32_t checked = 0;
+    if (chain_check_tip_data(n->chain, msg, sizeof msg) != 0 ||
+        chain_check_blocks(n->chain, (uint32_t)n->cfg.checkblocks, &checked, msg, sizeof msg) != 0) {
+        chain_close(n->chain);
+        n->chain = NULL;
+        store_corrupt(n, db, msg);
+        return -1;
+    }
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "store_checked",
+             LF_UINT("height", chain_height(n->chain)), LF_UINT("checkblocks", checked),
+             LF_UINT("ms", node_now_ms() - t0));
+    return 0;
+}
+
 int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
 {
     memset(n, 0, sizeof *n);
@@ -813,12 +875,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     char db[NODE_CONFIG_PATH_MAX + 16];
     snprintf(db, sizeof db, "%s/chain.db", cfg->datadir);
     struct chain_config cc = { .params = cfg->params, .db_path = db, .salt = sec_random_u64() };
-    rc = chain_open(&n->chain, &cc, node_now_ms());
-    if (rc != 0) {
-        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
-                     "chain %s: %s", db, chain_strerror(rc));
+    if (open_chain(n, &cc) != 0)
         return -1;
-    }
     if (load_node_key(n) != 0)
         return -1;
     mempool_load(n);
