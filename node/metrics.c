@@ -1,7 +1,13 @@
 /* /metrics: Prometheus text exposition format (version 0.0.4). Counter
  * names end in _total; every family has HELP and TYPE lines. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <uv.h>
 
 #include "node/node.h"
 
@@ -20,6 +26,186 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
     family(f, name, "counter", help);
     fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* Histogram bounds (upper, inclusive; +Inf implied). Delays in seconds:
+ * propagation on a LAN is milliseconds, over the internet seconds, and a
+ * block mined while this node was cut off arrives minutes late. */
+static const double delay_bounds_s[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                         1, 2.5, 5, 10, 30, 60, 300 };
+#define DELAY_BUCKETS (sizeof delay_bounds_s / sizeof delay_bounds_s[0])
+static const double depth_bounds[] = { 1, 2, 3, 5, 10, 20, 50, 100 };
+#define DEPTH_BUCKETS (sizeof depth_bounds / sizeof depth_bounds[0])
+_Static_assert(DELAY_BUCKETS < NODE_HIST_BUCKETS_MAX && DEPTH_BUCKETS < NODE_HIST_BUCKETS_MAX,
+               "bucket arrays hold every bound plus +Inf");
+
+static const char *const seen_names[NODE_SEEN_COUNT] = { "peer", "rpc", "mined", "reorg" };
+
+static void hist_add(struct node_hist *h, const double *bounds, size_t nb, double v)
+{
+    size_t i = 0;
+    while (i < nb && v > bounds[i])
+        i++;
+    h->bucket[i]++;   /* i == nb: +Inf */
+    h->count++;
+    h->sum += v;
+}
+
+void node_obs_block_seen(struct node_obs *o, enum node_seen_src src, int64_t delay_ms)
+{
+    /* A header time ahead of our clock (allowed up to max_future_ms) is no delay. */
+    hist_add(&o->block_delay[src], delay_bounds_s, DELAY_BUCKETS,
+             delay_ms > 0 ? (double)delay_ms / 1000.0 : 0);
+}
+
+void node_obs_tx_seen(struct node_obs *o, enum node_seen_src src, int64_t delay_ms)
+{
+    hist_add(&o->tx_delay[src], delay_bounds_s, DELAY_BUCKETS,
+             delay_ms > 0 ? (double)delay_ms / 1000.0 : 0);
+}
+
+void node_obs_reorg(struct node_obs *o, uint32_t depth)
+{
+    o->reorgs++;
+    hist_add(&o->reorg_depth, depth_bounds, DEPTH_BUCKETS, depth);
+}
+
+void node_obs_reject(struct node_obs *o, bool block, int reason)
+{
+    size_t i;
+    for (i = 0; i < o->n_rejects; i++)
+        if (o->rejects[i].block == block && o->rejects[i].reason == reason)
+            break;
+    if (i == o->n_rejects) {
+        if (o->n_rejects == NODE_REJECT_REASONS_MAX) {
+            /* Full: count under "other" (reason 0) of the last slot's kind. */
+            for (i = 0; i < o->n_rejects; i++)
+                if (o->rejects[i].block == block && o->rejects[i].reason == 0)
+                    break;
+            if (i == o->n_rejects)
+                i = o->n_rejects - 1;
+        } else {
+            o->rejects[i] = (struct node_reject){ .block = block, .reason = reason };
+            o->n_rejects++;
+        }
+    }
+    o->rejects[i].count++;
+}
+
+static void histogram(FILE *f, const char *name, const char *label, const char *value,
+                      const struct node_hist *h, const double *bounds, size_t nb)
+{
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= nb; i++) {
+        cum += h->bucket[i];
+        if (i < nb)
+            fprintf(f, "%s_bucket{%s=\"%s\",le=\"%g\"} %llu\n", name, label, value, bounds[i],
+                    (unsigned long long)cum);
+        else
+            fprintf(f, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", name, label, value,
+                    (unsigned long long)cum);
+    }
+    fprintf(f, "%s_sum{%s=\"%s\"} %.17g\n", name, label, value, h->sum);
+    fprintf(f, "%s_count{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)h->count);
+}
+
+/* Linux's /proc, as the Prometheus client libraries read it. */
+static void process_families(FILE *f, const struct node *n)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+        fprintf(f, "# HELP process_cpu_seconds_total Total user and system CPU time spent "
+                   "in seconds.\n# TYPE process_cpu_seconds_total counter\n"
+                   "process_cpu_seconds_total %.6f\n", cpu);
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned long long vsz = 0, rss = 0;
+    FILE *sm = fopen("/proc/self/statm", "r");
+    if (sm) {
+        if (fscanf(sm, "%llu %llu", &vsz, &rss) == 2) {
+            family(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+            fprintf(f, "process_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
+            family(f, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+            fprintf(f, "process_virtual_memory_bytes %llu\n", vsz * (unsigned long long)page);
+        }
+        fclose(sm);
+    }
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        size_t fds = 0;
+        for (struct dirent *e; (e = readdir(d)) != NULL;)
+            if (e->d_name[0] != '.')
+                fds++;
+        closedir(d);
+        gauge(f, "process_open_fds", "Number of open file descriptors.", (double)(fds - 1));
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        gauge(f, "process_max_fds", "Maximum number of open file descriptors.",
+              (double)rl.rlim_cur);
+    gauge(f, "process_start_time_seconds", "Start time of the process since unix epoch in "
+          "seconds.", (double)n->start_ms / 1000.0);
+}
+
+static void observation_families(FILE *f, struct node *n)
+{
+    const struct node_obs *o = &n->obs;
+    family(f, "gossipd_block_first_seen_delay_seconds", "histogram",
+           "Header time to first seen, per source of the first copy.");
+    for (int s = 0; s < NODE_SEEN_COUNT; s++)
+        if (s != NODE_SEEN_REORG)
+            histogram(f, "gossipd_block_first_seen_delay_seconds", "source", seen_names[s],
+                      &o->block_delay[s], delay_bounds_s, DELAY_BUCKETS);
+    family(f, "gossipd_tx_first_seen_delay_seconds", "histogram",
+           "First announcement to body accepted (0 for local submissions), per source.");
+    for (int s = 0; s < NODE_SEEN_COUNT; s++)
+        if (s != NODE_SEEN_MINED)
+            histogram(f, "gossipd_tx_first_seen_delay_seconds", "source", seen_names[s],
+                      &o->tx_delay[s], delay_bounds_s, DELAY_BUCKETS);
+    counter(f, "gossipd_reorgs_total", "Reorganisations of the best chain.", o->reorgs);
+    family(f, "gossipd_reorg_depth_blocks", "histogram", "Blocks disconnected per reorg.");
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= DEPTH_BUCKETS; i++) {
+        cum += o->reorg_depth.bucket[i];
+        if (i < DEPTH_BUCKETS)
+            fprintf(f, "gossipd_reorg_depth_blocks_bucket{le=\"%g\"} %llu\n", depth_bounds[i],
+                    (unsigned long long)cum);
+        else
+            fprintf(f, "gossipd_reorg_depth_blocks_bucket{le=\"+Inf\"} %llu\n",
+                    (unsigned long long)cum);
+    }
+    fprintf(f, "gossipd_reorg_depth_blocks_sum %.17g\ngossipd_reorg_depth_blocks_count %llu\n",
+            o->reorg_depth.sum, (unsigned long long)o->reorg_depth.count);
+    family(f, "gossipd_rejects_total", "counter", "Blocks and transactions rejected, by reason.");
+    for (size_t i = 0; i < o->n_rejects; i++)
+        fprintf(f, "gossipd_rejects_total{kind=\"%s\",reason=\"%s\"} %llu\n",
+                o->rejects[i].block ? "block" : "tx",
+                o->rejects[i].reason ? p2p_strerror(o->rejects[i].reason) : "other",
+                (unsigned long long)o->rejects[i].count);
+    uint8_t tip[32];
+    struct chain_header h;
+    uint32_t height;
+    chain_tip(n->chain, tip);
+    if (chain_get_header(n->chain, tip, &h, &height)) {
+        uint64_t now = node_now_ms();
+        gauge(f, "gossipd_tip_age_seconds", "Now minus the tip's header time.",
+              now > h.time_ms ? (double)(now - h.time_ms) / 1000.0 : 0);
+    }
+    gauge(f, "gossipd_header_height", "Height of the most-work valid header.",
+          chain_header_height(n->chain));
+    family(f, "gossipd_build_info", "gauge", "Build: version, compiler and libuv version.");
+    fprintf(f, "gossipd_build_info{version=\"%s\",compiler=\"%s\",libuv=\"%s\"} 1\n",
+            NODE_VERSION_STRING,
+#if defined(__clang__)
+            "clang " __clang_version__,
+#elif defined(__GNUC__)
+            "gcc " __VERSION__,
+#else
+            "unknown",
+#endif
+            uv_version_string());
 }
 
 static void per_cmd(FILE *f, const char *name, const char *help, const uint64_t in[],
@@ -104,6 +290,8 @@ char *node_metrics(void *ctx, size_t *len)
           node_miner_hashrate(n));
     gauge(f, "gossipd_rpc_connections", "Open JSON-RPC connections.",
           n->rpc ? (double)node_rpc_connections(n->rpc) : 0);
+    observation_families(f, n);
+    process_families(f, n);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

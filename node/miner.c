@@ -47,6 +47,7 @@ static int submit_mined(struct node *n, const struct chain_block *b, uint8_t has
         snprintf(r->source, sizeof r->source, "mined");
         r->delay_ms = (int64_t)(now - b->hdr.time_ms);
         r->height = height;
+        node_obs_block_seen(&n->obs, NODE_SEEN_MINED, r->delay_ms);
     }
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_mined", LF_HASH("hash", hash),
              LF_UINT("height", height), LF_UINT("txs", b->n_tx),

@@ -98,6 +98,11 @@ static void ev_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_source sr
     struct node_prop_rec *r = node_prop_get_or_add(&n->prop, txid, P2P_INV_TX, NULL);
     if (r && !r->first_seen_ms) {
         r->first_seen_ms = node_now_ms();
+        /* From the first inv to the body: what pulling costs. A local
+         * submission, or a tx pushed without an inv, counts as 0. */
+        node_obs_tx_seen(&n->obs, src == P2P_SRC_PEER ? NODE_SEEN_PEER
+                                  : src == P2P_SRC_RPC ? NODE_SEEN_RPC : NODE_SEEN_REORG,
+                         r->first_inv_ms ? (int64_t)(r->first_seen_ms - r->first_inv_ms) : 0);
         snprintf(r->source, sizeof r->source, "%s", p2p_source_name(src));
         r->peer = peer;
         snprintf(r->peer_name, sizeof r->peer_name, "%s", name);
@@ -115,6 +120,7 @@ static void ev_tx_rejected(void *ctx, const uint8_t txid[32], enum p2p_source sr
     char addr[P2P_ADDR_STRLEN];
     const char *name;
     peer_fields(n, peer, addr, &name);
+    node_obs_reject(&n->obs, false, reason);
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "tx_rejected", LF_HASH("txid", txid),
              LF_STR("source", p2p_source_name(src)), LF_UINT("peer", peer), LF_STR("peer_name", name),
              LF_STR("reason", p2p_strerror(reason)));
@@ -156,6 +162,7 @@ static void ev_block_received(void *ctx, const uint8_t hash[32], uint32_t height
             snprintf(r->peer_addr, sizeof r->peer_addr, "%s", addr);
             r->delay_ms = delay;
             r->height = height;
+            node_obs_block_seen(&n->obs, NODE_SEEN_PEER, delay);
         } else if (!first_seen) {
             r->dup_bodies++;
         }
@@ -174,6 +181,7 @@ static void ev_block_rejected(void *ctx, const uint8_t hash[32], uint64_t peer, 
     char addr[P2P_ADDR_STRLEN];
     const char *name;
     peer_fields(n, peer, addr, &name);
+    node_obs_reject(&n->obs, true, reason);
     NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "block_rejected", LF_HASH("hash", hash),
              LF_UINT("peer", peer), LF_STR("peer_name", name),
              LF_STR("reason", p2p_strerror(reason)));
@@ -251,6 +259,7 @@ static void ev_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip
                      uint32_t depth)
 {
     struct node *n = ctx;
+    node_obs_reorg(&n->obs, depth);
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reorg", LF_HASH("old_tip", old_tip),
              LF_HASH("new_tip", new_tip), LF_UINT("depth", depth));
     node_miner_tip_changed(n);

@@ -51,6 +51,37 @@
 
 struct node_net;
 struct node_miner;
+struct node_waiter;
+
+/* ---- /metrics observations (node/metrics.c) ---- */
+/* Where a block or tx was first seen, the label of the delay histograms. */
+enum node_seen_src { NODE_SEEN_PEER, NODE_SEEN_RPC, NODE_SEEN_MINED, NODE_SEEN_REORG,
+                     NODE_SEEN_COUNT };
+#define NODE_HIST_BUCKETS_MAX 16
+/* Distinct (kind, reason) reject counters kept; more share reason="other". */
+#define NODE_REJECT_REASONS_MAX 48
+struct node_hist {
+    uint64_t bucket[NODE_HIST_BUCKETS_MAX];   /* non-cumulative; exposition sums them */
+    uint64_t count;
+    double sum;
+};
+struct node_reject {
+    bool block;
+    int reason;                  /* CHAIN_ERR_* / P2P_ERR_*; 0: other */
+    uint64_t count;
+};
+struct node_obs {
+    struct node_hist block_delay[NODE_SEEN_COUNT];   /* seconds from header time */
+    struct node_hist tx_delay[NODE_SEEN_COUNT];      /* seconds from first inv */
+    struct node_hist reorg_depth;                    /* blocks disconnected */
+    uint64_t reorgs;
+    struct node_reject rejects[NODE_REJECT_REASONS_MAX];
+    size_t n_rejects;
+};
+void node_obs_block_seen(struct node_obs *o, enum node_seen_src src, int64_t delay_ms);
+void node_obs_tx_seen(struct node_obs *o, enum node_seen_src src, int64_t delay_ms);
+void node_obs_reorg(struct node_obs *o, uint32_t depth);
+void node_obs_reject(struct node_obs *o, bool block, int reason);
 
 struct node_seed {               /* a --connect entry */
     char host[NODE_CONFIG_STR_MAX];
@@ -88,6 +119,10 @@ struct node {
     uint16_t p2p_port;           /* actually bound */
     uint64_t blocks_mined;
     uint64_t orphan_blocks;      /* blocks received before their parent */
+    struct node_obs obs;         /* histograms and counters for /metrics */
+    struct node_waiter *waiters; /* long polls (node/waits.c) */
+    size_t n_waiters;
+    uv_timer_t wait_timer;
 
     uv_signal_t sig_int, sig_term;
     uv_timer_t stop_timer;
@@ -147,6 +182,16 @@ extern const size_t node_rpc_methods_count;
 void node_rpc_write_doc(FILE *out);
 /* Prometheus text for /metrics (heap, caller frees). */
 char *node_metrics(void *node, size_t *len);
+
+/* Long polls (node/waits.c). */
+#define NODE_OF(rq) ((struct node *)(rq)->ctx)
+void node_waits_init(struct node *n);
+/* The tip moved: answer the satisfied waiters from the next loop turn. */
+void node_waits_tip_changed(struct node *n);
+void node_waits_close(struct node *n);
+json_t *node_rpc_waitfornewblock(struct node_rpc_req *rq);
+json_t *node_rpc_waitforblock(struct node_rpc_req *rq);
+json_t *node_rpc_waitforblockheight(struct node_rpc_req *rq);
 
 /* Mining (node/miner.c). */
 int node_miner_start(struct node *n);
