@@ -246,6 +246,7 @@ static void ev_block_connected(void *ctx, const uint8_t hash[32], uint32_t heigh
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_connected", LF_HASH("hash", hash),
              LF_UINT("height", height), LF_UINT("txs", b ? b->n_tx : 0));
     node_miner_tip_changed(n);
+    node_waits_tip_changed(n);
 }
 
 static void ev_block_disconnected(void *ctx, const uint8_t hash[32], uint32_t height)
@@ -263,6 +264,7 @@ static void ev_reorg(void *ctx, const uint8_t old_tip[32], const uint8_t new_tip
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reorg", LF_HASH("old_tip", old_tip),
              LF_HASH("new_tip", new_tip), LF_UINT("depth", depth));
     node_miner_tip_changed(n);
+    node_waits_tip_changed(n);
 }
 
 /* ------------------------------------------------------------ seeds */
@@ -410,6 +412,7 @@ static void on_stop_timer(uv_timer_t *t)
     close_handle((uv_handle_t *)&n->stop_timer);
     close_handle((uv_handle_t *)&n->save_timer);
     close_handle((uv_handle_t *)&n->store_timer);
+    node_waits_close(n);
     /* A name lookup still queued must not hold the loop (slow DNS). */
     for (size_t i = 0; i < n->n_seeds; i++)
         if (n->seeds[i].resolving)
@@ -858,6 +861,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     uv_signal_init(loop, &n->sig_int);
     uv_signal_init(loop, &n->sig_term);
     uv_prepare_init(loop, &n->kick);
+    node_waits_init(n);
     n->stop_timer.data = n->resolve_timer.data = n->sig_int.data = n->sig_term.data = n;
     n->kick.data = n;
     n->handles_up = true;

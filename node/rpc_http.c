@@ -6,6 +6,12 @@
  *     memory (each holds at most one body) whatever a client does.
  *   - request timeout 10 s from the first byte, not reset by more bytes, so
  *     a client trickling one byte at a time (slowloris) is cut off too.
+ *   - unauthenticated: 8 connections, 2 s each. A local client sends its
+ *     credentials with its first request, within milliseconds; a slowloris
+ *     or idle flood only ever holds 8 slots, and a newcomer evicts the
+ *     oldest of them, so it is served even while the flood goes on.
+ *   - failed logins: 250 ms apart per IP (bitcoind sleeps 250 ms per
+ *     failure; here it cannot be multiplied by opening more connections).
  */
 #include "node/rpc_http.h"
 
@@ -20,6 +26,7 @@
 
 #include <http_parser.h>
 
+#include "crypto/hash.h"
 #include "crypto/hex.h"
 #include "crypto/sec.h"
 
@@ -28,10 +35,28 @@ _Static_assert(NODE_RPC_BODY_MAX <= NODE_RPC_WRITE_QUEUE_MAX,
 
 struct rpc_conn;
 
+/* Failed logins of one source IP. */
+struct auth_track {
+    char ip[64];
+    uint64_t next_ms;             /* when its latest failure is answered */
+    uint64_t last_ms;             /* last failure (LRU replacement) */
+    uint64_t fails;
+};
+
+struct node_rpc_pending {
+    struct node_rpc_session *ss;
+    json_t *id;
+    bool v2;
+    bool keep_alive;
+    void (*cancel)(void *arg);
+    void *arg;
+};
+
 struct node_rpc_server {
     char *bind;
     uint16_t port;
     char *auth_b64;               /* expected base64 of "user:password" */
+    uint8_t auth_digest[HASH_SIZE];   /* SHA-256 of auth_b64: compared in constant time */
     char *cookie_path;            /* non-NULL if cookie auth */
     char *cookie_content;         /* "__cookie__:HEX", wiped when freed */
     bool cookie_written;
@@ -52,6 +77,14 @@ struct node_rpc_server {
     size_t open_handles;          /* listener + per-conn handles not yet closed */
     void (*done)(void *arg);
     void *done_arg;
+
+    /* Set while a session's request is processed, for node_rpc_defer. */
+    struct node_rpc_session *cur_session;
+    json_t *cur_id;
+    bool cur_v2;
+    bool in_batch;
+    size_t n_unauth;              /* connections not authenticated yet */
+    struct auth_track tracks[NODE_RPC_AUTH_TRACK_MAX];
 };
 
 /* ---------------------------------------------------------------- utils */
@@ -316,7 +349,9 @@ static json_t *process_one(struct node_rpc_server *s, json_t *req)
         return make_response(id, v2, NULL, error_obj(RPC_METHOD_NOT_FOUND, "Method not found"));
     }
 
-    struct node_rpc_req rq = { .ctx = s->ctx, .method = m->name };
+    struct node_rpc_req rq = { .ctx = s->ctx, .method = m->name, .srv = s };
+    s->cur_id = id;
+    s->cur_v2 = v2;
     json_t *args;
     if (json_is_object(params))
         args = named_to_positional(&rq, m, params);
@@ -335,6 +370,10 @@ static json_t *process_one(struct node_rpc_server *s, json_t *req)
     if (s->log)
         NODE_LOG(s->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_call", LF_STR("method", name),
                  LF_INT("error", result || !rq.err_code ? 0 : rq.err_code));
+    if (rq.deferred) {
+        json_decref(result);
+        return NULL;   /* answered later by node_rpc_pending_done */
+    }
     if (notification) {
         json_decref(result);
         return NULL;
@@ -366,11 +405,13 @@ char *node_rpc_process(struct node_rpc_server *s, const char *body, size_t len,
             resp = make_response(NULL, true, NULL, error_obj(RPC_INVALID_REQUEST, msg));
         } else {
             resp = json_array();
+            s->in_batch = true;   /* a batch answers as a whole: nothing in it waits */
             for (size_t i = 0; resp && i < n; i++) {
                 json_t *r = process_one(s, json_array_get(req, i));
                 if (r)
                     json_array_append_new(resp, r);
             }
+            s->in_batch = false;
             if (resp && json_array_size(resp) == 0) {
                 json_decref(resp);
                 json_decref(req);
@@ -440,6 +481,12 @@ struct node_rpc_session {
     char *body;
     size_t body_len;
     size_t body_cap;
+    bool authed;              /* a request carried valid credentials */
+    bool auth_failed;         /* wrong credentials: nothing more is processed */
+    struct node_rpc_session_hooks hooks;
+    struct node_rpc_pending *pending;   /* a long poll holds the answer */
+    char *held;               /* bytes received while pending, fed after */
+    size_t held_len;
 };
 
 static const char *status_text(int status)
@@ -657,9 +704,11 @@ static bool auth_ok(struct node_rpc_session *ss)
     size_t n = strlen(a);
     while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
         n--;
-    const char *want = ss->srv->auth_b64;
-    size_t wn = strlen(want);
-    return n == wn && sec_equal(a, want, wn);
+    /* Digests of equal length: the comparison time depends neither on where
+     * the first wrong byte is nor on the length of what was sent. */
+    uint8_t got[HASH_SIZE];
+    hash_sha256(got, a, n);
+    return sec_equal(got, ss->srv->auth_digest, HASH_SIZE);
 }
 
 static void handle_request(struct node_rpc_session *ss, bool keep_alive)
@@ -692,6 +741,13 @@ static void handle_request(struct node_rpc_session *ss, bool keep_alive)
         return;
     }
     if (!auth_ok(ss)) {
+        if (ss->hooks.auth_failed) {
+            /* The transport logs it with the address, answers late, closes. */
+            ss->auth_failed = true;
+            ss->closing = true;
+            ss->hooks.auth_failed(ss->io);
+            return;
+        }
         if (s->log)
             NODE_LOG(s->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_auth_failed",
                      LF_STR("path", path));
@@ -702,8 +758,16 @@ static void handle_request(struct node_rpc_session *ss, bool keep_alive)
             ss->closing = true;
         return;
     }
+    ss->authed = true;
     size_t out_len = 0;
+    s->cur_session = ss;
     char *out = node_rpc_process(s, ss->body ? ss->body : "", ss->body_len, &out_len);
+    s->cur_session = NULL;
+    if (ss->pending) {
+        ss->pending->keep_alive = keep_alive;
+        free(out);
+        return;
+    }
     if (!out) {
         if (out_len == SIZE_MAX)
             send_error(ss, 500);
@@ -730,8 +794,9 @@ static int on_message_complete(http_parser *p)
         ss->body_cap = 0;
     }
     ss->body_len = 0;
-    /* Stop parsing further pipelined bytes once the connection is closing. */
-    if (ss->closing)
+    /* Stop parsing further pipelined bytes once the connection is closing
+     * or waits for a deferred answer (the rest is held, then fed). */
+    if (ss->closing || ss->pending)
         http_parser_pause(p, 1);
     return 0;
 }
@@ -762,8 +827,95 @@ void node_rpc_session_free(struct node_rpc_session *ss)
 {
     if (!ss)
         return;
+    struct node_rpc_pending *p = ss->pending;
+    if (p) {
+        ss->pending = NULL;
+        if (p->cancel)
+            p->cancel(p->arg);
+        json_decref(p->id);
+        free(p);
+    }
+    free(ss->held);
     free(ss->body);
     free(ss);
+}
+
+void node_rpc_session_set_hooks(struct node_rpc_session *ss,
+                                const struct node_rpc_session_hooks *h)
+{
+    ss->hooks = *h;
+}
+
+bool node_rpc_session_authenticated(const struct node_rpc_session *ss)
+{
+    return ss->authed;
+}
+
+bool node_rpc_session_waiting(const struct node_rpc_session *ss)
+{
+    return ss->pending != NULL;
+}
+
+struct node_rpc_pending *node_rpc_defer(struct node_rpc_req *rq, void (*cancel)(void *arg),
+                                        void *arg)
+{
+    struct node_rpc_server *s = rq->srv;
+    if (!s || !s->cur_session || s->in_batch || s->cur_session->pending || s->closing)
+        return NULL;
+    struct node_rpc_pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->ss = s->cur_session;
+    p->id = s->cur_id ? json_incref(s->cur_id) : NULL;
+    p->v2 = s->cur_v2;
+    p->keep_alive = true;
+    p->cancel = cancel;
+    p->arg = arg;
+    s->cur_session->pending = p;
+    rq->deferred = true;
+    return p;
+}
+
+static bool session_feed(struct node_rpc_session *ss, const char *buf, size_t len);
+
+void node_rpc_pending_done(struct node_rpc_pending *p, json_t *result)
+{
+    struct node_rpc_session *ss = p->ss;
+    json_t *resp = make_response(p->id, p->v2, result, NULL);
+    char *text = resp ? json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(resp);
+    bool keep_alive = p->keep_alive;
+    ss->pending = NULL;
+    json_decref(p->id);
+    free(p);
+    if (!text) {
+        send_error(ss, 500);
+    } else {
+        size_t n = strlen(text);
+        char *out = realloc(text, n + 2);
+        if (out) {
+            out[n] = '\n';
+            send_response(ss, 200, "application/json", out, n + 1, keep_alive);
+            free(out);
+        } else {
+            free(text);
+            send_error(ss, 500);
+        }
+        if (!keep_alive)
+            ss->closing = true;
+    }
+    if (!ss->closing) {
+        http_parser_pause(&ss->parser, 0);
+        char *held = ss->held;
+        size_t held_len = ss->held_len;
+        ss->held = NULL;
+        ss->held_len = 0;
+        if (held_len && !session_feed(ss, held, held_len))
+            ss->closing = true;
+        free(held);
+    }
+    if (ss->hooks.resumed)
+        ss->hooks.resumed(ss->io);
 }
 
 bool node_rpc_session_in_request(const struct node_rpc_session *ss)
@@ -773,12 +925,30 @@ bool node_rpc_session_in_request(const struct node_rpc_session *ss)
 
 void node_rpc_session_abort(struct node_rpc_session *ss, int status)
 {
-    if (ss->closing)
+    if (ss->closing && !ss->auth_failed)
         return;
+    ss->auth_failed = false;   /* the late 401 is sent once */
     send_error(ss, status);
 }
 
 bool node_rpc_session_feed(struct node_rpc_session *ss, const char *buf, size_t len)
+{
+    if (ss->pending) {
+        /* Waiting: hold what comes (the transport stops reading at the cap). */
+        if (NODE_RPC_WAIT_BUFFER_MAX - ss->held_len < len)
+            return false;
+        char *nb = realloc(ss->held, ss->held_len + len);
+        if (!nb)
+            return false;
+        memcpy(nb + ss->held_len, buf, len);
+        ss->held = nb;
+        ss->held_len += len;
+        return true;
+    }
+    return session_feed(ss, buf, len);
+}
+
+static bool session_feed(struct node_rpc_session *ss, const char *buf, size_t len)
 {
     if (ss->closing)
         return false;
@@ -786,6 +956,17 @@ bool node_rpc_session_feed(struct node_rpc_session *ss, const char *buf, size_t 
     enum http_errno e = HTTP_PARSER_ERRNO(&ss->parser);
     if (ss->closing)
         return false;
+    if (ss->pending) {
+        /* Paused after the deferred request: keep the rest for later. */
+        if (used < len) {
+            ss->held = malloc(len - used);
+            if (!ss->held)
+                return false;
+            memcpy(ss->held, buf + used, len - used);
+            ss->held_len = len - used;
+        }
+        return true;
+    }
     if (ss->fail_status) {
         send_error(ss, ss->fail_status);
         return false;
@@ -809,6 +990,12 @@ struct rpc_conn {
     bool timer_for_request;   /* which timeout is armed */
     bool closing;
     bool reading_paused;
+    bool counted_unauth;      /* in srv->n_unauth */
+    bool auth_delay;          /* a 401 is due when the timer fires */
+    bool eof;                 /* the client sent EOF while its long poll waited */
+    uint64_t accepted_ms;     /* uv_now at accept */
+    char ip[64];              /* source address, for logs and pacing */
+    char addr[80];            /* ip:port */
     int handles_open;
     char rbuf[65536];
 };
@@ -828,12 +1015,21 @@ static void server_handle_closed(struct node_rpc_server *s)
     }
 }
 
+static void conn_authed(struct rpc_conn *c)
+{
+    if (c->counted_unauth) {
+        c->counted_unauth = false;
+        c->srv->n_unauth--;
+    }
+}
+
 static void conn_handle_closed(uv_handle_t *h)
 {
     struct rpc_conn *c = h->data;
     struct node_rpc_server *s = c->srv;
     if (--c->handles_open > 0)
         return;
+    conn_authed(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -880,6 +1076,7 @@ static void conn_finish(struct rpc_conn *c)
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -924,6 +1121,14 @@ static void conn_write(void *io, char *buf, size_t len)
 static void on_timeout(uv_timer_t *t)
 {
     struct rpc_conn *c = t->data;
+    if (c->auth_delay) {
+        node_rpc_session_abort(c->ss, 401);
+        conn_finish(c);
+        return;
+    }
+    if (c->counted_unauth && c->srv->log)
+        NODE_LOG(c->srv->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_timeout",
+                 LF_STR("what", "unauthenticated"), LF_STR("addr", c->addr));
     if (c->timer_for_request) {
         if (c->srv->log)
             NODE_LOG(c->srv->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_timeout",
@@ -935,12 +1140,89 @@ static void on_timeout(uv_timer_t *t)
 
 static void arm_timer(struct rpc_conn *c)
 {
+    if (c->auth_delay || c->closing)
+        return;
+    if (node_rpc_session_waiting(c->ss)) {
+        uv_timer_stop(&c->timer);   /* the long poll has its own timeout */
+        return;
+    }
+    if (c->counted_unauth && node_rpc_session_authenticated(c->ss))
+        conn_authed(c);
     bool in_req = node_rpc_session_in_request(c->ss);
     if (in_req && c->timer_for_request && uv_is_active((uv_handle_t *)&c->timer))
         return;   /* the request deadline does not move while bytes trickle in */
     c->timer_for_request = in_req;
-    uv_timer_start(&c->timer, on_timeout,
-                   in_req ? c->srv->request_timeout_ms : c->srv->idle_timeout_ms, 0);
+    uint64_t ms = in_req ? c->srv->request_timeout_ms : c->srv->idle_timeout_ms;
+    if (c->counted_unauth) {
+        /* Not authenticated yet: the whole connection ends at its deadline. */
+        uint64_t now = uv_now(c->srv->loop), end = c->accepted_ms + NODE_RPC_UNAUTH_TIMEOUT_MS;
+        uint64_t left = end > now ? end - now : 1;
+        if (left < ms) {
+            ms = left;
+            c->timer_for_request = in_req;
+        }
+    }
+    uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
+/* Failed logins of c's IP: when this one may be answered. */
+static struct auth_track *track_of(struct node_rpc_server *s, const char *ip, uint64_t now)
+{
+    struct auth_track *lru = &s->tracks[0];
+    for (size_t i = 0; i < NODE_RPC_AUTH_TRACK_MAX; i++) {
+        struct auth_track *t = &s->tracks[i];
+        if (t->fails && strcmp(t->ip, ip) == 0)
+            return t;
+        if (!t->fails || t->last_ms < lru->last_ms)
+            lru = t;
+        if (!t->fails)
+            break;
+    }
+    memset(lru, 0, sizeof *lru);
+    snprintf(lru->ip, sizeof lru->ip, "%s", ip);
+    lru->next_ms = now;
+    return lru;
+}
+
+static void conn_auth_failed(void *io)
+{
+    struct rpc_conn *c = io;
+    struct node_rpc_server *s = c->srv;
+    uint64_t now = uv_now(s->loop);
+    struct auth_track *t = track_of(s, c->ip, now);
+    uint64_t at = (t->next_ms > now ? t->next_ms : now) + NODE_RPC_AUTH_FAIL_DELAY_MS;
+    t->fails++;
+    t->last_ms = now;
+    bool answer = at - now <= NODE_RPC_AUTH_BACKLOG_MAX_MS;
+    if (answer)
+        t->next_ms = at;
+    if (s->log)
+        NODE_LOG(s->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_auth_failed",
+                 LF_STR("addr", c->addr), LF_UINT("fails", t->fails),
+                 LF_UINT("delay_ms", answer ? at - now : 0), LF_BOOL("answered", answer));
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (!answer) {
+        conn_close(c);
+        return;
+    }
+    c->auth_delay = true;
+    uv_timer_start(&c->timer, on_timeout, at - now, 0);
+}
+
+static void conn_resumed(void *io)
+{
+    struct rpc_conn *c = io;
+    if (c->closing)
+        return;
+    if (c->eof) {
+        conn_finish(c);
+        return;
+    }
+    if (c->reading_paused && c->tcp.write_queue_size < NODE_RPC_WRITE_QUEUE_MAX / 2) {
+        c->reading_paused = false;
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    }
+    arm_timer(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -957,18 +1239,23 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         /* A client that half-closes after its request still gets the
          * answer: on EOF, flush what is queued, then close. */
-        if (nread == UV_EOF)
+        if (nread == UV_EOF && node_rpc_session_waiting(c->ss)) {
+            c->eof = true;   /* answered when the wait ends */
+            uv_read_stop(stream);
+        } else if (nread == UV_EOF) {
             conn_finish(c);
-        else
+        } else {
             conn_close(c);
+        }
         return;
     }
-    if (!node_rpc_session_feed(c->ss, buf->base, (size_t)nread)) {
+    bool more = node_rpc_session_feed(c->ss, buf->base, (size_t)nread);
+    if (c->closing || c->auth_delay)
+        return;
+    if (!more) {
         conn_finish(c);
         return;
     }
-    if (c->closing)
-        return;
     if (c->tcp.write_queue_size >= NODE_RPC_WRITE_QUEUE_MAX) {
         /* The client does not read its responses: stop reading requests. */
         c->reading_paused = true;
@@ -987,6 +1274,12 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     c->srv = s;
     c->ss = node_rpc_session_new(s, conn_write, c);
+    static const struct node_rpc_session_hooks hooks = {
+        .auth_failed = conn_auth_failed,
+        .resumed = conn_resumed,
+    };
+    if (c->ss)
+        node_rpc_session_set_hooks(c->ss, &hooks);
     if (!c->ss || uv_tcp_init(s->loop, &c->tcp) != 0) {
         node_rpc_session_free(c->ss);
         free(c);
@@ -1005,6 +1298,38 @@ static void on_connection(uv_stream_t *server, int status)
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
+    }
+    c->accepted_ms = uv_now(s->loop);
+    struct sockaddr_storage peer;
+    int plen = sizeof peer;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen) == 0) {
+        int port = 0;
+        if (peer.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&peer, c->ip, sizeof c->ip);
+            port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&peer, c->ip, sizeof c->ip);
+            port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+        }
+        snprintf(c->addr, sizeof c->addr, peer.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+                 c->ip, port);
+    }
+    c->counted_unauth = true;
+    s->n_unauth++;
+    if (s->n_unauth > NODE_RPC_UNAUTH_MAX) {
+        /* The oldest connection still without credentials makes room. */
+        struct rpc_conn *old = NULL;
+        for (struct rpc_conn *x = s->conns; x; x = x->next)
+            if (x != c && x->counted_unauth && !x->closing && !x->auth_delay &&
+                (!old || x->accepted_ms <= old->accepted_ms))
+                old = x;
+        if (old) {
+            if (s->log)
+                NODE_LOG(s->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_evicted",
+                         LF_STR("addr", old->addr), LF_UINT("unauthenticated", s->n_unauth));
+            conn_authed(old);   /* no longer counted: it is going */
+            conn_close(old);
+        }
     }
     if (s->n_conns > NODE_RPC_MAX_CONNECTIONS) {
         if (s->log)
@@ -1058,6 +1383,7 @@ int node_rpc_server_new(struct node_rpc_server **out, const struct node_rpc_conf
         return -ENOMEM;
     }
     node_rpc_base64(s->auth_b64, (const uint8_t *)userpass, ul);
+    hash_sha256(s->auth_digest, s->auth_b64, strlen(s->auth_b64));
     sec_wipe(cookie, sizeof cookie);
     if (s->cookie_path && !(s->cookie_content = xstrdup(userpass))) {
         sec_wipe(userpass, sizeof userpass);

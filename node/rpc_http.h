@@ -10,6 +10,12 @@
  *     connection cap and per-connection request/idle timeouts, so a client
  *     that never finishes its request cannot hold anything but its own slot.
  *
+ * Lock-out resistance: a connection that has not authenticated gets a short
+ * life and a small share of the slots (NODE_RPC_UNAUTH_*), and failed
+ * logins are answered late, paced per source IP (NODE_RPC_AUTH_FAIL_*), and
+ * logged with the address. Credentials are compared as SHA-256 digests with
+ * sec_equal, so neither the content nor the length leaks through timing.
+ *
  * Authentication: HTTP Basic with --rpc-user/--rpc-password, or, without
  * them, a cookie file (as bitcoind): "__cookie__:<64 hex>" written when the
  * server starts (mode 0600) and removed when it stops. GET /metrics is
@@ -37,6 +43,25 @@
 #define NODE_RPC_IDLE_TIMEOUT_MS     60000               /* keep-alive idle */
 #define NODE_RPC_WRITE_QUEUE_MAX     (16u * 1024 * 1024) /* bytes unsent before reads pause */
 #define NODE_RPC_PARAMS_MAX          16                  /* named params per method */
+/* Connections not yet authenticated (no request with valid credentials
+ * yet): at most this many at once (one more evicts the oldest), and each
+ * is closed this long after it was accepted. Authenticated clients thus
+ * always keep MAX_CONNECTIONS - UNAUTH_MAX slots. */
+#define NODE_RPC_UNAUTH_MAX          8
+#define NODE_RPC_UNAUTH_TIMEOUT_MS   2000
+/* A failed authentication is answered (401, then close) this long after the
+ * previous failure from the same IP was, so one address gets at most
+ * 1000/DELAY guesses a second whatever its connections; answers further
+ * out than BACKLOG_MAX are not given (closed at once). */
+#define NODE_RPC_AUTH_FAIL_DELAY_MS  250
+#define NODE_RPC_AUTH_BACKLOG_MAX_MS 5000
+#define NODE_RPC_AUTH_TRACK_MAX      256                 /* addresses remembered */
+/* Bytes a connection may send while its long poll waits (pipelined
+ * requests, held and parsed after the answer): beyond this it is closed.
+ * Reading goes on while it waits, so a client that leaves is noticed. */
+#define NODE_RPC_WAIT_BUFFER_MAX     (64u * 1024)
+_Static_assert(NODE_RPC_UNAUTH_MAX < NODE_RPC_MAX_CONNECTIONS,
+               "authenticated clients keep some slots");
 #define NODE_RPC_COOKIE_USER         "__cookie__"
 
 /* ---- Error codes (bitcoind's) ---- */
@@ -70,6 +95,8 @@ struct node_rpc_req {
                                   mapped to positions by the method's arg list) */
     int err_code;              /* set by node_rpc_fail */
     char err_msg[512];
+    struct node_rpc_server *srv;   /* the server processing it */
+    bool deferred;             /* node_rpc_defer took the answer */
 };
 
 typedef json_t *(*node_rpc_fn)(struct node_rpc_req *rq);
@@ -102,6 +129,20 @@ bool node_rpc_param_hash(struct node_rpc_req *rq, size_t i, bool required, uint8
 bool node_rpc_param_pubkey(struct node_rpc_req *rq, size_t i, bool required, uint8_t out[32]);
 /* At most n params; records -32602 otherwise. */
 bool node_rpc_param_max(struct node_rpc_req *rq, size_t n);
+
+/* ---- Deferred answers (long polls: waitfornewblock, ...) ---- */
+struct node_rpc_pending;
+/* Inside a handler: keep the connection waiting and answer later with
+ * node_rpc_pending_done. Returns NULL when this request cannot wait (part
+ * of a batch, or processed without a connection): the handler then answers
+ * at once. On success the handler returns NULL without an error. cancel(arg)
+ * runs if the connection or server closes first; the handle is then gone. */
+struct node_rpc_pending *node_rpc_defer(struct node_rpc_req *rq, void (*cancel)(void *arg),
+                                        void *arg);
+/* Send the answer (takes the reference to result) and free the handle. Call
+ * from a loop callback, not from inside a chain or p2p event: the
+ * connection may go on to process its next pipelined request. */
+void node_rpc_pending_done(struct node_rpc_pending *p, json_t *result);
 
 const struct node_rpc_method *node_rpc_find(const struct node_rpc_method *m, size_t n,
                                             const char *name);
@@ -164,6 +205,23 @@ bool node_rpc_session_feed(struct node_rpc_session *ss, const char *buf, size_t 
 bool node_rpc_session_in_request(const struct node_rpc_session *ss);
 /* Send a final error response (e.g. 408 on timeout) and mark for close. */
 void node_rpc_session_abort(struct node_rpc_session *ss, int status);
+/* A request carried valid credentials on this connection. */
+bool node_rpc_session_authenticated(const struct node_rpc_session *ss);
+/* A long poll holds the connection's answer (node_rpc_defer). */
+bool node_rpc_session_waiting(const struct node_rpc_session *ss);
+
+/* What the transport does for a session beyond writing (all may be NULL:
+ * then a failed authentication is answered at once, as in unit tests). */
+struct node_rpc_session_hooks {
+    /* Credentials were wrong: the transport answers 401 (abort) when it
+     * sees fit and closes; the session processes nothing more. */
+    void (*auth_failed)(void *io);
+    /* A deferred answer was sent: bytes held while waiting were fed again;
+     * the transport reads and times the connection as usual. */
+    void (*resumed)(void *io);
+};
+void node_rpc_session_set_hooks(struct node_rpc_session *ss,
+                                const struct node_rpc_session_hooks *h);
 
 /* Base64 (standard alphabet, padded) of in into out (size 4*((len+2)/3)+1). */
 void node_rpc_base64(char *out, const uint8_t *in, size_t len);

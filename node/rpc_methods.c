@@ -249,6 +249,7 @@ static json_t *m_getblockchaininfo(struct node_rpc_req *rq)
     json_t *o = json_object();
     json_object_set_new(o, "chain", json_string(chain_params(n->chain)->name));
     json_object_set_new(o, "blocks", json_integer(chain_height(n->chain)));
+    json_object_set_new(o, "headers", json_integer(chain_header_height(n->chain)));
     json_object_set_new(o, "bestblockhash", hash_json(tip));
     json_object_set_new(o, "difficulty", json_real(difficulty(chain_params(n->chain), h.bits)));
     json_object_set_new(o, "bits", json_integer(h.bits));
@@ -977,6 +978,131 @@ static json_t *m_getpropagation(struct node_rpc_req *rq)
     return o;
 }
 
+/* ------------------------------------------------------------ tips and templates */
+
+/* getchaintips lists at most this many (a tree with more tips is either
+ * under attack, which header PoW makes expensive, or years of forks). */
+#define NODE_CHAINTIPS_MAX 4096
+
+static json_t *m_getchaintips(struct node_rpc_req *rq)
+{
+    struct node *n = NODE(rq);
+    if (!node_rpc_param_max(rq, 0))
+        return NULL;
+    struct chain_tip_info *t = calloc(NODE_CHAINTIPS_MAX, sizeof *t);
+    if (!t)
+        return node_rpc_fail(rq, RPC_OUT_OF_MEMORY, "out of memory");
+    size_t cnt = chain_get_tips(n->chain, t, NODE_CHAINTIPS_MAX);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cnt; i++)
+        json_array_append_new(arr, json_pack("{s:i,s:o,s:i,s:s}", "height", (json_int_t)t[i].height,
+                                             "hash", hash_json(t[i].hash), "branchlen",
+                                             (json_int_t)t[i].branchlen, "status",
+                                             chain_tip_status_name(t[i].status)));
+    free(t);
+    return arr;
+}
+
+static json_t *m_getblocktemplate(struct node_rpc_req *rq)
+{
+    struct node *n = NODE(rq);
+    uint8_t pk[32];
+    memcpy(pk, n->mine_pk, 32);
+    if (!node_rpc_param_max(rq, 1))
+        return NULL;
+    json_t *p0 = node_rpc_param(rq, 0);
+    if (p0 && !json_is_object(p0) && !node_rpc_param_pubkey(rq, 0, false, pk))
+        return NULL;
+    struct chain_block b;
+    uint64_t now = node_now_ms();
+    int rc = chain_block_template(n->chain, pk, now, &b);
+    if (rc != 0)
+        return node_rpc_fail(rq, RPC_MISC_ERROR, "template: %s", chain_strerror(rc));
+    struct wr w;
+    wr_init(&w, BLOCK_SIZE_LIMIT);
+    chain_block_encode(&w, &b);
+    uint8_t hdr[HEADER_SIZE];
+    chain_header_serialize(&b.hdr, hdr);
+    struct chain_u256 target;
+    uint8_t tle[32] = { 0 };
+    if (chain_bits_to_target(b.hdr.bits, &target))
+        chain_u256_to_le(&target, tle);
+    char bits[9];
+    snprintf(bits, sizeof bits, "%08" PRIx32, b.hdr.bits);
+    json_t *o = json_object();
+    json_object_set_new(o, "version", json_integer(b.hdr.version));
+    json_object_set_new(o, "previousblockhash", hash_json(b.hdr.prev));
+    json_object_set_new(o, "height", json_integer(chain_height(n->chain) + 1));
+    json_object_set_new(o, "bits", json_string(bits));
+    json_object_set_new(o, "target", hash_json(tle));
+    json_object_set_new(o, "curtime", json_integer((json_int_t)(b.hdr.time_ms / 1000)));
+    json_object_set_new(o, "time_ms", json_integer((json_int_t)b.hdr.time_ms));
+    json_object_set_new(o, "mintime_ms", json_integer((json_int_t)chain_tip_mtp(n->chain) + 1));
+    json_object_set_new(o, "coinbasevalue", json_integer((json_int_t)b.txs[0].amount));
+    json_t *txs = json_array();
+    for (size_t i = 1; i < b.n_tx; i++) {
+        size_t size = 0;
+        json_t *t = tx_json(&b.txs[i], &size);
+        json_array_append_new(txs, json_pack("{s:O,s:I,s:O}", "txid", json_object_get(t, "txid"),
+                                             "fee", (json_int_t)b.txs[i].fee, "hex",
+                                             json_object_get(t, "hex")));
+        json_decref(t);
+    }
+    json_object_set_new(o, "transactions", txs);
+    json_object_set_new(o, "header", bytes_hex_json(hdr, sizeof hdr));
+    json_object_set_new(o, "nonce_offset", json_integer(80));
+    json_object_set_new(o, "block", w.err ? json_null() : bytes_hex_json(w.buf, w.len));
+    wr_free(&w);
+    chain_block_free(&b);
+    return o;
+}
+
+static json_t *m_submitblock(struct node_rpc_req *rq)
+{
+    struct node *n = NODE(rq);
+    const char *hex = NULL;
+    if (!node_rpc_param_max(rq, 2) || !node_rpc_param_str(rq, 0, true, &hex))
+        return NULL;   /* a second, bitcoind's dummy "workid", is ignored */
+    size_t hl = strlen(hex);
+    if (hl % 2 || hl / 2 > BLOCK_SIZE_LIMIT)
+        return node_rpc_fail(rq, RPC_DESERIALIZATION_ERROR, "Block decode failed");
+    uint8_t *raw = malloc(hl / 2 + 1);
+    if (!raw)
+        return node_rpc_fail(rq, RPC_OUT_OF_MEMORY, "out of memory");
+    long len = hex_decode_var(raw, hl / 2 + 1, hex);
+    struct chain_block b;
+    int rc = len < 0 ? -1 : chain_block_parse(&b, raw, (size_t)len, BLOCK_SIZE_LIMIT);
+    free(raw);
+    if (rc != 0)
+        return node_rpc_fail(rq, RPC_DESERIALIZATION_ERROR, "Block decode failed");
+    uint8_t hash[32];
+    chain_header_hash(&b.hdr, hash);
+    bool known = chain_have_block(n->chain, hash);
+    uint64_t now = node_now_ms();
+    struct node_prop_rec *r = known ? NULL : node_prop_get_or_add(&n->prop, hash, P2P_INV_BLOCK,
+                                                                  NULL);
+    if (r && !r->first_seen_ms) {
+        r->first_seen_ms = now;
+        snprintf(r->source, sizeof r->source, "rpc");
+        r->delay_ms = (int64_t)(now - b.hdr.time_ms);
+        node_obs_block_seen(&n->obs, NODE_SEEN_RPC, r->delay_ms);
+    }
+    rc = p2p_submit_block(n->p2p, &b, now);
+    NODE_LOG(&n->log, rc < 0 ? NODE_LOG_WARN : NODE_LOG_INFO, NODE_LOG_CAT_NONE,
+             "block_submitted", LF_HASH("hash", hash), LF_UINT("txs", b.n_tx),
+             LF_STR("result", rc < 0 ? chain_strerror(rc) : "ok"));
+    chain_block_free(&b);
+    if (rc < 0) {
+        node_obs_reject(&n->obs, true, rc);
+        return json_string(chain_strerror(rc));
+    }
+    if (known || rc == CHAIN_ST_DUPLICATE)
+        return json_string("duplicate");
+    if (rc != CHAIN_ST_NEW_TIP)
+        return json_string("inconclusive");
+    return json_null();
+}
+
 /* ------------------------------------------------------------ table */
 
 #include "node/rpc_help.inc"
@@ -993,6 +1119,11 @@ const struct node_rpc_method node_rpc_methods[] = {
     { "getblockhash", m_getblockhash, "height", HELP_getblockhash },
     { "getblock", m_getblock, "blockhash,verbosity", HELP_getblock },
     { "getblockheader", m_getblockheader, "blockhash,verbose", HELP_getblockheader },
+    { "getchaintips", m_getchaintips, "", HELP_getchaintips },
+    { "waitfornewblock", node_rpc_waitfornewblock, "timeout", HELP_waitfornewblock },
+    { "waitforblock", node_rpc_waitforblock, "blockhash,timeout", HELP_waitforblock },
+    { "waitforblockheight", node_rpc_waitforblockheight, "height,timeout",
+      HELP_waitforblockheight },
     /* mempool and transactions */
     { "getrawmempool", m_getrawmempool, "verbose", HELP_getrawmempool },
     { "getmempoolinfo", m_getmempoolinfo, "", HELP_getmempoolinfo },
@@ -1010,6 +1141,8 @@ const struct node_rpc_method node_rpc_methods[] = {
     { "generatetoaddress", m_generatetoaddress, "nblocks,address,maxtries",
       HELP_generatetoaddress },
     { "getmininginfo", m_getmininginfo, "", HELP_getmininginfo },
+    { "getblocktemplate", m_getblocktemplate, "address", HELP_getblocktemplate },
+    { "submitblock", m_submitblock, "hexdata,dummy", HELP_submitblock },
     /* network */
     { "getnetworkinfo", m_getnetworkinfo, "", HELP_getnetworkinfo },
     { "getpeerinfo", m_getpeerinfo, "", HELP_getpeerinfo },

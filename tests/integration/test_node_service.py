@@ -107,10 +107,298 @@ def test_checkblocks_catches_a_tampered_ledger(env):
     a.stop()
 
 
+def pow_ok(header, target):
+    import hashlib
+    h = hashlib.sha256(hashlib.sha256(bytes(header)).digest()).digest()
+    return int.from_bytes(h, "little") <= target, h[::-1].hex()
+
+
+def mine_external(n, address=None, want=True):
+    """An external miner: template, nonce search in Python (want=False finds
+    a nonce that misses the target), for submitblock."""
+    import struct
+    t = n.call("getblocktemplate", address) if address else n.call("getblocktemplate")
+    block = bytearray.fromhex(t["block"])
+    off = t["nonce_offset"]
+    assert block[:88].hex() == t["header"]
+    target = int(t["target"], 16)
+    for nonce in range(1 << 22):
+        struct.pack_into("<Q", block, off, nonce)
+        ok, bhash = pow_ok(block[:88], target)
+        if ok == want:
+            return t, bytes(block), bhash
+    raise AssertionError("no nonce found")
+
+
+def test_external_miner(env):
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    wait_for("peers", lambda: a.call("getconnectioncount") == 1)
+    a.call("generate", 1)   # funds the node key
+    txid = a.call("sendtoaddress", "22" * 32, 5000)
+    wait_for("tx at b", lambda: txid in b.call("getrawmempool"))
+    t, block, bhash = mine_external(a, "33" * 32)
+    assert t["height"] == 2 and [x["txid"] for x in t["transactions"]] == [txid], t
+    assert t["coinbasevalue"] > 0
+    # a block that misses the target is refused with the reason
+    _, bad, _ = mine_external(a, "33" * 32, want=False)
+    assert a.call("submitblock", bad.hex()) == "high-hash"
+    assert a.call("submitblock", block.hex()) is None
+    assert a.call("getbestblockhash") == bhash
+    assert a.call("submitblock", block.hex()) == "duplicate"
+    wait_for("b has the mined block", lambda: b.call("getbestblockhash") == bhash)
+    assert a.call("getaccount", "33" * 32)["balance"] == t["coinbasevalue"]
+    assert txid not in b.call("getrawmempool")
+    ev = [e for e in a.events("block_submitted") if e["hash"] == bhash]
+    assert ev and ev[0]["result"] == "ok", ev
+    try:
+        a.call("submitblock", "zz")
+        raise AssertionError("bad hex accepted")
+    except RPCError as e:
+        assert e.code == -22
+    a.stop()
+    b.stop()
+
+
+def test_long_polls(env):
+    import threading
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    wait_for("peers", lambda: a.call("getconnectioncount") == 1)
+    got = {}
+
+    def waiter(key, method, *params):
+        t0 = time.monotonic()
+        got[key] = (a.call(method, *params, timeout=120), time.monotonic() - t0)
+
+    th = [threading.Thread(target=waiter, args=("new", "waitfornewblock", 60000)),
+          threading.Thread(target=waiter, args=("h3", "waitforblockheight", 3))]
+    for t in th:
+        t.start()
+    time.sleep(1.0)
+    assert not got, got   # nothing happened yet: they wait
+    # the block comes from a peer, not from a's own RPC
+    first = b.call("generate", 1)[0]
+    th[0].join(30)
+    assert got["new"][0] == {"hash": first, "height": 1}, got
+    assert "h3" not in got
+    hashes = b.call("generate", 2)
+    th[1].join(30)
+    assert got["h3"][0]["height"] == 3 and got["h3"][0]["hash"] == hashes[-1], got
+    wait_for("a at 3", lambda: a.call("getblockcount") == 3)
+    # already true: answered at once
+    assert a.call("waitforblock", hashes[-1], 1000)["height"] == 3
+    assert a.call("waitforblockheight", 2)["height"] == 3
+    # a timeout answers the tip as it is
+    t0 = time.monotonic()
+    assert a.call("waitforblockheight", 100, 300) == {"hash": hashes[-1], "height": 3}
+    assert time.monotonic() - t0 >= 0.29
+    # in a batch nothing waits
+    st, resp = a.raw('[{"jsonrpc":"2.0","id":1,"method":"waitfornewblock","params":[]}]')
+    assert st == 200 and resp[0]["result"]["height"] == 3, resp
+    # a client that leaves while waiting frees its slot (no waiter left behind)
+    import socket
+    s = socket.create_connection(("127.0.0.1", a.rpc_port), timeout=10)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"waitfornewblock","params":[]}'
+    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: " + a.auth().encode() +
+              b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    time.sleep(0.3)
+    s.close()
+    b.call("generate", 1)
+    wait_for("a at 4", lambda: a.call("getblockcount") == 4)
+    # getchaintips: one active tip
+    tips = a.call("getchaintips")
+    assert tips[0]["status"] == "active" and tips[0]["height"] == 4, tips
+    info = a.call("getblockchaininfo")
+    assert info["headers"] == 4, info
+    assert a.stop() == 0
+    b.stop()
+
+
+def test_rpc_slowloris(env):
+    """64 slowloris connections, reconnecting as fast as they are cut, while
+    gossip-cli keeps answering."""
+    import socket
+    import threading
+    n = env.node("a", "--connect=0").start()
+    stop = threading.Event()
+    stats = {"connects": 0, "cut": 0}
+
+    def loris():
+        s = None
+        while not stop.is_set():
+            try:
+                if s is None:
+                    s = socket.create_connection(("127.0.0.1", n.rpc_port), timeout=5)
+                    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+                    stats["connects"] += 1
+                s.sendall(b"X-a: b\r\n")
+                time.sleep(0.1)
+            except OSError:
+                stats["cut"] += 1
+                if s:
+                    s.close()
+                s = None
+        if s:
+            s.close()
+
+    threads = [threading.Thread(target=loris) for _ in range(64)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        worst = 0
+        for _ in range(20):
+            t0 = time.monotonic()
+            assert n.cli("getblockcount") == "0"
+            worst = max(worst, time.monotonic() - t0)
+        sys.stderr.write("slowloris: %d connects, %d cut, worst gossip-cli call %.3fs\n"
+                         % (stats["connects"], stats["cut"], worst))
+        assert stats["cut"] > 0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(20)
+    n.stop()
+
+
+def test_rpc_auth_pacing(env):
+    """Wrong passwords are answered late, 250 ms apart per IP whatever the
+    number of connections, logged with the address; the right one is not slowed."""
+    import base64
+    import socket
+    n = env.node("a", "--connect=0", rpc_user="alice", rpc_password="s3cret").start()
+    bad = "Basic " + base64.b64encode(b"alice:wrong").decode()
+    body = b'{"method":"getblockcount"}'
+    req = (b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: " + bad.encode() +
+           b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    def guesses(k):
+        """k wrong guesses on k connections at once; (answers, seconds to the last)."""
+        socks = []
+        t0 = time.monotonic()
+        for _ in range(k):
+            s = socket.create_connection(("127.0.0.1", n.rpc_port), timeout=30)
+            s.sendall(req)
+            socks.append(s)
+            time.sleep(0.02)   # read before the next connects (9+ new ones evict the oldest)
+        answers = []
+        for s in socks:
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
+            answers.append(data.split(b"\r\n")[0])
+            s.close()
+        return answers, time.monotonic() - t0
+
+    answers, elapsed = guesses(12)
+    assert answers == [b"HTTP/1.1 401 Unauthorized"] * 12, answers
+    assert elapsed >= 12 * 0.25 - 0.05, elapsed   # paced, not parallel
+    # past the 5 s backlog a guess is cut without an answer; meanwhile the
+    # right password is served at once
+    socks = []
+    for _ in range(30):
+        s = socket.create_connection(("127.0.0.1", n.rpc_port), timeout=30)
+        s.sendall(req)
+        socks.append(s)
+        time.sleep(0.02)
+    t1 = time.monotonic()
+    assert n.call("getblockcount") == 0
+    assert time.monotonic() - t1 < 1.0
+    answered = 0
+    for s in socks:
+        try:
+            answered += s.recv(4096).startswith(b"HTTP/1.1 401")
+        except OSError:
+            pass
+        s.close()
+    assert answered <= 24, answered   # 20 in the backlog, ~3 released while sending
+    evs = n.events("rpc_auth_failed")
+    assert len(evs) == 42 and all(e["addr"].startswith("127.0.0.1:") for e in evs), evs[:3]
+    assert sum(1 for e in evs if not e["answered"]) == 30 - answered
+    n.stop()
+
+def scrape(n):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", n.rpc_port, timeout=10)
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    text = r.read().decode()
+    c.close()
+    assert r.status == 200, r.status
+    return text
+
+
+def metric(text, name):
+    """Value of the sample line starting with name (name includes labels)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError("no sample %s" % name)
+
+
+def test_metrics_promtool(env):
+    """/metrics of a live node with traffic passes `promtool check metrics`
+    and carries the operator's first graphs."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing (Debian package prometheus, tools/deps)"
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    wait_for("peers", lambda: a.call("getconnectioncount") == 1)
+    a.call("generate", 2)
+    txid = a.call("sendtoaddress", "22" * 32, 5000)
+    raw = a.call("getrawtransaction", txid)
+    wait_for("tx at b", lambda: txid in b.call("getrawmempool"))
+    b.call("generate", 1)
+    wait_for("a at 3", lambda: a.call("getblockcount") == 3)
+    # the same tx again: rejected, counted by reason
+    try:
+        a.call("sendrawtransaction", raw)
+        raise AssertionError("a mined tx was accepted again")
+    except RPCError:
+        pass
+    # an isolated node with a longer chain: a reorganises 3 blocks deep
+    c = env.node("c", "--connect=0").start()
+    c.call("generate", 5)
+    ctip = c.call("getbestblockhash")
+    c.call("addnode", "127.0.0.1:%d" % a.port, "add")
+    wait_for("a on c's chain", lambda: a.call("getbestblockhash") == ctip, timeout=60)
+    text = scrape(a)
+    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, "promtool: " + p.stdout + p.stderr
+    assert metric(text, 'gossipd_block_first_seen_delay_seconds_count{source="mined"}') == 2
+    assert metric(text, 'gossipd_block_first_seen_delay_seconds_count{source="peer"}') == 6
+    assert metric(text, 'gossipd_tx_first_seen_delay_seconds_count{source="rpc"}') == 1
+    assert metric(text, "gossipd_header_height") == 5
+    assert 0 <= metric(text, "gossipd_tip_age_seconds") < 600
+    assert metric(text, "gossipd_reorgs_total") == 1
+    assert metric(text, "gossipd_reorg_depth_blocks_sum") == 3
+    assert metric(text, 'gossipd_reorg_depth_blocks_bucket{le="2"}') == 0
+    assert metric(text, 'gossipd_reorg_depth_blocks_bucket{le="3"}') == 1
+    assert 'gossipd_rejects_total{kind="tx",reason="' in text, text
+    assert metric(text, "process_resident_memory_bytes") > 1e6
+    assert metric(text, "process_open_fds") >= 5
+    assert metric(text, "process_cpu_seconds_total") > 0
+    assert abs(metric(text, "process_start_time_seconds") - time.time()) < 600
+    tb = scrape(b)
+    assert metric(tb, 'gossipd_tx_first_seen_delay_seconds_count{source="peer"}') == 1
+    c.stop()
+    assert 'gossipd_build_info{version="' in text
+    a.stop()
+    b.stop()
+
+
 TESTS = [
     test_store_corruption_reindex,
     test_store_missing_tip_body,
     test_checkblocks_catches_a_tampered_ledger,
+    test_external_miner,
+    test_long_polls,
+    test_rpc_slowloris,
+    test_rpc_auth_pacing,
+    test_metrics_promtool,
 ]
 
 if __name__ == "__main__":

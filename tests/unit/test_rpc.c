@@ -30,7 +30,28 @@ static json_t *m_reject(struct node_rpc_req *rq)
     return node_rpc_fail(rq, RPC_VERIFY_REJECTED, "%s", "tx-bad-signature");
 }
 
+/* A long poll: defers; the test answers through `parked`. */
+static struct node_rpc_pending *parked;
+static int cancelled;
+
+static void on_cancel(void *arg)
+{
+    (void)arg;
+    cancelled++;
+    parked = NULL;
+}
+
+static json_t *m_wait(struct node_rpc_req *rq)
+{
+    struct node_rpc_pending *p = node_rpc_defer(rq, on_cancel, NULL);
+    if (!p)
+        return json_string("now");   /* cannot wait: answered at once */
+    parked = p;
+    return NULL;
+}
+
 static const struct node_rpc_method methods[] = {
+    { "wait", m_wait, "", "wait\n" },
     { "echo", m_echo, "", "echo\n" },
     { "add", m_add, "a,b", "add a ( b )\n" },
     { "reject", m_reject, "", "reject\n" },
@@ -415,6 +436,81 @@ static void test_session_mutations(void **state)
     node_rpc_server_free(s);
 }
 
+/* Credentials are compared as digests: right ones pass; one wrong character
+ * anywhere, a prefix, or one byte more fail alike. */
+static void test_session_auth_variants(void **state)
+{
+    struct node_rpc_server *s = new_server();
+    const char good[] = "dXNlcjpwYTpzcw==";
+    char hdr[128], b64[64];
+    size_t gl = strlen(good);
+    for (size_t i = 0; i <= gl + 1; i++) {
+        struct capture cap = { .len = 0 };
+        struct node_rpc_session *ss = node_rpc_session_new(s, cap_write, &cap);
+        snprintf(b64, sizeof b64, "%s", good);
+        bool right = i == gl + 1;
+        if (i < gl)
+            b64[i] = b64[i] == 'A' ? 'B' : 'A';   /* flip one character */
+        else if (i == gl)
+            b64[gl - 1] = '\0';                    /* a prefix */
+        snprintf(hdr, sizeof hdr, "Authorization: Basic %s\r\n", b64);
+        const char *req = post("{\"id\":1,\"method\":\"add\",\"params\":[1]}", hdr);
+        assert_true(node_rpc_session_feed(ss, req, strlen(req)));
+        assert_non_null(strstr(cap.buf, right ? "HTTP/1.1 200" : "HTTP/1.1 401"));
+        node_rpc_session_free(ss);
+    }
+    struct capture cap = { .len = 0 };
+    struct node_rpc_session *ss = node_rpc_session_new(s, cap_write, &cap);
+    const char *longer = post("{}", "Authorization: Basic dXNlcjpwYTpzcw==A\r\n");
+    assert_true(node_rpc_session_feed(ss, longer, strlen(longer)));
+    assert_non_null(strstr(cap.buf, "HTTP/1.1 401"));
+    node_rpc_session_free(ss);
+    node_rpc_server_free(s);
+}
+
+/* A deferred answer: nothing is sent until it is done, a pipelined request
+ * waits behind it and is answered after, in order; a batch does not wait;
+ * closing the session cancels a parked answer. */
+static void test_session_deferred(void **state)
+{
+    struct node_rpc_server *s = new_server();
+    struct capture cap = { .len = 0 };
+    struct node_rpc_session *ss = node_rpc_session_new(s, cap_write, &cap);
+    static char two[8192];
+    snprintf(two, sizeof two, "%s", post("{\"id\":1,\"method\":\"wait\"}", AUTH));
+    strcat(two, post("{\"id\":2,\"method\":\"add\",\"params\":[2,3]}", AUTH));
+    assert_true(node_rpc_session_feed(ss, two, strlen(two)));
+    assert_non_null(parked);
+    assert_true(node_rpc_session_waiting(ss));
+    assert_int_equal(cap.len, 0);
+    node_rpc_pending_done(parked, json_string("later"));
+    assert_false(node_rpc_session_waiting(ss));
+    char *first = strstr(cap.buf, "\"later\"");
+    char *second = strstr(cap.buf, "\"result\":5");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_true(first < second);
+    /* In a batch nothing waits. */
+    cap.len = 0;
+    parked = NULL;
+    const char *batch = post("[{\"id\":3,\"method\":\"wait\"}]", AUTH);
+    assert_true(node_rpc_session_feed(ss, batch, strlen(batch)));
+    assert_null(parked);
+    assert_non_null(strstr(cap.buf, "\"now\""));
+    /* The client goes away while waiting: cancelled, nothing leaks. */
+    const char *w = post("{\"id\":4,\"method\":\"wait\"}", AUTH);
+    assert_true(node_rpc_session_feed(ss, w, strlen(w)));
+    assert_non_null(parked);
+    cancelled = 0;
+    node_rpc_session_free(ss);
+    assert_int_equal(cancelled, 1);
+    /* Without a session (node_rpc_process directly) it answers at once. */
+    json_t *r = call(s, "{\"id\":5,\"method\":\"wait\"}");
+    assert_string_equal(json_string_value(json_object_get(r, "result")), "now");
+    json_decref(r);
+    node_rpc_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +520,8 @@ int main(void)
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_session_keepalive_and_split),
         cmocka_unit_test(test_session_auth),
+        cmocka_unit_test(test_session_auth_variants),
+        cmocka_unit_test(test_session_deferred),
         cmocka_unit_test(test_session_expect_continue),
         cmocka_unit_test(test_session_limits),
         cmocka_unit_test(test_session_metrics_and_close),
