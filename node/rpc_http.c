@@ -84,6 +84,7 @@ struct node_rpc_server {
     bool cur_v2;
     bool in_batch;
     size_t n_unauth;              /* connections not authenticated yet */
+    size_t n_closing;             /* closed, handles not yet released */
     struct auth_track tracks[NODE_RPC_AUTH_TRACK_MAX];
 };
 
@@ -1037,6 +1038,7 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s->n_conns--;
+    s->n_closing--;
     node_rpc_session_free(c->ss);
     free(c);
     server_handle_closed(s);
@@ -1047,6 +1049,7 @@ static void conn_close(struct rpc_conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    c->srv->n_closing++;
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
@@ -1331,7 +1334,9 @@ static void on_connection(uv_stream_t *server, int status)
             conn_close(old);
         }
     }
-    if (s->n_conns > NODE_RPC_MAX_CONNECTIONS) {
+    /* Connections already closing (evicted just above, say) free their
+     * slot even though their handles are not released yet. */
+    if (s->n_conns - s->n_closing > NODE_RPC_MAX_CONNECTIONS) {
         if (s->log)
             NODE_LOG(s->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_busy",
                      LF_UINT("connections", s->n_conns - 1));
