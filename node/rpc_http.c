@@ -85,6 +85,9 @@ struct node_rpc_server {
     bool in_batch;
     size_t n_unauth;              /* connections not authenticated yet */
     size_t n_closing;             /* closed, handles not yet released */
+    uv_prepare_t tick;            /* counts loop iterations (epoch) */
+    bool tick_up;
+    uint64_t epoch;
     struct auth_track tracks[NODE_RPC_AUTH_TRACK_MAX];
 };
 
@@ -995,6 +998,7 @@ struct rpc_conn {
     bool auth_delay;          /* a 401 is due when the timer fires */
     bool eof;                 /* the client sent EOF while its long poll waited */
     uint64_t accepted_ms;     /* uv_now at accept */
+    uint64_t epoch;           /* loop iteration of the accept */
     char ip[64];              /* source address, for logs and pacing */
     char addr[80];            /* ip:port */
     int handles_open;
@@ -1303,6 +1307,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     c->accepted_ms = uv_now(s->loop);
+    c->epoch = s->epoch;
     struct sockaddr_storage peer;
     int plen = sizeof peer;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen) == 0) {
@@ -1319,14 +1324,19 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->counted_unauth = true;
     s->n_unauth++;
-    if (s->n_unauth > NODE_RPC_UNAUTH_MAX) {
-        /* The oldest connection still without credentials makes room. */
+    while (s->n_unauth > NODE_RPC_UNAUTH_MAX) {
+        /* The oldest connection still without credentials makes room. One
+         * accepted in this loop iteration or the last has not had a read
+         * yet (its request may be in the socket already): it is spared, so
+         * a burst of accepts cannot evict a client before it is heard. */
         struct rpc_conn *old = NULL;
         for (struct rpc_conn *x = s->conns; x; x = x->next)
             if (x != c && x->counted_unauth && !x->closing && !x->auth_delay &&
-                (!old || x->accepted_ms <= old->accepted_ms))
+                x->epoch + 1 < s->epoch && (!old || x->accepted_ms <= old->accepted_ms))
                 old = x;
-        if (old) {
+        if (!old)
+            break;   /* all young: the total cap still bounds them */
+        {
             if (s->log)
                 NODE_LOG(s->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_evicted",
                          LF_STR("addr", old->addr), LF_UINT("unauthenticated", s->n_unauth));
@@ -1424,6 +1434,8 @@ static int write_cookie(struct node_rpc_server *s)
     return err;
 }
 
+static void on_tick(uv_prepare_t *h);
+
 int node_rpc_listen(struct node_rpc_server *s, uv_loop_t *loop, const char **err_what)
 {
     struct sockaddr_storage addr;
@@ -1441,6 +1453,12 @@ int node_rpc_listen(struct node_rpc_server *s, uv_loop_t *loop, const char **err
         return rc;
     s->listener.data = s;
     s->open_handles = 1;
+    if ((rc = uv_prepare_init(loop, &s->tick)) != 0)
+        return rc;
+    s->tick.data = s;
+    s->tick_up = true;
+    s->open_handles++;
+    uv_prepare_start(&s->tick, on_tick);
     s->listening = true;
     *err_what = "rpc bind";
     if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0)
@@ -1474,6 +1492,12 @@ size_t node_rpc_connections(const struct node_rpc_server *s)
     return s->n_conns;
 }
 
+static void on_tick(uv_prepare_t *h)
+{
+    struct node_rpc_server *s = h->data;
+    s->epoch++;
+}
+
 static void listener_closed(uv_handle_t *h)
 {
     server_handle_closed(h->data);
@@ -1497,6 +1521,8 @@ void node_rpc_close(struct node_rpc_server *s, void (*done)(void *arg), void *ar
     for (struct rpc_conn *c = s->conns; c; c = c->next)
         conn_close(c);
     uv_close((uv_handle_t *)&s->listener, listener_closed);
+    if (s->tick_up)
+        uv_close((uv_handle_t *)&s->tick, listener_closed);
 }
 
 void node_rpc_server_free(struct node_rpc_server *s)
