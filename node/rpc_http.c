@@ -999,6 +999,7 @@ struct rpc_conn {
     bool eof;                 /* the client sent EOF while its long poll waited */
     uint64_t accepted_ms;     /* uv_now at accept */
     uint64_t epoch;           /* loop iteration of the accept */
+    uint64_t bytes_in;        /* received so far */
     char ip[64];              /* source address, for logs and pacing */
     char addr[80];            /* ip:port */
     int handles_open;
@@ -1256,6 +1257,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         }
         return;
     }
+    c->bytes_in += (uint64_t)nread;
     bool more = node_rpc_session_feed(c->ss, buf->base, (size_t)nread);
     if (c->closing || c->auth_delay)
         return;
@@ -1269,6 +1271,31 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         uv_read_stop(stream);
     }
     arm_timer(c);
+}
+
+/* Which connection without credentials makes room for a newcomer: first
+ * the oldest that sent bytes and, given another loop turn, still has no
+ * complete request (a slowloris); then the oldest silent one past its grace
+ * period; a silent one younger than that (a client that has connected but
+ * not yet written, say on a loaded machine) only when every slot is taken. */
+static struct rpc_conn *pick_victim(struct node_rpc_server *s, const struct rpc_conn *c)
+{
+    uint64_t now = uv_now(s->loop);
+    struct rpc_conn *best = NULL;
+    int best_tier = 3;
+    for (struct rpc_conn *x = s->conns; x; x = x->next) {
+        if (x == c || !x->counted_unauth || x->closing || x->auth_delay)
+            continue;
+        int tier = x->bytes_in && x->epoch + 1 < s->epoch ? 0
+                 : now - x->accepted_ms >= NODE_RPC_UNAUTH_GRACE_MS ? 1 : 2;
+        if (tier < best_tier || (tier == best_tier && x->accepted_ms < best->accepted_ms)) {
+            best = x;
+            best_tier = tier;
+        }
+    }
+    if (best_tier == 2 && s->n_conns - s->n_closing < NODE_RPC_MAX_CONNECTIONS)
+        return NULL;
+    return best;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -1325,24 +1352,14 @@ static void on_connection(uv_stream_t *server, int status)
     c->counted_unauth = true;
     s->n_unauth++;
     while (s->n_unauth > NODE_RPC_UNAUTH_MAX) {
-        /* The oldest connection still without credentials makes room. One
-         * accepted in this loop iteration or the last has not had a read
-         * yet (its request may be in the socket already): it is spared, so
-         * a burst of accepts cannot evict a client before it is heard. */
-        struct rpc_conn *old = NULL;
-        for (struct rpc_conn *x = s->conns; x; x = x->next)
-            if (x != c && x->counted_unauth && !x->closing && !x->auth_delay &&
-                x->epoch + 1 < s->epoch && (!old || x->accepted_ms <= old->accepted_ms))
-                old = x;
+        struct rpc_conn *old = pick_victim(s, c);
         if (!old)
-            break;   /* all young: the total cap still bounds them */
-        {
-            if (s->log)
-                NODE_LOG(s->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_evicted",
-                         LF_STR("addr", old->addr), LF_UINT("unauthenticated", s->n_unauth));
-            conn_authed(old);   /* no longer counted: it is going */
-            conn_close(old);
-        }
+            break;   /* all young and room left: the total cap still bounds them */
+        if (s->log)
+            NODE_LOG(s->log, NODE_LOG_DEBUG, NODE_LOG_CAT_RPC, "rpc_evicted",
+                     LF_STR("addr", old->addr), LF_UINT("unauthenticated", s->n_unauth));
+        conn_authed(old);   /* no longer counted: it is going */
+        conn_close(old);
     }
     /* Connections already closing (evicted just above, say) free their
      * slot even though their handles are not released yet. */

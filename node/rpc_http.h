@@ -49,6 +49,9 @@
  * always keep MAX_CONNECTIONS - UNAUTH_MAX slots. */
 #define NODE_RPC_UNAUTH_MAX          8
 #define NODE_RPC_UNAUTH_TIMEOUT_MS   2000
+/* A silent newcomer (connected, nothing sent yet) is not evicted this
+ * early unless every slot is taken. */
+#define NODE_RPC_UNAUTH_GRACE_MS     250
 /* A failed authentication is answered (401, then close) this long after the
  * previous failure from the same IP was, so one address gets at most
  * 1000/DELAY guesses a second whatever its connections; answers further
