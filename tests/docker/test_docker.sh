@@ -6,7 +6,9 @@
 #   3. a tx sent with gossip-cli through `docker-compose exec` reaches every node's
 #      mempool (each node logs tx_accepted for it),
 #   4. a block mined after that reaches every node (same hash at its height),
-#   5. `down -v` removes the project's containers, network and volumes.
+#   5. `tools/testnet status --docker` shows every node's height and peers, and
+#      `tools/testnet report --docker` reads the block from `docker-compose logs`,
+#   6. `down -v` removes the project's containers, network and volumes.
 # Without a Docker engine (or docker-compose) it prints SKIP and exits 0.
 # Node traffic stays inside the project's own network; node1's RPC is published
 # on 127.0.0.1 only.
@@ -122,6 +124,26 @@ block_everywhere() {
 }
 wait_for $STEP_S "block" block_everywhere || fail "block $hash (height $h) did not reach every node"
 ok "block $h ($hash) reached all 5 nodes"
+
+# tools/testnet on the same project: status with height and peers per node, and the
+# propagation report read from `docker-compose logs`.
+export GOSSIPD_COMPOSE_PROJECT="$PROJECT"
+status=$(python3 tools/testnet status --docker 2>&1) || fail "tools/testnet status --docker: $status"
+echo "$status" | sed 's/^/   /'
+rows=$(echo "$status" | awk -v h="$h" '$1 ~ /^node[0-9]$/ && $2 ~ /^running/ && $3+0 >= h && $5+0 >= 1' | wc -l)
+[ "$rows" -eq 5 ] || fail "status --docker: $rows of 5 nodes running at height >= $h with a peer"
+ok "status --docker shows height and peers of all 5 nodes"
+report=$(python3 tools/testnet report --docker --json --svg "$(mktemp -d)/r.svg" 2>/dev/null) \
+  || fail "tools/testnet report --docker"
+echo "$report" | python3 -c '
+import json, sys
+rep = json.load(sys.stdin)
+h = sys.argv[1]
+assert rep["node_count"] == 5, rep["node_count"]
+b = [x for x in rep["blocks"] if x["hash"] == h]
+assert b and b[0]["reached"] == 5, b
+' "$hash" || fail "report --docker does not show block $hash reaching 5 nodes"
+ok "report --docker reads the compose logs (block $h at 5/5)"
 
 # node1's RPC is published on 127.0.0.1 only.
 published=$(dc port node1 29443)
