@@ -302,29 +302,35 @@ static void seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *re
         }
         return;
     }
-    /* Prefer IPv4: "localhost" and container names often list both. */
-    const struct addrinfo *pick = NULL;
+    /* Every address of the name, so that a name for several nodes (a swarm
+     * service's tasks.NAME, a DNS seed) gives a connection to each. IPv4
+     * only when the name has any: "localhost" and container names often
+     * list both families for one host. */
+    bool v4 = false;
     for (const struct addrinfo *r = res; r; r = r->ai_next)
-        if (r->ai_family == AF_INET && (pick = r))
-            break;
-    if (!pick)
-        pick = res;
-    char ip[64] = "";
-    if (pick->ai_family == AF_INET)
-        uv_ip4_name((const struct sockaddr_in *)pick->ai_addr, ip, sizeof ip);
-    else if (pick->ai_family == AF_INET6)
-        uv_ip6_name((const struct sockaddr_in6 *)pick->ai_addr, ip, sizeof ip);
+        v4 |= r->ai_family == AF_INET;
+    size_t added = 0;
+    for (const struct addrinfo *r = res; r && added < NODE_SEED_ADDRS_MAX; r = r->ai_next) {
+        char ip[64] = "";
+        if (r->ai_family == AF_INET)
+            uv_ip4_name((const struct sockaddr_in *)r->ai_addr, ip, sizeof ip);
+        else if (r->ai_family == AF_INET6 && !v4)
+            uv_ip6_name((const struct sockaddr_in6 *)r->ai_addr, ip, sizeof ip);
+        else
+            continue;
+        char hp[96];
+        snprintf(hp, sizeof hp, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, (unsigned)s->port);
+        struct p2p_addr a;
+        if (p2p_addr_parse(&a, hp, s->port) != 0)
+            continue;
+        int rc = seed_connect(n, s, &a);
+        if (rc == 0 || rc == P2P_ERR_EXISTS)
+            s->resolved = true;
+        added++;
+        NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "seed_added",
+                 LF_STR("host", s->host), LF_STR("addr", hp), LF_INT("rc", rc));
+    }
     uv_freeaddrinfo(res);
-    char hp[96];
-    snprintf(hp, sizeof hp, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, (unsigned)s->port);
-    struct p2p_addr a;
-    if (p2p_addr_parse(&a, hp, s->port) != 0)
-        return;
-    int rc = seed_connect(n, s, &a);
-    if (rc == 0 || rc == P2P_ERR_EXISTS)
-        s->resolved = true;
-    NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_P2P, "seed_added", LF_STR("host", s->host),
-             LF_STR("addr", hp), LF_INT("rc", rc));
 }
 
 static void resolve_seeds(struct node *n)

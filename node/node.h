@@ -33,6 +33,8 @@
 /* --connect names that do not resolve yet (containers starting) are
  * retried this often. */
 #define NODE_RESOLVE_RETRY_MS 2000
+/* Addresses connected per --connect name (a name may list many: tasks.SERVICE). */
+#define NODE_SEED_ADDRS_MAX 32
 /* getrawtransaction without a blockhash looks back this many blocks. */
 #define NODE_TX_LOOKBACK_BLOCKS 1000
 /* This often the mempool is written to mempool.dat (also at a clean stop)
