@@ -45,6 +45,7 @@
 #define CLI_ARGS_MAX        4096                 /* method arguments */
 #define CLI_VALUE_MAX       1024                 /* bytes of an option value */
 #define RPC_IN_WARMUP       (-28)                /* bitcoind's "Loading..." error */
+#define CLI_SECS_MAX        (10L * 365 * 86400)  /* largest -rpcwait / -rpcclienttimeout */
 
 /* Options: a row each. Names match with '-' ignored, so the node's
  * rpc-port in gossipd.conf is rpcport here. */
@@ -241,7 +242,7 @@ static int parse_secs(const char *name, const char *v, int *out)
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < 0 || n > 100L * 365 * 86400) {
+    if (!*v || *end || errno || n < 0 || n > CLI_SECS_MAX) {
         fprintf(stderr, "error: -%s: expected seconds, got '%s'\n", name, v);
         return -1;
     }
@@ -331,8 +332,15 @@ static int cli_parse(struct cli_opts *o, int argc, char **argv, int *argi)
         copy_opt(o->user, sizeof o->user, v);
     if ((v = pick(C_RPCPASSWORD, layers)))
         copy_opt(o->password, sizeof o->password, v);
-    if ((v = pick(C_RPCPORT, layers)))
-        o->port = atoi(v);
+    if ((v = pick(C_RPCPORT, layers))) {
+        char *end;
+        long port = strtol(v, &end, 10);
+        if (!*v || *end || port < 0 || port > 65535) {   /* 0: the default, as gossipd */
+            fprintf(stderr, "error: -rpcport: expected 0..65535, got '%s'\n", v);
+            return -1;
+        }
+        o->port = (int)port;
+    }
     o->timeout_s = CLI_TIMEOUT_S;
     if ((v = pick(C_RPCCLIENTTIMEOUT, layers)) && parse_secs("rpcclienttimeout", v, &o->timeout_s))
         return -1;

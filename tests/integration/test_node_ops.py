@@ -383,6 +383,8 @@ def test_cli_named_stdin_getinfo(env):
         assert p.returncode == 0 and "-rpcwait" in p.stdout and not p.stderr, (h, p.stderr)
     p = cli(env, "-bogus")
     assert p.returncode != 0 and "unknown option" in p.stderr and not p.stdout
+    p = cli(env, "-rpcport=12x", "getblockcount")
+    assert p.returncode != 0 and "-rpcport" in p.stderr, p.stderr
     n.stop()
 
 
