@@ -151,13 +151,43 @@ void p2p__relay_addr(struct p2p *p, const struct peer *from, const struct p2p_ad
     }
 }
 
+/* The peer's addr token bucket (Bitcoin Core's m_addr_token_bucket):
+ * one token per P2P_ADDR_TOKEN_INTERVAL_MS up to P2P_ADDR_TOKENS_MAX, and
+ * P2P_ADDR_GETADDR_TOKENS more when we ask it for addresses. */
+static void addr_refill(const struct p2p *p, struct peer *pe)
+{
+    uint64_t k = (p->now - pe->addr_refill_ms) / P2P_ADDR_TOKEN_INTERVAL_MS;
+    if (k == 0)
+        return;
+    pe->addr_refill_ms += k * P2P_ADDR_TOKEN_INTERVAL_MS;
+    if (pe->addr_tokens < P2P_ADDR_TOKENS_MAX)
+        pe->addr_tokens = pe->addr_tokens + k > P2P_ADDR_TOKENS_MAX ? P2P_ADDR_TOKENS_MAX
+                                                                    : pe->addr_tokens + k;
+}
+
+void p2p__addr_tokens_grant(struct p2p *p, struct peer *pe, uint64_t n)
+{
+    addr_refill(p, pe);
+    pe->addr_tokens += n;
+}
+
 void p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     /* Small messages are gossip (a node announcing itself); large ones
      * answer our getaddr and are only stored. */
     bool relay = l->n <= P2P_ADDR_RELAY_MAX_ENTRIES;
+    addr_refill(p, pe);
     for (size_t i = 0; i < l->n; i++) {
         struct p2p_addr_entry e;
+        if (!pe->noban) {
+            if (pe->addr_tokens == 0) {
+                /* Out of tokens: the rest of the message is not looked at,
+                 * so one flood cannot fill the book. */
+                p->stats.addr_rate_limited += l->n - i;
+                break;
+            }
+            pe->addr_tokens--;
+        }
         p2p_addr_at(l, i, &e);
         if (p2p__book_add(p, &e.addr) == BOOK_ADDED && relay)
             p2p__relay_addr(p, pe, &e.addr);

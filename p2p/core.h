@@ -62,6 +62,7 @@ struct peer {
     bool noban;                 /* in a noban subnet: never discouraged */
     bool discouraged;           /* its IP was discouraged when it connected */
     uint64_t last_tx_ms, last_block_ms;   /* last new tx / block it gave us (eviction) */
+    uint64_t addr_tokens, addr_refill_ms; /* addr token bucket */
     bool peer_key_known;        /* v2: its hello was signed by peer_key */
     uint8_t peer_key[32];
     /* receive: one frame at a time */
@@ -259,6 +260,8 @@ enum book_result p2p__book_add(struct p2p *p, const struct p2p_addr *a);
 size_t p2p__book_find(const struct p2p *p, const struct p2p_addr *a);
 void p2p__relay_addr(struct p2p *p, const struct peer *from, const struct p2p_addr *a);
 void p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+/* n more addresses the peer may send us (we asked: getaddr). */
+void p2p__addr_tokens_grant(struct p2p *p, struct peer *pe, uint64_t n);
 void p2p__handle_getaddr(struct p2p *p, struct peer *pe);
 void p2p__addrbook_check(const struct p2p *p);
 

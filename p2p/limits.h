@@ -163,6 +163,14 @@
  * us in them are forwarded to P2P_ADDR_RELAY_FANOUT random peers. */
 #define P2P_ADDR_RELAY_MAX_ENTRIES  10u
 #define P2P_ADDR_RELAY_FANOUT       2u
+/* Per-peer addr token bucket (as Bitcoin Core): each address a peer sends
+ * costs a token; it starts with START, earns one every INTERVAL up to MAX,
+ * and GETADDR more when we ask it. Entries beyond are ignored, so one addr
+ * flood cannot fill the book. */
+#define P2P_ADDR_TOKENS_START       1u
+#define P2P_ADDR_TOKEN_INTERVAL_MS  10000u   /* 0.1 address per second */
+#define P2P_ADDR_TOKENS_MAX         1000u
+#define P2P_ADDR_GETADDR_TOKENS     P2P_MAX_ADDR_ENTRIES
 #define P2P_MAX_ADDED_PEERS         64u      /* --connect / addnode entries */
 /* Outbound peers remembered across a restart and dialled first (as Bitcoin
  * Core's two block-relay anchors): few, so a past outbound attacker cannot

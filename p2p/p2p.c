@@ -306,6 +306,8 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
     pe->inbound = inbound;
     pe->connected_ms = pe->last_recv_ms = pe->last_send_ms = p->now;
     pe->ping_ms = -1;
+    pe->addr_tokens = P2P_ADDR_TOKENS_START;
+    pe->addr_refill_ms = p->now;
     pe->noban = p2p__is_noban(p, addr);
     pe->discouraged = !pe->noban && p2p_banlist_is_discouraged(&p->bans, addr);
     p2p_framer_init(&pe->framer, p->magic);

@@ -367,6 +367,7 @@ struct p2p_stats {
     uint64_t bans, misbehaviours;
     uint64_t discouraged;                       /* peers disconnected and discouraged */
     uint64_t block_stalls;                      /* peers dropped for stalling a block */
+    uint64_t addr_rate_limited;                 /* addr entries ignored: no tokens */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

@@ -232,8 +232,10 @@ static void on_established(struct p2p *p, struct peer *pe)
         p->ev.peer_connected(p->ev.ctx, &pi);
     }
     p2p__send_empty(p, pe, P2P_CMD_SENDHEADERS);
-    if (!pe->inbound)
+    if (!pe->inbound) {
         p2p__send_empty(p, pe, P2P_CMD_GETADDR);
+        p2p__addr_tokens_grant(p, pe, P2P_ADDR_GETADDR_TOKENS);
+    }
     if (pe->relay_own_addr) {
         struct p2p_addr a = pe->addr;
         a.port = pe->listen_port;

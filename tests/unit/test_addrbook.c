@@ -162,6 +162,11 @@ static void test_full_book_does_not_forward(void **state)
     (void)state;
     struct fake *f = fake_new(0);
     uint64_t t = T0;
+    /* noban: exempt from the addr token bucket (tested below), so the
+     * gossip rules are seen alone. */
+    struct p2p_subnet wl;
+    assert_int_equal(p2p_subnet_parse(&wl, "10.200.0.0/16"), 0);
+    assert_int_equal(p2p_noban_add(f->p, &wl), 0);
     handshake_in(f, 1, "10.200.0.1", t);
     handshake_in(f, 2, "10.200.0.2", t);
     handshake_in(f, 3, "10.200.0.3", t);
@@ -266,6 +271,55 @@ static void test_export_import_and_anchors(void **state)
     fake_free(g);
 }
 
+/* Issue 9: one flood of addresses filled the book with attacker
+ * addresses. Each address costs its sender a token: an inbound peer gets
+ * one to start and one per P2P_ADDR_TOKEN_INTERVAL_MS; an outbound peer
+ * we asked (getaddr) gets a full answer's worth. */
+static void test_addr_token_bucket(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    uint64_t t = T0;
+    handshake_in(f, 1, "10.201.0.1", t);
+    static struct p2p_addr_entry e[P2P_MAX_ADDR_ENTRIES];
+    for (uint32_t i = 0; i < P2P_MAX_ADDR_ENTRIES; i++) {
+        e[i].time = (uint32_t)(t / 1000);
+        nth_addr(&e[i].addr, 50000 + i);
+    }
+    struct wr w;
+    wr_init(&w, P2P_MAX_ADDR_BYTES);
+    p2p_put_addr(&w, e, P2P_MAX_ADDR_ENTRIES);
+    for (int k = 0; k < 4; k++)   /* 4,000 addresses at once */
+        frame(f, 1, P2P_CMD_ADDR, w.buf, w.len, t);
+    size_t n = book_get(f, book);
+    assert_true(n <= P2P_ADDR_TOKENS_START + 1);   /* + its own listening address */
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_true(st.addr_rate_limited >= 4 * P2P_MAX_ADDR_ENTRIES - 1);
+    /* Tokens come back slowly. */
+    t += 10 * (uint64_t)P2P_ADDR_TOKEN_INTERVAL_MS;
+    frame(f, 1, P2P_CMD_PING, (const uint8_t *)"12345678", 8, t - 1);
+    frame(f, 1, P2P_CMD_ADDR, w.buf, w.len, t);
+    assert_true(book_get(f, book) <= n + 10);
+    /* An outbound peer answering our getaddr is heard in full. */
+    struct p2p_addr out;
+    uint8_t ip[4] = { 192, 0, 2, 9 };
+    p2p_addr_from_ipv4(&out, ip, 19444);
+    p2p_on_connected(f->p, 2, &out, false, t);
+    send_version(f, 2, 4242, "/gossipd:0.1.0(out)/", t);
+    frame(f, 2, P2P_CMD_VERACK, NULL, 0, t);
+    for (uint32_t i = 0; i < P2P_MAX_ADDR_ENTRIES; i++)
+        nth_addr(&e[i].addr, 90000 + i);
+    wr_free(&w);
+    wr_init(&w, P2P_MAX_ADDR_BYTES);
+    p2p_put_addr(&w, e, P2P_MAX_ADDR_ENTRIES);
+    size_t before = book_get(f, book);
+    frame(f, 2, P2P_CMD_ADDR, w.buf, w.len, t);
+    assert_int_equal(book_get(f, book), before + P2P_MAX_ADDR_ENTRIES);
+    wr_free(&w);
+    fake_free(f);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -275,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_near_keys),
         cmocka_unit_test(test_full_book_does_not_forward),
         cmocka_unit_test(test_export_import_and_anchors),
+        cmocka_unit_test(test_addr_token_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
