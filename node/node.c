@@ -221,6 +221,16 @@ static void ev_ban(void *ctx, const struct p2p_addr *a, uint64_t duration_ms, co
              LF_UINT("duration_ms", duration_ms), LF_STR("reason", reason));
 }
 
+static void ev_discouraged(void *ctx, uint64_t peer, const struct p2p_addr *a,
+                           const char *reason)
+{
+    struct node *n = ctx;
+    char addr[P2P_ADDR_STRLEN];
+    p2p_addr_format_ip(a, addr);
+    NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "discouraged", LF_UINT("peer", peer),
+             LF_STR("addr", addr), LF_STR("reason", reason));
+}
+
 static void ev_msg_sent(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
 {
     struct node *n = ctx;
@@ -912,6 +922,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
         .announced = ev_announced,
         .misbehaviour = ev_misbehaviour,
         .ban = ev_ban,
+        .discouraged = ev_discouraged,
         .msg_sent = ev_msg_sent,
         .msg_recv = ev_msg_recv,
     };
