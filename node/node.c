@@ -257,11 +257,21 @@ static void ev_block_connected(void *ctx, const uint8_t hash[32], uint32_t heigh
              LF_UINT("height", height), LF_UINT("txs", b ? b->n_tx : 0));
     node_miner_tip_changed(n);
     node_waits_tip_changed(n);
+    node_notify_block_connected(n->notify, hash, b);
+}
+
+static void ev_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx *tx,
+                        uint64_t origin_tag)
+{
+    (void)origin_tag;
+    struct node *n = ctx;
+    node_notify_tx_added(n->notify, txid, tx);
 }
 
 static void ev_block_disconnected(void *ctx, const uint8_t hash[32], uint32_t height)
 {
     struct node *n = ctx;
+    node_notify_block_disconnected(n->notify, hash);
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "block_disconnected",
              LF_HASH("hash", hash), LF_UINT("height", height));
 }
@@ -429,6 +439,7 @@ static void on_stop_timer(uv_timer_t *t)
     close_handle((uv_handle_t *)&n->save_timer);
     close_handle((uv_handle_t *)&n->store_timer);
     node_waits_close(n);
+    node_notify_stop(n->notify);
     /* A name lookup still queued must not hold the loop (slow DNS). */
     for (size_t i = 0; i < n->n_seeds; i++)
         if (n->seeds[i].resolving)
@@ -909,6 +920,11 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     if (load_node_key(n) != 0)
         return -1;
     mempool_load(n);
+    char nerr[512];
+    if (node_notify_open(&n->notify, n, nerr, sizeof nerr) != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed", "%s", nerr);
+        return -1;
+    }
 
     static const struct p2p_events pev = {
         .peer_connected = ev_peer_connected,
@@ -937,6 +953,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
         .block_connected = ev_block_connected,
         .block_disconnected = ev_block_disconnected,
         .reorg = ev_reorg,
+        .tx_added = ev_tx_added,
     };
 
     chain_set_events(n->chain, &cev);   /* node/'s own listener, beside the core's */
@@ -1090,6 +1107,8 @@ void node_free(struct node *n)
         chain_close(n->chain);
         n->chain = NULL;
     }
+    node_notify_close(n->notify);
+    n->notify = NULL;
     node_prop_free(&n->prop);
     sec_wipe(n->key_sk, sizeof n->key_sk);
     node_log_close(&n->log);

@@ -54,6 +54,7 @@
 struct node_net;
 struct node_miner;
 struct node_waiter;
+struct node_notify;
 
 /* ---- /metrics observations (node/metrics.c) ---- */
 /* Where a block or tx was first seen, the label of the delay histograms. */
@@ -122,6 +123,7 @@ struct node {
     uint64_t blocks_mined;
     uint64_t orphan_blocks;      /* blocks received before their parent */
     struct node_obs obs;         /* histograms and counters for /metrics */
+    struct node_notify *notify;  /* ZMQ and --blocknotify (node/notify.c) */
     struct node_waiter *waiters; /* long polls (node/waits.c) */
     size_t n_waiters;
     uv_timer_t wait_timer;
@@ -184,6 +186,20 @@ extern const size_t node_rpc_methods_count;
 void node_rpc_write_doc(FILE *out);
 /* Prometheus text for /metrics (heap, caller frees). */
 char *node_metrics(void *node, size_t *len);
+
+/* Notifications (node/notify.c): ZMQ topics and --blocknotify. open binds
+ * every --zmqpub endpoint; 0, or -1 with err (close it anyway). The event
+ * calls take a NULL notifier. stop closes its handles (loop still running);
+ * close frees it after uv_run returned. */
+int node_notify_open(struct node_notify **out, struct node *n, char *err, size_t err_len);
+void node_notify_block_connected(struct node_notify *nt, const uint8_t hash[32],
+                                 const struct chain_block *b);
+void node_notify_block_disconnected(struct node_notify *nt, const uint8_t hash[32]);
+void node_notify_tx_added(struct node_notify *nt, const uint8_t txid[32],
+                          const struct chain_tx *tx);
+void node_notify_stats(const struct node_notify *nt, uint64_t *sent, uint64_t *dropped);
+void node_notify_stop(struct node_notify *nt);
+void node_notify_close(struct node_notify *nt);
 
 /* Long polls (node/waits.c). */
 #define NODE_OF(rq) ((struct node *)(rq)->ctx)

@@ -390,6 +390,128 @@ def test_metrics_promtool(env):
     b.stop()
 
 
+def test_zmq_and_blocknotify(env):
+    """A real python3-zmq subscriber receives every block and tx of a 3-node
+    run from the far node, framed as bitcoind frames them; -blocknotify runs
+    once per tip with the hash."""
+    import hashlib
+    import json as _json
+    from harness import free_port
+    ep1 = "tcp://127.0.0.1:%d" % free_port()
+    ep2 = "tcp://127.0.0.1:%d" % free_port()
+    notified = os.path.join(env.tmp, "notified.txt")
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    c = env.node("c", "--connect=127.0.0.1:%d" % b.port,
+                 "--zmqpubhashblock=" + ep1, "--zmqpubrawblock=" + ep1,
+                 "--zmqpubsequence=" + ep1, "--zmqpubhashtx=" + ep2, "--zmqpubrawtx=" + ep2,
+                 "--blocknotify=echo %s >> " + notified).start()
+    wait_for("line a-b-c", lambda: b.call("getconnectioncount") == 2)
+    out_path = os.path.join(env.tmp, "zmq.out")
+    outf = open(out_path, "w")
+    sub = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "zmq_sub.py"), "120", ep1, ep2], stdout=outf,
+        stderr=subprocess.STDOUT)
+    env.procs.append(sub)
+
+    def msgs():
+        with open(out_path) as f:
+            return [_json.loads(line) for line in f if line.strip()]
+
+    try:
+        wait_for("subscriber up", lambda: any(m.get("ready") for m in msgs()))
+        # ZMQ's slow joiner: blocks until the subscriber has seen one
+        warm = []
+
+        def seen_block():
+            warm.append(a.call("generate", 1)[0])
+            time.sleep(0.3)
+            return any(m.get("topic") == "hashblock" for m in msgs())
+        wait_for("first hashblock", seen_block, timeout=60, interval=0.1)
+        first_seen = next(m["body"] for m in msgs() if m.get("topic") == "hashblock")
+        start_height = [h for h in range(len(warm) + 1)
+                        if c.call("getblockhash", h) == first_seen][0]
+        def synced():
+            wait_for("same tip", lambda: len({n.call("getbestblockhash")
+                                               for n in (a, b, c)}) == 1, timeout=60)
+
+        # the run: txs from a and b, blocks by all three (each on the common
+        # tip: a fork could take b's funds away, and its tx with them)
+        synced()
+        b.call("generate", 1)
+        synced()
+        txids = []
+        for i in range(6):
+            src = (a, b)[i % 2]
+            txids.append(src.call("sendtoaddress", "44" * 32, 1000 + i))
+            if i % 2:
+                wait_for("txs everywhere", lambda: all(
+                    t in n.call("getrawmempool") for t in txids[-2:] for n in (a, b, c)))
+                (a, b, c)[i % 3].call("generate", 1)
+                synced()
+        wait_for("txs at c", lambda: all(t in c.call("getrawmempool") or
+                                         c.call("getrawtransaction", t, True).get("blockhash")
+                                         for t in txids), timeout=60)
+        c.call("generate", 1)
+        tip = c.call("getbestblockhash")
+        wait_for("a at c's tip", lambda: a.call("getbestblockhash") == tip, timeout=60)
+        height = c.call("getblockcount")
+        blocks = [c.call("getblockhash", h) for h in range(start_height, height + 1)]
+        in_blocks = set()
+        for h in blocks:
+            in_blocks.update(c.call("getblock", h)["tx"])
+
+        def complete():
+            m = msgs()
+            got = {x["body"] for x in m if x.get("topic") == "hashblock"}
+            return set(blocks) <= got
+        wait_for("every block published", complete, timeout=30)
+        time.sleep(0.5)
+        m = [x for x in msgs() if "topic" in x]
+        assert all(x["parts"] == 3 and x["seqlen"] == 4 for x in m), m[:3]
+        by = {}
+        for x in m:
+            by.setdefault(x["topic"], []).append(x)
+        # per topic, the 4-byte LE counter has no gap
+        for t, xs in by.items():
+            seqs = [x["seq"] for x in xs]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), (t, seqs)
+        assert [x["body"] for x in by["hashblock"]][-len(blocks):] == blocks
+        # rawblock: the header's SHA256d is the hash
+        raw_hashes = [hashlib.sha256(hashlib.sha256(bytes.fromhex(x["body"][:176])).digest())
+                      .digest()[::-1].hex() for x in by["rawblock"]]
+        assert set(blocks) <= set(raw_hashes)
+        hashtx = {x["body"] for x in by["hashtx"]}
+        assert set(txids) <= hashtx and in_blocks <= hashtx, (set(txids) - hashtx,
+                                                             in_blocks - hashtx)
+        rawtx = {hashlib.sha256(hashlib.sha256(bytes.fromhex(x["body"])).digest())
+                 .digest()[::-1].hex() for x in by["rawtx"]}
+        assert len(by["rawtx"]) == len(by["hashtx"])
+        assert all(x["ep"] == ep2 for x in by["hashtx"] + by["rawtx"])
+        seq = by["sequence"]
+        conn = [x["body"][:64] for x in seq if x["body"][64:66] == "43"]   # 'C'
+        assert set(blocks) <= set(conn)
+        adds = [x for x in seq if x["body"][64:66] == "41"]                # 'A'
+        # a tx c first saw inside a block has no 'A' (as bitcoind): each 'A' is
+        # one of the run's txs, and hashtx above has them all
+        assert adds and {x["body"][:64] for x in adds} <= set(txids)
+        mseq = [int.from_bytes(bytes.fromhex(x["body"][66:]), "little") for x in adds]
+        assert mseq == sorted(mseq) and len(set(mseq)) == len(mseq)
+        assert set(txids) <= rawtx
+        # -blocknotify: one line per tip change, the hash for %s
+        connected = [e["hash"] for e in c.events("block_connected")]
+        wait_for("blocknotify ran for each tip", lambda: os.path.exists(notified) and
+                 len(open(notified).read().split()) == len(connected), timeout=30)
+        assert sorted(open(notified).read().split()) == sorted(connected)
+    finally:
+        sub.kill()
+        sub.wait()
+        outf.close()
+    assert c.stop() == 0
+    b.stop()
+    a.stop()
+
+
 TESTS = [
     test_store_corruption_reindex,
     test_store_missing_tip_body,
@@ -399,6 +521,7 @@ TESTS = [
     test_rpc_slowloris,
     test_rpc_auth_pacing,
     test_metrics_promtool,
+    test_zmq_and_blocknotify,
 ]
 
 if __name__ == "__main__":
