@@ -173,6 +173,9 @@ bool chain_mempool_has(const struct chain *c, const uint8_t txid[32]);
 /* Borrowed pointer, valid until the next call that changes the mempool. */
 const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t txid[32]);
 size_t chain_mempool_count(const struct chain *c);
+/* A counter that moves whenever the mempool's set of txs changes (to tell
+ * whether a snapshot of it is still exact). */
+uint64_t chain_mempool_changes(const struct chain *c);
 size_t chain_mempool_bytes(const struct chain *c);
 size_t chain_mempool_orphans(const struct chain *c);
 /* Blocks held in the orphan pool (parent unknown) right now, and their

@@ -1268,6 +1268,7 @@ const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t tx
 }
 
 size_t chain_mempool_count(const struct chain *c) { return c->mp.txs.count; }
+uint64_t chain_mempool_changes(const struct chain *c) { return c->mp.changes; }
 size_t chain_mempool_bytes(const struct chain *c) { return c->mp.bytes; }
 size_t chain_mempool_orphans(const struct chain *c) { return c->mp.orphans.count; }
 size_t chain_orphan_blocks(const struct chain *c) { return c->n_orph; }

@@ -130,6 +130,7 @@ static int pending_append(struct mempool *mp, struct mp_sender *s, struct mp_ent
     s->e[s->n++] = e;
     s->spent += cost(&e->tx);
     mp->bytes += e->size;
+    mp->changes++;
     return 0;
 }
 
@@ -141,6 +142,7 @@ static void pending_truncate(struct mempool *mp, struct mp_sender *s, size_t i)
         hmap_del(&mp->txs, e->txid);
         s->spent -= cost(&e->tx);
         mp->bytes -= e->size;
+        mp->changes++;
         free(e);
     }
 }
@@ -385,6 +387,7 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
         return CHAIN_ERR_NOMEM;
     }
     hmap_del(&mp->txs, old->txid);
+    mp->changes++;
     s->e[idx] = e;
     s->spent = spent + cost(tx);
     mp->bytes = mp->bytes - old->size + e->size;
@@ -499,6 +502,7 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
         c[n++].returned = false;
         hmap_del(&mp->txs, s->e[i]->txid);
         mp->bytes -= s->e[i]->size;
+        mp->changes++;
     }
     if (s) {
         s->n = 0;

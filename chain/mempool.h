@@ -73,6 +73,7 @@ struct mempool {
     size_t bytes, max_bytes;
     uint64_t expiry_ms;
     uint64_t seq;
+    uint64_t changes;     /* bumped whenever the pending set changes */
     struct sigcache sigs;
     /* Called for every tx that enters the pending set. */
     void (*on_added)(void *ctx, const struct mp_entry *e);

@@ -276,6 +276,12 @@ char *node_metrics(void *ctx, size_t *len)
     counter(f, "gossipd_blocks_mined_total", "Blocks this node mined.", n->blocks_mined);
     counter(f, "gossipd_recon_rounds_total", "Mempool reconciliation rounds started.",
             st.recon_rounds);
+    counter(f, "gossipd_recon_work_total",
+            "Entries examined answering reconciliation (budgeted per peer and node).",
+            st.recon_work);
+    counter(f, "gossipd_recon_throttled_total",
+            "Reconciliation messages dropped or cut short by the work budget.",
+            st.recon_throttled);
     counter(f, "gossipd_recon_diffs_total", "Txids found missing by reconciliation.",
             st.recon_diffs);
     counter(f, "gossipd_misbehaviours_total", "Peer rule violations.", st.misbehaviours);

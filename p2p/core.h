@@ -79,6 +79,7 @@ struct peer {
     uint64_t getheaders_ms;     /* 0: none in flight */
     uint64_t recon_ms;          /* 0: no round in flight */
     uint32_t recon_budget;      /* recon messages it may still send us */
+    size_t recon_work_left;     /* entries it may still make us examine */
     uint64_t recon_refill_ms;
     /* stats */
     uint64_t bytes_sent, bytes_recv;
@@ -162,6 +163,13 @@ struct p2p {
     uint8_t last_tip[32];
     bool fetch_dirty;
     struct p2p_v2_state v2;
+    /* Recon answers come from one mempool snapshot, rebuilt only when
+     * the mempool changed (a rebuild counts against the budgets). */
+    struct p2p_recon_set recon_snap;
+    bool recon_snap_ok;
+    uint64_t recon_snap_changes;
+    size_t recon_work_left;     /* node-wide recon budget this period */
+    uint64_t recon_work_refill_ms;
 };
 
 /* ---- Shared helpers (inline: on every inv entry) ---- */
@@ -307,6 +315,8 @@ uint64_t p2p__fetch_next_deadline(const struct p2p *p);
 /* ---- sync.c ---- */
 void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first);
 void p2p__start_recon(struct p2p *p, struct peer *pe);
+/* Frees the recon snapshot (p2p_destroy). */
+void p2p__recon_free(struct p2p *p);
 void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g);
 void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 void p2p__handle_mempool(struct p2p *p, struct peer *pe);

@@ -63,6 +63,13 @@
  * mempool); beyond it they are ignored and scored as unsolicited. */
 #define P2P_RECON_BUDGET_MSGS       64u
 #define P2P_RECON_BUDGET_MS         10000u
+/* What answering recon may cost, in entries examined (recon.h's `work`),
+ * per P2P_RECON_BUDGET_MS: per peer, and for all peers together. A
+ * message met with an empty budget is dropped (its round ends, unscored:
+ * the next round picks up); one that runs out midway is answered in part.
+ * An honest round with one difference in a 20,000-tx pool costs ~100. */
+#define P2P_RECON_WORK_PEER_MAX     400000u
+#define P2P_RECON_WORK_NODE_MAX     1600000u
 
 /* ---- Per-command payload caps, checked on the frame header before any
  * allocation. ---- */
@@ -247,6 +254,9 @@ _Static_assert(P2P_TXREQ_RESERVED_ENTRIES < P2P_TXREQ_MAX_ENTRIES,
 _Static_assert(P2P_TXREQ_FAIR_PER_PEER <= P2P_TXREQ_MAX_PER_PEER, "fair share within the cap");
 _Static_assert(P2P_ADDR_RELAY_MAX_ENTRIES <= P2P_MAX_ADDR_ENTRIES, "gossip is a small addr");
 _Static_assert(P2P_POLL_BATCH_ENTRIES <= P2P_MAX_INV_ENTRIES, "a poll batch fits one getdata");
+_Static_assert(P2P_RECON_WORK_PEER_MAX <= P2P_RECON_WORK_NODE_MAX, "a peer's share fits the node's");
+_Static_assert(P2P_RECON_WORK_PEER_MAX >= 4u * (P2P_MAX_RECON_IDS + P2P_MAX_RECON_NODES * 17u),
+               "an honest peer's full-size message fits its budget several times");
 _Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),
                "the budget allows several complete rounds");
 _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ordered");

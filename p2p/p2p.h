@@ -364,6 +364,9 @@ struct p2p_stats {
     uint64_t txs_accepted, txs_rejected;
     uint64_t blocks_accepted, blocks_rejected;
     uint64_t recon_rounds, recon_diffs;         /* rounds started; txids found missing */
+    uint64_t recon_work;                        /* entries examined answering recon */
+    uint64_t recon_throttled;                   /* recon messages dropped or cut by budget */
+    uint64_t recon_snapshots;                   /* mempool snapshots built for recon */
     uint64_t bans, misbehaviours;
     uint64_t discouraged;                       /* peers disconnected and discouraged */
     uint64_t block_stalls;                      /* peers dropped for stalling a block */

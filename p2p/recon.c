@@ -22,21 +22,30 @@ int p2p_recon_set_build(struct p2p_recon_set *s, const uint8_t (*txids)[32], siz
 {
     s->n = 0;
     s->items = malloc((n ? n : 1) * sizeof(*s->items));
-    if (!s->items)
+    s->xacc = malloc((n + 1) * sizeof(*s->xacc));
+    if (!s->items || !s->xacc) {
+        p2p_recon_set_free(s);
         return P2P_ERR_NOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         s->items[i].sid = p2p_recon_sid(txids[i]);
         memcpy(s->items[i].txid, txids[i], 32);
     }
     s->n = n;
     qsort(s->items, n, sizeof(*s->items), cmp_item);
+    /* Prefix XORs: a bucket's checksum is two loads, not a walk over it. */
+    s->xacc[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        s->xacc[i + 1] = s->xacc[i] ^ s->items[i].sid;
     return 0;
 }
 
 void p2p_recon_set_free(struct p2p_recon_set *s)
 {
     free(s->items);
+    free(s->xacc);
     s->items = NULL;
+    s->xacc = NULL;
     s->n = 0;
 }
 
@@ -67,10 +76,7 @@ void p2p_recon_bucket(const struct p2p_recon_set *s, unsigned depth, uint32_t pr
         *lo = lower(s, start);
         *hi = last == UINT64_MAX ? s->n : lower(s, last + 1);
     }
-    uint64_t x = 0;
-    for (size_t i = *lo; i < *hi; i++)
-        x ^= s->items[i].sid;
-    *xor = x;
+    *xor = s->xacc[*hi] ^ s->xacc[*lo];
 }
 
 void p2p_recon_out_init(struct p2p_recon_out *o)
@@ -138,12 +144,15 @@ static int on_summary(const struct p2p_recon_set *mine, const struct p2p_recon_n
     size_t lo, hi;
     uint64_t x;
     p2p_recon_bucket(mine, nd->depth, nd->prefix, &lo, &hi, &x);
+    o->work++;
     size_t cnt = hi - lo;
     if (cnt == nd->count && x == nd->xor)
         return 0;
     if (cnt <= P2P_RECON_LEAF_ENTRIES || nd->depth == P2P_RECON_MAX_DEPTH) {
-        if (room(o, 1, cnt <= P2P_RECON_LEAF_ENTRIES ? cnt : 1))
+        if (room(o, 1, cnt <= P2P_RECON_LEAF_ENTRIES ? cnt : 1)) {
             put_listing(o, mine, nd->depth, nd->prefix, lo, hi);
+            o->work += hi - lo;
+        }
         return 0;
     }
     if (nd->count <= P2P_RECON_LEAF_ENTRIES) {
@@ -165,6 +174,7 @@ static int on_summary(const struct p2p_recon_set *mine, const struct p2p_recon_n
         p2p_put_recon_summary(&o->body, (uint8_t)d, pre, (uint32_t)(chi - clo), cx);
         o->n_nodes++;
     }
+    o->work += P2P_RECON_CHILDREN;
     return 0;
 }
 
@@ -177,34 +187,58 @@ static bool have(const struct p2p_recon_set *mine, const uint8_t id[32])
     return false;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A listing: the peer's whole bucket. What it lists and we lack, we want;
+ * what we have in the bucket and it did not list, we give (at most
+ * P2P_MAX_RECON_IDS per message: the next round gives the rest). Cost:
+ * O((listed + bucket) log listed), counted in o->work. */
 static int on_listing(const struct p2p_recon_set *mine, const struct p2p_recon_node *nd,
                       struct p2p_recon_out *o)
 {
     int err = 0;
-    for (uint32_t i = 0; i < nd->count && !err; i++)
-        if (!have(mine, nd->ids + 32 * (size_t)i))
-            err = push(&o->want, &o->n_want, &o->cap_want, nd->ids + 32 * (size_t)i);
+    uint64_t *listed = malloc((nd->count ? nd->count : 1) * sizeof(*listed));
+    if (!listed)
+        return P2P_ERR_NOMEM;
+    for (uint32_t i = 0; i < nd->count && !err; i++) {
+        const uint8_t *id = nd->ids + 32 * (size_t)i;   /* each: a binary search */
+        listed[i] = p2p_recon_sid(id);
+        if (!have(mine, id))
+            err = push(&o->want, &o->n_want, &o->cap_want, id);
+    }
+    qsort(listed, nd->count, sizeof(*listed), cmp_u64);
     size_t lo, hi;
     uint64_t x;
     p2p_recon_bucket(mine, nd->depth, nd->prefix, &lo, &hi, &x);
-    for (size_t k = lo; k < hi && !err; k++) {
-        bool listed = false;
-        for (uint32_t i = 0; i < nd->count && !listed; i++)
-            listed = memcmp(nd->ids + 32 * (size_t)i, mine->items[k].txid, 32) == 0;
-        if (!listed)
+    size_t k = lo;
+    for (; k < hi && !err && o->n_give < P2P_MAX_RECON_IDS; k++) {
+        /* By short id: a listed id with our sid but another txid is a
+         * collision the next round's summaries catch. */
+        uint64_t sid = mine->items[k].sid;
+        if (!bsearch(&sid, listed, nd->count, sizeof(*listed), cmp_u64))
             err = push(&o->give, &o->n_give, &o->cap_give, mine->items[k].txid);
     }
+    o->work += 1 + nd->count + (k - lo);
+    free(listed);
     return err;
 }
 
 int p2p_recon_process(const struct p2p_recon_set *mine, const struct p2p_recon_msg *m,
-                      struct p2p_recon_out *out)
+                      size_t work_max, struct p2p_recon_out *out)
 {
     struct p2p_recon_iter it;
     struct p2p_recon_node nd;
     int err = 0;
     p2p_recon_iter_init(&it, m);
     while (!err && p2p_recon_next(&it, &nd)) {
+        if (out->work >= work_max) {
+            out->cut = true;    /* the rest waits for a later round */
+            break;
+        }
         if (nd.kind == P2P_RECON_SUMMARY)
             err = on_summary(mine, &nd, out);
         else

@@ -29,6 +29,7 @@
 #ifndef GOSSIPD_P2P_RECON_H
 #define GOSSIPD_P2P_RECON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,9 +41,12 @@ struct p2p_recon_item {
     uint8_t txid[32];
 };
 
-/* A sorted snapshot of one side's txids. */
+/* A sorted snapshot of one side's txids, with prefix XORs of the short ids
+ * (xacc[i] = XOR of items [0, i)) so a bucket's checksum costs two binary
+ * searches, whatever its size. */
 struct p2p_recon_set {
     struct p2p_recon_item *items;
+    uint64_t *xacc;              /* n + 1 entries */
     size_t n;
 };
 
@@ -62,6 +66,12 @@ struct p2p_recon_out {
     size_t n_want, cap_want;
     uint8_t (*give)[32];         /* here, missing at the peer */
     size_t n_give, cap_give;
+    /* Work done, in entries examined: 1 per node (a bucket's bounds and
+     * checksum: two binary searches), 16 more for children summarised,
+     * and per listing its ids plus the bucket entries compared. What a
+     * peer may make us spend is budgeted in these. */
+    size_t work;
+    bool cut;                    /* stopped at work_max: nodes left unread */
 };
 void p2p_recon_out_init(struct p2p_recon_out *o);
 void p2p_recon_out_free(struct p2p_recon_out *o);
@@ -69,9 +79,10 @@ void p2p_recon_out_free(struct p2p_recon_out *o);
 /* The opening message of a round: the root summary. 0 or P2P_ERR_NOMEM. */
 int p2p_recon_start(const struct p2p_recon_set *mine, struct p2p_recon_out *out);
 /* Answers a received message (see the rules above). Replies beyond the
- * per-message caps are dropped (the next round repairs them).
+ * per-message caps are dropped, and so are the nodes left once out->work
+ * reaches work_max (out->cut): the next round repairs both.
  * 0 or P2P_ERR_NOMEM. */
 int p2p_recon_process(const struct p2p_recon_set *mine, const struct p2p_recon_msg *m,
-                      struct p2p_recon_out *out);
+                      size_t work_max, struct p2p_recon_out *out);
 
 #endif

@@ -20,17 +20,36 @@ void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first)
     pe->getheaders_ms = p->now ? p->now : 1;
 }
 
-/* The reconciliation set of our mempool's txids. 0 or P2P_ERR_NOMEM. */
-static int mempool_recon_set(struct p2p *p, struct p2p_recon_set *set)
+/* The snapshot of our mempool's txids recon works from, rebuilt only when
+ * the mempool has changed since. *cost gets the entries a rebuild sorted
+ * (0 if reused), for the caller's budget. NULL on out of memory. */
+static const struct p2p_recon_set *recon_snapshot(struct p2p *p, size_t *cost)
 {
+    uint64_t changes = chain_mempool_changes(p->chain);
+    *cost = 0;
+    if (p->recon_snap_ok && changes == p->recon_snap_changes)
+        return &p->recon_snap;
     size_t cnt = chain_mempool_count(p->chain);
     uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
     if (!ids)
-        return P2P_ERR_NOMEM;
+        return NULL;
     cnt = chain_mempool_txids(p->chain, ids, cnt);
-    int err = p2p_recon_set_build(set, (const uint8_t (*)[32])ids, cnt);
+    p2p_recon_set_free(&p->recon_snap);
+    int err = p2p_recon_set_build(&p->recon_snap, (const uint8_t (*)[32])ids, cnt);
     free(ids);
-    return err;
+    p->recon_snap_ok = err == 0;
+    if (err)
+        return NULL;
+    p->recon_snap_changes = changes;
+    p->stats.recon_snapshots++;
+    *cost = cnt;
+    return &p->recon_snap;
+}
+
+void p2p__recon_free(struct p2p *p)
+{
+    p2p_recon_set_free(&p->recon_snap);
+    p->recon_snap_ok = false;
 }
 
 static void send_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_out *out)
@@ -45,16 +64,16 @@ static void send_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_ou
 
 void p2p__start_recon(struct p2p *p, struct peer *pe)
 {
-    struct p2p_recon_set set = { 0 };
+    size_t cost;
+    const struct p2p_recon_set *set = recon_snapshot(p, &cost);
     struct p2p_recon_out out;
     p2p_recon_out_init(&out);
-    if (mempool_recon_set(p, &set) || p2p_recon_start(&set, &out))
+    if (!set || p2p_recon_start(set, &out))
         goto done;
     send_recon(p, pe, &out);
     p->stats.recon_rounds++;
 done:
     p2p_recon_out_free(&out);
-    p2p_recon_set_free(&set);
 }
 
 void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g)
@@ -141,22 +160,45 @@ void p2p__handle_mempool(struct p2p *p, struct peer *pe)
 
 void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m)
 {
-    /* Each answer snapshots our mempool: a peer gets a bounded number per
-     * period, enough for several honest rounds. */
-    if (p->now - pe->recon_refill_ms >= P2P_RECON_BUDGET_MS) {
-        pe->recon_refill_ms = p->now;
+    /* A peer gets a bounded number of answers per period, enough for
+     * several honest rounds, and a bounded amount of work; so do all
+     * peers together. */
+    if (p->now - pe->recon_refill_ms >= P2P_RECON_BUDGET_MS || !pe->recon_refill_ms) {
+        pe->recon_refill_ms = p->now ? p->now : 1;
         pe->recon_budget = P2P_RECON_BUDGET_MSGS;
+        pe->recon_work_left = P2P_RECON_WORK_PEER_MAX;
+    }
+    if (p->now - p->recon_work_refill_ms >= P2P_RECON_BUDGET_MS || !p->recon_work_refill_ms) {
+        p->recon_work_refill_ms = p->now ? p->now : 1;
+        p->recon_work_left = P2P_RECON_WORK_NODE_MAX;
     }
     if (pe->recon_budget == 0) {
         p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "recon-flood");
         return;
     }
     pe->recon_budget--;
-    struct p2p_recon_set set = { 0 };
+    size_t work_max = pe->recon_work_left < p->recon_work_left ? pe->recon_work_left
+                                                               : p->recon_work_left;
+    if (work_max == 0) {
+        p->stats.recon_throttled++;
+        pe->recon_ms = 0;   /* round over; a later one repairs */
+        return;
+    }
+    /* A snapshot rebuilt for this message is part of its cost: a tx flood
+     * plus recon messages cannot make every one of them sort the pool
+     * beyond the budget. */
+    size_t cost;
+    const struct p2p_recon_set *set = recon_snapshot(p, &cost);
     struct p2p_recon_out out;
     p2p_recon_out_init(&out);
-    if (mempool_recon_set(p, &set) || p2p_recon_process(&set, m, &out))
+    out.work = cost;
+    if (!set || p2p_recon_process(set, m, work_max, &out))
         goto done;
+    size_t spent = out.work < work_max ? out.work : work_max;
+    pe->recon_work_left -= spent;
+    p->recon_work_left -= spent;
+    p->stats.recon_work += out.work;
+    p->stats.recon_throttled += out.cut;
     for (size_t i = 0; i < out.n_want; i++) {
         p2p__known_add(p, pe, out.want[i]);
         if (!p2p__have_tx(p, out.want[i])) {
@@ -172,7 +214,6 @@ void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_ms
         pe->recon_ms = 0;   /* round over */
 done:
     p2p_recon_out_free(&out);
-    p2p_recon_set_free(&set);
 }
 
 void p2p__sync_peer_tick(struct p2p *p, struct peer *pe)

@@ -293,7 +293,7 @@ static int reconcile(uint8_t (*a)[32], size_t na, uint8_t (*b)[32], size_t nb,
         assert_int_equal(p2p_dec_recon(w.buf, w.len, &m), 0);
         struct p2p_recon_out next;
         p2p_recon_out_init(&next);
-        assert_int_equal(p2p_recon_process(a_turn ? &sa : &sb, &m, &next), 0);
+        assert_int_equal(p2p_recon_process(a_turn ? &sa : &sb, &m, SIZE_MAX, &next), 0);
         /* want: the receiver lacks it; give: the sender lacks it. */
         if (a_turn) {
             *a_wants += next.n_want;
