@@ -19,6 +19,7 @@ struct ann {
 struct entry {
     uint8_t hash[32];
     uint32_t type;
+    uint64_t seq;               /* first announcement order */
     uint64_t inflight_peer;     /* 0: none */
     uint64_t expiry_ms;
     uint8_t n_ann;
@@ -37,6 +38,10 @@ struct p2p_txreq {
     struct p2p_hmap index;      /* hash -> entry index */
     struct peer_slot *peers;
     size_t n_peers, cap_peers;
+    uint64_t next_seq;
+    /* poll's scratch: entries to request, sorted into announcement order. */
+    struct order { uint64_t seq; uint32_t idx; } *order;
+    size_t cap_order;
 };
 
 static int tidx(uint32_t type)
@@ -63,6 +68,7 @@ void p2p_txreq_destroy(struct p2p_txreq *r)
         return;
     free(r->e);
     free(r->peers);
+    free(r->order);
     p2p_hmap_free(&r->index);
     free(r);
 }
@@ -194,6 +200,7 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
         memset(e, 0, sizeof(*e));
         memcpy(e->hash, hash, 32);
         e->type = type;
+        e->seq = r->next_seq++;
     }
     s = peer_get(r, peer);
     if (!s) {
@@ -301,11 +308,24 @@ static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_m
     return best;
 }
 
+static int cmp_order(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Requests go out in announcement order (each hash's first announcement),
+ * so a sender's chain of txs (nonces announced in order) reaches the next
+ * hop in nonce order and does not pile up in its waiting area. The array
+ * itself is not in that order (removal swaps), hence the sort of the
+ * entries that can be asked for now. Without memory for the sort, array
+ * order. */
 size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req *out,
                       size_t max)
 {
-    size_t n_out = 0;
-    for (size_t i = 0; i < r->n && n_out < max;) {
+    size_t n_out = 0, n_order = 0;
+    bool sorted = true;
+    for (size_t i = 0; i < r->n;) {
         struct entry *e = &r->e[i];
         if (e->inflight_peer && now_ms >= e->expiry_ms)
             clear_inflight(r, e);
@@ -319,17 +339,41 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
             entry_remove(r, i);      /* everyone tried: give up */
             continue;
         }
-        if (a >= 0) {
-            struct peer_slot *s = peer_find(r, e->ann[a].peer);
-            s->in_flight[tidx(e->type)]++;
-            e->inflight_peer = e->ann[a].peer;
-            e->expiry_ms = now_ms + timeout_ms[tidx(e->type)];
-            out[n_out].peer = e->inflight_peer;
-            out[n_out].type = e->type;
-            memcpy(out[n_out].hash, e->hash, 32);
-            n_out++;
+        if (a >= 0 && sorted) {
+            if (n_order == r->cap_order) {
+                size_t cap = r->cap_order ? 2 * r->cap_order : 256;
+                struct order *no = realloc(r->order, cap * sizeof(*no));
+                if (no) {
+                    r->order = no;
+                    r->cap_order = cap;
+                } else {
+                    sorted = false;
+                }
+            }
+            if (sorted)
+                r->order[n_order++] = (struct order){ e->seq, (uint32_t)i };
         }
         i++;
+    }
+    if (sorted)
+        qsort(r->order, n_order, sizeof(*r->order), cmp_order);
+    size_t n_cand = sorted ? n_order : r->n;
+    for (size_t k = 0; k < n_cand && n_out < max; k++) {
+        struct entry *e = &r->e[sorted ? r->order[k].idx : k];
+        if (e->inflight_peer)
+            continue;
+        bool any_left;
+        int a = pick(r, e, now_ms, &any_left);   /* again: in-flight caps moved */
+        if (a < 0)
+            continue;
+        struct peer_slot *s = peer_find(r, e->ann[a].peer);
+        s->in_flight[tidx(e->type)]++;
+        e->inflight_peer = e->ann[a].peer;
+        e->expiry_ms = now_ms + timeout_ms[tidx(e->type)];
+        out[n_out].peer = e->inflight_peer;
+        out[n_out].type = e->type;
+        memcpy(out[n_out].hash, e->hash, 32);
+        n_out++;
     }
     return n_out;
 }

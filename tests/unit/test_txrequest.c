@@ -215,6 +215,50 @@ static void test_deterministic(void **state)
     assert_memory_equal(a, b, na * sizeof(a[0]));
 }
 
+/* Requests go out in announcement order even after removals reshuffle the
+ * tracker, and across polls capped by max or by the in-flight limit: a
+ * sender's nonces announced in order are fetched in order. */
+static void test_requests_in_announcement_order(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32];
+    const unsigned n = 2 * P2P_MAX_TX_IN_FLIGHT + 10;
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    for (unsigned i = 0; i < n; i++) {
+        h(x, i);
+        assert_int_equal(p2p_txreq_announce(r, 1, P2P_INV_TX, x, true, 0), 0);
+    }
+    /* Removals move the newest entries into the holes. */
+    for (unsigned i = 0; i < 5; i++) {
+        h(x, i * 2);
+        p2p_txreq_forget(r, x);
+    }
+    unsigned want = 0, got = 0;
+    size_t m = p2p_txreq_poll(r, 0, out, 3);
+    p2p_txreq_check(r);
+    assert_int_equal(m, 3);
+    for (;;) {
+        for (size_t k = 0; k < m; k++, got++) {
+            while (want < 10 && want % 2 == 0)
+                want++;
+            h(x, want++);
+            assert_memory_equal(out[k].hash, x, 32);
+            assert_true(out[k].peer == 1);
+        }
+        /* Serve them, then the next batch goes out. */
+        for (size_t k = 0; k < m; k++)
+            p2p_txreq_forget(r, out[k].hash);
+        m = poll_all(r, 1, out);
+        if (m == 0)
+            break;
+        assert_true(m <= P2P_MAX_TX_IN_FLIGHT);
+    }
+    assert_int_equal(got, n - 5);
+    p2p_txreq_destroy(r);
+}
+
 static void test_filter_and_hmap(void **state)
 {
     (void)state;
@@ -430,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_junk_announcers_cannot_crowd_out),
         cmocka_unit_test(test_junk_cannot_fill_the_tracker),
+        cmocka_unit_test(test_requests_in_announcement_order),
         cmocka_unit_test(test_filter_and_hmap),
         cmocka_unit_test(test_recon_finds_differences),
     };
