@@ -162,5 +162,51 @@ class ViewTests(unittest.TestCase):
             self.assertEqual(fo.poll(), [])
 
 
+class LiveViewServerTests(unittest.TestCase):
+    """The live view's server: static page, /info, and /events as Server-Sent Events
+    (the past, `event: live`, then new events), with what the page does not draw
+    left out."""
+
+    def test_info_page_and_event_stream(self):
+        import urllib.request
+        hub = tn.EventHub()
+        ev = ViewTests().events()
+        hub.add(ev + [{"ts": ev[0]["ts"], "node": "n1", "event": "msg_sent", "cmd": "inv"}])
+        hub.mark_caught_up()
+        info = {"title": "t", "nodes": ["n1", "n2", "n3"], "edges": [["n1", "n2"]]}
+        srv, url = tn.start_live_view(hub, info)
+        try:
+            self.assertTrue(url.startswith("http://127.0.0.1:"))
+            page = urllib.request.urlopen(url, timeout=10).read().decode()
+            self.assertIn('<svg id="topology"', page)
+            self.assertIn("live.js", page)
+            js = urllib.request.urlopen(url + "live.js", timeout=10).read().decode()
+            self.assertIn("EventSource", js)
+            got = json.loads(urllib.request.urlopen(url + "info", timeout=10).read())
+            self.assertEqual(got, info)
+            r = urllib.request.urlopen(url + "events", timeout=10)
+            self.assertEqual(r.headers["Content-Type"], "text/event-stream")
+            data, seen_live = [], False
+            while not seen_live:
+                line = r.readline().decode()
+                if line.startswith("data: ") and not seen_live:
+                    data.append(json.loads(line[6:]))
+                seen_live = line.startswith("event: live")
+            self.assertEqual([d["event"] for d in data[:len(ev)]],
+                             [e["event"] for e in ev])
+            self.assertNotIn("msg_sent", [d["event"] for d in data])
+            # a new event reaches the open stream
+            hub.add([{"ts": ev[0]["ts"], "node": "n2", "event": "node_stop", "height": 1}])
+            while True:
+                line = r.readline().decode()
+                if line.startswith("data: ") and "node_stop" in line:
+                    break
+            r.close()
+            with self.assertRaises(Exception):
+                urllib.request.urlopen(url + "../etc/passwd", timeout=10)
+        finally:
+            tn.stop_live_view(srv)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
