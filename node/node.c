@@ -231,9 +231,56 @@ static void ev_discouraged(void *ctx, uint64_t peer, const struct p2p_addr *a,
              LF_STR("addr", addr), LF_STR("reason", reason));
 }
 
+uint64_t node_now_us(void)
+{
+    return uv_hrtime() / 1000;
+}
+
+static struct node_ping *ping_slot(struct node *n, uint64_t peer)
+{
+    struct node_ping *s = &n->pings[peer & (NODE_PING_SLOTS - 1)];
+    if (s->peer != peer)
+        *s = (struct node_ping){ .peer = peer, .last_us = -1, .min_us = -1 };
+    return s;
+}
+
+const struct node_ping *node_ping_of(const struct node *n, uint64_t peer)
+{
+    const struct node_ping *s = &n->pings[peer & (NODE_PING_SLOTS - 1)];
+    return s->peer == peer ? s : NULL;
+}
+
+static void ping_event(struct node *n, uint64_t peer, const char *cmd, bool sent)
+{
+    if (cmd[0] != 'p' || cmd[1] != 'i' + (sent ? 0 : 'o' - 'i'))
+        return;   /* fast path: neither ping nor pong */
+    if (sent && strcmp(cmd, "ping") == 0) {
+        ping_slot(n, peer)->sent_us = node_now_us();
+    } else if (!sent && strcmp(cmd, "pong") == 0) {
+        struct node_ping *s = ping_slot(n, peer);
+        if (!s->sent_us)
+            return;
+        s->last_us = (int64_t)(node_now_us() - s->sent_us);
+        if (s->min_us < 0 || s->last_us < s->min_us)
+            s->min_us = s->last_us;
+        s->sent_us = 0;
+    }
+}
+
+static void ev_ping_sent(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
+{
+    ping_event(ctx, peer, cmd, true);
+}
+
+static void ev_ping_recv(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
+{
+    ping_event(ctx, peer, cmd, false);
+}
+
 static void ev_msg_sent(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
 {
     struct node *n = ctx;
+    ping_event(n, peer, cmd, true);
     NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_NET, "msg_sent", LF_UINT("peer", peer),
              LF_STR("peer_name", p2p_peer_name(n->p2p, peer)), LF_STR("cmd", cmd),
              LF_UINT("bytes", bytes));
@@ -242,6 +289,7 @@ static void ev_msg_sent(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
 static void ev_msg_recv(void *ctx, uint64_t peer, const char *cmd, size_t bytes)
 {
     struct node *n = ctx;
+    ping_event(n, peer, cmd, false);
     NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_NET, "msg_recv", LF_UINT("peer", peer),
              LF_STR("peer_name", p2p_peer_name(n->p2p, peer)), LF_STR("cmd", cmd),
              LF_UINT("bytes", bytes));
@@ -945,8 +993,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     struct p2p_events events = pev;
     events.ctx = n;
     if (!(cfg->debug_cats & NODE_LOG_CAT_NET)) {
-        events.msg_sent = NULL;   /* skip the per-message calls entirely */
-        events.msg_recv = NULL;
+        events.msg_sent = ev_ping_sent;   /* no log line: only the ping timing */
+        events.msg_recv = ev_ping_recv;
     }
     struct chain_events cev = {
         .ctx = n,

@@ -54,6 +54,20 @@
 struct node_net;
 struct node_miner;
 struct node_waiter;
+struct node;
+
+/* Ping round trips timed in µs (the core's clock is in ms, which reads 0 on
+ * a LAN): our `ping` to a peer as it is queued, its `pong` as it is
+ * processed, on uv_hrtime. One slot per peer id modulo NODE_PING_SLOTS. */
+#define NODE_PING_SLOTS 1024
+struct node_ping {
+    uint64_t peer;
+    uint64_t sent_us;            /* 0: none outstanding */
+    int64_t last_us, min_us;     /* -1: none yet */
+};
+/* The slot of peer, or NULL when another peer holds it. */
+const struct node_ping *node_ping_of(const struct node *n, uint64_t peer);
+uint64_t node_now_us(void);
 struct node_notify;
 
 /* ---- /metrics observations (node/metrics.c) ---- */
@@ -123,6 +137,7 @@ struct node {
     uint64_t blocks_mined;
     uint64_t orphan_blocks;      /* blocks received before their parent */
     struct node_obs obs;         /* histograms and counters for /metrics */
+    struct node_ping pings[NODE_PING_SLOTS];   /* round trips in µs, by peer id */
     struct node_notify *notify;  /* ZMQ and --blocknotify (node/notify.c) */
     struct node_waiter *waiters; /* long polls (node/waits.c) */
     size_t n_waiters;

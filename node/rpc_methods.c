@@ -748,10 +748,19 @@ static json_t *m_getpeerinfo(struct node_rpc_req *rq)
         json_object_set_new(o, "conntime", json_integer((json_int_t)(p->connected_ms / 1000)));
         json_object_set_new(o, "lastsend", json_integer((json_int_t)(p->last_send_ms / 1000)));
         json_object_set_new(o, "lastrecv", json_integer((json_int_t)(p->last_recv_ms / 1000)));
+        const struct node_ping *pg = node_ping_of(n, p->id);
         if (p->ping_ms >= 0) {
-            json_object_set_new(o, "pingtime", json_real((double)p->ping_ms / 1000.0));
+            /* Seconds with µs, as bitcoind's; the core's ms if not timed here. */
+            double s = pg && pg->last_us >= 0 ? (double)pg->last_us / 1e6
+                                               : (double)p->ping_ms / 1000.0;
+            json_object_set_new(o, "pingtime", json_real(s));
             json_object_set_new(o, "ping_ms", json_integer(p->ping_ms));
         }
+        if (pg && pg->min_us >= 0)
+            json_object_set_new(o, "minping", json_real((double)pg->min_us / 1e6));
+        if (pg && pg->sent_us)
+            json_object_set_new(o, "pingwait",
+                                json_real((double)(node_now_us() - pg->sent_us) / 1e6));
         json_object_set_new(o, "transport_protocol_type", json_string(p->v2 ? "v2" : "v1"));
         char hex[65] = "";
         if (p->v2)

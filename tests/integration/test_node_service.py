@@ -512,6 +512,19 @@ def test_zmq_and_blocknotify(env):
     a.stop()
 
 
+def test_ping_microseconds(env):
+    """getpeerinfo's pingtime is seconds with µs (the ms clock read 0 here)."""
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port).start()
+    peer = wait_for("a pong", lambda: [p for p in b.call("getpeerinfo") if "pingtime" in p],
+                    timeout=60, interval=0.5)[0]
+    assert 0 < peer["pingtime"] < 1.0, peer
+    assert 0 < peer["minping"] <= peer["pingtime"], peer
+    assert peer["ping_ms"] >= 0
+    a.stop()
+    b.stop()
+
+
 TESTS = [
     test_store_corruption_reindex,
     test_store_missing_tip_body,
@@ -522,6 +535,7 @@ TESTS = [
     test_rpc_auth_pacing,
     test_metrics_promtool,
     test_zmq_and_blocknotify,
+    test_ping_microseconds,
 ]
 
 if __name__ == "__main__":
