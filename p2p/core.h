@@ -44,6 +44,8 @@ struct peer {
     bool inbound;
     bool dead;
     bool got_version, got_verack, established;
+    bool sent_version;
+    uint64_t version_nonce;     /* ours on this connection (p2p__send_version) */
     bool answered_getaddr;
     uint16_t listen_port;       /* inbound: the port its version says it listens on */
     bool relay_own_addr;        /* its listening address is new: forward it */
@@ -130,7 +132,7 @@ struct p2p {
     char ua[P2P_MAX_USER_AGENT_BYTES + 1];
     struct p2p_rng rng;
     uint64_t salt;
-    uint64_t nonce;             /* our version nonce: self-connection check */
+    uint64_t nonce;             /* secret behind each connection's version nonce */
     uint16_t listen_port;
     uint32_t tx_batch_ms, fanout, outbound_target, inbound_max, recon_interval_ms;
     uint64_t ban_ms;

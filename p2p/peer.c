@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/hmap.h"
+
 void p2p__emit_msg(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, size_t bytes, bool sent)
 {
     if (sent) {
@@ -114,7 +116,15 @@ void p2p__send_version(struct p2p *p, struct peer *pe)
     v.timestamp = (int64_t)(p->now / 1000);
     v.addr_recv = pe->addr;
     v.addr_from.port = p->listen_port;
-    v.nonce = p->nonce;
+    /* Fresh per connection, so a peer cannot link our connections by it:
+     * SipHash of the peer id under the core's secret p->nonce (the PRNG's
+     * stream is left as it was). */
+    uint8_t key[32] = { 0 };
+    for (int i = 0; i < 8; i++)
+        key[i] = (uint8_t)(pe->id >> (8 * i));
+    pe->version_nonce = hmap_hash(p->nonce, key);
+    pe->sent_version = true;
+    v.nonce = pe->version_nonce;
     memcpy(v.user_agent, p->ua, sizeof(v.user_agent));
     v.start_height = (int32_t)chain_height(p->chain);
     v.relay = true;
@@ -259,9 +269,13 @@ void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, siz
         p2p__misbehave(p, pe, P2P_SCORE_PROTOCOL, "duplicate-version");
         return;
     }
-    if (v.nonce == p->nonce) {
-        p2p__drop(p, pe, "self-connection");
-        return;
+    /* Our own version coming back: a nonce we sent on any connection. */
+    for (size_t i = 0; i < p->n_peers; i++) {
+        const struct peer *q = p->peers[i];
+        if (q->sent_version && !q->dead && q->version_nonce == v.nonce) {
+            p2p__drop(p, pe, "self-connection");
+            return;
+        }
     }
     if (v.version < P2P_MIN_PROTOCOL_VERSION) {
         p2p__drop(p, pe, "obsolete-version");
