@@ -4,7 +4,6 @@
 #include "node/node.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,6 +475,8 @@ static void on_stop_timer(uv_timer_t *t)
     struct node *n = t->data;
     /* Deferred by a loop turn so the `stop` RPC's answer is written first. */
     node_miner_stop(n);
+    if (n->started && n->p2p)
+        node_peers_save(n, true);   /* before the transport closes: anchors are live peers */
     if (n->rpc)
         node_rpc_close(n->rpc, NULL, NULL);
     if (n->net)
@@ -524,17 +525,35 @@ static int cmp_nonce(const void *a, const void *b)
     return x->nonce < y->nonce ? -1 : x->nonce > y->nonce;
 }
 
+struct mempool_lines {
+    const struct chain_tx **txs;
+    size_t n;
+};
+
+static bool emit_mempool(FILE *f, void *ctx)
+{
+    const struct mempool_lines *m = ctx;
+    bool ok = true;
+    for (size_t i = 0; i < m->n && ok; i++) {
+        uint8_t buf[TX_SIZE_MAX];
+        char hex[2 * TX_SIZE_MAX + 1];
+        struct wr w;
+        wr_init_fixed(&w, buf, sizeof buf);
+        if (!chain_tx_encode(&w, m->txs[i]))
+            continue;
+        hex_encode(hex, buf, w.len);
+        ok = fprintf(f, "%s\n", hex) > 0;
+    }
+    return ok;
+}
+
 /* Logged at info at a clean stop, at debug when periodic. */
 static void mempool_save(struct node *n, bool at_stop)
 {
     size_t count = chain_mempool_count(n->chain);
-    char path[NODE_CONFIG_PATH_MAX + 32], tmp[NODE_CONFIG_PATH_MAX + 40];
-    snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, NODE_MEMPOOL_FILE);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     uint8_t (*ids)[32] = malloc((count ? count : 1) * sizeof *ids);
     const struct chain_tx **txs = malloc((count ? count : 1) * sizeof *txs);
-    FILE *f = ids && txs ? fopen(tmp, "w") : NULL;
-    if (!f) {
+    if (!ids || !txs) {
         free(ids);
         free(txs);
         return;
@@ -547,33 +566,10 @@ static void mempool_save(struct node *n, bool at_stop)
             txs[k++] = tx;
     }
     qsort(txs, k, sizeof *txs, cmp_nonce);
-    bool ok = true;
-    for (size_t i = 0; i < k && ok; i++) {
-        uint8_t buf[TX_SIZE_MAX];
-        char hex[2 * TX_SIZE_MAX + 1];
-        struct wr w;
-        wr_init_fixed(&w, buf, sizeof buf);
-        if (!chain_tx_encode(&w, txs[i]))
-            continue;
-        hex_encode(hex, buf, w.len);
-        ok = fprintf(f, "%s\n", hex) > 0;
-    }
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) == 0) {
-        int dfd = open(n->cfg.datadir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
+    struct mempool_lines m = { txs, k };
+    if (node_file_write_atomic(n, NODE_MEMPOOL_FILE, emit_mempool, &m) == 0)
         NODE_LOG(&n->log, at_stop ? NODE_LOG_INFO : NODE_LOG_DEBUG, NODE_LOG_CAT_NONE,
                  "mempool_saved", LF_UINT("txs", k));
-    } else {
-        NODE_LOG(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "mempool_save_failed",
-                 LF_STR("path", tmp), LF_STR("reason", strerror(errno)));
-        unlink(tmp);
-    }
     free(ids);
     free(txs);
 }
@@ -674,6 +670,7 @@ static void on_save_timer(uv_timer_t *t)
     if (n->stopping)
         return;
     mempool_save(n, false);
+    node_peers_save(n, false);
     own_txs_resubmit(n, false);
 }
 
@@ -1042,6 +1039,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     node_net_attach(n->net, n->p2p);
     uv_prepare_start(&n->kick, on_kick);
     own_txs_resubmit(n, true);   /* before RPC answers: sendtoaddress sees their nonces */
+    node_peers_load(n);
     uv_timer_start(&n->save_timer, on_save_timer, NODE_SAVE_INTERVAL_MS, NODE_SAVE_INTERVAL_MS);
     n->store_errors_seen = chain_store_error(n->chain)->count;
     uv_timer_start(&n->store_timer, on_store_timer, NODE_STORE_CHECK_MS, NODE_STORE_CHECK_MS);

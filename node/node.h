@@ -189,6 +189,16 @@ bool node_store_check(struct node *n);
  * if bind is loopback or the password is explicit and at least
  * NODE_RPC_PASSWORD_MIN_LEN long). user/password "" when not set. */
 const char *node_rpc_exposure(const char *bind, const char *user, const char *password);
+/* Write DATADIR/name through emit as a temporary file, fsync, rename,
+ * fsync of the directory (a crash leaves the old file or the new one).
+ * Returns 0 or -errno (logged as file_save_failed). */
+int node_file_write_atomic(struct node *n, const char *name,
+                           bool (*emit)(FILE *f, void *ctx), void *ctx);
+/* Bans, address book and (at a clean stop) anchors to the datadir, and
+ * back into the core at start (node/peerstore.c). */
+void node_bans_save(struct node *n);
+void node_peers_save(struct node *n, bool at_stop);
+void node_peers_load(struct node *n);
 /* Begin a clean shutdown (idempotent). */
 void node_request_stop(struct node *n);
 /* Release what node_init acquired. Call after uv_run returned. */

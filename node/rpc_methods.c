@@ -902,6 +902,7 @@ static json_t *m_setban(struct node_rpc_req *rq)
     } else {
         return node_rpc_fail(rq, RPC_INVALID_PARAMS, "command must be add or remove");
     }
+    node_bans_save(n);   /* a ban survives even a kill -9 right after */
     return json_null();
 }
 
@@ -943,7 +944,30 @@ static json_t *m_clearbanned(struct node_rpc_req *rq)
     if (!node_rpc_param_max(rq, 0))
         return NULL;
     p2p_clear_bans(NODE(rq)->p2p);
+    node_bans_save(NODE(rq));
     return json_null();
+}
+
+static json_t *m_getnodeaddresses(struct node_rpc_req *rq)
+{
+    struct node *n = NODE(rq);
+    uint64_t count = 1;
+    if (!node_rpc_param_max(rq, 1) ||
+        !node_rpc_param_u64(rq, 0, false, P2P_ADDRBOOK_MAX_ENTRIES, &count))
+        return NULL;
+    static struct p2p_addr_record book[P2P_ADDRBOOK_MAX_ENTRIES];   /* loop thread only */
+    size_t k = p2p_addrbook_export(n->p2p, book, P2P_ADDRBOOK_MAX_ENTRIES);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < k && (count == 0 || i < count); i++) {
+        char ip[P2P_ADDR_STRLEN];
+        p2p_addr_format_ip(&book[i].addr, ip);
+        json_t *o = json_object();
+        json_object_set_new(o, "time", json_integer((json_int_t)(book[i].seen_ms / 1000)));
+        json_object_set_new(o, "address", json_string(ip));
+        json_object_set_new(o, "port", json_integer(book[i].addr.port));
+        json_array_append_new(arr, o);
+    }
+    return arr;
 }
 
 static json_t *m_getpropagation(struct node_rpc_req *rq)
@@ -1162,6 +1186,7 @@ const struct node_rpc_method node_rpc_methods[] = {
     { "listbanned", m_listbanned, "", HELP_listbanned },
     { "clearbanned", m_clearbanned, "", HELP_clearbanned },
     { "getpropagation", m_getpropagation, "hash", HELP_getpropagation },
+    { "getnodeaddresses", m_getnodeaddresses, "count", HELP_getnodeaddresses },
 };
 const size_t node_rpc_methods_count = sizeof node_rpc_methods / sizeof node_rpc_methods[0];
 

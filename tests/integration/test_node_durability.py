@@ -20,6 +20,11 @@ connect failed is not what a restart connects: after a kill -9 on a full
 disk and a restart with space, the tip is the one before it and the block
 is not stored. Skipped (a line says so) where mount is not permitted.
 
+test_restart_keeps_peers: a node's manual bans (with their expiry), its
+address book and its anchors survive a restart: bans even a kill -9 right
+after setban; an expired ban does not come back; after a clean stop the
+node, which dials nobody by itself, reconnects to its anchor.
+
 usage: test_node_durability.py GOSSIPD GOSSIP-CLI [TEST ...]
 """
 import errno
@@ -296,5 +301,56 @@ def test_disk_full(env):
         subprocess.run(["umount", "-l", n.datadir], capture_output=True)
 
 
+def kill9(n):
+    n.proc.kill()
+    n.proc.wait(timeout=10)
+    n.logf.close()
+    n.proc = None
+
+
+def test_restart_keeps_peers(env):
+    a = env.node("a", "--connect=0").start()
+    b = env.node("b", "--connect=0").start()
+    v = env.node("v", "--connect=0").start()     # dials nobody by itself
+    v.call("setban", "192.0.2.7", "add", 3600)
+    v.call("setban", "198.51.100.0/24", "add", 7200)
+    v.call("setban", "203.0.113.9", "add", 2)            # expires while v is down
+    bans = {x["address"]: x for x in v.call("listbanned")}
+    assert len(bans) == 3, bans
+
+    # kill -9 right after setban: the bans were written at once
+    kill9(v)
+    time.sleep(2.5)
+    v.start()
+    kept = {x["address"]: x for x in v.call("listbanned")}
+    assert set(kept) == {"192.0.2.7", "198.51.100.0/24"}, kept
+    for k, x in kept.items():
+        assert x["banned_until"] == bans[k]["banned_until"], (x, bans[k])
+        assert x["ban_created"] == bans[k]["ban_created"] and x["reason"] == "manually added"
+    v.call("setban", "192.0.2.7", "remove")
+
+    # a clean stop keeps the book and the anchors; the restarted v dials a
+    v.call("addnode", "127.0.0.1:%d" % a.port, "onetry")      # v's outbound: its anchor
+    b.call("addnode", "127.0.0.1:%d" % v.port, "onetry")      # b's listening address: v's book
+    wait_for("v's outbound to a is up", lambda: any(
+        not p["inbound"] and p["addr"] == "127.0.0.1:%d" % a.port and p["established"]
+        for p in v.call("getpeerinfo")))
+    wait_for("b in v's book", lambda: ("127.0.0.1", b.port) in
+             {(x["address"], x["port"]) for x in v.call("getnodeaddresses", 0)})
+    assert v.stop() == 0
+    v.start()
+    loaded = v.events("peers_loaded")[-1]
+    assert loaded["anchors"] == 1 and loaded["addresses"] >= 1 and loaded["bans"] == 1, loaded
+    assert ("127.0.0.1", b.port) in {(x["address"], x["port"])
+                                     for x in v.call("getnodeaddresses", 0)}
+    assert [x["address"] for x in v.call("listbanned")] == ["198.51.100.0/24"]
+    wait_for("v dialled its anchor", lambda: any(
+        not p["inbound"] and p["addr"] == "127.0.0.1:%d" % a.port and p["established"]
+        for p in v.call("getpeerinfo")))
+    assert not os.path.exists(os.path.join(v.datadir, "anchors.dat"))   # used once
+    for n in (a, b, v):
+        assert n.stop() == 0
+
+
 if __name__ == "__main__":
-    run([test_kill9_under_load, test_disk_full], sys.argv)
+    run([test_kill9_under_load, test_disk_full, test_restart_keeps_peers], sys.argv)

@@ -157,6 +157,7 @@ def test_every_method(env):
     assert "gossipd_mempool_bytes 0" in text and "gossipd_bans_total" in text
     assert "\ngossipd_orphan_blocks 0\n" in text
     assert 'gossipd_messages_total{direction="in",command="inv"}' in text
+    assert isinstance(n.call("getnodeaddresses", 0), list)   # test_node_durability fills it
     # every method the node lists was called above (the relay test adds the
     # happy paths that need peers: getpeerinfo with peers, disconnectnode)
     listed = {line.split()[0] for line in listing.splitlines()}
