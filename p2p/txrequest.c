@@ -355,7 +355,7 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
         }
         i++;
     }
-    if (sorted)
+    if (sorted && n_order > 1)
         qsort(r->order, n_order, sizeof(*r->order), cmp_order);
     size_t n_cand = sorted ? n_order : r->n;
     for (size_t k = 0; k < n_cand && n_out < max; k++) {
