@@ -22,6 +22,7 @@ struct entry {
     uint64_t seq;               /* first announcement order */
     uint64_t inflight_peer;     /* 0: none */
     uint64_t expiry_ms;
+    bool stalled;               /* a block request to it timed out or its peer left */
     uint8_t n_ann;
     struct ann ann[P2P_TXREQ_MAX_ANNOUNCERS];
 };
@@ -254,8 +255,10 @@ void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer)
         for (size_t a = 0; a < e->n_ann; a++) {
             if (e->ann[a].peer != peer)
                 continue;
-            if (e->inflight_peer == peer)
+            if (e->inflight_peer == peer) {
                 clear_inflight(r, e);
+                e->stalled = e->type == P2P_INV_BLOCK;
+            }
             struct peer_slot *s = peer_find(r, peer);
             s->n_ann--;
             e->ann[a] = e->ann[--e->n_ann];
@@ -301,8 +304,14 @@ static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_m
             continue;
         }
         const struct ann *b = &e->ann[best];
-        if ((x->preferred && !b->preferred)
-            || (x->preferred == b->preferred && x->reqtime_ms < b->reqtime_ms))
+        /* Preferred (outbound) announcers first, then the earliest. Once a
+         * block's request has stalled, the earliest announcer whatever its
+         * direction: else each fresh outbound withholder (a reconnect) would
+         * jump ahead of an inbound peer that announced long before, for good. */
+        bool x_first = e->stalled ? x->reqtime_ms < b->reqtime_ms
+                                  : (x->preferred && !b->preferred) ||
+                                    (x->preferred == b->preferred && x->reqtime_ms < b->reqtime_ms);
+        if (x_first)
             best = (int)a;
     }
     return best;
@@ -327,8 +336,10 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
     bool sorted = true;
     for (size_t i = 0; i < r->n;) {
         struct entry *e = &r->e[i];
-        if (e->inflight_peer && now_ms >= e->expiry_ms)
+        if (e->inflight_peer && now_ms >= e->expiry_ms) {
             clear_inflight(r, e);
+            e->stalled = e->type == P2P_INV_BLOCK;
+        }
         if (e->inflight_peer) {
             i++;
             continue;

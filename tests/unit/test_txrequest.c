@@ -462,6 +462,38 @@ static void test_junk_cannot_fill_the_tracker(void **state)
     p2p_txreq_destroy(r);
 }
 
+/* Withholding outbound peers that reconnect (a fresh announcer each time)
+ * must not starve an inbound peer that announced the block long before:
+ * once a block's request has stalled, the earliest announcer goes next. */
+static void test_stalled_block_goes_to_the_earliest_announcer(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t b[32];
+    h(b, 9);
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    uint64_t t = 1000;
+    assert_int_equal(p2p_txreq_announce(r, 50, P2P_INV_BLOCK, b, false, t), 0);   /* honest, inbound */
+    assert_int_equal(p2p_txreq_announce(r, 1, P2P_INV_BLOCK, b, true, t + 1), 0); /* withholder */
+    assert_int_equal(poll_all(r, t + 2, out), 1);
+    assert_true(out[0].peer == 1);                 /* outbound preferred at first */
+    for (uint64_t w = 2; w < 6; w++) {
+        /* The withholder stalls and is dropped; the next one connects and
+         * announces before we ask again. */
+        t += P2P_BLOCK_REQUEST_TIMEOUT_MS;
+        p2p_txreq_peer_gone(r, w - 1);
+        assert_int_equal(p2p_txreq_announce(r, w, P2P_INV_BLOCK, b, true, t), 0);
+        size_t n = poll_all(r, t + 1, out);
+        assert_int_equal(n, 1);
+        if (out[0].peer == 50)
+            break;
+        assert_true(w < 3);   /* at the latest the first retry asks the honest peer */
+    }
+    assert_true(out[0].peer == 50);
+    p2p_txreq_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_junk_announcers_cannot_crowd_out),
         cmocka_unit_test(test_junk_cannot_fill_the_tracker),
         cmocka_unit_test(test_requests_in_announcement_order),
+        cmocka_unit_test(test_stalled_block_goes_to_the_earliest_announcer),
         cmocka_unit_test(test_filter_and_hmap),
         cmocka_unit_test(test_recon_finds_differences),
     };
