@@ -321,10 +321,13 @@ static void test_kill9(void **state)
             _exit(7);
         }
         close(fds[1]);
-        /* 2-40 ms after the fork; if the last rounds' children were killed
-         * before committing anything (a loaded machine), a window that
-         * doubles with each such round, still at a random point in it. */
-        uint64_t window_ms = 40u << (idle_rounds < 6 ? idle_rounds : 6);
+        /* 2-40 ms after the fork; on a loaded machine a window that doubles
+         * with each round whose child was killed before committing, and
+         * every 4 rounds until a kill has followed a deep reorg (the
+         * children then live long enough to make one), still at a random
+         * point in it. */
+        unsigned grow = idle_rounds + (deep ? 0 : rounds / 4);
+        uint64_t window_ms = 40u << (grow < 6 ? grow : 6);
         uint64_t delay_ms = 2 + rng() % window_ms;
         struct timespec ts = { (time_t)(delay_ms / 1000), (long)(delay_ms % 1000) * 1000000L };
         nanosleep(&ts, NULL);
