@@ -219,6 +219,11 @@ const char *p2p__admit_inbound(struct p2p *p, const struct p2p_addr *addr,
 struct peer *p2p__peer_find(const struct p2p *p, uint64_t id);
 struct peer *p2p__random_live_peer(struct p2p *p, bool need_no_recon);
 void p2p__emit_msg(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, size_t bytes, bool sent);
+/* Hands len bytes to the driver with the send accounting and flow control:
+ * a frame of cmd, or (cmd P2P_CMD_COUNT) transport bytes such as a v2
+ * handshake, counted in the peer's totals only. */
+void p2p__send_bytes(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, const uint8_t *buf,
+                     size_t len);
 void p2p__frame_send(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w);
 void p2p__send_empty(struct p2p *p, struct peer *pe, enum p2p_cmd cmd);
 void p2p__send_nonce(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, uint64_t nonce);

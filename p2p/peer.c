@@ -38,17 +38,19 @@ struct peer *p2p__peer_find(const struct p2p *p, uint64_t id)
     return NULL;
 }
 
-/* Hands a finished frame (in w, from offset 0) to the driver. */
-static void send_frame(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w)
+void p2p__send_bytes(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, const uint8_t *buf,
+                     size_t len)
 {
-    if (pe->dead || w->err || w->len == 0)
+    if (pe->dead || len == 0)
         return;
-    size_t len = w->len;
-    if (p->io.send(p->io.ctx, pe->id, w->buf, len) < 0) {
+    if (p->io.send(p->io.ctx, pe->id, buf, len) < 0) {
         p2p__drop(p, pe, "send-failed");
         return;
     }
-    p2p__emit_msg(p, pe, cmd, len, true);
+    if (cmd < P2P_CMD_COUNT)
+        p2p__emit_msg(p, pe, cmd, len, true);
+    else
+        pe->bytes_sent += len;          /* transport bytes: no message */
     pe->last_send_ms = p->now;
     pe->send_pending += len;
     if (pe->send_pending > P2P_SEND_QUEUE_MAX_BYTES) {
@@ -58,6 +60,13 @@ static void send_frame(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct 
         if (p->io.pause_read)
             p->io.pause_read(p->io.ctx, pe->id, true);
     }
+}
+
+/* Hands a finished frame (in w, from offset 0) to the driver. */
+static void send_frame(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w)
+{
+    if (!w->err)
+        p2p__send_bytes(p, pe, cmd, w->buf, w->len);
 }
 
 void p2p__frame_send(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, struct wr *w)

@@ -42,15 +42,7 @@ void p2p__transport_flush(struct p2p *p, struct peer *pe)
 {
     size_t len;
     const uint8_t *b = p2p_framer_tx(&pe->framer, &len);
-    if (len == 0 || pe->dead)
-        return;
-    if (p->io.send(p->io.ctx, pe->id, b, len) < 0) {
-        p2p__drop(p, pe, "send-failed");
-        return;
-    }
-    pe->bytes_sent += len;
-    pe->send_pending += len;
-    pe->last_send_ms = p->now;
+    p2p__send_bytes(p, pe, P2P_CMD_COUNT, b, len);
     p2p_framer_tx_done(&pe->framer);
 }
 

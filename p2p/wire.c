@@ -191,20 +191,27 @@ size_t p2p_framer_allocated(const struct p2p_framer *f)
 }
 
 /* Header complete: check it before anything is allocated for it. */
+/* The rules a message meets before its payload is buffered (v1: at its
+ * header; v2: once its packet is open, the packet itself capped before). */
+static int framer_gate(const struct p2p_framer *f, const struct p2p_frame_hdr *h)
+{
+    if (!f->established) {
+        /* A peer that has not shaken hands gets no buffer worth having:
+         * the command decides at header time, the cap is small. */
+        if (h->cmd != P2P_CMD_VERSION && h->cmd != P2P_CMD_VERACK)
+            return P2P_ERR_HANDSHAKE;
+        if (h->len > P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES)
+            return P2P_ERR_OVERSIZE;
+    }
+    return 0;
+}
+
 static int framer_header(struct p2p_framer *f)
 {
     int err = p2p_frame_parse(f->hdr_raw, f->magic, &f->hdr);
     if (err)
         return err;
-    if (!f->established) {
-        /* A peer that has not shaken hands gets no buffer worth having:
-         * the command decides at header time, the cap is small. */
-        if (f->hdr.cmd != P2P_CMD_VERSION && f->hdr.cmd != P2P_CMD_VERACK)
-            return P2P_ERR_HANDSHAKE;
-        if (f->hdr.len > P2P_MAX_PREHANDSHAKE_PAYLOAD_BYTES)
-            return P2P_ERR_OVERSIZE;
-    }
-    return 0;
+    return framer_gate(f, &f->hdr);
 }
 
 /* Room for `more` payload bytes beyond f->len, growing geometrically with
@@ -344,8 +351,9 @@ static int v2_message(struct p2p_framer *f, const struct p2p_v2_out *o, struct p
     memcpy(h->name, o->name, P2P_COMMAND_BYTES);
     h->len = (uint32_t)o->len;
     h->sealed = true;
-    if (!f->established && h->cmd != P2P_CMD_VERSION && h->cmd != P2P_CMD_VERACK)
-        return P2P_ERR_HANDSHAKE;
+    int err = framer_gate(f, h);
+    if (err)
+        return err;
     if (o->len > p2p_cmd_max_payload(h->cmd))
         return P2P_ERR_OVERSIZE;
     out->kind = P2P_FRAME_MSG;
