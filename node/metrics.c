@@ -285,6 +285,9 @@ char *node_metrics(void *ctx, size_t *len)
     counter(f, "gossipd_recon_diffs_total", "Txids found missing by reconciliation.",
             st.recon_diffs);
     counter(f, "gossipd_misbehaviours_total", "Peer rule violations.", st.misbehaviours);
+    counter(f, "gossipd_local_errors_total",
+            "Local failures (out of memory, chain/store) while serving peers; never scored.",
+            st.local_errors);
     counter(f, "gossipd_bans_total", "Bans imposed.", st.bans);
     gauge(f, "gossipd_banned", "Addresses banned now.", (double)nbans);
     node_store_check(n);

@@ -230,6 +230,13 @@ static void ev_discouraged(void *ctx, uint64_t peer, const struct p2p_addr *a,
              LF_STR("addr", addr), LF_STR("reason", reason));
 }
 
+static void ev_local_error(void *ctx, uint64_t peer, int err)
+{
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "local_error", LF_UINT("peer", peer),
+             LF_STR("error", p2p_strerror(err)));
+}
+
 uint64_t node_now_us(void)
 {
     return uv_hrtime() / 1000;
@@ -984,6 +991,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
         .misbehaviour = ev_misbehaviour,
         .ban = ev_ban,
         .discouraged = ev_discouraged,
+        .local_error = ev_local_error,
         .msg_sent = ev_msg_sent,
         .msg_recv = ev_msg_recv,
     };

@@ -75,12 +75,11 @@ static void book_idx_remove(struct p2p *p, size_t slot)
  * of memory nothing changes (the book keeps its capacity and evicts). */
 static void book_grow(struct p2p *p, size_t cap)
 {
-    uint16_t *idx = calloc(2 * cap, sizeof(*idx));
-    if (!idx)
-        return;
-    struct book_entry *nb = realloc(p->book, cap * sizeof(*nb));
+    uint16_t *idx = p2p__calloc(2 * cap, sizeof(*idx));
+    struct book_entry *nb = idx ? p2p__realloc(p->book, cap * sizeof(*nb)) : NULL;
     if (!nb) {
         free(idx);
+        p2p__local_error(p, NULL, P2P_ERR_NOMEM);
         return;
     }
     p->book = nb;
@@ -171,7 +170,7 @@ void p2p__addr_tokens_grant(struct p2p *p, struct peer *pe, uint64_t n)
     pe->addr_tokens += n;
 }
 
-void p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+int p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     /* Small messages are gossip (a node announcing itself); large ones
      * answer our getaddr and are only stored. */
@@ -192,16 +191,17 @@ void p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l)
         if (p2p__book_add(p, &e.addr) == BOOK_ADDED && relay)
             p2p__relay_addr(p, pe, &e.addr);
     }
+    return 0;
 }
 
-void p2p__handle_getaddr(struct p2p *p, struct peer *pe)
+int p2p__handle_getaddr(struct p2p *p, struct peer *pe)
 {
     if (pe->answered_getaddr)
-        return;   /* once per connection, so it cannot map our book */
+        return 0;   /* once per connection, so it cannot map our book */
     pe->answered_getaddr = true;
-    struct p2p_addr_entry *e = malloc(P2P_ADDR_RESPONSE_ENTRIES * sizeof(*e));
+    struct p2p_addr_entry *e = p2p__malloc(P2P_ADDR_RESPONSE_ENTRIES * sizeof(*e));
     if (!e)
-        return;
+        return P2P_ERR_NOMEM;
     size_t n = 0;
     size_t start = p->n_book ? (size_t)p2p_rng_below(&p->rng, p->n_book) : 0;
     for (size_t k = 0; k < p->n_book && n < P2P_ADDR_RESPONSE_ENTRIES; k++) {
@@ -218,6 +218,7 @@ void p2p__handle_getaddr(struct p2p *p, struct peer *pe)
     p2p_put_addr(&w, e, n);
     p2p__frame_send(p, pe, P2P_CMD_ADDR, &w);
     free(e);
+    return 0;
 }
 
 void p2p_addrbook_add(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms)

@@ -54,7 +54,7 @@ int p2p_banlist_ban(struct p2p_banlist *b, const struct p2p_subnet *s, uint64_t 
             return P2P_ERR_FULL;
         if (b->n_bans == b->cap_bans) {
             size_t cap = b->cap_bans ? 2 * b->cap_bans : 8;
-            struct p2p_ban_entry *nb = realloc(b->bans, cap * sizeof(*nb));
+            struct p2p_ban_entry *nb = p2p__realloc(b->bans, cap * sizeof(*nb));
             if (!nb)
                 return P2P_ERR_NOMEM;
             b->bans = nb;

@@ -5,6 +5,7 @@
  *
  * Module map (docs/P2P.md has the prose):
  *   p2p.c      entry points, frame dispatch, tick/deadline composition
+ *   result.c   the one error contract: handler result -> score or local error
  *   peer.c     handshake, liveness (ping/idle), send path, flow control
  *   banlist.c  misbehaviour scores, bans
  *   addrbook.c address book, its index, addr gossip
@@ -174,6 +175,27 @@ struct p2p {
     uint64_t recon_work_refill_ms;
 };
 
+/* ---- result.c: the one error contract ---- */
+/* Every p2p__handle_* returns 0 or a negative P2P_ERR_* / CHAIN_ERR_*;
+ * the dispatcher hands it to p2p__result, which applies the one table
+ * (result.c): a peer fault scores the peer (p2p__misbehave), a cut drops
+ * it unscored, a local error is counted and never blamed. A handler that
+ * must score and go on (an unsolicited body is still used) calls
+ * p2p__result itself. Returns true if the peer is gone. */
+bool p2p__result(struct p2p *p, struct peer *pe, int r);
+/* r is ours (out of memory, chain/store failure), not the peer's. */
+bool p2p__is_local_error(int r);
+/* Counts and reports a local failure (pe may be NULL): for paths that are
+ * not a handler's result (ticks, announcing, bookkeeping). */
+void p2p__local_error(struct p2p *p, struct peer *pe, int r);
+/* Counts r if it is P2P_ERR_NOMEM (a tracker or table that could not
+ * grow); other results of those calls are normal outcomes. */
+static inline void p2p__nomem(struct p2p *p, struct peer *pe, int r)
+{
+    if (r == P2P_ERR_NOMEM)
+        p2p__local_error(p, pe, r);
+}
+
 /* ---- Shared helpers (inline: on every inv entry) ---- */
 
 static inline uint64_t p2p__sid(const struct p2p *p, const uint8_t hash[32])
@@ -183,7 +205,13 @@ static inline uint64_t p2p__sid(const struct p2p *p, const uint8_t hash[32])
 
 static inline void p2p__known_add(struct p2p *p, struct peer *pe, const uint8_t hash[32])
 {
-    p2p_filter_add(&pe->known, p2p__sid(p, hash));
+    p2p__nomem(p, pe, p2p_filter_add(&pe->known, p2p__sid(p, hash)));
+}
+
+/* Adds to a node-wide filter (recent, rejected). */
+static inline void p2p__remember(struct p2p *p, struct p2p_filter *f, const uint8_t hash[32])
+{
+    p2p__nomem(p, NULL, p2p_filter_add(f, p2p__sid(p, hash)));
 }
 
 static inline bool p2p__known_has(const struct p2p *p, const struct peer *pe, const uint8_t hash[32])
@@ -236,10 +264,10 @@ void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tel
 void p2p__drop(struct p2p *p, struct peer *pe, const char *reason);
 void p2p__peer_free(struct peer *pe);
 void p2p__sweep(struct p2p *p);
-void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
-void p2p__handle_verack(struct p2p *p, struct peer *pe);
-void p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce);
-void p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce);
+int p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+int p2p__handle_verack(struct p2p *p, struct peer *pe);
+int p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce);
+int p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce);
 /* Liveness of one peer (handshake, idle, ping timeouts; pings). */
 void p2p__peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe);
@@ -262,7 +290,7 @@ bool p2p__transport_gone(struct p2p *p, struct peer *pe);
 bool p2p__is_noban(const struct p2p *p, const struct p2p_addr *a);
 /* Adds to the peer's score; at P2P_BAN_SCORE it is dropped and its IP
  * discouraged (unless noban: then it stays; or local: dropped only).
- * Returns true if the peer is gone. */
+ * Returns true if the peer is gone. Called by p2p__result only. */
 bool p2p__misbehave(struct p2p *p, struct peer *pe, int score, const char *reason);
 
 /* ---- addrbook.c ---- */
@@ -274,10 +302,10 @@ enum book_result {
 enum book_result p2p__book_add(struct p2p *p, const struct p2p_addr *a);
 size_t p2p__book_find(const struct p2p *p, const struct p2p_addr *a);
 void p2p__relay_addr(struct p2p *p, const struct peer *from, const struct p2p_addr *a);
-void p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+int p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 /* n more addresses the peer may send us (we asked: getaddr). */
 void p2p__addr_tokens_grant(struct p2p *p, struct peer *pe, uint64_t n);
-void p2p__handle_getaddr(struct p2p *p, struct peer *pe);
+int p2p__handle_getaddr(struct p2p *p, struct peer *pe);
 void p2p__addrbook_check(const struct p2p *p);
 
 /* ---- connmgr.c ---- */
@@ -295,7 +323,7 @@ void p2p__flush_txq(struct p2p *p, struct peer *pe);
 bool p2p__queue_tx(struct p2p *p, struct peer *pe, const uint8_t txid[32]);
 void p2p__announce_tx(struct p2p *p, const uint8_t txid[32]);
 void p2p__tip_changed(struct p2p *p);
-void p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 /* The peer's tx batch, when due. */
 void p2p__relay_peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__relay_peer_next_deadline(const struct p2p *p, const struct peer *pe);
@@ -311,10 +339,10 @@ bool p2p__block_reject_is_fault(int r);
 uint64_t p2p__origin_of(enum p2p_source src, uint64_t peer);
 /* The core's chain listener (chain_add_listener). */
 struct chain_events p2p__fetch_chain_events(struct p2p *p);
-void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l);
-void p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l);
-void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
-void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+int p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+int p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
 /* Re-plans block downloads when due, then sends what the scheduler says. */
 void p2p__fetch_tick(struct p2p *p);
 uint64_t p2p__fetch_next_deadline(const struct p2p *p);
@@ -324,10 +352,10 @@ void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first);
 void p2p__start_recon(struct p2p *p, struct peer *pe);
 /* Frees the recon snapshot (p2p_destroy). */
 void p2p__recon_free(struct p2p *p);
-void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g);
-void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
-void p2p__handle_mempool(struct p2p *p, struct peer *pe);
-void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m);
+int p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g);
+int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+int p2p__handle_mempool(struct p2p *p, struct peer *pe);
+int p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m);
 /* Per peer: getheaders and recon round timeouts. */
 void p2p__sync_peer_tick(struct p2p *p, struct peer *pe);
 /* Node-wide: a recon round and a headers sync with random peers. */

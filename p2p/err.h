@@ -21,6 +21,11 @@
     X(EXISTS,         -213, "already-exists") \
     X(NOT_FOUND,      -214, "not-found") \
     X(HANDSHAKE,      -215, "message-before-handshake") \
+    X(DUP_VERSION,    -216, "duplicate-version") \
+    X(BAD_VERACK,     -217, "unexpected-verack") \
+    X(UNSOLICITED_TX, -218, "unsolicited-tx") \
+    X(UNSOLICITED_BLOCK, -219, "unsolicited-block") \
+    X(RECON_FLOOD,    -220, "recon-flood") \
     X(DECRYPT,        -230, "v2-decrypt-failed") \
     X(V1_REFUSED,     -231, "v1-refused")
 

@@ -57,6 +57,8 @@ void p2p__send_requests(struct p2p *p)
             p2p__frame_send(p, pe, P2P_CMD_GETDATA, &w);
         }
     } while (n == P2P_POLL_BATCH_ENTRIES);
+    for (uint64_t k = p2p_txreq_take_nomem(p->req); k > 0; k--)
+        p2p__local_error(p, NULL, P2P_ERR_NOMEM);
 }
 
 static bool orphan_held(struct p2p *p, const uint8_t hash[32])
@@ -79,9 +81,11 @@ static void orphan_hold(struct p2p *p, const uint8_t hash[32])
  * scheduler spreads them over peers within each peer's window. */
 void p2p__plan_fetch(struct p2p *p)
 {
-    uint8_t (*hashes)[32] = malloc(P2P_BLOCK_FETCH_LOOKAHEAD * 32);
-    if (!hashes)
+    uint8_t (*hashes)[32] = p2p__malloc(P2P_BLOCK_FETCH_LOOKAHEAD * 32);
+    if (!hashes) {
+        p2p__local_error(p, NULL, P2P_ERR_NOMEM);   /* fetch_dirty stays: planned again */
         return;
+    }
     size_t n = chain_blocks_to_fetch(p->chain, hashes, P2P_BLOCK_FETCH_LOOKAHEAD);
     for (size_t i = 0; i < n; i++) {
         struct chain_header h;
@@ -92,8 +96,8 @@ void p2p__plan_fetch(struct p2p *p)
         for (size_t k = 0; k < p->n_peers; k++) {
             struct peer *pe = p->peers[k];
             if (p2p__live(pe) && pe->best_height >= height)
-                p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hashes[i], !pe->inbound,
-                                   p->now);
+                p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hashes[i],
+                                                     !pe->inbound, p->now));
         }
     }
     free(hashes);
@@ -111,10 +115,10 @@ static void on_block_connected(void *ctx, const uint8_t hash[32], uint32_t heigh
     for (size_t i = 0; b && i < b->n_tx; i++) {
         uint8_t txid[32];
         chain_tx_txid(&b->txs[i], txid);
-        p2p_filter_add(&p->recent, p2p__sid(p, txid));
+        p2p__remember(p, &p->recent, txid);
         p2p_txreq_forget(p->req, txid);
     }
-    p2p_filter_add(&p->recent, p2p__sid(p, hash));
+    p2p__remember(p, &p->recent, hash);
 }
 
 uint64_t p2p__origin_of(enum p2p_source src, uint64_t peer)
@@ -140,7 +144,7 @@ static void on_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx
         peer = tag;
     }
     if (src != P2P_SRC_REORG)
-        p2p_filter_add(&p->recent, p2p__sid(p, txid));
+        p2p__remember(p, &p->recent, txid);
     struct peer *from = peer ? p2p__peer_find(p, peer) : NULL;
     if (from)
         from->last_tx_ms = p->now;
@@ -157,7 +161,7 @@ bool p2p__have_tx(const struct p2p *p, const uint8_t txid[32])
            || p2p_filter_has(&p->rejected, id);
 }
 
-void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     bool want_headers = false;
     for (size_t i = 0; i < l->n && !pe->dead; i++) {
@@ -169,8 +173,9 @@ void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
         if (type == P2P_INV_TX) {
             have = p2p__have_tx(p, hash);
             if (!have)
-                p2p_txreq_announce(p->req, pe->id, P2P_INV_TX, hash, !pe->inbound,
-                                   p->now + (pe->inbound ? P2P_NONPREFERRED_DELAY_MS : 0));
+                p2p__nomem(p, pe, p2p_txreq_announce(
+                    p->req, pe->id, P2P_INV_TX, hash, !pe->inbound,
+                    p->now + (pe->inbound ? P2P_NONPREFERRED_DELAY_MS : 0)));
         } else {
             have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
             struct chain_header h;
@@ -182,7 +187,8 @@ void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
                 want_headers = true;
             }
             if (!have && !orphan_held(p, hash))
-                p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hash, !pe->inbound, p->now);
+                p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hash,
+                                                     !pe->inbound, p->now));
         }
         if (have)
             p->stats.dup_invs++;
@@ -192,9 +198,10 @@ void p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
     /* A block we have no header for: learn its chain (it may have more work). */
     if (want_headers && !pe->getheaders_ms && !pe->dead)
         p2p__send_getheaders(p, pe, NULL);
+    return 0;
 }
 
-void p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+int p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         uint32_t type;
@@ -202,6 +209,7 @@ void p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list 
         p2p_inv_at(l, i, &type, &hash);
         p2p_txreq_notfound(p->req, pe->id, hash);
     }
+    return 0;
 }
 
 /* Rejections an honest peer (which validated before relaying) never causes. */
@@ -229,15 +237,13 @@ bool p2p__block_reject_is_fault(int r)
     }
 }
 
-void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
+int p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
 {
     struct chain_tx tx;
     uint8_t txid[32];
     int err = p2p_dec_tx(buf, len, &tx);
-    if (err) {
-        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
-        return;
-    }
+    if (err)
+        return err;
     chain_tx_txid(&tx, txid);
     p2p__known_add(p, pe, txid);
     bool requested = p2p_txreq_from_peer(p->req, pe->id, txid);
@@ -246,47 +252,48 @@ void p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t l
         p->stats.dup_tx_bodies++;
         if (p->ev.tx_duplicate)
             p->ev.tx_duplicate(p->ev.ctx, txid, pe->id);
-        return;
+        return 0;
     }
-    if (!requested && p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "unsolicited-tx"))
-        return;
+    /* Scored, and still used if the peer stays. */
+    if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_TX))
+        return 0;
     /* Accepted (now, or later when its nonce gap closes): on_tx_added
      * reports it, with this peer as its origin. */
     int r = chain_mempool_accept(p->chain, &tx, p2p__origin_of(P2P_SRC_PEER, pe->id), p->now);
     if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED)
-        return;
+        return 0;
     if (r == CHAIN_TX_WAITING) {
-        p2p_filter_add(&p->recent, p2p__sid(p, txid));
-        return;
+        p2p__remember(p, &p->recent, txid);
+        return 0;
     }
     if (r == CHAIN_ERR_TX_DUPLICATE) {
         p->stats.dup_tx_bodies++;
         if (p->ev.tx_duplicate)
             p->ev.tx_duplicate(p->ev.ctx, txid, pe->id);
-        return;
+        return 0;
     }
     p->stats.txs_rejected++;
     if (p->ev.tx_rejected)
         p->ev.tx_rejected(p->ev.ctx, txid, P2P_SRC_PEER, pe->id, r);
+    if (p2p__is_local_error(r))
+        return r;   /* ours: not remembered, it may be fetched again */
     if (tx_reject_is_fault(r)) {
-        p2p_filter_add(&p->recent, p2p__sid(p, txid));
-        p2p__misbehave(p, pe, P2P_SCORE_INVALID_TX, chain_strerror(r));
-    } else {
-        /* Nonce, fee or balance: it may become valid on another tip, so
-         * it is only remembered until the tip moves. */
-        p2p_filter_add(&p->rejected, p2p__sid(p, txid));
+        p2p__remember(p, &p->recent, txid);
+        return r;
     }
+    /* Nonce, fee or balance: it may become valid on another tip, so it is
+     * only remembered until the tip moves. */
+    p2p__remember(p, &p->rejected, txid);
+    return 0;
 }
 
-void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
+int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
 {
     struct chain_block b;
     uint8_t hash[32];
     int err = p2p_dec_block(buf, len, &b);
-    if (err) {
-        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
-        return;
-    }
+    if (err)
+        return err;
     chain_header_hash(&b.hdr, hash);
     p2p__known_add(p, pe, hash);
     for (size_t i = 0; i < b.n_tx; i++) {
@@ -294,6 +301,7 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
         chain_tx_txid(&b.txs[i], txid);
         p2p__known_add(p, pe, txid);
     }
+    int ret = 0;
     bool requested = p2p_txreq_from_peer(p->req, pe->id, hash);
     p2p_txreq_forget(p->req, hash);
     struct chain_header ph;
@@ -309,7 +317,8 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
         p->stats.dup_block_bodies++;
         goto out;
     }
-    if (!requested && p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "unsolicited-block"))
+    /* Scored, and still used if the peer stays. */
+    if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_BLOCK))
         goto out;
     struct chain_result res;
     memset(&res, 0, sizeof(res));
@@ -318,8 +327,8 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
         p->stats.blocks_rejected++;
         if (p->ev.block_rejected)
             p->ev.block_rejected(p->ev.ctx, hash, pe->id, r);
-        if (p2p__block_reject_is_fault(r))
-            p2p__misbehave(p, pe, P2P_SCORE_INVALID_BLOCK, chain_strerror(r));
+        if (p2p__block_reject_is_fault(r) || p2p__is_local_error(r))
+            ret = r;
         goto out;
     }
     if (res.height > pe->best_height)
@@ -335,8 +344,8 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
         /* Fetch the missing parent from this peer, and learn its chain. */
         orphan_hold(p, hash);
         if (!chain_have_block(p->chain, res.missing_parent))
-            p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, res.missing_parent,
-                               !pe->inbound, p->now);
+            p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK,
+                                                 res.missing_parent, !pe->inbound, p->now));
         if (!pe->getheaders_ms)
             p2p__send_getheaders(p, pe, NULL);
         break;
@@ -346,6 +355,7 @@ void p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_
     p->fetch_dirty = true;
 out:
     chain_block_free(&b);
+    return ret;
 }
 
 struct chain_events p2p__fetch_chain_events(struct p2p *p)

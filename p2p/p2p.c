@@ -11,97 +11,70 @@
 
 #include "chain/err.h"
 
-/* Decodes and dispatches one complete frame. */
-static void process_frame(struct p2p *p, struct peer *pe, const struct p2p_frame_hdr *h,
-                          const uint8_t *payload)
+/* Decodes one complete frame and runs its handler: 0 or a negative result
+ * (decoding error or the handler's), for p2p__result. */
+static int process_frame(struct p2p *p, struct peer *pe, const struct p2p_frame_hdr *h,
+                         const uint8_t *payload)
 {
     size_t len = h->len;
     p2p__emit_msg(p, pe, h->cmd, P2P_HEADER_BYTES + len, false);
-    if (!h->sealed && !p2p_frame_checksum_ok(h, payload, len)) {
-        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, "bad-checksum");
-        return;
-    }
+    if (!h->sealed && !p2p_frame_checksum_ok(h, payload, len))
+        return P2P_ERR_BAD_CHECKSUM;
     if (h->cmd == P2P_CMD_UNKNOWN)
-        return;   /* ignored, as Bitcoin does, for forward compatibility */
+        return 0;   /* ignored, as Bitcoin does, for forward compatibility */
     /* Before the handshake the framer lets only version/verack through. */
     assert(pe->established || h->cmd == P2P_CMD_VERSION || h->cmd == P2P_CMD_VERACK);
     struct p2p_list l;
-    int err = 0;
+    int err;
     switch (h->cmd) {
     case P2P_CMD_VERSION:
-        p2p__handle_version(p, pe, payload, len);
-        return;
+        return p2p__handle_version(p, pe, payload, len);
     case P2P_CMD_VERACK:
-        if ((err = p2p_dec_empty(payload, len)) == 0)
-            p2p__handle_verack(p, pe);
-        break;
+        return (err = p2p_dec_empty(payload, len)) ? err : p2p__handle_verack(p, pe);
     case P2P_CMD_PING: {
         uint64_t nonce;
-        if ((err = p2p_dec_nonce(payload, len, &nonce)) == 0)
-            p2p__handle_ping(p, pe, nonce);
-        break;
+        return (err = p2p_dec_nonce(payload, len, &nonce)) ? err
+                                                           : p2p__handle_ping(p, pe, nonce);
     }
     case P2P_CMD_PONG: {
         uint64_t nonce;
-        if ((err = p2p_dec_nonce(payload, len, &nonce)) == 0)
-            p2p__handle_pong(p, pe, nonce);
-        break;
+        return (err = p2p_dec_nonce(payload, len, &nonce)) ? err
+                                                           : p2p__handle_pong(p, pe, nonce);
     }
     case P2P_CMD_ADDR:
-        if ((err = p2p_dec_addr(payload, len, &l)) == 0)
-            p2p__handle_addr(p, pe, &l);
-        break;
+        return (err = p2p_dec_addr(payload, len, &l)) ? err : p2p__handle_addr(p, pe, &l);
     case P2P_CMD_GETADDR:
-        if ((err = p2p_dec_empty(payload, len)) == 0)
-            p2p__handle_getaddr(p, pe);
-        break;
+        return (err = p2p_dec_empty(payload, len)) ? err : p2p__handle_getaddr(p, pe);
     case P2P_CMD_INV:
-        if ((err = p2p_dec_inv(payload, len, &l)) == 0)
-            p2p__handle_inv(p, pe, &l);
-        break;
+        return (err = p2p_dec_inv(payload, len, &l)) ? err : p2p__handle_inv(p, pe, &l);
     case P2P_CMD_GETDATA:
-        if ((err = p2p_dec_inv(payload, len, &l)) == 0)
-            p2p__handle_getdata(p, pe, &l);
-        break;
+        return (err = p2p_dec_inv(payload, len, &l)) ? err : p2p__handle_getdata(p, pe, &l);
     case P2P_CMD_NOTFOUND:
-        if ((err = p2p_dec_inv(payload, len, &l)) == 0)
-            p2p__handle_notfound(p, pe, &l);
-        break;
+        return (err = p2p_dec_inv(payload, len, &l)) ? err : p2p__handle_notfound(p, pe, &l);
     case P2P_CMD_TX:
-        p2p__handle_tx(p, pe, payload, len);
-        break;
+        return p2p__handle_tx(p, pe, payload, len);
     case P2P_CMD_BLOCK:
-        p2p__handle_block(p, pe, payload, len);
-        break;
+        return p2p__handle_block(p, pe, payload, len);
     case P2P_CMD_GETHEADERS: {
         struct p2p_getheaders g;
-        if ((err = p2p_dec_getheaders(payload, len, &g)) == 0)
-            p2p__handle_getheaders(p, pe, &g);
-        break;
+        return (err = p2p_dec_getheaders(payload, len, &g)) ? err
+                                                             : p2p__handle_getheaders(p, pe, &g);
     }
     case P2P_CMD_HEADERS:
-        if ((err = p2p_dec_headers(payload, len, &l)) == 0)
-            p2p__handle_headers(p, pe, &l);
-        break;
+        return (err = p2p_dec_headers(payload, len, &l)) ? err : p2p__handle_headers(p, pe, &l);
     case P2P_CMD_SENDHEADERS:
         if ((err = p2p_dec_empty(payload, len)) == 0)
             pe->sendheaders = true;
-        break;
+        return err;
     case P2P_CMD_MEMPOOL:
-        if ((err = p2p_dec_empty(payload, len)) == 0)
-            p2p__handle_mempool(p, pe);
-        break;
+        return (err = p2p_dec_empty(payload, len)) ? err : p2p__handle_mempool(p, pe);
     case P2P_CMD_RECON: {
         struct p2p_recon_msg m;
-        if ((err = p2p_dec_recon(payload, len, &m)) == 0)
-            p2p__handle_recon(p, pe, &m);
-        break;
+        return (err = p2p_dec_recon(payload, len, &m)) ? err : p2p__handle_recon(p, pe, &m);
     }
     default:
-        break;
+        return 0;
     }
-    if (err)
-        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
 }
 
 void p2p_config_init(struct p2p_config *cfg)
@@ -125,7 +98,7 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     if (!cfg || !cfg->chain || !cfg->io || !cfg->io->send || !cfg->io->connect
         || !cfg->io->disconnect)
         return P2P_ERR_INVALID_ARG;
-    struct p2p *p = calloc(1, sizeof(*p));
+    struct p2p *p = p2p__calloc(1, sizeof(*p));
     if (!p)
         return P2P_ERR_NOMEM;
     p->chain = cfg->chain;
@@ -280,19 +253,21 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
     if (!refuse) {
         if (p->n_peers == p->cap_peers) {
             size_t cap = p->cap_peers ? 2 * p->cap_peers : 16;
-            struct peer **np = realloc(p->peers, cap * sizeof(*np));
+            struct peer **np = p2p__realloc(p->peers, cap * sizeof(*np));
             if (np) {
                 p->peers = np;
                 p->cap_peers = cap;
             }
         }
-        pe = p->n_peers < p->cap_peers ? calloc(1, sizeof(*pe)) : NULL;
+        pe = p->n_peers < p->cap_peers ? p2p__calloc(1, sizeof(*pe)) : NULL;
         if (pe && p2p_filter_init(&pe->known, P2P_KNOWN_INV_GEN_ENTRIES)) {
             free(pe);
             pe = NULL;
         }
-        if (!pe)
-            refuse = "out-of-memory";
+        if (!pe) {
+            refuse = "local-error";
+            p2p__local_error(p, NULL, P2P_ERR_NOMEM);
+        }
     }
     if (refuse) {
         p->io.disconnect(p->io.ctx, peer, refuse);
@@ -334,25 +309,12 @@ void p2p_on_bytes(struct p2p *p, uint64_t peer, const uint8_t *buf, size_t len,
         p2p__transport_flush(p, pe);   /* v2 handshake bytes, if any */
         if (used == 0)
             break;   /* all taken, frame not complete */
-        if (used == P2P_ERR_DECRYPT || used == P2P_ERR_V1_REFUSED) {
-            /* Not scored: whoever sits on the path can cause a tag failure,
-             * and the peer's address must not pay for it. */
-            p2p__drop(p, pe, p2p_strerror((int)used));
-            break;
-        }
-        if (used == P2P_ERR_BAD_MAGIC) {
-            p2p__drop(p, pe, "bad-magic");   /* another network: not a fault */
-            break;
-        }
-        if (used == P2P_ERR_NOMEM) {
-            p2p__drop(p, pe, "out-of-memory");
-            break;
-        }
         if (used < 0) {
-            p2p__misbehave(p, pe, used == P2P_ERR_HANDSHAKE ? P2P_SCORE_PROTOCOL
-                                                            : P2P_SCORE_MALFORMED,
-                           p2p_strerror((int)used));
-            p2p__drop(p, pe, p2p_strerror((int)used));   /* framing is lost */
+            /* The stream is lost whatever the result says: after the
+             * table has spoken (score, cut or local error), drop. */
+            int r = (int)used;
+            if (!p2p__result(p, pe, r))
+                p2p__drop(p, pe, p2p__is_local_error(r) ? "local-error" : p2p_strerror(r));
             break;
         }
         buf += used;
@@ -362,7 +324,7 @@ void p2p_on_bytes(struct p2p *p, uint64_t peer, const uint8_t *buf, size_t len,
                 break;
             continue;
         }
-        process_frame(p, pe, &fr.hdr, fr.payload);
+        p2p__result(p, pe, process_frame(p, pe, &fr.hdr, fr.payload));
     }
     p2p__send_requests(p);
     if (p->fetch_dirty)

@@ -124,6 +124,10 @@ struct p2p_events {
      * its IP discouraged (not for local or noban peers). */
     void (*discouraged)(void *ctx, uint64_t peer, const struct p2p_addr *addr,
                         const char *reason);
+    /* A local failure (out of memory, chain/store error) while serving
+     * peer (0: none): counted in p2p_stats.local_errors, never blamed on
+     * the peer. err: P2P_ERR_* or CHAIN_ERR_* (p2p_strerror names it). */
+    void (*local_error)(void *ctx, uint64_t peer, int err);
     /* Every message (for --debug=net). bytes = frame size with header. */
     void (*msg_sent)(void *ctx, uint64_t peer, const char *cmd, size_t bytes);
     void (*msg_recv)(void *ctx, uint64_t peer, const char *cmd, size_t bytes);
@@ -371,6 +375,7 @@ struct p2p_stats {
     uint64_t discouraged;                       /* peers disconnected and discouraged */
     uint64_t block_stalls;                      /* peers dropped for stalling a block */
     uint64_t addr_rate_limited;                 /* addr entries ignored: no tokens */
+    uint64_t local_errors;                      /* our own failures (out of memory ...) */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

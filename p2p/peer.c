@@ -266,29 +266,25 @@ static void on_established(struct p2p *p, struct peer *pe)
     p->fetch_dirty = true;
 }
 
-void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
+int p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
 {
     struct p2p_version v;
     int err = p2p_dec_version(buf, len, &v);
-    if (err) {
-        p2p__misbehave(p, pe, P2P_SCORE_MALFORMED, p2p_strerror(err));
-        return;
-    }
-    if (pe->got_version) {
-        p2p__misbehave(p, pe, P2P_SCORE_PROTOCOL, "duplicate-version");
-        return;
-    }
+    if (err)
+        return err;
+    if (pe->got_version)
+        return P2P_ERR_DUP_VERSION;
     /* Our own version coming back: a nonce we sent on any connection. */
     for (size_t i = 0; i < p->n_peers; i++) {
         const struct peer *q = p->peers[i];
         if (q->sent_version && !q->dead && q->version_nonce == v.nonce) {
             p2p__drop(p, pe, "self-connection");
-            return;
+            return 0;
         }
     }
     if (v.version < P2P_MIN_PROTOCOL_VERSION) {
         p2p__drop(p, pe, "obsolete-version");
-        return;
+        return 0;
     }
     pe->got_version = true;
     pe->version = v.version;
@@ -314,29 +310,31 @@ void p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, siz
     p2p__send_empty(p, pe, P2P_CMD_VERACK);
     if (pe->got_verack && !pe->dead)
         on_established(p, pe);
+    return 0;
 }
 
-void p2p__handle_verack(struct p2p *p, struct peer *pe)
+int p2p__handle_verack(struct p2p *p, struct peer *pe)
 {
-    if (!pe->got_version || pe->got_verack) {
-        p2p__misbehave(p, pe, P2P_SCORE_PROTOCOL, "unexpected-verack");
-        return;
-    }
+    if (!pe->got_version || pe->got_verack)
+        return P2P_ERR_BAD_VERACK;
     pe->got_verack = true;
     on_established(p, pe);
+    return 0;
 }
 
-void p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce)
+int p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce)
 {
     p2p__send_nonce(p, pe, P2P_CMD_PONG, nonce);
+    return 0;
 }
 
-void p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce)
+int p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce)
 {
     if (pe->ping_nonce && nonce == pe->ping_nonce) {
         pe->ping_ms = (int64_t)(p->now - pe->ping_sent_ms);
         pe->ping_nonce = 0;
     }
+    return 0;
 }
 
 void p2p__peer_tick(struct p2p *p, struct peer *pe)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "p2p/err.h"
+#include "p2p/util.h"
 
 uint64_t p2p_recon_sid(const uint8_t txid[32])
 {
@@ -21,8 +22,8 @@ static int cmp_item(const void *a, const void *b)
 int p2p_recon_set_build(struct p2p_recon_set *s, const uint8_t (*txids)[32], size_t n)
 {
     s->n = 0;
-    s->items = malloc((n ? n : 1) * sizeof(*s->items));
-    s->xacc = malloc((n + 1) * sizeof(*s->xacc));
+    s->items = p2p__malloc((n ? n : 1) * sizeof(*s->items));
+    s->xacc = p2p__malloc((n + 1) * sizeof(*s->xacc));
     if (!s->items || !s->xacc) {
         p2p_recon_set_free(s);
         return P2P_ERR_NOMEM;
@@ -97,7 +98,7 @@ static int push(uint8_t (**arr)[32], size_t *n, size_t *cap, const uint8_t id[32
 {
     if (*n == *cap) {
         size_t nc = *cap ? 2 * *cap : 16;
-        uint8_t (*na)[32] = realloc(*arr, nc * 32);
+        uint8_t (*na)[32] = p2p__realloc(*arr, nc * 32);
         if (!na)
             return P2P_ERR_NOMEM;
         *arr = na;
@@ -201,7 +202,7 @@ static int on_listing(const struct p2p_recon_set *mine, const struct p2p_recon_n
                       struct p2p_recon_out *o)
 {
     int err = 0;
-    uint64_t *listed = malloc((nd->count ? nd->count : 1) * sizeof(*listed));
+    uint64_t *listed = p2p__malloc((nd->count ? nd->count : 1) * sizeof(*listed));
     if (!listed)
         return P2P_ERR_NOMEM;
     for (uint32_t i = 0; i < nd->count && !err; i++) {

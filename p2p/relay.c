@@ -25,9 +25,11 @@ bool p2p__queue_tx(struct p2p *p, struct peer *pe, const uint8_t txid[32])
         size_t cap = pe->txq_cap ? 2 * pe->txq_cap : 64;
         if (cap > P2P_TX_QUEUE_MAX_ENTRIES)
             cap = P2P_TX_QUEUE_MAX_ENTRIES;
-        uint8_t (*nq)[32] = realloc(pe->txq, cap * 32);
-        if (!nq)
+        uint8_t (*nq)[32] = p2p__realloc(pe->txq, cap * 32);
+        if (!nq) {
+            p2p__local_error(p, pe, P2P_ERR_NOMEM);
             return false;
+        }
         pe->txq = nq;
         pe->txq_cap = cap;
     }
@@ -118,11 +120,12 @@ static void send_tx_body(struct p2p *p, struct peer *pe, const struct chain_tx *
     p2p__frame_send(p, pe, P2P_CMD_TX, &w);
 }
 
-void p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     uint32_t *nf_types = NULL;
     uint8_t (*nf)[32] = NULL;
     size_t n_nf = 0;
+    int ret = 0;
     for (size_t i = 0; i < l->n && !pe->dead; i++) {
         uint32_t type;
         const uint8_t *hash;
@@ -151,10 +154,12 @@ void p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *
             continue;
         }
         if (!nf) {
-            nf = malloc(l->n * 32);
-            nf_types = malloc(l->n * sizeof(*nf_types));
-            if (!nf || !nf_types)
+            nf = p2p__malloc(l->n * 32);
+            nf_types = p2p__malloc(l->n * sizeof(*nf_types));
+            if (!nf || !nf_types) {
+                ret = P2P_ERR_NOMEM;   /* the rest is not served: it asks again */
                 break;
+            }
         }
         nf_types[n_nf] = type;
         memcpy(nf[n_nf++], hash, 32);
@@ -167,6 +172,7 @@ void p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *
     }
     free(nf);
     free(nf_types);
+    return ret;
 }
 
 void p2p__relay_peer_tick(struct p2p *p, struct peer *pe)

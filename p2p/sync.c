@@ -30,7 +30,7 @@ static const struct p2p_recon_set *recon_snapshot(struct p2p *p, size_t *cost)
     if (p->recon_snap_ok && changes == p->recon_snap_changes)
         return &p->recon_snap;
     size_t cnt = chain_mempool_count(p->chain);
-    uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
+    uint8_t (*ids)[32] = p2p__malloc((cnt ? cnt : 1) * 32);
     if (!ids)
         return NULL;
     cnt = chain_mempool_txids(p->chain, ids, cnt);
@@ -68,19 +68,21 @@ void p2p__start_recon(struct p2p *p, struct peer *pe)
     const struct p2p_recon_set *set = recon_snapshot(p, &cost);
     struct p2p_recon_out out;
     p2p_recon_out_init(&out);
-    if (!set || p2p_recon_start(set, &out))
+    if (!set || p2p_recon_start(set, &out)) {
+        p2p__local_error(p, pe, P2P_ERR_NOMEM);   /* a later round repairs */
         goto done;
+    }
     send_recon(p, pe, &out);
     p->stats.recon_rounds++;
 done:
     p2p_recon_out_free(&out);
 }
 
-void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g)
+int p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g)
 {
-    struct chain_header *hs = malloc(P2P_MAX_HEADERS_ENTRIES * sizeof(*hs));
+    struct chain_header *hs = p2p__malloc(P2P_MAX_HEADERS_ENTRIES * sizeof(*hs));
     if (!hs)
-        return;
+        return P2P_ERR_NOMEM;
     /* A copy: the chain API takes an array of hashes, the payload is bytes. */
     uint8_t loc[P2P_MAX_LOCATOR_ENTRIES][32];
     for (size_t i = 0; i < g->locator.n; i++)
@@ -97,10 +99,12 @@ void p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_get
     p2p_put_headers(&w, hs, n);
     p2p__frame_send(p, pe, P2P_CMD_HEADERS, &w);
     free(hs);
+    return 0;
 }
 
-void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
+    int ret = 0;
     pe->getheaders_ms = 0;
     uint8_t last[32];
     size_t accepted = 0;
@@ -120,10 +124,10 @@ void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *
         memset(&res, 0, sizeof(res));
         int r = chain_accept_header(p->chain, &h, p->now, &res);
         if (r < 0 && r != CHAIN_ERR_BLK_DUPLICATE) {
-            if (p2p__block_reject_is_fault(r)) {
-                p2p__misbehave(p, pe, P2P_SCORE_INVALID_HEADER, chain_strerror(r));
-                return;
-            }
+            if (p2p__block_reject_is_fault(r))
+                return r;
+            if (p2p__is_local_error(r))
+                ret = r;
             break;
         }
         if (r >= 0 && res.status == CHAIN_ST_ORPHAN) {
@@ -142,23 +146,25 @@ void p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *
         p2p__send_getheaders(p, pe, last);
     if (accepted)
         p2p__plan_fetch(p);
+    return ret;
 }
 
-void p2p__handle_mempool(struct p2p *p, struct peer *pe)
+int p2p__handle_mempool(struct p2p *p, struct peer *pe)
 {
     size_t cnt = chain_mempool_count(p->chain);
     if (cnt > P2P_MAX_INV_ENTRIES)
         cnt = P2P_MAX_INV_ENTRIES;
-    uint8_t (*ids)[32] = malloc((cnt ? cnt : 1) * 32);
+    uint8_t (*ids)[32] = p2p__malloc((cnt ? cnt : 1) * 32);
     if (!ids)
-        return;
+        return P2P_ERR_NOMEM;
     cnt = chain_mempool_txids(p->chain, ids, cnt);
     for (size_t i = 0; i < cnt; i++)
         p2p__queue_tx(p, pe, ids[i]);
     free(ids);
+    return 0;
 }
 
-void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m)
+int p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m)
 {
     /* A peer gets a bounded number of answers per period, enough for
      * several honest rounds, and a bounded amount of work; so do all
@@ -172,17 +178,15 @@ void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_ms
         p->recon_work_refill_ms = p->now ? p->now : 1;
         p->recon_work_left = P2P_RECON_WORK_NODE_MAX;
     }
-    if (pe->recon_budget == 0) {
-        p2p__misbehave(p, pe, P2P_SCORE_UNSOLICITED, "recon-flood");
-        return;
-    }
+    if (pe->recon_budget == 0)
+        return P2P_ERR_RECON_FLOOD;
     pe->recon_budget--;
     size_t work_max = pe->recon_work_left < p->recon_work_left ? pe->recon_work_left
                                                                : p->recon_work_left;
     if (work_max == 0) {
         p->stats.recon_throttled++;
         pe->recon_ms = 0;   /* round over; a later one repairs */
-        return;
+        return 0;
     }
     /* A snapshot rebuilt for this message is part of its cost: a tx flood
      * plus recon messages cannot make every one of them sort the pool
@@ -192,8 +196,12 @@ void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_ms
     struct p2p_recon_out out;
     p2p_recon_out_init(&out);
     out.work = cost;
-    if (!set || p2p_recon_process(set, m, work_max, &out))
+    int ret = 0;
+    if (!set || p2p_recon_process(set, m, work_max, &out)) {
+        ret = P2P_ERR_NOMEM;
+        pe->recon_ms = 0;   /* round over; a later one repairs */
         goto done;
+    }
     size_t spent = out.work < work_max ? out.work : work_max;
     pe->recon_work_left -= spent;
     p->recon_work_left -= spent;
@@ -202,7 +210,8 @@ void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_ms
     for (size_t i = 0; i < out.n_want; i++) {
         p2p__known_add(p, pe, out.want[i]);
         if (!p2p__have_tx(p, out.want[i])) {
-            p2p_txreq_announce(p->req, pe->id, P2P_INV_TX, out.want[i], !pe->inbound, p->now);
+            p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_TX, out.want[i],
+                                                 !pe->inbound, p->now));
             p->stats.recon_diffs++;
         }
     }
@@ -214,6 +223,7 @@ void p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_ms
         pe->recon_ms = 0;   /* round over */
 done:
     p2p_recon_out_free(&out);
+    return ret;
 }
 
 void p2p__sync_peer_tick(struct p2p *p, struct peer *pe)

@@ -43,6 +43,7 @@ struct p2p_txreq {
     /* poll's scratch: entries to request, sorted into announcement order. */
     struct order { uint64_t seq; uint32_t idx; } *order;
     size_t cap_order;
+    uint64_t nomem;             /* poll scratch allocations that failed */
 };
 
 static int tidx(uint32_t type)
@@ -53,9 +54,16 @@ static int tidx(uint32_t type)
 static const size_t max_in_flight[2] = { P2P_MAX_TX_IN_FLIGHT, P2P_MAX_BLOCKS_IN_FLIGHT };
 static const uint64_t timeout_ms[2] = { P2P_TX_REQUEST_TIMEOUT_MS, P2P_BLOCK_REQUEST_TIMEOUT_MS };
 
+uint64_t p2p_txreq_take_nomem(struct p2p_txreq *r)
+{
+    uint64_t n = r->nomem;
+    r->nomem = 0;
+    return n;
+}
+
 int p2p_txreq_create(struct p2p_txreq **out, uint64_t salt)
 {
-    struct p2p_txreq *r = calloc(1, sizeof(*r));
+    struct p2p_txreq *r = p2p__calloc(1, sizeof(*r));
     if (!r)
         return P2P_ERR_NOMEM;
     p2p_hmap_init(&r->index, salt);
@@ -89,7 +97,7 @@ static struct peer_slot *peer_get(struct p2p_txreq *r, uint64_t peer)
         return s;
     if (r->n_peers == r->cap_peers) {
         size_t cap = r->cap_peers ? 2 * r->cap_peers : 16;
-        struct peer_slot *np = realloc(r->peers, cap * sizeof(*np));
+        struct peer_slot *np = p2p__realloc(r->peers, cap * sizeof(*np));
         if (!np)
             return NULL;
         r->peers = np;
@@ -189,7 +197,7 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
             return P2P_ERR_FULL;
         if (r->n == r->cap) {
             size_t cap = r->cap ? 2 * r->cap : 64;
-            struct entry *ne = realloc(r->e, cap * sizeof(*ne));
+            struct entry *ne = p2p__realloc(r->e, cap * sizeof(*ne));
             if (!ne)
                 return P2P_ERR_NOMEM;
             r->e = ne;
@@ -353,12 +361,13 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
         if (a >= 0 && sorted) {
             if (n_order == r->cap_order) {
                 size_t cap = r->cap_order ? 2 * r->cap_order : 256;
-                struct order *no = realloc(r->order, cap * sizeof(*no));
+                struct order *no = p2p__realloc(r->order, cap * sizeof(*no));
                 if (no) {
                     r->order = no;
                     r->cap_order = cap;
                 } else {
-                    sorted = false;
+                    sorted = false;   /* served unsorted this once */
+                    r->nomem++;
                 }
             }
             if (sorted)

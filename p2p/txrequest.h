@@ -88,6 +88,9 @@ size_t p2p_txreq_size(const struct p2p_txreq *r);
  * timeout, or a reqtime not yet reached), or UINT64_MAX. Announcements
  * already due but held back by a full per-peer window are not deadlines:
  * they go out at the next poll after a request completes. */
+/* Allocations poll could not make since the last call (it then served
+ * that poll unsorted); for the caller's local-error count. */
+uint64_t p2p_txreq_take_nomem(struct p2p_txreq *r);
 uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r, uint64_t now_ms);
 /* Asserts internal consistency (tests). */
 void p2p_txreq_check(const struct p2p_txreq *r);

@@ -105,7 +105,7 @@ bool p2p_idset_has(const struct p2p_idset *s, uint64_t id)
 static bool idset_grow(struct p2p_idset *s)
 {
     size_t cap = s->slots ? 2 * (s->mask + 1) : IDSET_MIN_SLOTS;
-    uint64_t *ns = calloc(cap, sizeof(uint64_t));
+    uint64_t *ns = p2p__calloc(cap, sizeof(uint64_t));
     if (!ns)
         return false;
     for (size_t i = 0; s->slots && i <= s->mask; i++) {
@@ -165,16 +165,17 @@ bool p2p_filter_has(const struct p2p_filter *f, uint64_t id)
     return p2p_idset_has(&f->gen[0], id) || p2p_idset_has(&f->gen[1], id);
 }
 
-void p2p_filter_add(struct p2p_filter *f, uint64_t id)
+int p2p_filter_add(struct p2p_filter *f, uint64_t id)
 {
     if (p2p_filter_has(f, id))
-        return;
-    if (!p2p_idset_add(&f->gen[f->cur], id)) {
-        /* Current generation full: the older one is forgotten. */
-        f->cur ^= 1;
-        p2p_idset_clear(&f->gen[f->cur]);
-        p2p_idset_add(&f->gen[f->cur], id);
-    }
+        return 0;
+    struct p2p_idset *g = &f->gen[f->cur];
+    if (g->count < g->max)
+        return p2p_idset_add(g, id) ? 0 : P2P_ERR_NOMEM;
+    /* Current generation full: the older one is forgotten. */
+    f->cur ^= 1;
+    p2p_idset_clear(&f->gen[f->cur]);
+    return p2p_idset_add(&f->gen[f->cur], id) ? 0 : P2P_ERR_NOMEM;
 }
 
 /* ---- hmap ---- */
@@ -228,7 +229,7 @@ static int grow(struct p2p_hmap *m)
     size_t cap = m->slots ? 2 * (m->mask + 1) : 64;
     struct p2p_hmap_slot *old = m->slots;
     size_t old_cap = m->slots ? m->mask + 1 : 0;
-    struct p2p_hmap_slot *ns = calloc(cap, sizeof(*ns));
+    struct p2p_hmap_slot *ns = p2p__calloc(cap, sizeof(*ns));
     if (!ns)
         return P2P_ERR_NOMEM;
     m->slots = ns;
@@ -290,3 +291,47 @@ bool p2p_hmap_del(struct p2p_hmap *m, const uint8_t key[32])
     }
     return true;
 }
+
+#ifdef P2P_ALLOC_INJECT
+/* ---- allocation-failure injection (test library only) ---- */
+static uint64_t alloc_countdown, alloc_count, alloc_failed;
+
+static bool alloc_fails(void)
+{
+    alloc_count++;
+    if (alloc_countdown == 0 || --alloc_countdown > 0)
+        return false;
+    alloc_failed++;
+    return true;
+}
+
+void *p2p__malloc(size_t n)
+{
+    return alloc_fails() ? NULL : malloc(n);
+}
+
+void *p2p__calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : calloc(n, size);
+}
+
+void *p2p__realloc(void *q, size_t n)
+{
+    return alloc_fails() ? NULL : realloc(q, n);
+}
+
+void p2p__alloc_fail_nth(uint64_t n)
+{
+    alloc_countdown = n;
+}
+
+uint64_t p2p__alloc_count(void)
+{
+    return alloc_count;
+}
+
+uint64_t p2p__alloc_failed(void)
+{
+    return alloc_failed;
+}
+#endif

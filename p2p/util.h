@@ -6,6 +6,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+
+/* ---- Allocation: p2p/ allocates through these. The production library
+ * gets libc itself (inline, nothing added). The test library built with
+ * P2P_ALLOC_INJECT (tests/unit/test_alloc_fail.c) counts allocations and
+ * fails the Nth, so the out-of-memory paths run in tests. ---- */
+#ifdef P2P_ALLOC_INJECT
+void *p2p__malloc(size_t n);
+void *p2p__calloc(size_t n, size_t size);
+void *p2p__realloc(void *q, size_t n);
+/* The nth allocation from now fails (1: the next one); 0: none fails. */
+void p2p__alloc_fail_nth(uint64_t n);
+/* Allocations made, and made to fail, since the process started. */
+uint64_t p2p__alloc_count(void);
+uint64_t p2p__alloc_failed(void);
+#else
+static inline void *p2p__malloc(size_t n) { return malloc(n); }
+static inline void *p2p__calloc(size_t n, size_t size) { return calloc(n, size); }
+static inline void *p2p__realloc(void *q, size_t n) { return realloc(q, n); }
+#endif
 
 /* ---- PRNG: xoshiro256**, seeded with splitmix64. Not cryptographic: it
  * picks peers and nonces, and must replay from a seed in tests. ---- */
@@ -47,7 +67,8 @@ struct p2p_filter {
 int p2p_filter_init(struct p2p_filter *f, size_t gen_max);
 void p2p_filter_free(struct p2p_filter *f);
 bool p2p_filter_has(const struct p2p_filter *f, uint64_t id);
-void p2p_filter_add(struct p2p_filter *f, uint64_t id);
+/* 0, or P2P_ERR_NOMEM: the id is not remembered. */
+int p2p_filter_add(struct p2p_filter *f, uint64_t id);
 
 /* ---- Map from 32-byte keys to u32 values, with deletion (linear probing,
  * backward-shift delete: no tombstones). ---- */

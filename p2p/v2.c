@@ -5,6 +5,7 @@
 
 #include "crypto/sec.h"
 #include "p2p/err.h"
+#include "p2p/util.h"
 
 /* Wire type ids of frequent commands. Part of the format: append only. */
 static const char *const type_names[] = {
@@ -324,7 +325,7 @@ long p2p_v2_feed(struct p2p_v2 *v, const uint8_t *in, size_t len, struct p2p_v2_
                 cap *= 2;
             if (cap > need)
                 cap = need;
-            uint8_t *b = realloc(v->buf, cap);
+            uint8_t *b = p2p__realloc(v->buf, cap);
             if (!b)
                 return fail(v, P2P_ERR_NOMEM);
             v->buf = b;

@@ -7,6 +7,7 @@
 
 #include "chain/err.h"
 #include "crypto/hash.h"
+#include "p2p/util.h"
 
 static const char *const cmd_names[P2P_CMD_COUNT] = {
     [P2P_CMD_VERSION] = "version",   [P2P_CMD_VERACK] = "verack",
@@ -226,7 +227,7 @@ static int framer_reserve(struct p2p_framer *f, size_t more)
         cap = want;
     if (cap > f->hdr.len)
         cap = f->hdr.len;
-    uint8_t *nb = realloc(f->buf, cap);
+    uint8_t *nb = p2p__realloc(f->buf, cap);
     if (!nb)
         return P2P_ERR_NOMEM;
     f->buf = nb;
@@ -285,7 +286,7 @@ static ssize_t v1_feed(struct p2p_framer *f, const uint8_t *in, size_t len,
 
 static int v2_begin(struct p2p_framer *f, bool initiator, const uint8_t *node_sk)
 {
-    f->v2 = calloc(1, sizeof(*f->v2));
+    f->v2 = p2p__calloc(1, sizeof(*f->v2));
     if (!f->v2)
         return P2P_ERR_NOMEM;
     int err = p2p_v2_init(f->v2, initiator, f->magic, NULL);

@@ -16,6 +16,7 @@
 #include "chain/params.h"
 #include "crypto/sig.h"
 #include "p2p/simnet.h"
+#include "simnet_helpers.h"
 
 #define NODES 10u
 #define SENDERS 100u
@@ -38,19 +39,6 @@ static void sender_key(unsigned s, uint8_t pk[32], uint8_t sk[64])
     seed[1] = (uint8_t)(s >> 8);
     seed[31] = 0xc7;
     sig_keypair_from_seed(pk, sk, seed);
-}
-
-static void mine_at(struct simnet *sn, size_t node)
-{
-    struct chain_block b;
-    uint8_t pk[32] = { 0x42 };
-    struct chain *c = simnet_chain(sn, node);
-    assert_int_equal(chain_block_template(c, pk, simnet_now(sn), &b), 0);
-    for (uint64_t start = 0; !chain_mine(&b.hdr, start, 1000); start += 1000)
-        ;
-    assert_int_equal(p2p_submit_block(simnet_p2p(sn, node), &b, simnet_now(sn)),
-                     CHAIN_ST_NEW_TIP);
-    chain_block_free(&b);
 }
 
 static size_t min_mempool(struct simnet *sn)
@@ -100,7 +88,7 @@ static void test_sender_chains_reach_every_mempool(void **state)
         chain_tx_sign(&tx, dev_sk);
         assert_int_equal(p2p_submit_tx(p0, &tx, simnet_now(sn)), CHAIN_TX_ACCEPTED);
     }
-    mine_at(sn, 0);
+    sn_mine_at(sn, 0);
     simnet_run_for(sn, 5000);
     for (size_t i = 0; i < NODES; i++) {
         assert_int_equal(chain_height(simnet_chain(sn, i)), 1);
