@@ -61,7 +61,24 @@ struct chain_events {
      * tx a reorg returned or sent back to the waiting area. */
     void (*tx_added)(void *ctx, const uint8_t txid[32], const struct chain_tx *tx,
                      uint64_t origin_tag);
+    /* A tx that had tx_added left the pending set for a reason other than a
+     * block including it (enum chain_tx_removal; chain_tx_removal_name).
+     * Called before the tx is freed. A waiting (future-nonce) tx never had
+     * tx_added and gets none; a tx sent back to the waiting area does (it
+     * has tx_added again when its gap fills). */
+    void (*tx_removed)(void *ctx, const uint8_t txid[32], const struct chain_tx *tx,
+                       int reason);
 };
+/* Why a tx left the mempool (bitcoind's MemPoolRemovalReason, less BLOCK). */
+enum chain_tx_removal {
+    CHAIN_TX_RM_EXPIRY = 1,   /* older than the mempool expiry (or its sender's earlier tx was) */
+    CHAIN_TX_RM_SIZELIMIT,    /* evicted to keep the mempool under its byte cap */
+    CHAIN_TX_RM_REPLACED,     /* same sender + nonce with a higher fee took its place */
+    CHAIN_TX_RM_CONFLICT,     /* a connected block spent its nonce or balance with other txs */
+    CHAIN_TX_RM_REORG,        /* no longer valid after blocks were disconnected */
+};
+/* "expiry", "sizelimit", "replaced", "conflict", "reorg"; "unknown" otherwise. */
+const char *chain_tx_removal_name(int reason);
 
 /* Opens (creating if needed) the chain. Returns 0 and *out, or an error. */
 int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_ms);

@@ -972,6 +972,12 @@ static void on_tx_added(void *ctx, const struct mp_entry *e)
     CHAIN_EMIT(c, tx_added, e->txid, &e->tx, e->origin);
 }
 
+static void on_tx_removed(void *ctx, const struct mp_entry *e, int reason)
+{
+    struct chain *c = ctx;
+    CHAIN_EMIT(c, tx_removed, e->txid, &e->tx, reason);
+}
+
 int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_ms)
 {
     struct chain *c;
@@ -995,6 +1001,7 @@ int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_
     if (err)
         goto fail;
     c->mp.on_added = on_tx_added;
+    c->mp.on_removed = on_tx_removed;
     c->mp.ctx = c;
     if ((err = store_open(&c->st, cfg->db_path)) != 0)
         goto fail;
@@ -1073,7 +1080,8 @@ void chain_set_events(struct chain *c, const struct chain_events *ev)
 
 static bool listener_used(const struct chain_events *ev)
 {
-    return ev->block_connected || ev->block_disconnected || ev->reorg || ev->tx_added;
+    return ev->block_connected || ev->block_disconnected || ev->reorg || ev->tx_added ||
+           ev->tx_removed;
 }
 
 int chain_add_listener(struct chain *c, const struct chain_events *ev)

@@ -134,11 +134,21 @@ static int pending_append(struct mempool *mp, struct mp_sender *s, struct mp_ent
     return 0;
 }
 
-/* Remove and free the sender's pending txs from index i on. */
-static void pending_truncate(struct mempool *mp, struct mp_sender *s, size_t i)
+/* e leaves the pending set for reason (a CHAIN_TX_RM_*; 0: it never had
+ * on_added, say nothing). */
+static void removed(struct mempool *mp, const struct mp_entry *e, int reason)
+{
+    if (reason && mp->on_removed)
+        mp->on_removed(mp->ctx, e, reason);
+}
+
+/* Remove and free the sender's pending txs from index i on (reason as
+ * removed()). */
+static void pending_truncate(struct mempool *mp, struct mp_sender *s, size_t i, int reason)
 {
     while (s->n > i) {
         struct mp_entry *e = s->e[--s->n];
+        removed(mp, e, reason);
         hmap_del(&mp->txs, e->txid);
         s->spent -= cost(&e->tx);
         mp->bytes -= e->size;
@@ -324,9 +334,10 @@ static bool evict_to_cap(struct mempool *mp, const struct mp_entry *watch)
         }
         if (!worst)
             break;
-        if (worst->e[worst->n - 1] == watch)
-            hit = true;
-        pending_truncate(mp, worst, worst->n - 1);
+        /* watch has had no on_added yet: its caller reports it rejected. */
+        bool is_watch = worst->e[worst->n - 1] == watch;
+        hit = hit || is_watch;
+        pending_truncate(mp, worst, worst->n - 1, is_watch ? 0 : CHAIN_TX_RM_SIZELIMIT);
         sender_drop_if_empty(mp, worst);
     }
     return hit;
@@ -391,6 +402,7 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
     s->e[idx] = e;
     s->spent = spent + cost(tx);
     mp->bytes = mp->bytes - old->size + e->size;
+    removed(mp, old, CHAIN_TX_RM_REPLACED);
     free(old);
     if (evict_to_cap(mp, e))
         return CHAIN_ERR_MEMPOOL_FULL;
@@ -480,12 +492,24 @@ static void orphan_keep(struct mempool *mp, struct mp_entry *e, uint64_t next)
         free(e);
 }
 
+/* Why a pending tx the rebuild does not keep left (0: a connected block
+ * included it; no event). base is the sender's ledger nonce. */
+static int rebuild_reason(const struct mp_entry *e, const struct hmap *confirmed,
+                          uint64_t base, bool reorg)
+{
+    if (hmap_get(confirmed, e->txid))
+        return 0;
+    return e->tx.nonce < base || !reorg ? CHAIN_TX_RM_CONFLICT : CHAIN_TX_RM_REORG;
+}
+
 /* Re-check one sender's sequence against the ledger, merging in txs
  * returned from disconnected blocks. A candidate past a gap (an earlier
  * nonce no longer affordable, or missing) waits in the orphan area, so the
- * sender's sequence resumes when the gap is filled. */
+ * sender's sequence resumes when the gap is filled. confirmed holds the
+ * txids of the connected blocks; reorg: blocks were disconnected. */
 static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint8_t pk[32],
-                          const struct chain_tx *const *ret, size_t n_ret, uint64_t now_ms)
+                          const struct chain_tx *const *ret, size_t n_ret,
+                          const struct hmap *confirmed, bool reorg, uint64_t now_ms)
 {
     struct mp_sender *s = sender_get(mp, pk, false);
     size_t n_old = s ? s->n : 0, n = 0;
@@ -526,7 +550,8 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
     qsort(c, n, sizeof *c, cmp_cand);
 
     const struct ledger_account *a = ledger_get(l, pk);
-    uint64_t next = a ? a->nonce : 0, bal = a ? a->balance : 0;
+    const uint64_t base = a ? a->nonce : 0;
+    uint64_t next = base, bal = a ? a->balance : 0;
     for (size_t i = 0; i < n; i++) {
         struct mp_entry *e = c[i].e;
         bool keep = e->tx.nonce == next && bal >= cost(&e->tx) && !hmap_get(&mp->txs, e->txid);
@@ -540,9 +565,13 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
         } else if (e->tx.nonce > next) {
             /* Its source relayed it long ago: when the gap fills it comes
              * back like a tx a reorg returned. */
+            if (!c[i].returned)
+                removed(mp, e, rebuild_reason(e, confirmed, base, reorg));
             e->origin = CHAIN_ORIGIN_NONE;
             orphan_keep(mp, e, next);
         } else {
+            if (!c[i].returned)
+                removed(mp, e, rebuild_reason(e, confirmed, base, reorg));
             free(e);
         }
     }
@@ -569,18 +598,23 @@ int mempool_update(struct mempool *mp, const struct ledger *l,
                    const struct chain_block *const *disc, size_t n_disc,
                    const struct chain_block *const *conn, size_t n_conn, uint64_t now_ms)
 {
-    struct hmap touched;
+    struct hmap touched, confirmed;
     const struct chain_tx **ret = NULL;
     size_t n_ret = 0, cap_ret = 0;
     int err = 0;
 
     hmap_init(&touched, mp->txs.salt);
+    hmap_init(&confirmed, mp->txs.salt);
     /* Senders of connected txs changed nonce and balance; on a disconnect
-     * recipients also lose what they received. */
+     * recipients also lose what they received. Their txids tell a pending
+     * tx a block included (no removal event) from one it conflicts with. */
     for (size_t b = 0; b < n_conn && !err; b++)
         for (size_t i = 0; i < conn[b]->n_tx && !err; i++)
-            if (!chain_tx_is_coinbase(&conn[b]->txs[i]))
+            if (!chain_tx_is_coinbase(&conn[b]->txs[i])) {
                 err = touch_add(&touched, conn[b]->txs[i].from);
+                if (!err && mp->on_removed)
+                    err = touch_add(&confirmed, conn[b]->txs[i].txid);
+            }
     for (size_t b = 0; b < n_disc; b++)
         cap_ret += disc[b]->n_tx;
     if (cap_ret && !(ret = malloc(cap_ret * sizeof *ret)))
@@ -612,10 +646,11 @@ int mempool_update(struct mempool *mp, const struct ledger *l,
         size_t k = 0;
         while (lo + k < n_ret && memcmp(ret[lo + k]->from, pk, 32) == 0)
             k++;
-        err = sender_rebuild(mp, l, pk, k ? &ret[lo] : NULL, k, now_ms);
+        err = sender_rebuild(mp, l, pk, k ? &ret[lo] : NULL, k, &confirmed, n_disc > 0, now_ms);
     }
     free(ret);
     hmap_free(&touched);
+    hmap_free(&confirmed);
     evict_to_cap(mp, NULL);
     return err;
 }
@@ -628,7 +663,7 @@ void mempool_expire(struct mempool *mp, uint64_t now_ms)
         struct mp_sender *s = mp->senders.slots[i].val;
         for (size_t j = 0; j < s->n; j++)
             if (now_ms - s->e[j]->time_ms >= mp->expiry_ms && now_ms >= s->e[j]->time_ms) {
-                pending_truncate(mp, s, j);
+                pending_truncate(mp, s, j, CHAIN_TX_RM_EXPIRY);
                 break;
             }
         /* Deleting from a map while scanning it is safe: slots only turn
@@ -691,4 +726,16 @@ bool mempool_check(const struct mempool *mp, const struct ledger *l)
         mp->orphan_bytes > MEMPOOL_ORPHAN_MAX_BYTES)
         return false;
     return bytes == mp->bytes && count == mp->txs.count && mp->bytes <= mp->max_bytes;
+}
+
+const char *chain_tx_removal_name(int reason)
+{
+    switch (reason) {
+    case CHAIN_TX_RM_EXPIRY: return "expiry";
+    case CHAIN_TX_RM_SIZELIMIT: return "sizelimit";
+    case CHAIN_TX_RM_REPLACED: return "replaced";
+    case CHAIN_TX_RM_CONFLICT: return "conflict";
+    case CHAIN_TX_RM_REORG: return "reorg";
+    default: return "unknown";
+    }
 }

@@ -77,6 +77,9 @@ struct mempool {
     struct sigcache sigs;
     /* Called for every tx that enters the pending set. */
     void (*on_added)(void *ctx, const struct mp_entry *e);
+    /* Called for a tx on_added announced that leaves the pending set other
+     * than confirmed by a block; reason is a CHAIN_TX_RM_*. */
+    void (*on_removed)(void *ctx, const struct mp_entry *e, int reason);
     void *ctx;
 };
 

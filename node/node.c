@@ -322,6 +322,16 @@ static void ev_tx_added(void *ctx, const uint8_t txid[32], const struct chain_tx
     node_notify_tx_added(n->notify, txid, tx);
 }
 
+static void ev_tx_removed(void *ctx, const uint8_t txid[32], const struct chain_tx *tx,
+                          int reason)
+{
+    (void)tx;
+    struct node *n = ctx;
+    NODE_LOG(&n->log, NODE_LOG_DEBUG, NODE_LOG_CAT_MEMPOOL, "tx_removed", LF_HASH("txid", txid),
+             LF_STR("reason", chain_tx_removal_name(reason)));
+    node_notify_tx_removed(n->notify, txid);
+}
+
 static void ev_block_disconnected(void *ctx, const uint8_t hash[32], uint32_t height)
 {
     struct node *n = ctx;
@@ -1007,6 +1017,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
         .block_disconnected = ev_block_disconnected,
         .reorg = ev_reorg,
         .tx_added = ev_tx_added,
+        .tx_removed = ev_tx_removed,
     };
 
     chain_set_events(n->chain, &cev);   /* node/'s own listener, beside the core's */

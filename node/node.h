@@ -222,6 +222,8 @@ void node_notify_block_connected(struct node_notify *nt, const uint8_t hash[32],
 void node_notify_block_disconnected(struct node_notify *nt, const uint8_t hash[32]);
 void node_notify_tx_added(struct node_notify *nt, const uint8_t txid[32],
                           const struct chain_tx *tx);
+/* A tx that had node_notify_tx_added left the mempool, not into a block. */
+void node_notify_tx_removed(struct node_notify *nt, const uint8_t txid[32]);
 void node_notify_stats(const struct node_notify *nt, uint64_t *sent, uint64_t *dropped);
 void node_notify_stop(struct node_notify *nt);
 void node_notify_close(struct node_notify *nt);

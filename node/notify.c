@@ -7,7 +7,9 @@
  * endian. Bodies: hashblock/hashtx 32 bytes in display order (reversed),
  * rawblock/rawtx the serialization, sequence hash(32, display order) + one
  * label byte: 'C' block connected, 'D' disconnected, 'A' tx entered the
- * mempool followed by the mempool sequence as 8 bytes little endian. As
+ * mempool and 'R' tx left it other than into a block (expiry, eviction,
+ * replacement, a conflicting block, a reorg), both followed by the mempool
+ * sequence as 8 bytes little endian (one counter for A and R). As
  * bitcoind, hashtx/rawtx fire both when a tx enters the mempool and for
  * every tx (coinbase too) of a connected block.
  *
@@ -334,6 +336,14 @@ void node_notify_tx_added(struct node_notify *nt, const uint8_t txid[32],
     publish_tx(nt, txid, tx);
     uint64_t seq = ++nt->mempool_seq;
     publish_seq(nt, txid, 'A', &seq);
+}
+
+void node_notify_tx_removed(struct node_notify *nt, const uint8_t txid[32])
+{
+    if (!nt)
+        return;
+    uint64_t seq = ++nt->mempool_seq;
+    publish_seq(nt, txid, 'R', &seq);
 }
 
 void node_notify_stats(const struct node_notify *nt, uint64_t *sent, uint64_t *dropped)

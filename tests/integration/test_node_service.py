@@ -497,6 +497,8 @@ def test_zmq_and_blocknotify(env):
         assert adds and {x["body"][:64] for x in adds} <= set(txids)
         mseq = [int.from_bytes(bytes.fromhex(x["body"][66:]), "little") for x in adds]
         assert mseq == sorted(mseq) and len(set(mseq)) == len(mseq)
+        # every tx of the run was confirmed: none left the mempool otherwise
+        assert not [x for x in seq if x["body"][64:66] == "52"], seq                # 'R'
         assert set(txids) <= rawtx
         # -blocknotify: one line per tip change, the hash for %s
         connected = [e["hash"] for e in c.events("block_connected")]
@@ -510,6 +512,86 @@ def test_zmq_and_blocknotify(env):
     assert c.stop() == 0
     b.stop()
     a.stop()
+
+
+def zmq_subscriber(env, *endpoints):
+    """Start zmq_sub.py on endpoints; returns (process, file, msgs())."""
+    import json as _json
+    out_path = os.path.join(env.tmp, "zmq-%d.out" % len(env.procs))
+    outf = open(out_path, "w")
+    sub = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "zmq_sub.py"), "120"] + list(endpoints), stdout=outf,
+        stderr=subprocess.STDOUT)
+    env.procs.append(sub)
+
+    def msgs():
+        with open(out_path) as f:
+            return [_json.loads(line) for line in f if line.strip()]
+    wait_for("subscriber up", lambda: any(m.get("ready") for m in msgs()))
+    return sub, outf, msgs
+
+
+def test_zmq_sequence_removed(env):
+    """sequence 'R': a tx in a's mempool (published 'A') that a block mined on
+    b conflicts with (same sender and nonce, another tx) leaves a's mempool
+    when a syncs b's chain: 'R' with the next mempool sequence, after 'A'."""
+    from harness import free_port
+    ep = "tcp://127.0.0.1:%d" % free_port()
+    a = env.node("a", "--connect=0", "--debug=mempool", "--zmqpubsequence=" + ep).start()
+    b = env.node("b", "--connect=0").start()
+    sub, outf, msgs = zmq_subscriber(env, ep)
+
+    def seq_msgs(label):
+        return [x for x in msgs() if x.get("topic") == "sequence" and
+                x["body"][64:66] == label.encode().hex()]
+    try:
+        # ZMQ's slow joiner: blocks on a until the subscriber has seen one
+        warm = []
+
+        def seen_block():
+            warm.append(a.call("generate", 1)[0])
+            time.sleep(0.3)
+            return bool(seq_msgs("C"))
+        wait_for("first 'C'", seen_block, timeout=60, interval=0.1)
+        dev = os.path.join(env.tmp, "dev.key")
+        a.cli("devkey", dev)
+        devaddr = a.cli("address", dev)
+        nonce = a.call("getaccount", devaddr)["next_nonce"]
+        t1 = a.cli("tx", dev, "55" * 32, "1000", "1000", str(nonce))
+        t2 = a.cli("tx", dev, "66" * 32, "2000", "1000", str(nonce))
+        txid1 = a.call("sendrawtransaction", t1)
+        txid2 = b.call("sendrawtransaction", t2)
+        assert txid1 != txid2
+        wait_for("'A' for the tx", lambda: [x for x in seq_msgs("A")
+                                            if x["body"][:64] == txid1])
+        # b's chain outgrows a's, its first block confirming the conflicting tx
+        b.call("generate", len(warm) + 1)
+        assert txid2 in b.call("getblock", b.call("getblockhash", 1))["tx"]
+        a.call("addnode", "127.0.0.1:%d" % b.port, "onetry")
+        tip = b.call("getbestblockhash")
+        wait_for("a on b's chain", lambda: a.call("getbestblockhash") == tip, timeout=60)
+        removed = wait_for("'R' for the tx", lambda: [x for x in seq_msgs("R")
+                                                      if x["body"][:64] == txid1], timeout=30)
+        assert len(removed) == 1, removed
+        added = [x for x in seq_msgs("A") if x["body"][:64] == txid1]
+        assert len(added) == 1, added
+
+        def mseq(x):
+            return int.from_bytes(bytes.fromhex(x["body"][66:]), "little")
+        assert len(removed[0]["body"]) == 2 * (32 + 1 + 8), removed
+        assert mseq(removed[0]) > mseq(added[0]), (added, removed)
+        assert txid1 not in a.call("getrawmempool")
+        # a reorged to b's chain: the log names the reason
+        assert [e["reason"] for e in a.events("tx_removed") if e["txid"] == txid1] == \
+            ["conflict"], a.events("tx_removed")
+        # the confirmed tx has no 'R' (it never was in a's mempool either)
+        assert not [x for x in seq_msgs("R") if x["body"][:64] == txid2]
+    finally:
+        sub.kill()
+        sub.wait()
+        outf.close()
+    assert a.stop() == 0
+    b.stop()
 
 
 def test_ping_microseconds(env):
@@ -535,6 +617,7 @@ TESTS = [
     test_rpc_auth_pacing,
     test_metrics_promtool,
     test_zmq_and_blocknotify,
+    test_zmq_sequence_removed,
     test_ping_microseconds,
 ]
 

@@ -505,6 +505,106 @@ static void test_sigcache_bounded(void **state)
     sigcache_free(&sc);
 }
 
+/* ---- removal events (tx_removed: ZMQ sequence 'R') ---- */
+
+struct removals {
+    size_t n;
+    uint8_t txid[16][32];
+    int reason[16];
+};
+
+static void on_removed(void *ctx, const uint8_t txid[32], const struct chain_tx *tx, int reason)
+{
+    struct removals *r = ctx;
+    assert_memory_equal(txid, tx->txid, 32);
+    assert_true(r->n < 16);
+    memcpy(r->txid[r->n], txid, 32);
+    r->reason[r->n++] = reason;
+}
+
+static void listen_removals(struct chain *c, struct removals *r)
+{
+    memset(r, 0, sizeof *r);
+    struct chain_events ev = { .ctx = r, .tx_removed = on_removed };
+    assert_true(chain_add_listener(c, &ev) > 0);
+}
+
+static void assert_removed(const struct removals *r, size_t i, const struct chain_tx *tx,
+                           int reason)
+{
+    assert_true(i < r->n);
+    assert_memory_equal(r->txid[i], tx->txid, 32);
+    assert_int_equal(r->reason[i], reason);
+}
+
+/* Every way a tx that entered the pending set leaves it, other than a block
+ * including it, reports the reason; confirmed txs, txs that only waited and
+ * a tx refused at once for the byte cap report nothing. */
+static void test_removal_events(void **state)
+{
+    (void)state;
+    size_t txsz = TX_FIXED_SIZE + 1;
+    const uint64_t exp = 60000;
+    struct chain *c = open_cfg(3 * txsz, exp);
+    struct removals r;
+    struct tkey k[5];
+    fund(c, 5);
+    listen_removals(c, &r);
+    for (unsigned i = 0; i < 5; i++)
+        tkey(&k[i], i + 1);
+
+    /* replaced: same sender and nonce, higher fee */
+    struct chain_tx a0 = tmk_tx(&k[0], k[1].pk, COIN, 1000, 0);
+    struct chain_tx a0b = tmk_tx(&k[0], k[1].pk, COIN, 3000, 0);
+    assert_int_equal(chain_mempool_accept(c, &a0, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &a0b, 0, T_NOW(P)), CHAIN_TX_REPLACED);
+    assert_int_equal(r.n, 1);
+    assert_removed(&r, 0, &a0, CHAIN_TX_RM_REPLACED);
+
+    /* sizelimit: the pool holds three; the lowest fee rate goes, and a tx
+     * too poor to get in is refused without an event */
+    struct chain_tx b0 = tmk_tx(&k[1], k[0].pk, COIN, 1500, 0);
+    struct chain_tx c0 = tmk_tx(&k[2], k[0].pk, COIN, 2000, 0);
+    struct chain_tx d0 = tmk_tx(&k[3], k[0].pk, COIN, 4000, 0);
+    struct chain_tx e0 = tmk_tx(&k[4], k[0].pk, COIN, 1000, 0);
+    assert_int_equal(chain_mempool_accept(c, &b0, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &c0, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(chain_mempool_accept(c, &d0, 0, T_NOW(P)), CHAIN_TX_ACCEPTED);
+    assert_int_equal(r.n, 2);
+    assert_removed(&r, 1, &b0, CHAIN_TX_RM_SIZELIMIT);
+    assert_int_equal(chain_mempool_accept(c, &e0, 0, T_NOW(P)), CHAIN_ERR_MEMPOOL_FULL);
+    assert_int_equal(r.n, 2);
+
+    /* A block confirms a0b as is and takes c0's nonce with another tx:
+     * conflict for c0 only (a0b confirmed: no event). */
+    struct chain_tx c0x = tmk_tx(&k[2], k[1].pk, 2 * COIN, 1000, 0);
+    struct chain_tx wait = tmk_tx(&k[4], k[0].pk, COIN, 1000, 3);
+    assert_int_equal(chain_mempool_accept(c, &wait, 0, T_NOW(P)), CHAIN_TX_WAITING);
+    struct chain_tx in_block[2] = { a0b, c0x };
+    uint8_t tip[32];
+    struct chain_block blk;
+    struct chain_result res;
+    chain_tip(c, tip);
+    tmk_block(c, tip, in_block, 2, 21, &blk);
+    assert_int_equal(chain_accept_block(c, &blk, T_NOW(P), &res), 0);
+    assert_int_equal(res.status, CHAIN_ST_NEW_TIP);
+    chain_block_free(&blk);
+    assert_int_equal(r.n, 3);
+    assert_removed(&r, 2, &c0, CHAIN_TX_RM_CONFLICT);
+    assert_true(chain_mempool_has(c, d0.txid));
+
+    /* expiry: d0 was pending longest; the waiting tx expires silently */
+    chain_tick(c, T_NOW(P) + MEMPOOL_ORPHAN_TX_EXPIRY_MS);
+    assert_int_equal(r.n, 4);
+    assert_removed(&r, 3, &d0, CHAIN_TX_RM_EXPIRY);
+    assert_int_equal(chain_mempool_count(c), 0);
+    assert_int_equal(chain_mempool_orphans(c), 0);
+    assert_string_equal(chain_tx_removal_name(CHAIN_TX_RM_CONFLICT), "conflict");
+    assert_string_equal(chain_tx_removal_name(0), "unknown");
+    assert_int_equal(chain_check(c), 0);
+    chain_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_cached_txid_is_used),
         cmocka_unit_test(test_sigcache_skips_verification),
         cmocka_unit_test(test_sigcache_bounded),
+        cmocka_unit_test(test_removal_events),
     };
     sig_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
