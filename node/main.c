@@ -31,6 +31,14 @@ static void on_sighup(uv_signal_t *h, int signum)
                  LF_STR("path", n->log.path), LF_STR("signal", "SIGHUP"));
 }
 
+static void on_ready(void *arg)
+{
+    int *ready_fd = arg;
+    if (*ready_fd >= 0)
+        node_daemon_ready(*ready_fd);
+    *ready_fd = -1;
+}
+
 int main(int argc, char **argv)
 {
     static struct node_config cfg;   /* large: keep it off the stack */
@@ -100,9 +108,13 @@ int main(int argc, char **argv)
     uv_unref((uv_handle_t *)&sighup);
     rc = node_init(&node, loop, &cfg) == 0 ? 0 : 1;
     if (rc == 0) {
-        if (ready_fd >= 0)
-            node_daemon_ready(ready_fd);
+        /* -daemon: the parent returns once the chain is loaded and p2p is
+         * up (as bitcoind's -daemonwait), so a corrupt store fails it. */
+        node.on_ready = on_ready;
+        node.ready_arg = &ready_fd;
         uv_run(loop, UV_RUN_DEFAULT);
+        if (node.failed)
+            rc = 1;
     }
     node_free(&node);
     uv_close((uv_handle_t *)&sighup, NULL);

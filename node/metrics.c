@@ -149,6 +149,21 @@ static void process_families(FILE *f, const struct node *n)
           "seconds.", (double)n->start_ms / 1000.0);
 }
 
+static void build_info(FILE *f)
+{
+    family(f, "gossipd_build_info", "gauge", "Build: version, compiler and libuv version.");
+    fprintf(f, "gossipd_build_info{version=\"%s\",compiler=\"%s\",libuv=\"%s\"} 1\n",
+            NODE_VERSION_STRING,
+#if defined(__clang__)
+            "clang " __clang_version__,
+#elif defined(__GNUC__)
+            "gcc " __VERSION__,
+#else
+            "unknown",
+#endif
+            uv_version_string());
+}
+
 static void observation_families(FILE *f, struct node *n)
 {
     const struct node_obs *o = &n->obs;
@@ -195,17 +210,7 @@ static void observation_families(FILE *f, struct node *n)
     }
     gauge(f, "gossipd_header_height", "Height of the most-work valid header.",
           chain_header_height(n->chain));
-    family(f, "gossipd_build_info", "gauge", "Build: version, compiler and libuv version.");
-    fprintf(f, "gossipd_build_info{version=\"%s\",compiler=\"%s\",libuv=\"%s\"} 1\n",
-            NODE_VERSION_STRING,
-#if defined(__clang__)
-            "clang " __clang_version__,
-#elif defined(__GNUC__)
-            "gcc " __VERSION__,
-#else
-            "unknown",
-#endif
-            uv_version_string());
+    build_info(f);
 }
 
 static void per_cmd(FILE *f, const char *name, const char *help, const uint64_t in[],
@@ -229,6 +234,16 @@ char *node_metrics(void *ctx, size_t *len)
     FILE *f = open_memstream(&buf, &size);
     if (!f)
         return NULL;
+    gauge(f, "gossipd_warmup", "1 while the chain loads at start (RPC answers -28).",
+          n->loading ? 1 : 0);
+    if (n->loading) {
+        /* The loop thread must not touch the chain while the worker loads it. */
+        gauge(f, "gossipd_uptime_seconds", "Seconds since start.",
+              (double)(node_now_ms() - n->start_ms) / 1000.0);
+        build_info(f);
+        process_families(f, n);
+        goto done;
+    }
     struct p2p_stats st;
     p2p_get_stats(n->p2p, &st);
     enum { BAN_LIST_MAX = 4096 };
@@ -301,6 +316,7 @@ char *node_metrics(void *ctx, size_t *len)
           n->rpc ? (double)node_rpc_connections(n->rpc) : 0);
     observation_families(f, n);
     process_families(f, n);
+done:
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

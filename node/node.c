@@ -591,6 +591,7 @@ static void mempool_save(struct node *n, bool at_stop)
     free(txs);
 }
 
+/* On the warm-up's worker: counts in n->load, logged by load_done. */
 static void mempool_load(struct node *n)
 {
     char path[NODE_CONFIG_PATH_MAX + 32];
@@ -613,8 +614,8 @@ static void mempool_load(struct node *n)
             dropped++;
     }
     fclose(f);
-    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "mempool_loaded", LF_UINT("txs", loaded),
-             LF_UINT("dropped", dropped));
+    n->load.mp_loaded = loaded;
+    n->load.mp_dropped = dropped;
 }
 
 /* ------------------------------------------------------------ own txs */
@@ -872,58 +873,131 @@ static int load_p2p_key(struct node *n)
     "(blocks lost to the damage are fetched again from peers), or move %s away to " \
     "resync from peers"
 
+/* Into n->load.msg: the startup_failed text for a corrupt store. */
 static void store_corrupt(struct node *n, const char *db, const char *what)
 {
     char hint[NODE_CONFIG_PATH_MAX + 256];
     snprintf(hint, sizeof hint, NODE_RECOVERY_HINT, db);
-    node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
-                 "the block store %s is corrupt: %s. To recover: %s", db, what, hint);
+    snprintf(n->load.msg, sizeof n->load.msg, "the block store %s is corrupt: %s. To recover: %s",
+             db, what, hint);
 }
 
-/* --reindex, or SQLite's quick check; then open, the tip's data present,
- * and --checkblocks. Refuses to run on a store that fails any of them. */
-static int open_chain(struct node *n, struct chain_config *cc)
+/* The warm-up's steps, as bitcoind words its -28 messages. */
+#define NODE_STEP_STARTING  "Starting..."
+#define NODE_STEP_VERIFY_DB "Verifying the block store..."
+#define NODE_STEP_REINDEX   "Reindexing blocks..."
+#define NODE_STEP_INDEX     "Loading block index..."
+#define NODE_STEP_BLOCKS    "Verifying blocks..."
+#define NODE_STEP_MEMPOOL   "Loading mempool..."
+#define NODE_STEP_P2P       "Starting network threads..."
+
+static void load_step(struct node *n, const char *step)
 {
-    const char *db = cc->db_path;
+    atomic_store(&n->load.step, step);
+}
+
+const char *node_warmup_status(struct node *n)
+{
+    return n->loading ? atomic_load(&n->load.step) : NULL;
+}
+
+/* On libuv's worker pool (the loop thread touches no chain meanwhile):
+ * --reindex, or SQLite's quick check; then open, the tip's data present,
+ * --checkblocks, and mempool.dat. Refuses a store that fails any of them.
+ * Logs nothing: load_done reports from the loop. */
+static void load_work(uv_work_t *req)
+{
+    struct node *n = req->data;
+    struct node_load *ld = &n->load;
+    const char *db = ld->cc.db_path;
     char msg[512] = "";
     uint64_t t0 = node_now_ms();
     bool exists = access(db, F_OK) == 0;
+    ld->rc = -1;
     if (n->cfg.reindex && exists) {
-        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_start", LF_STR("db", db));
-        struct chain_reindex_stats st;
-        int rc = chain_reindex(cc, db, node_now_ms(), &st);
+        load_step(n, NODE_STEP_REINDEX);
+        int rc = chain_reindex(&ld->cc, db, node_now_ms(), &ld->st);
         if (rc != 0) {
-            node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
-                         "--reindex of %s failed: %s (the old file is unchanged); move it "
-                         "away to resync from peers", db, chain_strerror(rc));
-            return -1;
+            snprintf(ld->msg, sizeof ld->msg, "--reindex of %s failed: %s (the old file is "
+                     "unchanged); move it away to resync from peers", db, chain_strerror(rc));
+            return;
         }
-        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_done",
-                 LF_UINT("bodies", st.bodies), LF_UINT("connected", st.connected),
-                 LF_UINT("unreadable", st.unreadable), LF_UINT("invalid", st.invalid),
-                 LF_UINT("height", st.height), LF_UINT("ms", node_now_ms() - t0));
-    } else if (exists && chain_verify_db(db, msg, sizeof msg) != 0) {
-        store_corrupt(n, db, msg[0] ? msg : "SQLite's quick_check failed");
-        return -1;
+        ld->reindexed = true;
+    } else if (exists) {
+        load_step(n, NODE_STEP_VERIFY_DB);
+        if (chain_verify_db(db, msg, sizeof msg) != 0) {
+            store_corrupt(n, db, msg[0] ? msg : "SQLite's quick_check failed");
+            return;
+        }
     }
-    int rc = chain_open(&n->chain, cc, node_now_ms());
+    load_step(n, NODE_STEP_INDEX);
+    int rc = chain_open(&n->chain, &ld->cc, node_now_ms());
     if (rc != 0) {
+        n->chain = NULL;
         snprintf(msg, sizeof msg, "cannot load it (%s)", chain_strerror(rc));
         store_corrupt(n, db, msg);
-        return -1;
+        return;
     }
-    uint32_t checked = 0;
+    load_step(n, NODE_STEP_BLOCKS);
     if (chain_check_tip_data(n->chain, msg, sizeof msg) != 0 ||
-        chain_check_blocks(n->chain, (uint32_t)n->cfg.checkblocks, &checked, msg, sizeof msg) != 0) {
+        chain_check_blocks(n->chain, (uint32_t)n->cfg.checkblocks, &ld->checked, msg,
+                           sizeof msg) != 0) {
         chain_close(n->chain);
         n->chain = NULL;
         store_corrupt(n, db, msg);
-        return -1;
+        return;
+    }
+    ld->store_ms = node_now_ms() - t0;
+    load_step(n, NODE_STEP_MEMPOOL);
+    mempool_load(n);
+    load_step(n, NODE_STEP_P2P);
+    ld->rc = 0;
+}
+
+/* A start step after node_init failed (already logged): stop, exit 1. */
+static void start_failed(struct node *n)
+{
+    n->failed = true;
+    node_request_stop(n);
+}
+
+static int start_network(struct node *n);
+
+/* Back on the loop: report the load, then start everything that needs the
+ * chain, unless a stop came first. */
+static void load_done(uv_work_t *req, int status)
+{
+    struct node *n = req->data;
+    struct node_load *ld = &n->load;
+    if (ld->reindexed)
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_done",
+                 LF_UINT("bodies", ld->st.bodies), LF_UINT("connected", ld->st.connected),
+                 LF_UINT("unreadable", ld->st.unreadable), LF_UINT("invalid", ld->st.invalid),
+                 LF_UINT("height", ld->st.height), LF_UINT("ms", ld->store_ms));
+    if (status != 0 || ld->rc != 0) {
+        n->loading = false;
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed", "%s",
+                     status != 0 ? uv_strerror(status) : ld->msg);
+        start_failed(n);
+        return;
     }
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "store_checked",
-             LF_UINT("height", chain_height(n->chain)), LF_UINT("checkblocks", checked),
-             LF_UINT("ms", node_now_ms() - t0));
-    return 0;
+             LF_UINT("height", chain_height(n->chain)), LF_UINT("checkblocks", ld->checked),
+             LF_UINT("ms", ld->store_ms));
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "mempool_loaded",
+             LF_UINT("txs", ld->mp_loaded), LF_UINT("dropped", ld->mp_dropped));
+    if (n->stopping) {
+        n->loading = false;   /* node_free logs node_stop (during: warm-up) */
+        return;
+    }
+    if (start_network(n) != 0) {
+        n->loading = false;
+        start_failed(n);
+        return;
+    }
+    n->loading = false;
+    if (n->on_ready)
+        n->on_ready(n->ready_arg);
 }
 
 int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
@@ -973,21 +1047,80 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
                      "--mine needs --network testnet (on regtest use the generate RPC)");
         return -1;
     }
-
-    char db[NODE_CONFIG_PATH_MAX + 16];
-    snprintf(db, sizeof db, "%s/chain.db", cfg->datadir);
-    struct chain_config cc = { .params = cfg->params, .db_path = db, .salt = sec_random_u64() };
-    if (open_chain(n, &cc) != 0)
-        return -1;
-    if (load_node_key(n) != 0)
-        return -1;
-    mempool_load(n);
     char nerr[512];
     if (node_notify_open(&n->notify, n, nerr, sizeof nerr) != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed", "%s", nerr);
         return -1;
     }
 
+    /* RPC first (as bitcoind): a caller gets -28 and the step while the
+     * chain loads, not a refused connection; the cookie is there for it. */
+    char cookie[NODE_CONFIG_PATH_MAX + 16];
+    snprintf(cookie, sizeof cookie, "%s/.cookie", cfg->datadir);
+    struct node_rpc_config rc_cfg = {
+        .bind = cfg->rpc_bind,
+        .port = cfg->rpc_port,
+        .user = cfg->rpc_user[0] ? cfg->rpc_user : NULL,
+        .password = cfg->rpc_user[0] ? cfg->rpc_password : NULL,
+        .cookie_path = cookie,
+        .methods = node_rpc_methods,
+        .n_methods = node_rpc_methods_count,
+        .ctx = n,
+        .metrics = node_metrics,
+        .warmup = node_rpc_warmup,
+        .log = &n->log,
+    };
+    rc = node_rpc_server_new(&n->rpc, &rc_cfg);
+    const char *what = "rpc";
+    if (rc == 0)
+        rc = node_rpc_listen(n->rpc, loop, &what);
+    if (rc != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "%s %s:%u: %s", what, cfg->rpc_bind, (unsigned)cfg->rpc_port,
+                     rc == -EINVAL ? "invalid" : uv_strerror(rc));
+        return -1;
+    }
+    const char *exposed = node_rpc_exposure(cfg->rpc_bind, cfg->rpc_user, cfg->rpc_password);
+    if (exposed)
+        NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_exposed",
+                 LF_STR("bind", cfg->rpc_bind), LF_UINT("port", node_rpc_port(n->rpc)),
+                 LF_STR("reason", exposed),
+                 LF_STR("unauthenticated", "GET /metrics (counters, heights, peer counts)"));
+    uv_signal_start(&n->sig_int, on_signal, SIGINT);
+    uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+
+    struct node_load *ld = &n->load;
+    snprintf(ld->db, sizeof ld->db, "%s/chain.db", cfg->datadir);
+    ld->cc = (struct chain_config){ .params = cfg->params, .db_path = ld->db,
+                                    .salt = sec_random_u64() };
+    if (cfg->reindex && access(ld->db, F_OK) == 0)
+        NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_start", LF_STR("db", ld->db));
+    load_step(n, NODE_STEP_STARTING);
+    n->loading = true;
+    ld->req.data = n;
+    NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "warmup_start",
+             LF_UINT("rpc_port", node_rpc_port(n->rpc)), LF_STR("db", ld->db),
+             LF_BOOL("reindex", cfg->reindex), LF_INT("checkblocks", cfg->checkblocks));
+    rc = uv_queue_work(loop, &ld->req, load_work, load_done);
+    if (rc != 0) {
+        n->loading = false;
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "chain load: %s", uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* After the load, on the loop: the node key, the p2p core and its
+ * transport, timers, --connect; then the node is up. Returns 0, or -1 after
+ * logging why. */
+static int start_network(struct node *n)
+{
+    const struct node_config *cfg = &n->cfg;
+    uv_loop_t *loop = n->loop;
+    int rc;
+    if (load_node_key(n) != 0)
+        return -1;
     static const struct p2p_events pev = {
         .peer_connected = ev_peer_connected,
         .peer_disconnected = ev_peer_disconnected,
@@ -1089,41 +1222,6 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     uv_timer_start(&n->resolve_timer, on_resolve_timer, NODE_RESOLVE_RETRY_MS,
                    NODE_RESOLVE_RETRY_MS);
 
-    char cookie[NODE_CONFIG_PATH_MAX + 16];
-    snprintf(cookie, sizeof cookie, "%s/.cookie", cfg->datadir);
-    struct node_rpc_config rc_cfg = {
-        .bind = cfg->rpc_bind,
-        .port = cfg->rpc_port,
-        .user = cfg->rpc_user[0] ? cfg->rpc_user : NULL,
-        .password = cfg->rpc_user[0] ? cfg->rpc_password : NULL,
-        .cookie_path = cookie,
-        .methods = node_rpc_methods,
-        .n_methods = node_rpc_methods_count,
-        .ctx = n,
-        .metrics = node_metrics,
-        .log = &n->log,
-    };
-    rc = node_rpc_server_new(&n->rpc, &rc_cfg);
-    const char *what = "rpc";
-    if (rc == 0)
-        rc = node_rpc_listen(n->rpc, loop, &what);
-    if (rc != 0) {
-        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
-                     "%s %s:%u: %s", what, cfg->rpc_bind, (unsigned)cfg->rpc_port,
-                     rc == -EINVAL ? "invalid" : uv_strerror(rc));
-        return -1;
-    }
-
-    const char *exposed = node_rpc_exposure(cfg->rpc_bind, cfg->rpc_user, cfg->rpc_password);
-    if (exposed)
-        NODE_LOG(&n->log, NODE_LOG_WARN, NODE_LOG_CAT_NONE, "rpc_exposed",
-                 LF_STR("bind", cfg->rpc_bind), LF_UINT("port", node_rpc_port(n->rpc)),
-                 LF_STR("reason", exposed),
-                 LF_STR("unauthenticated", "GET /metrics (counters, heights, peer counts)"));
-
-    uv_signal_start(&n->sig_int, on_signal, SIGINT);
-    uv_signal_start(&n->sig_term, on_signal, SIGTERM);
-
     uint8_t tip[32];
     chain_tip(n->chain, tip);
     NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_start",
@@ -1168,6 +1266,11 @@ void node_free(struct node *n)
             mempool_save(n, true);
             NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
                      LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip));
+        } else if (!n->failed) {
+            /* Stopped during the warm-up: p2p never started, nothing to save. */
+            NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "node_stop",
+                     LF_UINT("height", chain_height(n->chain)), LF_HASH("tip", tip),
+                     LF_STR("during", "warm-up"));
         }
         chain_close(n->chain);
         n->chain = NULL;

@@ -1,9 +1,12 @@
 /* The gossipd node: chain + p2p core + TCP transport + JSON-RPC + logs +
  * miner, all on one libuv loop (the miner hashes on libuv's worker pool).
  *
- * Life cycle: node_init (opens everything, binds ports) -> uv_run ->
- * node_request_stop (SIGINT/SIGTERM or the `stop` RPC) closes every handle
- * so uv_run returns -> node_free. */
+ * Life cycle: node_init (lock-free part of start: log, ZMQ, the RPC server
+ * and its cookie, signals) -> uv_run, during which the chain loads on
+ * libuv's worker pool (the warm-up: every RPC but stop/help/uptime answers
+ * -28 with the step) and then, back on the loop, the key, p2p and the rest
+ * start -> node_request_stop (SIGINT/SIGTERM or the `stop` RPC) closes every
+ * handle so uv_run returns -> node_free. */
 #ifndef GOSSIPD_NODE_NODE_H
 #define GOSSIPD_NODE_NODE_H
 
@@ -100,6 +103,23 @@ void node_obs_tx_seen(struct node_obs *o, enum node_seen_src src, int64_t delay_
 void node_obs_reorg(struct node_obs *o, uint32_t depth);
 void node_obs_reject(struct node_obs *o, bool block, int reason);
 
+/* The warm-up's load (node.c): what the worker thread does and reports.
+ * The loop thread reads only `step` until the work's done callback runs;
+ * the worker logs nothing (the done callback logs its results). */
+struct node_load {
+    uv_work_t req;
+    struct chain_config cc;
+    char db[NODE_CONFIG_PATH_MAX + 16];
+    _Atomic(const char *) step;  /* a string literal: the -28 message */
+    int rc;                      /* 0, or -1 with msg */
+    char msg[NODE_CONFIG_PATH_MAX * 2 + 768];   /* startup_failed text */
+    bool reindexed;
+    struct chain_reindex_stats st;
+    uint32_t checked;            /* blocks --checkblocks verified */
+    uint64_t store_ms;           /* integrity check + open + checks */
+    size_t mp_loaded, mp_dropped;
+};
+
 struct node_seed {               /* a --connect entry */
     char host[NODE_CONFIG_STR_MAX];
     uint16_t port;
@@ -159,14 +179,25 @@ struct node {
     size_t n_seeds;
     bool stopping;
     bool handles_up;
-    bool started;                /* node_init succeeded (the mempool is saved at stop) */
+    bool started;                /* fully up (the mempool is saved at stop) */
+    bool loading;                /* warm-up: the chain is loading, RPC answers -28 */
+    bool failed;                 /* a start step after node_init failed: exit non-zero */
+    struct node_load load;
+    /* Set by the caller after node_init, before uv_run: called once, on the
+     * loop, when the node is fully up (not if it fails or stops first). */
+    void (*on_ready)(void *arg);
+    void *ready_arg;
 };
 
 /* Wall clock in ms since the Unix epoch (the clock chain and p2p get). */
 uint64_t node_now_ms(void);
 
-/* Start everything. Returns 0, or -1 after logging why. On failure call
- * node_free (after uv_run to let closed handles finish). */
+/* Start what needs no chain (RPC first, so callers get -28 rather than a
+ * refused connection) and queue the chain load; the rest starts on the
+ * loop when it is done. Returns 0, or -1 after logging why. A later start
+ * failure (a corrupt store, a port taken) is logged as startup_failed, sets
+ * n->failed and stops the node (uv_run returns). Call node_free after
+ * uv_run either way. */
 int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg);
 /* Keep a connection to HOST:PORT whose host is a name: resolved in the
  * background (retried until it resolves), then added as p2p_connect_addr.
@@ -199,7 +230,11 @@ int node_file_write_atomic(struct node *n, const char *name,
 void node_bans_save(struct node *n);
 void node_peers_save(struct node *n, bool at_stop);
 void node_peers_load(struct node *n);
-/* Begin a clean shutdown (idempotent). */
+/* The warm-up step ("Loading block index...") while the chain loads, or
+ * NULL once the node is up. Loop thread. */
+const char *node_warmup_status(struct node *n);
+/* Begin a clean shutdown (idempotent). During the warm-up the current
+ * load step finishes first (it cannot be interrupted), nothing else starts. */
 void node_request_stop(struct node *n);
 /* Release what node_init acquired. Call after uv_run returned. */
 void node_free(struct node *n);
@@ -207,6 +242,9 @@ void node_free(struct node *n);
 /* The RPC method table (node/rpc_methods.c); ctx is the struct node. */
 extern const struct node_rpc_method node_rpc_methods[];
 extern const size_t node_rpc_methods_count;
+/* The RPC server's warm-up gate: while the chain loads, every method but
+ * stop, help and uptime (which need no chain) gets -28 with the step. */
+const char *node_rpc_warmup(void *ctx, const char *method);
 /* Write the generated part of docs/RPC.md. */
 void node_rpc_write_doc(FILE *out);
 /* Prometheus text for /metrics (heap, caller frees). */

@@ -64,6 +64,7 @@ struct node_rpc_server {
     size_t n_methods;
     void *ctx;
     node_rpc_metrics_fn metrics;
+    const char *(*warmup)(void *ctx, const char *method);
     const struct node_log *log;
     uint32_t request_timeout_ms;
     uint32_t idle_timeout_ms;
@@ -353,6 +354,12 @@ static json_t *process_one(struct node_rpc_server *s, json_t *req)
         return make_response(id, v2, NULL, error_obj(RPC_METHOD_NOT_FOUND, "Method not found"));
     }
 
+    const char *warm = s->warmup ? s->warmup(s->ctx, m->name) : NULL;
+    if (warm) {
+        if (notification)
+            return NULL;
+        return make_response(id, v2, NULL, error_obj(RPC_IN_WARMUP, warm));
+    }
     struct node_rpc_req rq = { .ctx = s->ctx, .method = m->name, .srv = s };
     s->cur_id = id;
     s->cur_v2 = v2;
@@ -1387,6 +1394,7 @@ int node_rpc_server_new(struct node_rpc_server **out, const struct node_rpc_conf
     s->n_methods = cfg->n_methods;
     s->ctx = cfg->ctx;
     s->metrics = cfg->metrics;
+    s->warmup = cfg->warmup;
     s->log = cfg->log;
     s->request_timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms
                                                     : NODE_RPC_REQUEST_TIMEOUT_MS;

@@ -85,6 +85,7 @@ _Static_assert(NODE_RPC_UNAUTH_MAX < NODE_RPC_MAX_CONNECTIONS,
 #define RPC_VERIFY_ERROR           (-25)
 #define RPC_VERIFY_REJECTED        (-26)
 #define RPC_VERIFY_ALREADY_IN_CHAIN (-27)
+#define RPC_IN_WARMUP              (-28)   /* still loading: the message names the step */
 #define RPC_CLIENT_NODE_NOT_CONNECTED (-29)
 #define RPC_CLIENT_INVALID_IP_OR_SUBNET (-30)
 #define RPC_MISC_NOT_ALLOWED       (-32)   /* e.g. generate off regtest */
@@ -163,6 +164,9 @@ struct node_rpc_config {
     size_t n_methods;
     void *ctx;                       /* passed to handlers and metrics */
     node_rpc_metrics_fn metrics;     /* may be NULL: /metrics -> 404 */
+    /* May be NULL. Before each call: NULL to run it, or the message it is
+     * answered with as RPC_IN_WARMUP (-28) instead (bitcoind's warm-up). */
+    const char *(*warmup)(void *ctx, const char *method);
     const struct node_log *log;      /* may be NULL */
     uint32_t request_timeout_ms;     /* 0: NODE_RPC_REQUEST_TIMEOUT_MS */
     uint32_t idle_timeout_ms;        /* 0: NODE_RPC_IDLE_TIMEOUT_MS */

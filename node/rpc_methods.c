@@ -227,8 +227,25 @@ static json_t *m_stop(struct node_rpc_req *rq)
 {
     if (!node_rpc_param_max(rq, 0))
         return NULL;
-    node_request_stop(NODE(rq));
+    struct node *n = NODE(rq);
+    const char *step = node_warmup_status(n);
+    node_request_stop(n);
+    if (step) {
+        /* A load step cannot be interrupted: say what the stop waits for. */
+        char msg[160];
+        snprintf(msg, sizeof msg, "gossipd stopping (after the current load step: %s)", step);
+        return json_string(msg);
+    }
     return json_string("gossipd stopping");
+}
+
+const char *node_rpc_warmup(void *ctx, const char *method)
+{
+    const char *step = node_warmup_status(ctx);
+    if (!step || strcmp(method, "stop") == 0 || strcmp(method, "help") == 0 ||
+        strcmp(method, "uptime") == 0)
+        return NULL;
+    return step;
 }
 
 /* ------------------------------------------------------------ chain */

@@ -97,6 +97,9 @@ def test_kill9_under_load(env):
                 with lock:
                     acked.append(txid)
             except RPCError as e:
+                if e.code == -28:
+                    time.sleep(0.05)   # v restarting, still loading: nothing acknowledged
+                    continue
                 if e.message == "tx-nonce-already-used" and state["raw_hex"]:
                     # an unacknowledged raw tx that v had kept: confirmed before we heard
                     state["raw_nonce"] += 1

@@ -234,6 +234,20 @@ def cli(env, *args, input=None, timeout=60):
                           input=input, timeout=timeout)
 
 
+def rpcwait_then_start(env, n, base, pause_s):
+    """Start `gossip-cli -rpcwait=120 getblockcount`, check it still waits
+    after pause_s, then start n (not waiting for it); returns the cli's Popen."""
+    w = subprocess.Popen([env.cli] + base + ["-rpcwait=120", "getblockcount"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env.procs.append(w)          # killed with the env if the test fails
+    time.sleep(pause_s)
+    if w.poll() is not None:
+        raise AssertionError("-rpcwait returned before the node started: %r" %
+                             (w.communicate(),))
+    n.start(wait=False)
+    return w
+
+
 def test_cli_rpcwait(env):
     """-rpcwait against a node started after the call."""
     n = env.node("w")
@@ -248,12 +262,8 @@ def test_cli_rpcwait(env):
     p = cli(env, *base, "-rpcwait=1", "getblockcount")
     assert p.returncode != 0 and time.monotonic() - t0 >= 1.0, p.stderr
     # a call started before the node waits for it (no cookie, then no listener)
-    w = subprocess.Popen([env.cli] + base + ["-rpcwait=120", "getblockcount"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    w = rpcwait_then_start(env, n, base, 1.5)
     try:
-        time.sleep(1.5)
-        assert w.poll() is None, w.communicate()
-        n.start(wait=False)
         out, err = w.communicate(timeout=120)
         assert w.returncode == 0 and out.strip() == "0", err
     finally:
@@ -388,8 +398,92 @@ def test_cli_named_stdin_getinfo(env):
     n.stop()
 
 
+def warm_calls(n, until, timeout=120):
+    """Call getblockcount on n (started with wait=False) every 20 ms until
+    until(result or RPCError) is true; returns the -28 messages seen and the
+    /metrics text fetched during the first -28, or fails at the deadline."""
+    import http.client
+    from harness import RPCError
+    seen, metrics = [], None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            r = n.call("getblockcount", timeout=10)
+        except RPCError as e:
+            r = e
+            if e.code == -28:
+                seen.append(e.message)
+                if metrics is None:
+                    c = http.client.HTTPConnection("127.0.0.1", n.rpc_port, timeout=10)
+                    c.request("GET", "/metrics")
+                    metrics = c.getresponse().read().decode()
+                    c.close()
+        except (OSError, AssertionError):
+            r = None          # not listening yet, no cookie yet
+        if r is not None and until(r):
+            return seen, metrics, r
+        time.sleep(0.02)
+    raise AssertionError("no answer in %ds (seen %r)" % (timeout, seen[-3:]))
+
+
+def test_rpc_warmup(env):
+    """RPC comes up before the chain loads: while -reindex rebuilds 800
+    blocks, calls get -28 with the step (as bitcoind), /metrics says
+    gossipd_warmup 1, a -rpcwait call started before the node answers the
+    right count; `stop` during the warm-up stops it (exit 0, chain intact);
+    a corrupt store is still refused (test_node_service covers the message)."""
+    from harness import RPCError
+    n = env.node("warm", "--connect=0").start()
+    blocks = 800
+    n.call("generate", blocks, timeout=300)
+    assert n.stop() == 0
+    n.extra_args = ["--connect=0", "--reindex"]
+    base = ["-rpcport=%d" % n.rpc_port, "-datadir=" + n.datadir]
+    w = rpcwait_then_start(env, n, base, 0.5)
+    try:
+        seen, metrics, r = warm_calls(n, lambda r: not isinstance(r, RPCError))
+        assert r == blocks, r
+        assert "Reindexing blocks..." in seen, seen
+        assert set(seen) <= {"Starting...", "Reindexing blocks...", "Loading block index...",
+                             "Verifying blocks...", "Loading mempool...",
+                             "Starting network threads..."}, seen
+        assert "gossipd_warmup 1" in metrics and "process_open_fds" in metrics, metrics
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0 and out.strip() == str(blocks), (w.returncode, err)
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    ev = [e["event"] for e in n.events()]
+    last = len(ev) - 1 - ev[::-1].index("warmup_start")
+    assert ev.index("reindex_done", last) < ev.index("node_start", last), ev[last:]
+    assert n.events("warmup_start")[-1]["reindex"] is True
+    assert n.stop() == 0
+
+    # `stop` while loading: answered at once, the load step finishes, nothing
+    # else starts, exit 0
+    n.start(wait=False)
+    warm_calls(n, lambda r: isinstance(r, RPCError) and r.code == -28)
+    t0 = time.monotonic()
+    said = n.call("stop")
+    assert "after the current load step" in said, said
+    assert n.proc.wait(timeout=120) == 0
+    n.stop()
+    ev = [e["event"] for e in n.events()]
+    last = len(ev) - 1 - ev[::-1].index("warmup_start")
+    assert "node_start" not in ev[last:] and "node_stop" in ev[last:], ev[last:]
+    assert [e for e in n.events("node_stop") if e.get("during") == "warm-up"]
+    assert not os.path.exists(os.path.join(n.datadir, ".cookie"))
+    # the chain is whole
+    n.extra_args = ["--connect=0"]
+    n.start()
+    assert n.call("getblockcount") == blocks
+    assert n.stop() == 0
+    print("  stop during warm-up took %.1fs" % (time.monotonic() - t0))
+
+
 if __name__ == "__main__":
     run([test_second_instance_touches_nothing, test_sigint_and_sigterm_stop_cleanly,
          test_sighup_reopens_log, test_daemon_and_pidfile, test_config_file,
          test_flag_styles, test_cli_rpcwait, test_cli_rpcwait_loading_and_timeout,
-         test_cli_named_stdin_getinfo], sys.argv)
+         test_cli_named_stdin_getinfo, test_rpc_warmup], sys.argv)
