@@ -430,8 +430,9 @@ def test_rpc_warmup(env):
     """RPC comes up before the chain loads: while -reindex rebuilds 800
     blocks, calls get -28 with the step (as bitcoind), /metrics says
     gossipd_warmup 1, a -rpcwait call started before the node answers the
-    right count; `stop` during the warm-up stops it (exit 0, chain intact);
-    a corrupt store is still refused (test_node_service covers the message)."""
+    right count; `stop` or SIGTERM during the warm-up stops it (exit 0,
+    chain intact). A corrupt store is still refused with the recovery
+    message (test_node_service's store tests, through the same load)."""
     from harness import RPCError
     n = env.node("warm", "--connect=0").start()
     blocks = 800
@@ -464,7 +465,6 @@ def test_rpc_warmup(env):
     # else starts, exit 0
     n.start(wait=False)
     warm_calls(n, lambda r: isinstance(r, RPCError) and r.code == -28)
-    t0 = time.monotonic()
     said = n.call("stop")
     assert "after the current load step" in said, said
     assert n.proc.wait(timeout=120) == 0
@@ -474,12 +474,18 @@ def test_rpc_warmup(env):
     assert "node_start" not in ev[last:] and "node_stop" in ev[last:], ev[last:]
     assert [e for e in n.events("node_stop") if e.get("during") == "warm-up"]
     assert not os.path.exists(os.path.join(n.datadir, ".cookie"))
+    # SIGTERM while loading: the same
+    n.start(wait=False)
+    warm_calls(n, lambda r: isinstance(r, RPCError) and r.code == -28)
+    n.proc.send_signal(signal.SIGTERM)
+    assert n.proc.wait(timeout=120) == 0
+    n.stop()
+    assert n.events("node_stop")[-1].get("during") == "warm-up", n.events("node_stop")
     # the chain is whole
     n.extra_args = ["--connect=0"]
     n.start()
     assert n.call("getblockcount") == blocks
     assert n.stop() == 0
-    print("  stop during warm-up took %.1fs" % (time.monotonic() - t0))
 
 
 if __name__ == "__main__":
