@@ -35,6 +35,11 @@ struct chain_config {
      * collide. A node passes a random value; 0 means HMAP_SALT_DEFAULT, a
      * fixed public salt that keeps tests and the simulator deterministic. */
     uint64_t salt;
+    /* Headers anti-DoS: a peer's headers are stored only once their chain
+     * has at least max(min_chain_work, the tip's work) (see
+     * chain_headers_min_work). Zero (the default, both networks): the
+     * tip's work alone. */
+    struct chain_u256 min_chain_work;
 };
 
 /* Origin tag of a tx nobody submitted just now (returned by a reorg). */
@@ -169,9 +174,55 @@ size_t chain_locator(const struct chain *c, uint8_t (*out)[32], size_t max);
  * best chain (the fork point; our tip if it descends from the tip). */
 size_t chain_headers_after(const struct chain *c, const uint8_t (*locator)[32], size_t n,
                            const uint8_t stop[32], struct chain_header *out, size_t max);
-/* Blocks whose header is on the most-work header chain but whose body we
- * lack, lowest height first. Returns the count written. */
+/* Blocks whose header is on the most-work header chain (abandoned
+ * branches excepted) but whose body we lack, lowest height first. Returns
+ * the count written. */
 size_t chain_blocks_to_fetch(const struct chain *c, uint8_t (*out)[32], size_t max);
+
+/* ---- Headers anti-DoS (p2p/presync.c drives these) ----
+ * Headers whose chain cannot reach chain_headers_min_work are not stored:
+ * p2p checks a peer's chain in a cheap form first (a cursor: the last
+ * header's hash, height and cumulative work, and the times and bits the
+ * next header's checks need), stores nothing while it does, and stores the
+ * headers (chain_accept_header) only once their work is proven. */
+/* Headers of context a cursor keeps: >= mtp_window and retarget_window + 1
+ * of every network (chain_hdr_cursor_at refuses params beyond it). */
+#define CHAIN_HDR_CURSOR_DEPTH 64u
+struct chain_hdr_cursor {
+    uint8_t hash[32];                /* the last header checked */
+    uint32_t height;
+    struct chain_u256 work;          /* cumulative, genesis included */
+    /* time and bits of the header at height h, at [h % DEPTH], for the
+     * last DEPTH heights */
+    uint64_t time_ms[CHAIN_HDR_CURSOR_DEPTH];
+    uint32_t bits[CHAIN_HDR_CURSOR_DEPTH];
+};
+/* A cursor at a known, valid header. 0, CHAIN_ERR_BLK_UNKNOWN, the error
+ * of an invalid one, or CHAIN_ERR_INTERNAL (params beyond the depth). */
+int chain_hdr_cursor_at(const struct chain *c, const uint8_t hash[32],
+                        struct chain_hdr_cursor *cur);
+/* Checks h as the successor of the cursor without storing anything: it
+ * links (h->prev is the cursor's hash), version, proof of work, expected
+ * bits, time after the median time past and not too far ahead of now_ms
+ * (the rules of chain_accept_header). Returns 0 (cursor advanced to h), 1
+ * if h does not link, or the CHAIN_ERR_* it breaks (cursor unchanged). */
+int chain_hdr_cursor_next(const struct chain *c, struct chain_hdr_cursor *cur,
+                          const struct chain_header *h, uint64_t now_ms);
+/* The work a chain of headers must have for them to be stored:
+ * max(chain_config.min_chain_work, the tip's work). A header's own work
+ * is chain_work_from_bits (pow.h). */
+void chain_headers_min_work(const struct chain *c, struct chain_u256 *work);
+/* Entries in the block index (headers, with or without body), genesis
+ * included: what peers made us keep. */
+size_t chain_header_count(const struct chain *c);
+/* Abandons the bodiless block hash and every descendant: they are no
+ * longer the best header (chain_blocks_to_fetch plans another chain) until
+ * a new header extends them or a body of one of them arrives (both clear
+ * the mark on the whole abandoned branch). In memory only: after a
+ * restart such a branch is tried again. 0, CHAIN_ERR_BLK_UNKNOWN, or
+ * CHAIN_ERR_INTERNAL if the block has its body. */
+int chain_headers_abandon(struct chain *c, const uint8_t hash[32]);
+bool chain_headers_abandoned(const struct chain *c, const uint8_t hash[32]);
 
 /* ---- Mempool ---- */
 enum chain_tx_status {

@@ -55,20 +55,30 @@ uint64_t chain__mtp(const struct chain *c, const struct bnode *n)
  * the per-block steps from compounding. Until a full window of mined
  * blocks exists (genesis, with its own bits, never counts) the limit
  * applies. */
+static bool retargets_after(const struct chain_params *p, uint32_t parent_height)
+{
+    return p->retarget && p->retarget_window != 0 && parent_height > p->retarget_window;
+}
+
+/* The bits after a parent at parent_time whose window opened with a block
+ * of first_bits at first_time (retargets_after is true). */
+static uint32_t retarget_from(const struct chain_params *p, uint64_t parent_time,
+                              uint32_t first_bits, uint64_t first_time)
+{
+    uint64_t actual = parent_time > first_time ? parent_time - first_time : 0;
+    return chain_retarget(first_bits, actual,
+                          (uint64_t)p->retarget_window * p->target_interval_ms,
+                          p->pow_limit_bits);
+}
+
 uint32_t chain__next_bits(const struct chain *c, const struct bnode *parent)
 {
     const struct chain_params *p = c->p;
-    if (!p->retarget || p->retarget_window == 0)
-        return p->pow_limit_bits;
-    if (parent->height <= p->retarget_window)
+    if (!retargets_after(p, parent->height))
         return p->pow_limit_bits;
     const struct bnode *first = ancestor(c, (struct bnode *)(uintptr_t)parent,
                                          parent->height - p->retarget_window);
-    uint64_t actual = parent->hdr.time_ms > first->hdr.time_ms
-                          ? parent->hdr.time_ms - first->hdr.time_ms : 0;
-    return chain_retarget(first->hdr.bits, actual,
-                          (uint64_t)p->retarget_window * p->target_interval_ms,
-                          p->pow_limit_bits);
+    return retarget_from(p, parent->hdr.time_ms, first->hdr.bits, first->hdr.time_ms);
 }
 
 /* ---- block tree ---- */
@@ -147,7 +157,7 @@ static void recompute_best(struct chain *c)
         struct bnode *n = c->index.slots[i].val;
         if (failed(n))
             continue;
-        if (better(c, n, c->best_header))
+        if (!(n->status & BN_ABANDONED) && better(c, n, c->best_header))
             c->best_header = n;
         if ((n->status & BN_CHAIN_DATA) && better(c, n, c->candidate))
             c->candidate = n;
@@ -221,6 +231,30 @@ static int node_error(const struct bnode *n)
     if (n->status & BN_FAILED)
         return n->fail_err ? n->fail_err : CHAIN_ERR_BLK_INVALID_PARENT;
     return CHAIN_ERR_BLK_INVALID_PARENT;
+}
+
+static bool set_abandoned(struct chain *c, struct bnode *n)
+{
+    (void)c;
+    n->status |= BN_ABANDONED;
+    return true;
+}
+
+static bool clear_abandoned(struct chain *c, struct bnode *n)
+{
+    (void)c;
+    n->status &= ~BN_ABANDONED;
+    return true;
+}
+
+/* n is on an abandoned branch that a peer brought news of (a new header
+ * on it, a body): the whole branch may be the best header again. */
+static void unabandon(struct chain *c, struct bnode *n)
+{
+    while (n->prev && (n->prev->status & BN_ABANDONED))
+        n = n->prev;
+    for_subtree(n, clear_abandoned, c);
+    recompute_best(c);
 }
 
 /* ---- connecting and disconnecting ---- */
@@ -566,6 +600,8 @@ static int add_header(struct chain *c, const struct chain_header *h, const uint8
         if (err)
             status = BN_FAILED;
     }
+    if (parent->status & BN_ABANDONED)
+        unabandon(c, parent);
     int e2 = node_add(c, hash, h, parent, status, c->seq, &n);
     if (e2)
         return e2;
@@ -713,6 +749,8 @@ static int process_block(struct chain *c, const struct chain_block *b, unsigned 
         res->height = n->height;
         return 0;
     }
+    if (n && (n->status & BN_ABANDONED))
+        unabandon(c, n);   /* somebody serves its bodies after all */
     struct bnode *parent = n ? n->prev : find(c, b->hdr.prev);
     if (!parent && (flags & CHAIN_BLOCK_UNREQUESTED) && !n) {
         /* Its work cannot be known: nobody asked, so nothing is held. */
@@ -991,6 +1029,7 @@ int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_
         return CHAIN_ERR_NOMEM;
     c->p = cfg->params;
     c->salt = cfg->salt;
+    c->min_chain_work = cfg->min_chain_work;
     hmap_init(&c->index, c->salt);
     hmap_init(&c->own, c->salt);
     ledger_init(&c->ledger, c->salt);
@@ -1254,6 +1293,95 @@ size_t chain_blocks_to_fetch(const struct chain *c, uint8_t (*out)[32], size_t m
             memcpy(out[k++], path[i]->hash, 32);
     free(path);
     return k;
+}
+
+/* ---- headers anti-DoS ---- */
+
+int chain_hdr_cursor_at(const struct chain *c, const uint8_t hash[32],
+                        struct chain_hdr_cursor *cur)
+{
+    const struct bnode *n = find(c, hash);
+    if (!n)
+        return CHAIN_ERR_BLK_UNKNOWN;
+    if (failed(n))
+        return node_error(n);
+    if (c->p->mtp_window > CHAIN_HDR_CURSOR_DEPTH ||
+        (c->p->retarget && c->p->retarget_window >= CHAIN_HDR_CURSOR_DEPTH))
+        return CHAIN_ERR_INTERNAL;
+    memset(cur, 0, sizeof *cur);
+    memcpy(cur->hash, n->hash, 32);
+    cur->height = n->height;
+    cur->work = n->work;
+    for (const struct bnode *x = n; x && n->height - x->height < CHAIN_HDR_CURSOR_DEPTH;
+         x = x->prev) {
+        cur->time_ms[x->height % CHAIN_HDR_CURSOR_DEPTH] = x->hdr.time_ms;
+        cur->bits[x->height % CHAIN_HDR_CURSOR_DEPTH] = x->hdr.bits;
+    }
+    return 0;
+}
+
+int chain_hdr_cursor_next(const struct chain *c, struct chain_hdr_cursor *cur,
+                          const struct chain_header *h, uint64_t now_ms)
+{
+    const struct chain_params *p = c->p;
+    const uint32_t d = CHAIN_HDR_CURSOR_DEPTH;
+    uint8_t hash[32];
+    uint64_t t[CHAIN_HDR_CURSOR_DEPTH];
+    struct chain_u256 w;
+    if (memcmp(h->prev, cur->hash, 32) != 0)
+        return 1;
+    chain_header_hash(h, hash);
+    int err = chain_validate_header_pow(p, h, hash);
+    if (err)
+        return err;
+    /* The same context chain__mtp and chain__next_bits read from the tree. */
+    size_t k = 0, win = p->mtp_window ? p->mtp_window : 1;
+    for (; k < win && k <= cur->height; k++)
+        t[k] = cur->time_ms[(cur->height - k) % d];
+    uint32_t bits = p->pow_limit_bits;
+    if (retargets_after(p, cur->height)) {
+        uint32_t first = (cur->height - p->retarget_window) % d;
+        bits = retarget_from(p, cur->time_ms[cur->height % d], cur->bits[first],
+                             cur->time_ms[first]);
+    }
+    err = chain_validate_header_ctx(p, h, bits, chain_median_time(t, k), now_ms);
+    if (err)
+        return err;
+    if (!chain_work_from_bits(h->bits, &w))
+        return CHAIN_ERR_BLK_POW;
+    memcpy(cur->hash, hash, 32);
+    cur->height++;
+    chain_u256_add(&cur->work, &w);
+    cur->time_ms[cur->height % d] = h->time_ms;
+    cur->bits[cur->height % d] = h->bits;
+    return 0;
+}
+
+void chain_headers_min_work(const struct chain *c, struct chain_u256 *work)
+{
+    *work = chain__tip(c)->work;
+    if (chain_u256_cmp(&c->min_chain_work, work) > 0)
+        *work = c->min_chain_work;
+}
+
+size_t chain_header_count(const struct chain *c) { return c->index.count; }
+
+int chain_headers_abandon(struct chain *c, const uint8_t hash[32])
+{
+    struct bnode *n = find(c, hash);
+    if (!n)
+        return CHAIN_ERR_BLK_UNKNOWN;
+    if (n->status & BN_HAVE_DATA)
+        return CHAIN_ERR_INTERNAL;
+    int err = for_subtree(n, set_abandoned, c);
+    recompute_best(c);
+    return err;
+}
+
+bool chain_headers_abandoned(const struct chain *c, const uint8_t hash[32])
+{
+    const struct bnode *n = find(c, hash);
+    return n && (n->status & BN_ABANDONED);
 }
 
 /* ---- mempool and ledger ---- */

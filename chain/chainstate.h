@@ -25,6 +25,8 @@
 #define CHAIN_ORPHAN_BLOCK_EXPIRY_MS (20ull * 60 * 1000)
 /* Upper bound for params->mtp_window (times kept on the stack). */
 #define CHAIN_MTP_WINDOW_MAX 64u
+_Static_assert(CHAIN_HDR_CURSOR_DEPTH >= CHAIN_MTP_WINDOW_MAX,
+               "a header cursor holds a full median-time-past window");
 _Static_assert(CHAIN_ORPHAN_BLOCKS_MAX_BYTES >= BLOCK_SIZE_LIMIT,
                "a maximal block must fit in the orphan pool");
 
@@ -34,6 +36,7 @@ _Static_assert(CHAIN_ORPHAN_BLOCKS_MAX_BYTES >= BLOCK_SIZE_LIMIT,
 #define BN_FAILED       2u   /* this block broke a rule */
 #define BN_FAILED_CHILD 4u   /* an ancestor broke a rule */
 #define BN_CHAIN_DATA   8u   /* this body and every ancestor's are stored */
+#define BN_ABANDONED    16u  /* bodies never came: not a best header (memory only) */
 #define BN_PERSISTED_MASK (BN_HAVE_DATA | BN_FAILED | BN_FAILED_CHILD)
 
 struct bnode {
@@ -61,12 +64,13 @@ struct orphan_blk {
 struct chain {
     const struct chain_params *p;
     uint64_t salt;                   /* every hash map's (chain_config) */
+    struct chain_u256 min_chain_work;   /* chain_config: headers anti-DoS */
     struct store *st;
     struct hmap index;               /* hash -> struct bnode (owned) */
     struct bnode *genesis;
     struct bnode **best;             /* best[h] = best-chain block at height h */
     size_t best_len, best_cap;
-    struct bnode *best_header;       /* most work, not failed, body or not */
+    struct bnode *best_header;       /* most work, not failed nor abandoned, body or not */
     struct bnode *candidate;         /* most work with all bodies, not failed */
     struct ledger ledger;            /* at the tip */
     struct mempool mp;

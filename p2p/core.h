@@ -13,7 +13,9 @@
  *   relay.c    known filters, tx batches, fan-out, block announce, serving getdata
  *   fetch.c    request tracker owner, recent/rejected filters, orphan holds,
  *              block download planning, tx/block outcome bookkeeping
- *   sync.c     getheaders/headers, mempool, reconciliation
+ *   sync.c     getheaders/headers (low-work headers not stored), mempool,
+ *              reconciliation
+ *   presync.c  headers presync state per peer (pure, presync.h)
  *   info.c     peer info, stats, p2p_check
  *
  * Each module with timers has a per-peer and/or node-wide tick and a
@@ -31,6 +33,7 @@
 #include "chain/codec.h"
 #include "p2p/banlist.h"
 #include "p2p/msg.h"
+#include "p2p/presync.h"
 #include "p2p/recon.h"
 #include "p2p/txrequest.h"
 #include "p2p/util.h"
@@ -80,6 +83,7 @@ struct peer {
     uint64_t txq_due_ms;
     /* sync */
     uint64_t getheaders_ms;     /* 0: none in flight */
+    struct p2p_presync *presync;   /* its low-work chain being checked (NULL: none) */
     uint64_t recon_ms;          /* 0: no round in flight */
     uint32_t recon_budget;      /* recon messages it may still send us */
     size_t recon_work_left;     /* entries it may still make us examine */
@@ -165,6 +169,9 @@ struct p2p {
     uint64_t next_recon_ms, next_headers_ms, next_fetch_ms, next_chain_tick_ms;
     uint8_t last_tip[32];
     bool fetch_dirty;
+    /* The first body missing on the best header chain, wanted since. */
+    uint8_t want_hash[32];
+    uint64_t want_since_ms;
     struct p2p_v2_state v2;
     /* Recon answers come from one mempool snapshot, rebuilt only when
      * the mempool changed (a rebuild counts against the budgets). */

@@ -76,6 +76,29 @@ static void orphan_hold(struct p2p *p, const uint8_t hash[32])
     o->until_ms = p->now + P2P_ORPHAN_HOLD_MS;
 }
 
+/* first is the first body missing on the best header chain. When it has
+ * stayed the first missing for P2P_HEADERS_ABANDON_MS while peers were
+ * connected, nobody serves that branch (headers with more work whose
+ * bodies never come): abandon it, so the next best chain is planned.
+ * Returns true if it did. */
+static bool abandon_if_stuck(struct p2p *p, const uint8_t first[32])
+{
+    bool peers = false;
+    for (size_t k = 0; k < p->n_peers && !peers; k++)
+        peers = p2p__live(p->peers[k]);
+    if (!peers || memcmp(first, p->want_hash, 32) != 0) {
+        memcpy(p->want_hash, first, 32);
+        p->want_since_ms = p->now;
+        return false;
+    }
+    if (p->now - p->want_since_ms < P2P_HEADERS_ABANDON_MS ||
+        chain_headers_abandon(p->chain, first) != 0)
+        return false;
+    p->stats.headers_abandoned++;
+    memset(p->want_hash, 0, 32);
+    return true;
+}
+
 /* Plans block downloads: every block on the best header chain whose body
  * we lack, from every peer that claims to be at least that high. The
  * scheduler spreads them over peers within each peer's window. */
@@ -87,6 +110,11 @@ void p2p__plan_fetch(struct p2p *p)
         return;
     }
     size_t n = chain_blocks_to_fetch(p->chain, hashes, P2P_BLOCK_FETCH_LOOKAHEAD);
+    if (n > 0 && abandon_if_stuck(p, hashes[0])) {
+        n = chain_blocks_to_fetch(p->chain, hashes, P2P_BLOCK_FETCH_LOOKAHEAD);
+        if (n > 0)
+            abandon_if_stuck(p, hashes[0]);   /* starts the next branch's clock */
+    }
     for (size_t i = 0; i < n; i++) {
         struct chain_header h;
         uint32_t height = 0;

@@ -155,6 +155,19 @@
 #define P2P_BLOCK_FETCH_LOOKAHEAD   128u
 /* Requests taken from the scheduler per poll (getdata grouping buffer). */
 #define P2P_POLL_BATCH_ENTRIES      256u
+/* Headers anti-DoS (presync.c, sync.c): a peer's headers whose chain does
+ * not reach chain_headers_min_work are not stored; a full message of them
+ * starts a presync that keeps, per peer, a commitment bit every
+ * COMMIT_PERIOD headers (at most MAX_HEADERS headers from the fork point:
+ * longer, the presync ends) and, while redownloading, a buffer of
+ * BUFFER_HEADERS checked headers (16 commitments) before one is stored. */
+#define P2P_PRESYNC_COMMIT_PERIOD   128u
+#define P2P_PRESYNC_BUFFER_HEADERS  2048u
+#define P2P_PRESYNC_MAX_HEADERS     (1u << 22)
+/* The first body missing on the best header chain that no peer served for
+ * this long, with peers connected: its branch is abandoned (fetch.c) until
+ * a new header or a body on it arrives. */
+#define P2P_HEADERS_ABANDON_MS      10000u
 /* An orphan block handed to chain/ is not fetched again for this long
  * (chain/ holds it until its parent arrives); entries remembered. */
 #define P2P_ORPHAN_HOLD_MS          60000u
@@ -263,5 +276,9 @@ _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ord
 _Static_assert(P2P_MAX_ANCHORS <= P2P_MAX_ADDED_PEERS, "anchors fit the added table");
 _Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
 _Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");
+_Static_assert(P2P_PRESYNC_BUFFER_HEADERS >= 16 * P2P_PRESYNC_COMMIT_PERIOD,
+               "a swapped chain meets 16 commitments before any of it is stored");
+_Static_assert(P2P_HEADERS_ABANDON_MS >= 2 * P2P_BLOCK_REQUEST_TIMEOUT_MS,
+               "a body is asked of two peers in turn before its chain is abandoned");
 
 #endif

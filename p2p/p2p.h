@@ -376,6 +376,9 @@ struct p2p_stats {
     uint64_t block_stalls;                      /* peers dropped for stalling a block */
     uint64_t addr_rate_limited;                 /* addr entries ignored: no tokens */
     uint64_t local_errors;                      /* our own failures (out of memory ...) */
+    uint64_t headers_not_stored;                /* headers whose chain had too little work */
+    uint64_t headers_presyncs;                  /* presyncs started (presync.h) */
+    uint64_t headers_abandoned;                 /* bodiless branches abandoned */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

@@ -186,6 +186,7 @@ void p2p__drop(struct p2p *p, struct peer *pe, const char *reason)
 void p2p__peer_free(struct peer *pe)
 {
     p2p_framer_free(&pe->framer);
+    p2p_presync_free(pe->presync);
     free(pe->txq);
     p2p_filter_free(&pe->known);
     free(pe);

@@ -2,6 +2,7 @@
  * mempool reconciliation rounds. */
 #include "p2p/core.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,25 +103,182 @@ int p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_geth
     return 0;
 }
 
+/* Each header announces its block (sendheaders): counted and reported
+ * like an inv entry, so duplicate announcements are seen. */
+static void headers_seen(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct chain_header h;
+        uint8_t hash[32];
+        p2p_header_at(l, i, &h);
+        chain_header_hash(&h, hash);
+        p2p__known_add(p, pe, hash);
+        bool have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
+        if (have)
+            p->stats.dup_invs++;
+        if (p->ev.inv_received)
+            p->ev.inv_received(p->ev.ctx, pe->id, P2P_INV_BLOCK, hash, have);
+    }
+}
+
+/* Ends the peer's presync. Returns the handler's result for why: a
+ * header that broke a rule (the peer's fault, scored as it would have been
+ * when stored) or our own failure; 0 for the rest. */
+static int presync_end(struct peer *pe, int r)
+{
+    p2p_presync_free(pe->presync);
+    pe->presync = NULL;
+    if (r < 0 && (p2p__block_reject_is_fault(r) || p2p__is_local_error(r)))
+        return r;
+    return 0;
+}
+
+static void last_hash(const struct p2p_list *l, uint8_t hash[32])
+{
+    struct chain_header h;
+    p2p_header_at(l, l->n - 1, &h);
+    chain_header_hash(&h, hash);
+}
+
+/* Feeds a message that continues the peer's presync. Returns the index
+ * from which the rest of l is stored as usual (the work was proven and
+ * the chain stored; l->n if that was its last header), or SIZE_MAX when
+ * the message is dealt with (*ret: the handler's result). */
+static size_t presync_feed(struct p2p *p, struct peer *pe, const struct p2p_list *l,
+                           bool *stored, int *ret)
+{
+    struct p2p_presync *ps = pe->presync;
+    for (size_t i = 0; i < l->n; i++) {
+        struct chain_header h;
+        p2p_header_at(l, i, &h);
+        if (!p2p_presync_redownloading(ps)) {
+            int r = p2p_presync_add(ps, p->chain, &h, p->now);
+            if (r) {
+                *ret = presync_end(pe, r);
+                return SIZE_MAX;
+            }
+            if (p2p_presync_proven(ps)) {
+                /* Enough work: now the same chain again, to store it. */
+                p2p_presync_redownload(ps);
+                p2p__send_getheaders(p, pe, p2p_presync_start_hash(ps));
+                return SIZE_MAX;
+            }
+            continue;
+        }
+        int r = p2p_presync_redownload_add(ps, p->chain, &h, p->now);
+        if (r) {
+            *ret = presync_end(pe, r);
+            return SIZE_MAX;
+        }
+        struct chain_header out;
+        struct chain_result res;
+        while (p2p_presync_pop(ps, &out)) {
+            int e = chain_accept_header(p->chain, &out, p->now, &res);
+            if (e < 0 && e != CHAIN_ERR_BLK_DUPLICATE) {
+                *ret = presync_end(pe, e);
+                return SIZE_MAX;
+            }
+            if (res.height > pe->best_height)
+                pe->best_height = res.height;
+            *stored = true;
+        }
+        if (p2p_presync_proven(ps)) {
+            presync_end(pe, 0);
+            return i + 1;
+        }
+    }
+    if (l->n == P2P_MAX_HEADERS_ENTRIES) {
+        uint8_t last[32];
+        last_hash(l, last);
+        p2p__send_getheaders(p, pe, last);
+    } else {
+        /* Its chain ends short of the work: nothing to store. */
+        presync_end(pe, 0);
+    }
+    return SIZE_MAX;
+}
+
+enum headers_verdict { HV_STORE, HV_DONE };
+
+/* A message whose first header's parent we know: do its headers reach the
+ * work headers must have to be stored? Checked with a cursor, nothing
+ * stored. Not enough in a full message: the peer may have more of that
+ * chain, so its presync starts (and more is asked for). HV_DONE: nothing
+ * to store (*ret: the handler's result). */
+static enum headers_verdict check_work(struct p2p *p, struct peer *pe, const struct p2p_list *l,
+                                       const uint8_t parent[32], int *ret)
+{
+    struct chain_hdr_cursor cur;
+    struct chain_u256 min;
+    if (chain_hdr_cursor_at(p->chain, parent, &cur) != 0)
+        return HV_STORE;   /* an invalid parent: chain_accept_header says why */
+    chain_headers_min_work(p->chain, &min);
+    for (size_t i = 0; i < l->n; i++) {
+        struct chain_header h;
+        p2p_header_at(l, i, &h);
+        int r = chain_hdr_cursor_next(p->chain, &cur, &h, p->now);
+        if (r < 0 && p2p__block_reject_is_fault(r)) {
+            *ret = r;
+            return HV_DONE;
+        }
+        if (r)
+            break;   /* the prefix counts; storing stops where it stopped */
+    }
+    if (chain_u256_cmp(&cur.work, &min) >= 0)
+        return HV_STORE;
+    p->stats.headers_not_stored += l->n;
+    if (l->n < P2P_MAX_HEADERS_ENTRIES)
+        return HV_DONE;
+    presync_end(pe, 0);
+    int err = p2p_presync_start(&pe->presync, p->chain, parent, &min, p2p_rng_next(&p->rng));
+    if (err) {
+        *ret = p2p__is_local_error(err) ? err : 0;
+        return HV_DONE;
+    }
+    p->stats.headers_presyncs++;
+    bool stored = false;
+    presync_feed(p, pe, l, &stored, ret);
+    return HV_DONE;
+}
+
 int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     int ret = 0;
     pe->getheaders_ms = 0;
+    headers_seen(p, pe, l);
+    if (l->n == 0)
+        return presync_end(pe, 0);   /* nothing more of its chain */
+    struct chain_header h0;
+    p2p_header_at(l, 0, &h0);
+    size_t from = 0;
+    bool stored = false;
+    if (pe->presync && memcmp(h0.prev, p2p_presync_tip(pe->presync), 32) == 0) {
+        from = presync_feed(p, pe, l, &stored, &ret);
+        if (from == SIZE_MAX) {
+            if (stored)
+                p2p__plan_fetch(p);
+            return ret;
+        }
+    } else if (!chain_have_header(p->chain, h0.prev)) {
+        /* Does not connect (an announcement after a reorg, say): sync from
+         * our locator instead, unless a presync with the peer runs (it
+         * announced a block on the chain being checked). */
+        if (!pe->presync)
+            p2p__send_getheaders(p, pe, NULL);
+        return 0;
+    } else if (check_work(p, pe, l, h0.prev, &ret) != HV_STORE) {
+        return ret;
+    }
     uint8_t last[32];
     size_t accepted = 0;
-    for (size_t i = 0; i < l->n; i++) {
+    bool ok = true;
+    uint8_t abandoned[32];
+    bool any_abandoned = false;
+    for (size_t i = from; i < l->n; i++) {
         struct chain_header h;
         struct chain_result res;
         p2p_header_at(l, i, &h);
         chain_header_hash(&h, last);
-        p2p__known_add(p, pe, last);
-        /* A header announces its block (sendheaders): counted and reported
-         * like an inv entry, so duplicate announcements are seen. */
-        bool have = chain_have_block(p->chain, last) || chain_is_invalid(p->chain, last);
-        if (have)
-            p->stats.dup_invs++;
-        if (p->ev.inv_received)
-            p->ev.inv_received(p->ev.ctx, pe->id, P2P_INV_BLOCK, last, have);
         memset(&res, 0, sizeof(res));
         int r = chain_accept_header(p->chain, &h, p->now, &res);
         if (r < 0 && r != CHAIN_ERR_BLK_DUPLICATE) {
@@ -128,23 +286,33 @@ int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l
                 return r;
             if (p2p__is_local_error(r))
                 ret = r;
+            ok = false;
             break;
         }
         if (r >= 0 && res.status == CHAIN_ST_ORPHAN) {
-            /* Does not connect (an announcement after a reorg, say): sync
-             * from our locator instead. */
             if (!pe->getheaders_ms)
                 p2p__send_getheaders(p, pe, NULL);
+            ok = false;
             break;
+        }
+        if (chain_headers_abandoned(p->chain, last)) {
+            memcpy(abandoned, last, 32);
+            any_abandoned = true;
         }
         if (res.height > pe->best_height)
             pe->best_height = res.height;
         accepted++;
     }
+    /* A block of an abandoned branch announced again: ask the announcer for
+     * it; its body brings the branch back (chain_headers_abandon). */
+    if (any_abandoned && !chain_have_block(p->chain, abandoned))
+        p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, abandoned, !pe->inbound, p->now);
     /* A full message: there is more; continue from its last header. */
-    if (l->n == P2P_MAX_HEADERS_ENTRIES && accepted == l->n && !pe->dead)
+    if (l->n == P2P_MAX_HEADERS_ENTRIES && ok && !pe->dead) {
+        last_hash(l, last);
         p2p__send_getheaders(p, pe, last);
-    if (accepted)
+    }
+    if (accepted || stored)
         p2p__plan_fetch(p);
     return ret;
 }
@@ -228,8 +396,10 @@ done:
 
 void p2p__sync_peer_tick(struct p2p *p, struct peer *pe)
 {
-    if (pe->getheaders_ms && p->now - pe->getheaders_ms >= P2P_GETHEADERS_TIMEOUT_MS)
+    if (pe->getheaders_ms && p->now - pe->getheaders_ms >= P2P_GETHEADERS_TIMEOUT_MS) {
         pe->getheaders_ms = 0;
+        presync_end(pe, 0);   /* it stopped answering: forget its chain */
+    }
     if (pe->recon_ms && p->now - pe->recon_ms >= P2P_RECON_TIMEOUT_MS)
         pe->recon_ms = 0;
 }

@@ -150,12 +150,13 @@ static inline void e_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_sou
     f->n_acc++;
 }
 
-static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
+/* A core on a chain opened with cc (a store to reopen, say). */
+static inline struct fake *fake_new_on(const struct chain_config *cc, uint32_t inbound_max,
+                                       uint32_t fanout)
 {
     struct fake *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    struct chain_config cc = { .params = &chain_params_regtest };
-    assert_int_equal(chain_open(&f->chain, &cc, T0), 0);
+    assert_int_equal(chain_open(&f->chain, cc, T0), 0);
     f->magic = chain_params_regtest.magic;
     f->io = (struct p2p_io){ .ctx = f, .send = f_send, .connect = f_connect,
                              .disconnect = f_disconnect, .pause_read = f_pause };
@@ -177,6 +178,12 @@ static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
     cfg.fanout = fanout;
     assert_int_equal(p2p_create(&f->p, &cfg, T0), 0);
     return f;
+}
+
+static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
+{
+    struct chain_config cc = { .params = &chain_params_regtest };
+    return fake_new_on(&cc, inbound_max, fanout);
 }
 
 static inline void fake_free(struct fake *f)
