@@ -27,7 +27,7 @@ struct p2p_presync {
 int p2p_presync_start(struct p2p_presync **out, const struct chain *c, const uint8_t start[32],
                       const struct chain_u256 *target, uint64_t salt)
 {
-    struct p2p_presync *ps = calloc(1, sizeof *ps);
+    struct p2p_presync *ps = p2p__calloc(1, sizeof *ps);
     if (!ps)
         return CHAIN_ERR_NOMEM;
     int err = chain_hdr_cursor_at(c, start, &ps->start);
@@ -94,7 +94,7 @@ int p2p_presync_add(struct p2p_presync *ps, const struct chain *c, const struct 
         size_t cap = ps->cap_bytes ? 2 * ps->cap_bytes : 16;
         if (cap > COMMIT_BYTES_MAX)
             cap = COMMIT_BYTES_MAX;
-        uint8_t *nb = cap > ps->cap_bytes ? realloc(ps->bits, cap) : NULL;
+        uint8_t *nb = cap > ps->cap_bytes ? p2p__realloc(ps->bits, cap) : NULL;
         if (!nb)
             return CHAIN_ERR_NOMEM;
         memset(nb + ps->cap_bytes, 0, cap - ps->cap_bytes);
@@ -124,7 +124,7 @@ int p2p_presync_redownload_add(struct p2p_presync *ps, const struct chain *c,
      * short of it there is another one. */
     if (ps->redl.height >= ps->cur.height)
         return P2P_PRESYNC_MISMATCH;
-    if (!ps->buf && !(ps->buf = malloc((P2P_PRESYNC_BUFFER_HEADERS + 1) * sizeof *ps->buf)))
+    if (!ps->buf && !(ps->buf = p2p__malloc((P2P_PRESYNC_BUFFER_HEADERS + 1) * sizeof *ps->buf)))
         return CHAIN_ERR_NOMEM;
     struct chain_hdr_cursor next = ps->redl;
     int r = chain_hdr_cursor_next(c, &next, h, now_ms);
