@@ -435,6 +435,54 @@ static void test_bodiless_fork_abandoned_after_restart(void **state)
     tdir_remove(&d);
 }
 
+/* The cursor checks what chain_accept_header checks, with testnet's
+ * retarget: 26 blocks 2.5 s apart (target 5 s) make the bits move after
+ * the 20-block window; the cursor accepts every header of the chain and
+ * refuses one with the old bits. */
+static void test_cursor_agrees_with_the_chain_on_retarget(void **state)
+{
+    (void)state;
+    const struct chain_params *P = &chain_params_testnet;
+    struct chain *c;
+    struct chain_config cc = { .params = P };
+    uint64_t now = P->genesis_time_ms + 1000000;
+    assert_int_equal(chain_open(&c, &cc, now), 0);
+    struct chain_header hs[26];
+    uint8_t g[32];
+    chain_genesis_hash(P, g);
+    for (int i = 0; i < 26; i++) {
+        struct chain_block b;
+        struct chain_result r;
+        uint8_t pk[32] = { 0x17 };
+        assert_int_equal(chain_block_template(c, pk, P->genesis_time_ms + 2500 * (uint64_t)(i + 1), &b), 0);
+        uint64_t start = 0;
+        while (!chain_mine(&b.hdr, start, 100000))
+            start += 100000;
+        assert_int_equal(chain_accept_block(c, &b, now, &r), 0);
+        hs[i] = b.hdr;
+        chain_block_free(&b);
+    }
+    assert_int_not_equal(hs[25].bits, P->pow_limit_bits);
+    struct chain_hdr_cursor cur;
+    assert_int_equal(chain_hdr_cursor_at(c, g, &cur), 0);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(chain_hdr_cursor_next(c, &cur, &hs[i], now), 0);
+    struct chain_header bad = hs[25];
+    bad.bits = P->pow_limit_bits;   /* easier than due: PoW holds, bits do not */
+    for (uint64_t start = 0; !chain_mine(&bad, start, 100000);)
+        start += 100000;
+    assert_int_equal(chain_hdr_cursor_next(c, &cur, &bad, now), CHAIN_ERR_BLK_BAD_BITS);
+    assert_int_equal(chain_hdr_cursor_next(c, &cur, &hs[25], now), 0);
+    struct chain_u256 tip;
+    chain_tip_work(c, &tip);
+    assert_int_equal(chain_u256_cmp(&cur.work, &tip), 0);
+    assert_int_equal(cur.height, 26);
+    /* Not linked, and a cursor at an unknown block. */
+    assert_int_equal(chain_hdr_cursor_next(c, &cur, &hs[3], now), 1);
+    assert_int_equal(chain_hdr_cursor_at(c, hs[0].merkle_root, &cur), CHAIN_ERR_BLK_UNKNOWN);
+    chain_close(c);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -445,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_presync_then_redownload_stores),
         cmocka_unit_test(test_bodiless_fork_abandoned),
         cmocka_unit_test(test_bodiless_fork_abandoned_after_restart),
+        cmocka_unit_test(test_cursor_agrees_with_the_chain_on_retarget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
