@@ -53,6 +53,7 @@ static void usage(FILE *f)
           "  [--churn-pct P --churn-down-ms D] [--late-pct P] [--partition-ms D]\n"
           "  [--silent-pct P] [--withhold-pct P] [--sybils S]\n"
           "  [--mine-interval-ms T --mine-blocks M] [--seeds A..B] [--warmup-addr]\n"
+          "  [--sqlite-store]\n"
           "K = 0 means all peers; degree 0 (model) means a complete graph.\n",
           f);
 }
@@ -289,6 +290,8 @@ static int cmd_protocol(int argc, char **argv)
             cfg.residue = true;
         else if (strcmp(argv[i], "--warmup-addr") == 0)
             cfg.warmup_addr = true;
+        else if (strcmp(argv[i], "--sqlite-store") == 0)
+            cfg.sqlite_store = true;
         else if (opt_u64(argc, argv, &i, "--link-bps", UINT32_MAX, &v))
             cfg.link_bps = v;
         else if (opt_u64(argc, argv, &i, "--uplink-bps", UINT32_MAX, &v))

@@ -15,6 +15,7 @@
 #include "p2p/wire.h"
 #include "sim/geo.h"
 #include "sim/graph.h"
+#include "sim/memstore.h"
 #include "sim/rng.h"
 
 #define NO_PEER UINT32_MAX
@@ -1003,6 +1004,7 @@ static void sqlite_lean(void)
 int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *res)
 {
     sqlite_lean();
+    sim_memstore_use(!cfg->sqlite_store);
     memset(res, 0, sizeof(*res));
     if (cfg->nodes < 2 || cfg->nodes > SIM_PROTO_MAX_NODES || cfg->degree < 1
         || cfg->degree >= cfg->nodes || cfg->degree > SIM_GRAPH_MAX_DEGREE

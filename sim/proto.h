@@ -67,6 +67,8 @@ struct sim_proto_config {
     bool residue;             /* also run the txs with anti-entropy off */
     bool warmup_addr;         /* let addr gossip run in the warm-up (the old,
                                  slow warm-up: ~3,500 frames per node) */
+    bool sqlite_store;        /* each chain in its own in-memory SQLite database
+                                 (the old store) instead of sim/memstore.c */
     /* Realism (docs/SIMULATION.md, "Realism"); 0 / false: off. */
     uint64_t link_bps;        /* bytes/s of each connection, per direction */
     uint64_t uplink_bps;      /* each node's uplink, bytes/s, shared by its links */

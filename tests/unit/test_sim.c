@@ -12,9 +12,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "chain/chain.h"
+#include "chain/err.h"
+#include "chain/store.h"
 #include "crypto/sig.h"
 #include "sim/graph.h"
 #include "sim/latency.h"
+#include "sim/memstore.h"
 #include "sim/model.h"
 #include "sim/proto.h"
 #include "sim/report.h"
@@ -444,6 +448,137 @@ static void test_realism_deterministic_and_invariants(void **state)
     free(res);
 }
 
+/* The store behind every simulated chain (sim/memstore.c, linked in
+ * place of chain/store.c's calls) answers as SQLite does: meta values,
+ * bodies, undo and own txs read back, a rollback undoes the transaction,
+ * a transaction inside another is refused; each distinct body is held
+ * once across stores; what it drops (index, accounts) cannot be loaded
+ * back as if it were complete. */
+static int own_row(void *ctx, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
+                   size_t len, uint32_t height)
+{
+    uint64_t *seen = ctx;
+    (void)data;
+    (void)len;
+    (void)height;
+    *seen = *seen * 10 + seq;
+    return txid[0] == 0xee ? -1 : 0;
+}
+
+static int account_row(void *ctx, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
+{
+    (void)ctx;
+    (void)pk;
+    (void)balance;
+    (void)nonce;
+    return 0;
+}
+
+static void test_memstore(void **state)
+{
+    (void)state;
+    sim_memstore_use(true);
+    struct store *a = NULL, *b = NULL;
+    assert_int_equal(store_open(&a, NULL), 0);
+    assert_int_equal(store_open(&b, NULL), 0);
+    size_t blobs0 = sim_memstore_stats()->blobs;
+    uint8_t h1[32], h2[32], body[300], val[64], *got = NULL;
+    size_t len = 0;
+    memset(h1, 1, 32);
+    memset(h2, 2, 32);
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 7);
+    assert_int_equal(store_meta_get(a, "tip", val, sizeof val, &len), CHAIN_ERR_BLK_UNKNOWN);
+    assert_int_equal(store_meta_put(a, "tip", h1, 32), 0);
+    assert_int_equal(store_meta_get(a, "tip", val, 16, &len), CHAIN_ERR_STORE);   /* too small */
+    assert_int_equal(store_meta_get(a, "tip", val, sizeof val, &len), 0);
+    assert_int_equal(len, 32);
+    assert_memory_equal(val, h1, 32);
+
+    /* One body in two stores: one copy. */
+    assert_int_equal(store_body_put(a, h1, body, sizeof body), 0);
+    assert_int_equal(store_body_put(b, h1, body, sizeof body), 0);
+    assert_int_equal(sim_memstore_stats()->blobs, blobs0 + 2);   /* the meta value and the body */
+    assert_int_equal(store_body_get(b, h1, &got, &len), 0);
+    assert_int_equal(len, sizeof body);
+    assert_memory_equal(got, body, sizeof body);
+    free(got);
+
+    /* A rollback undoes the puts and deletes of its transaction. */
+    assert_int_equal(store_begin(a), 0);
+    assert_int_equal(store_begin(a), CHAIN_ERR_STORE);
+    assert_int_equal(store_last_error(a)->count, 1);
+    assert_int_equal(store_body_put(a, h2, body, 10), 0);
+    assert_int_equal(store_undo_put(a, h1, body, 20), 0);
+    assert_int_equal(store_meta_put(a, "tip", h2, 32), 0);
+    store_rollback(a);
+    assert_int_equal(store_body_get(a, h2, &got, &len), CHAIN_ERR_BLK_UNKNOWN);
+    assert_int_equal(store_undo_get(a, h1, &got, &len), CHAIN_ERR_BLK_UNKNOWN);
+    assert_int_equal(store_meta_get(a, "tip", val, sizeof val, &len), 0);
+    assert_memory_equal(val, h1, 32);
+    assert_int_equal(store_commit(a), CHAIN_ERR_STORE);   /* none open */
+    assert_int_equal(store_begin(a), 0);
+    assert_int_equal(store_undo_put(a, h1, body, 20), 0);
+    assert_int_equal(store_commit(a), 0);
+    assert_int_equal(store_undo_get(a, h1, &got, &len), 0);
+    assert_int_equal(len, 20);
+    free(got);
+    assert_int_equal(store_undo_del(a, h1), 0);
+    assert_int_equal(store_undo_get(a, h1, &got, &len), CHAIN_ERR_BLK_UNKNOWN);
+
+    /* Own txs: put ignores a txid already there, load goes in seq order,
+     * prune drops the confirmed ones at or below the height. */
+    uint8_t t1[32], t2[32], t3[32];
+    memset(t1, 0x11, 32);
+    memset(t2, 0x22, 32);
+    memset(t3, 0x33, 32);
+    assert_int_equal(store_own_put(a, t2, 2, body, 5), 0);
+    assert_int_equal(store_own_put(a, t1, 1, body, 5), 0);
+    assert_int_equal(store_own_put(a, t3, 3, body, 5), 0);
+    assert_int_equal(store_own_put(a, t1, 9, body, 5), 0);   /* ignored */
+    uint64_t seen = 0;
+    assert_int_equal(store_own_load(a, own_row, &seen), 0);
+    assert_int_equal(seen, 123);
+    assert_int_equal(store_own_height(a, t1, 5), 0);
+    assert_int_equal(store_own_height(a, t3, 7), 0);
+    assert_int_equal(store_own_prune(a, 6), 0);
+    seen = 0;
+    assert_int_equal(store_own_load(a, own_row, &seen), 0);
+    assert_int_equal(seen, 23);
+
+    /* Dropped tables refuse to load once written. */
+    assert_int_equal(store_account_load(a, account_row, NULL), 0);
+    assert_int_equal(store_account_put(a, h1, 5, 1), 0);
+    assert_int_equal(store_account_load(a, account_row, NULL), CHAIN_ERR_STORE);
+    assert_int_equal(store_probe(a, CHAIN_STORE_PROBE_BYTES), 0);
+    store_close(a);
+    store_close(b);
+    assert_int_equal(sim_memstore_stats()->blobs, blobs0);
+}
+
+/* The memory store and SQLite give the chains the same answers, so a run
+ * prints the same bytes with either (mining forks and reorgs, restarts). */
+static void test_protocol_same_with_sqlite_store(void **state)
+{
+    (void)state;
+    static const realism_set sets[] = { set_mining, set_churn };
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        struct sim_proto_config cfg;
+        realism_cfg(&cfg, 23);
+        cfg.txs = 3;
+        sets[k](&cfg);
+        char *a = proto_output(&cfg, res);
+        cfg.sqlite_store = true;
+        char *b = proto_output(&cfg, res);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    free(res);
+}
+
 /* The block of one item, and its coverage times. */
 static const struct sim_item_result *block_of(const struct sim_proto_result *res)
 {
@@ -555,6 +690,8 @@ int main(void)
         cmocka_unit_test(test_protocol_burst_batching),
         cmocka_unit_test(test_latency_realism),
         cmocka_unit_test(test_realism_deterministic_and_invariants),
+        cmocka_unit_test(test_memstore),
+        cmocka_unit_test(test_protocol_same_with_sqlite_store),
         cmocka_unit_test(test_bandwidth_and_cpu_cost_time),
         cmocka_unit_test(test_stale_rate_grows_with_speed),
         cmocka_unit_test(test_bad_arguments),
