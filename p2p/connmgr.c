@@ -20,6 +20,31 @@ void p2p__added_remove(struct p2p *p, struct added *e)
     *e = p->added[--p->n_added];
 }
 
+/* A zeroed entry at the end of the configured connections; NULL at
+ * P2P_MAX_ADDED_PEERS or when the table cannot grow (*nomem set). Moves
+ * the table: no pointer into it is held across a call. */
+static struct added *added_new(struct p2p *p, bool *nomem)
+{
+    *nomem = false;
+    if (p->n_added >= P2P_MAX_ADDED_PEERS)
+        return NULL;
+    if (p->n_added == p->cap_added) {
+        size_t cap = p->cap_added ? 2 * p->cap_added : P2P_ADDED_INITIAL_ENTRIES;
+        if (cap > P2P_MAX_ADDED_PEERS)
+            cap = P2P_MAX_ADDED_PEERS;
+        struct added *na = p2p__realloc(p->added, cap * sizeof(*na));
+        if (!na) {
+            *nomem = true;
+            return NULL;
+        }
+        p->added = na;
+        p->cap_added = cap;
+    }
+    struct added *a = &p->added[p->n_added++];
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
 static void start_connect(struct p2p *p, struct added *a)
 {
     a->connecting = true;
@@ -66,9 +91,13 @@ void p2p__connmgr_tick(struct p2p *p)
             || p2p_banlist_is_discouraged(&p->bans, &b->addr)
             || p->n_added >= P2P_MAX_ADDED_PEERS)
             continue;
+        bool nomem;
+        struct added *a = added_new(p, &nomem);
+        if (!a) {
+            p2p__local_error(p, NULL, P2P_ERR_NOMEM);
+            break;
+        }
         b->next_try_ms = p->now + P2P_RECONNECT_MAX_MS;
-        struct added *a = &p->added[p->n_added++];
-        memset(a, 0, sizeof(*a));
         a->addr = b->addr;
         a->backoff_ms = P2P_RECONNECT_MIN_MS;
         start_connect(p, a);
@@ -102,10 +131,9 @@ int p2p_connect_addr(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms
         a->persistent = true;
         return 0;
     }
-    if (p->n_added >= P2P_MAX_ADDED_PEERS)
-        return P2P_ERR_FULL;
-    a = &p->added[p->n_added++];
-    memset(a, 0, sizeof(*a));
+    bool nomem;
+    if (!(a = added_new(p, &nomem)))
+        return nomem ? P2P_ERR_NOMEM : P2P_ERR_FULL;
     a->addr = *addr;
     a->persistent = true;
     a->backoff_ms = P2P_RECONNECT_MIN_MS;
@@ -140,10 +168,13 @@ int p2p_remove_addr(struct p2p *p, const struct p2p_addr *addr)
 void p2p_connect_once(struct p2p *p, const struct p2p_addr *addr, uint64_t now_ms)
 {
     p2p__set_now(p, now_ms);
-    if (p2p__added_find(p, addr) || p->n_added >= P2P_MAX_ADDED_PEERS)
+    bool nomem;
+    struct added *a = p2p__added_find(p, addr) ? NULL : added_new(p, &nomem);
+    if (!a) {
+        if (nomem)
+            p2p__local_error(p, NULL, P2P_ERR_NOMEM);
         return;
-    struct added *a = &p->added[p->n_added++];
-    memset(a, 0, sizeof(*a));
+    }
     a->addr = *addr;
     a->backoff_ms = P2P_RECONNECT_MIN_MS;
     a->next_ms = p->now;

@@ -111,9 +111,12 @@ struct p2p_v2_state {
     enum p2p_v2_mode mode;
     bool have_node_sk;
     uint8_t node_sk[64];
-    uint8_t allowed[P2P_MAX_ALLOWED_KEYS][32];
+    /* Allocated when there is one to hold (a simulator runs thousands of
+     * cores): allowed at p2p_create (n_allowed keys), v1_only whole
+     * (P2P_V1_ONLY_MAX_ENTRIES) at the first address that needs it. */
+    uint8_t (*allowed)[32];
     size_t n_allowed;
-    struct p2p_addr v1_only[P2P_V1_ONLY_MAX_ENTRIES];
+    struct p2p_addr *v1_only;
     size_t v1_only_n, v1_only_next;
 };
 
@@ -122,6 +125,9 @@ struct book_entry {
     uint64_t seen_ms;
     uint64_t next_try_ms;
 };
+
+#define P2P_ADDED_INITIAL_ENTRIES 8u
+_Static_assert(P2P_ADDED_INITIAL_ENTRIES <= P2P_MAX_ADDED_PEERS, "initial within the limit");
 
 struct orphan_hold {
     uint8_t hash[32];
@@ -148,8 +154,11 @@ struct p2p {
     struct p2p_filter recent;   /* bodies received or confirmed */
     struct p2p_filter rejected; /* txs refused for policy; cleared on a new tip */
 
-    struct added added[P2P_MAX_ADDED_PEERS];
-    size_t n_added;
+    /* Configured connections: P2P_ADDED_INITIAL_ENTRIES at p2p_create,
+     * grown with use up to P2P_MAX_ADDED_PEERS (a simulator runs thousands
+     * of cores with a few each). */
+    struct added *added;
+    size_t n_added, cap_added;
     struct book_entry *book;
     size_t n_book, cap_book;
     /* Index of the book: open addressing (linear probing, load <= 1/2)
@@ -161,7 +170,7 @@ struct p2p {
     struct p2p_banlist bans;
     struct p2p_subnet noban[P2P_MAX_NOBAN_SUBNETS];
     size_t n_noban;
-    struct orphan_hold orphans[P2P_ORPHAN_HOLD_ENTRIES];
+    struct orphan_hold *orphans;    /* P2P_ORPHAN_HOLD_ENTRIES, at the first */
     size_t orphan_next;
 
     struct p2p_stats stats;
@@ -280,7 +289,7 @@ void p2p__peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe);
 
 /* ---- transport.c: v1 or v2 per connection ---- */
-void p2p__transport_config(struct p2p *p, const struct p2p_config *cfg);
+int p2p__transport_config(struct p2p *p, const struct p2p_config *cfg);
 /* A connection is up: pick its transport; an outbound v1 one sends version. */
 void p2p__transport_start(struct p2p *p, struct peer *pe);
 /* Sends the handshake bytes the framer queued. */

@@ -63,7 +63,7 @@ void p2p__send_requests(struct p2p *p)
 
 static bool orphan_held(struct p2p *p, const uint8_t hash[32])
 {
-    for (size_t i = 0; i < P2P_ORPHAN_HOLD_ENTRIES; i++)
+    for (size_t i = 0; p->orphans && i < P2P_ORPHAN_HOLD_ENTRIES; i++)
         if (p->orphans[i].until_ms > p->now && memcmp(p->orphans[i].hash, hash, 32) == 0)
             return true;
     return false;
@@ -71,6 +71,11 @@ static bool orphan_held(struct p2p *p, const uint8_t hash[32])
 
 static void orphan_hold(struct p2p *p, const uint8_t hash[32])
 {
+    if (!p->orphans
+        && !(p->orphans = p2p__calloc(P2P_ORPHAN_HOLD_ENTRIES, sizeof(*p->orphans)))) {
+        p2p__local_error(p, NULL, P2P_ERR_NOMEM);
+        return;
+    }
     struct orphan_hold *o = &p->orphans[p->orphan_next++ % P2P_ORPHAN_HOLD_ENTRIES];
     memcpy(o->hash, hash, 32);
     o->until_ms = p->now + P2P_ORPHAN_HOLD_MS;

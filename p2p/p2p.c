@@ -118,7 +118,7 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     p->ban_ms = cfg->ban_ms ? cfg->ban_ms : P2P_BAN_MS_DEFAULT;
     p->recon_interval_ms = cfg->recon_interval_ms ? cfg->recon_interval_ms
                                                   : P2P_RECON_INTERVAL_MS_DEFAULT;
-    p2p__transport_config(p, cfg);
+    int err = p2p__transport_config(p, cfg);
     /* "/gossipd:0.1.0(NAME)/" with the name reduced to safe characters. */
     char name[P2P_MAX_NAME_BYTES + 1] = "";
     size_t k = 0;
@@ -132,7 +132,11 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     p->next_headers_ms = now_ms + P2P_HEADERS_SYNC_INTERVAL_MS;
     p->next_fetch_ms = now_ms;
     chain_tip(p->chain, p->last_tip);
-    int err = p2p_txreq_create(&p->req, p2p_rng_next(&p->rng));
+    if (!err && !(p->added = p2p__calloc(P2P_ADDED_INITIAL_ENTRIES, sizeof(*p->added))))
+        err = P2P_ERR_NOMEM;
+    p->cap_added = P2P_ADDED_INITIAL_ENTRIES;
+    if (!err)
+        err = p2p_txreq_create(&p->req, p2p_rng_next(&p->rng));
     if (!err)
         err = p2p_filter_init(&p->recent, P2P_RECENT_GEN_ENTRIES);
     if (!err)
@@ -168,6 +172,10 @@ void p2p_destroy(struct p2p *p)
     p2p_filter_free(&p->recent);
     p2p_filter_free(&p->rejected);
     free(p->book);
+    free(p->added);
+    free(p->orphans);
+    free(p->v2.allowed);
+    free(p->v2.v1_only);
     free(p->book_idx);
     p2p_banlist_free(&p->bans);
     free(p);

@@ -8,7 +8,7 @@
 
 #include "crypto/sec.h"
 
-void p2p__transport_config(struct p2p *p, const struct p2p_config *cfg)
+int p2p__transport_config(struct p2p *p, const struct p2p_config *cfg)
 {
     struct p2p_v2_state *s = &p->v2;
     s->mode = cfg->v2_mode;
@@ -18,11 +18,15 @@ void p2p__transport_config(struct p2p *p, const struct p2p_config *cfg)
     }
     size_t n = cfg->n_allowed_keys < P2P_MAX_ALLOWED_KEYS ? cfg->n_allowed_keys
                                                          : P2P_MAX_ALLOWED_KEYS;
-    if (n)
+    if (n) {
+        if (!(s->allowed = p2p__malloc(n * 32)))
+            return P2P_ERR_NOMEM;
         memcpy(s->allowed, cfg->allowed_keys, n * 32);
+    }
     s->n_allowed = n;
     if (n > 0)
         s->mode = P2P_V2_ONLY;     /* a v1 peer cannot prove a key */
+    return 0;
 }
 
 static bool v1_only(const struct p2p *p, const struct p2p_addr *a)
@@ -99,8 +103,10 @@ bool p2p__transport_gone(struct p2p *p, struct peer *pe)
     if (pe->inbound || p->v2.mode != P2P_V2_ON || pe->framer.transport != P2P_TRANSPORT_V2 ||
         pe->framer.v2_ready || pe->bytes_recv != 0)
         return false;
-    if (!v1_only(p, &pe->addr)) {
-        struct p2p_v2_state *s = &p->v2;
+    struct p2p_v2_state *s = &p->v2;
+    if (!s->v1_only && !(s->v1_only = p2p__calloc(P2P_V1_ONLY_MAX_ENTRIES, sizeof(*s->v1_only))))
+        p2p__local_error(p, pe, P2P_ERR_NOMEM);   /* next time v2 again */
+    else if (!v1_only(p, &pe->addr)) {
         s->v1_only[s->v1_only_next] = pe->addr;
         s->v1_only_next = (s->v1_only_next + 1) % P2P_V1_ONLY_MAX_ENTRIES;
         if (s->v1_only_n < P2P_V1_ONLY_MAX_ENTRIES)

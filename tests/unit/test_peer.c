@@ -82,6 +82,32 @@ static void test_outbound_connect_and_backoff(void **state)
     fake_free(f);
 }
 
+/* The configured connections' table grows with use (P2P_ADDED_INITIAL_ENTRIES
+ * at create): every one of P2P_MAX_ADDED_PEERS is kept, the first ones are
+ * still found after the table moved, one more is refused until one goes. */
+static void test_added_table_grows_to_its_limit(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    struct p2p_addr a[P2P_MAX_ADDED_PEERS + 1];
+    for (unsigned i = 0; i <= P2P_MAX_ADDED_PEERS; i++) {
+        char s[32];
+        snprintf(s, sizeof(s), "10.1.%u.%u:19444", i / 200, i % 200 + 1);
+        assert_int_equal(p2p_addr_parse(&a[i], s, 0), 0);
+    }
+    for (unsigned i = 0; i < P2P_MAX_ADDED_PEERS; i++)
+        assert_int_equal(p2p_connect_addr(f->p, &a[i], T0), 0);
+    assert_int_equal(p2p_connect_addr(f->p, &a[P2P_MAX_ADDED_PEERS], T0), P2P_ERR_FULL);
+    for (unsigned i = 0; i < P2P_MAX_ADDED_PEERS; i++)
+        assert_int_equal(p2p_connect_addr(f->p, &a[i], T0), P2P_ERR_EXISTS);
+    assert_int_equal(p2p_remove_addr(f->p, &a[0]), 0);
+    assert_int_equal(p2p_connect_addr(f->p, &a[P2P_MAX_ADDED_PEERS], T0), 0);
+    assert_int_equal(p2p_connect_addr(f->p, &a[P2P_MAX_ADDED_PEERS - 1], T0), P2P_ERR_EXISTS);
+    p2p_on_tick(f->p, T0);
+    assert_true(f->n_connects > 0);
+    fake_free(f);
+}
+
 static void test_timeouts(void **state)
 {
     (void)state;
@@ -415,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_inbound),
         cmocka_unit_test(test_outbound_connect_and_backoff),
+        cmocka_unit_test(test_added_table_grows_to_its_limit),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_self_connection_nonce),
         cmocka_unit_test(test_oversize_and_garbage_ban),
