@@ -50,7 +50,7 @@ DRAIN_MAX_S = 20
 ATTACK_SECONDS = 30
 HEADERS_FORK_LEN = 2000          # one headers message per fork
 HEADERS_TIP_HEIGHT = HEADERS_FORK_LEN + 10   # every fork has less work
-HEADERS_COUNT = 300000
+HEADERS_COUNT = 10000000        # more than 30 s can send: the time bounds it
 BIG_BLOCK_TXS = 2600             # 412-byte txs: fills the 1 MiB regtest block
 RECON_POOL_TXS = 20000
 
