@@ -2,6 +2,7 @@
 #include "node/net.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,15 +21,17 @@ struct conn {
     bool throttled;             /* read budget of this iteration spent */
     size_t read_this_iter;
     uv_connect_t connect_req;
+    /* Sends: one write in flight (fly), the rest appended to out. Exactly
+     * the bytes the core counts as send_pending, whatever the number of
+     * messages (a write request per message would cost ~200 bytes each). */
+    struct obuf { uint8_t *buf; size_t len, cap; } out, fly;
+    uv_write_t wreq;
+    bool writing;
     uint8_t rbuf[P2P_READ_CHUNK_BYTES];
 };
 
-struct wreq {
-    uv_write_t req;
-    struct conn *c;
-    size_t len;
-    uint8_t data[];
-};
+/* A send buffer emptied with more capacity than this is freed. */
+#define NET_OBUF_KEEP_BYTES (64u * 1024)
 
 struct listener {
     uv_tcp_t h;
@@ -131,6 +134,8 @@ static void conn_close_cb(uv_handle_t *h)
         c->next->prev = c->prev;
     n->n_conns--;
     n->open_handles--;
+    free(c->out.buf);
+    free(c->fly.buf);
     free(c);
 }
 
@@ -160,6 +165,7 @@ static struct conn *conn_new(struct node_net *n)
         return NULL;
     }
     c->h.data = c;
+    c->wreq.data = c;
     c->n = n;
     c->id = ++n->next_id;
     c->next = n->conns;
@@ -234,17 +240,41 @@ static void read_start(struct conn *c)
 
 /* ---- io callbacks (called by the core) ---- */
 
+static void write_cb(uv_write_t *req, int status);
+
+/* Hands what waits in out to libuv as one write. */
+static int write_start(struct conn *c)
+{
+    struct obuf t = c->fly;
+    c->fly = c->out;
+    c->out = t;
+    uv_buf_t b = uv_buf_init((char *)c->fly.buf, (unsigned)c->fly.len);
+    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->h, &b, 1, write_cb);
+    c->writing = rc == 0;
+    return rc;
+}
+
+static void obuf_release(struct obuf *o)
+{
+    o->len = 0;
+    if (o->cap > NET_OBUF_KEEP_BYTES) {
+        free(o->buf);
+        o->buf = NULL;
+        o->cap = 0;
+    }
+}
+
 static void write_cb(uv_write_t *req, int status)
 {
-    struct wreq *w = (struct wreq *)req;
-    struct conn *c = w->c;
+    struct conn *c = req->data;
     struct node_net *n = c->n;
-    size_t len = w->len;
-    free(w);
+    size_t len = c->fly.len;
+    c->writing = false;
+    obuf_release(&c->fly);
     if (c->closing || n->closed)
         return;
-    if (status < 0) {
-        conn_close(c, true, uv_err_name(status));
+    if (status < 0 || (c->out.len > 0 && write_start(c) != 0)) {
+        conn_close(c, true, uv_err_name(status < 0 ? status : UV_EIO));
         rearm(n);
         return;
     }
@@ -255,19 +285,22 @@ static int io_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
 {
     struct node_net *n = ctx;
     struct conn *c = conn_find(n, peer);
-    if (!c)
+    if (!c || len > UINT_MAX - c->out.len)
         return -1;
-    struct wreq *w = malloc(sizeof(*w) + len);
-    if (!w)
-        return -1;
-    w->c = c;
-    w->len = len;
-    memcpy(w->data, buf, len);
-    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->h, &b, 1, write_cb) != 0) {
-        free(w);
-        return -1;
+    if (c->out.len + len > c->out.cap) {
+        size_t cap = c->out.cap ? c->out.cap : 4096;
+        while (cap < c->out.len + len)
+            cap *= 2;
+        uint8_t *nb = realloc(c->out.buf, cap);
+        if (!nb)
+            return -1;
+        c->out.buf = nb;
+        c->out.cap = cap;
     }
+    memcpy(c->out.buf + c->out.len, buf, len);
+    c->out.len += len;
+    if (!c->writing && write_start(c) != 0)
+        return -1;
     return 0;
 }
 

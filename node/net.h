@@ -3,8 +3,10 @@
  * It owns the sockets, the timer and the clock; the core owns the protocol.
  * Bytes read are handed to p2p_on_bytes, at most P2P_READ_CHUNK_BYTES per
  * connection per loop iteration (then the connection waits for the next
- * iteration, so one busy peer cannot starve the others). Sends are copied
- * into a per-connection write queue; p2p_on_sent reports them written. The
+ * iteration, so one busy peer cannot starve the others). Sends are appended
+ * to one buffer per connection, handed to libuv as one write at a time;
+ * p2p_on_sent reports each write done, so the driver holds exactly the
+ * bytes the core counts as unsent (no per-message request). The
  * single timer is re-armed from p2p_next_deadline after every call into
  * the core.
  *

@@ -75,7 +75,11 @@ struct peer {
     struct p2p_framer framer;
     /* send accounting and flow control */
     size_t send_pending;
+    uint64_t send_acked_ms;     /* last write the driver reported (or first unsent byte) */
     bool paused;
+    /* getdata items not served yet, in order: gd[gd_head..gd_n) (relay.c) */
+    struct p2p_getdata_item *gd;
+    size_t gd_head, gd_n, gd_cap;
     /* relay */
     struct p2p_filter known;
     uint8_t (*txq)[32];
@@ -92,6 +96,12 @@ struct peer {
     uint64_t bytes_sent, bytes_recv;
     uint64_t bytes_sent_cmd[P2P_CMD_COUNT], bytes_recv_cmd[P2P_CMD_COUNT];
     uint64_t msgs_sent_cmd[P2P_CMD_COUNT], msgs_recv_cmd[P2P_CMD_COUNT];
+};
+
+struct p2p_getdata_item {
+    uint32_t type;
+    uint32_t frame_bytes;       /* its answer's size once framed (0: not yet) */
+    uint8_t hash[32];
 };
 
 struct added {
@@ -189,6 +199,11 @@ struct p2p {
     uint64_t recon_snap_changes;
     size_t recon_work_left;     /* node-wide recon budget this period */
     uint64_t recon_work_refill_ms;
+    /* Send budget: the live peers' send_pending summed; since when a body
+     * has waited for the node's budget (0: none); where serving resumes. */
+    size_t send_total;
+    uint64_t send_contended_ms;
+    size_t serve_next;
 };
 
 /* ---- result.c: the one error contract ---- */
@@ -340,6 +355,13 @@ bool p2p__queue_tx(struct p2p *p, struct peer *pe, const uint8_t txid[32]);
 void p2p__announce_tx(struct p2p *p, const uint8_t txid[32]);
 void p2p__tip_changed(struct p2p *p);
 int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+/* Serves waiting getdata items, every peer in turn from a rotating start,
+ * as far as the peers' unsent bytes and the node's send budget allow. */
+void p2p__serve_getdata(struct p2p *p);
+/* A peer's share of the send budget: P2P_SEND_NODE_BUDGET_BYTES over the
+ * established peers, at least what serving lets one peer hold
+ * (P2P_SEND_SERVE_BELOW_BYTES and one largest block frame). */
+size_t p2p__send_share(const struct p2p *p);
 /* The peer's tx batch, when due. */
 void p2p__relay_peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__relay_peer_next_deadline(const struct p2p *p, const struct peer *pe);

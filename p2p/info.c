@@ -91,6 +91,7 @@ void p2p_get_stats(const struct p2p *p, struct p2p_stats *out)
 {
     *out = p->stats;
     out->peers = out->inbound = out->outbound = 0;
+    out->send_queue_bytes = p->send_total;
     for (size_t i = 0; i < p->n_peers; i++) {
         if (p->peers[i]->dead)
             continue;
@@ -106,8 +107,12 @@ void p2p_get_stats(const struct p2p *p, struct p2p_stats *out)
 void p2p_check(const struct p2p *p)
 {
     assert(p->n_peers <= p->cap_peers || p->n_peers == 0);
+    size_t unsent = 0;
     for (size_t i = 0; i < p->n_peers; i++) {
         const struct peer *pe = p->peers[i];
+        unsent += pe->send_pending;
+        assert(pe->gd_head <= pe->gd_n && pe->gd_n <= pe->gd_cap
+               && pe->gd_cap <= P2P_GETDATA_QUEUE_MAX_ENTRIES);
         assert(pe->id != 0);
         assert(!pe->dead);   /* swept at the end of every entry point */
         for (size_t j = i + 1; j < p->n_peers; j++)
@@ -118,6 +123,7 @@ void p2p_check(const struct p2p *p)
         assert(p2p_txreq_in_flight(p->req, pe->id)
                <= P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT);
     }
+    assert(unsent == p->send_total);
     assert(p->n_added <= P2P_MAX_ADDED_PEERS);
     p2p__addrbook_check(p);
     p2p_banlist_check(&p->bans);

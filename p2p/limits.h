@@ -102,6 +102,29 @@
 #define P2P_SEND_QUEUE_MAX_BYTES    (24u * 1024 * 1024)
 #define P2P_SEND_QUEUE_PAUSE_BYTES  (10u * 1024 * 1024)
 #define P2P_SEND_QUEUE_RESUME_BYTES (2u * 1024 * 1024)
+/* Serving getdata (bodies: blocks, txs) as the socket drains. A getdata's
+ * items wait in a per-peer queue of at most GETDATA_QUEUE entries (items
+ * beyond it are answered notfound at once, unscored: a slow honest link
+ * piles up re-requests); the next body is serialized only while the peer's
+ * unsent bytes are below SERVE_BELOW, so a peer holds at most that plus one
+ * body, however much it asks for. */
+#define P2P_GETDATA_QUEUE_MAX_ENTRIES 1024u
+#define P2P_SEND_SERVE_BELOW_BYTES  (256u * 1024)
+/* Node-wide: while all peers' unsent bytes together are at or above
+ * BUDGET, a body is served only to a peer within its share (BUDGET over
+ * the established peers, at least SERVE_BELOW and one largest block frame:
+ * what serving lets one peer hold), and no body
+ * takes the total above MAX (the room between is what keeps honest peers'
+ * shares untouched). Txs are served to a peer holding less than FLOOR
+ * whatever the total. */
+#define P2P_SEND_NODE_BUDGET_BYTES  (32u * 1024 * 1024)
+#define P2P_SEND_NODE_MAX_BYTES     (48u * 1024 * 1024)
+#define P2P_SEND_PEER_FLOOR_BYTES   (64u * 1024)
+/* A peer holding at least SERVE_BELOW unsent bytes whose driver reports
+ * nothing written for STALL_MS is dropped (`send-stalled`, unscored); while
+ * bodies wait for the node's budget, after CONTENDED_MS. */
+#define P2P_SEND_STALL_MS           20000u
+#define P2P_SEND_STALL_CONTENDED_MS 5000u
 /* The driver reads at most this many bytes per peer per wake-up. */
 #define P2P_READ_CHUNK_BYTES        (64u * 1024)
 
@@ -253,6 +276,18 @@ _Static_assert(P2P_SEND_QUEUE_MAX_BYTES > P2P_SEND_QUEUE_PAUSE_BYTES
                "flow-control thresholds are ordered");
 _Static_assert(P2P_SEND_QUEUE_PAUSE_BYTES >= 2 * (P2P_HEADER_BYTES + P2P_MAX_BLOCK_BYTES),
                "a peer can always receive two largest blocks before we pause");
+_Static_assert(P2P_SEND_PEER_FLOOR_BYTES <= P2P_SEND_SERVE_BELOW_BYTES
+               && P2P_SEND_SERVE_BELOW_BYTES + P2P_HEADER_BYTES + P2P_MAX_BLOCK_BYTES
+                      < P2P_SEND_QUEUE_PAUSE_BYTES,
+               "bodies alone never pause reading nor fill a peer's queue");
+_Static_assert(P2P_SEND_NODE_MAX_BYTES - P2P_SEND_NODE_BUDGET_BYTES
+                   >= 2 * (P2P_HEADER_BYTES + P2P_MAX_BLOCK_BYTES),
+               "above the budget, room for the shares of at least two peers");
+_Static_assert(P2P_SEND_NODE_BUDGET_BYTES >= 4 * (P2P_HEADER_BYTES + P2P_MAX_BLOCK_BYTES),
+               "the budget holds several largest blocks");
+_Static_assert(P2P_GETDATA_QUEUE_MAX_ENTRIES >= 2 * (P2P_MAX_TX_IN_FLIGHT + P2P_MAX_BLOCKS_IN_FLIGHT),
+               "a requester's whole window waits twice over");
+_Static_assert(P2P_SEND_STALL_CONTENDED_MS <= P2P_SEND_STALL_MS, "contention only shortens it");
 _Static_assert(P2P_PING_TIMEOUT_MS < P2P_IDLE_TIMEOUT_MS, "ping detects death before idle");
 _Static_assert(P2P_PING_INTERVAL_MS < P2P_PING_TIMEOUT_MS, "ping more often than its timeout");
 _Static_assert(P2P_RECON_MAX_DEPTH * P2P_RECON_FANOUT_BITS <= 32, "prefix fits a u32");

@@ -346,12 +346,18 @@ void p2p_on_sent(struct p2p *p, uint64_t peer, size_t n, uint64_t now_ms)
     struct peer *pe = p2p__peer_find(p, peer);
     if (!pe)
         return;
-    pe->send_pending = n > pe->send_pending ? 0 : pe->send_pending - n;
+    size_t done = n > pe->send_pending ? pe->send_pending : n;
+    pe->send_pending -= done;
+    p->send_total -= done;
+    if (done)
+        pe->send_acked_ms = p->now;
     if (pe->paused && pe->send_pending < P2P_SEND_QUEUE_RESUME_BYTES) {
         pe->paused = false;
         if (p->io.pause_read)
             p->io.pause_read(p->io.ctx, pe->id, false);
     }
+    p2p__serve_getdata(p);   /* room for the next bodies, every peer in turn */
+    p2p__sweep(p);
 }
 
 void p2p_on_disconnected(struct p2p *p, uint64_t peer, const char *reason, uint64_t now_ms)
@@ -380,6 +386,7 @@ void p2p_on_tick(struct p2p *p, uint64_t now_ms)
         p2p__relay_peer_tick(p, pe);
         p2p__sync_peer_tick(p, pe);
     }
+    p2p__serve_getdata(p);
     p2p__sync_tick(p);
     if (now >= p->next_chain_tick_ms) {
         p->next_chain_tick_ms = now + P2P_TICK_MAX_MS;

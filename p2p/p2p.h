@@ -374,6 +374,8 @@ struct p2p_stats {
     uint64_t bans, misbehaviours;
     uint64_t discouraged;                       /* peers disconnected and discouraged */
     uint64_t block_stalls;                      /* peers dropped for stalling a block */
+    uint64_t send_stalls;                       /* peers dropped for not reading (send-stalled) */
+    size_t send_queue_bytes;                    /* unsent to all peers (the send budget's) */
     uint64_t addr_rate_limited;                 /* addr entries ignored: no tokens */
     uint64_t local_errors;                      /* our own failures (out of memory ...) */
     uint64_t headers_not_stored;                /* headers whose chain had too little work */

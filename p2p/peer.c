@@ -52,7 +52,10 @@ void p2p__send_bytes(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, const uin
     else
         pe->bytes_sent += len;          /* transport bytes: no message */
     pe->last_send_ms = p->now;
+    if (pe->send_pending == 0)
+        pe->send_acked_ms = p->now;    /* the stall clock starts at the first unsent byte */
     pe->send_pending += len;
+    p->send_total += len;
     if (pe->send_pending > P2P_SEND_QUEUE_MAX_BYTES) {
         p2p__drop(p, pe, "send-queue-full");
     } else if (!pe->paused && pe->send_pending > P2P_SEND_QUEUE_PAUSE_BYTES) {
@@ -150,6 +153,7 @@ void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tel
     if (pe->dead)
         return;
     pe->dead = true;
+    p->send_total -= pe->send_pending;   /* the driver drops what it held */
     if (tell_driver)
         p->io.disconnect(p->io.ctx, pe->id, reason);
     p2p_txreq_peer_gone(p->req, pe->id);
@@ -188,6 +192,7 @@ void p2p__peer_free(struct peer *pe)
     p2p_framer_free(&pe->framer);
     p2p_presync_free(pe->presync);
     free(pe->txq);
+    free(pe->gd);
     p2p_filter_free(&pe->known);
     free(pe);
 }
@@ -338,6 +343,23 @@ int p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce)
     return 0;
 }
 
+/* When a peer holding at least P2P_SEND_SERVE_BELOW_BYTES unsent, with
+ * nothing reported written since send_acked_ms, is dropped: sooner while
+ * bodies wait for the node's budget. */
+static uint64_t send_stall_deadline(const struct p2p *p, const struct peer *pe)
+{
+    if (pe->send_pending < P2P_SEND_SERVE_BELOW_BYTES)
+        return UINT64_MAX;
+    uint64_t t = pe->send_acked_ms + P2P_SEND_STALL_MS;
+    if (p->send_contended_ms) {
+        uint64_t from = pe->send_acked_ms > p->send_contended_ms ? pe->send_acked_ms
+                                                                 : p->send_contended_ms;
+        if (from + P2P_SEND_STALL_CONTENDED_MS < t)
+            t = from + P2P_SEND_STALL_CONTENDED_MS;
+    }
+    return t;
+}
+
 void p2p__peer_tick(struct p2p *p, struct peer *pe)
 {
     uint64_t now = p->now;
@@ -353,6 +375,11 @@ void p2p__peer_tick(struct p2p *p, struct peer *pe)
         p2p__drop(p, pe, "ping-timeout");
         return;
     }
+    if (now >= send_stall_deadline(p, pe)) {
+        p->stats.send_stalls++;
+        p2p__drop(p, pe, "send-stalled");   /* it does not read: not a fault */
+        return;
+    }
     if (pe->established && !pe->ping_nonce && now >= pe->next_ping_ms) {
         pe->ping_nonce = p2p_rng_next(&p->rng) | 1;
         pe->ping_sent_ms = now;
@@ -363,7 +390,6 @@ void p2p__peer_tick(struct p2p *p, struct peer *pe)
 
 uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe)
 {
-    (void)p;
     uint64_t t = pe->last_recv_ms + P2P_IDLE_TIMEOUT_MS;
     if (!pe->established && pe->connected_ms + P2P_HANDSHAKE_TIMEOUT_MS < t)
         t = pe->connected_ms + P2P_HANDSHAKE_TIMEOUT_MS;
@@ -373,5 +399,8 @@ uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe)
     } else if (pe->established && pe->next_ping_ms < t) {
         t = pe->next_ping_ms;
     }
+    uint64_t stall = send_stall_deadline(p, pe);
+    if (stall < t)
+        t = stall;
     return t;
 }

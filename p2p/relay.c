@@ -112,67 +112,208 @@ void p2p__tip_changed(struct p2p *p)
     p->fetch_dirty = true;
 }
 
-static void send_tx_body(struct p2p *p, struct peer *pe, const struct chain_tx *tx)
+/* ---- Serving getdata as the socket drains ----
+ *
+ * A getdata's items wait in the peer's queue (at most
+ * P2P_GETDATA_QUEUE_MAX_ENTRIES; the excess is answered notfound at once).
+ * The next body is serialized only while the peer's unsent bytes are below
+ * P2P_SEND_SERVE_BELOW_BYTES and the node's send budget allows it; the rest
+ * is served from p2p_on_sent and the tick as bytes drain. Answers keep the
+ * items' order: a run of items we lack goes out as one notfound before the
+ * next body. */
+
+size_t p2p__send_share(const struct p2p *p)
 {
-    struct wr w;
-    FRAME_START(w);
-    chain_tx_encode(&w, tx);
-    p2p__frame_send(p, pe, P2P_CMD_TX, &w);
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_peers; i++)
+        n += p2p__live(p->peers[i]);
+    size_t share = P2P_SEND_NODE_BUDGET_BYTES / (n ? n : 1);
+    size_t one = P2P_SEND_SERVE_BELOW_BYTES + P2P_HEADER_BYTES + P2P_V2_OVERHEAD_BYTES
+                 + P2P_COMMAND_BYTES + (size_t)chain_params(p->chain)->max_block_size;
+    return share > one ? share : one;
+}
+
+enum serve_verdict { SERVE_YES, SERVE_PEER_FULL, SERVE_NODE_FULL };
+
+/* May pe be sent the answer to it now? Its size is known once framed;
+ * before that only the peer's own unsent bytes are asked. */
+static enum serve_verdict may_serve(const struct p2p *p, const struct peer *pe,
+                                    const struct p2p_getdata_item *it, size_t share)
+{
+    if (pe->send_pending >= P2P_SEND_SERVE_BELOW_BYTES)
+        return SERVE_PEER_FULL;
+    size_t need = it->frame_bytes;
+    if (need == 0 || p->send_total + need <= P2P_SEND_NODE_BUDGET_BYTES)
+        return SERVE_YES;
+    if (it->type == P2P_INV_TX && pe->send_pending < P2P_SEND_PEER_FLOOR_BYTES)
+        return SERVE_YES;      /* small bodies: not held up by others' queues */
+    /* Over the budget: a peer within its share still is, up to the ceiling. */
+    if (pe->send_pending + need <= share && p->send_total + need <= P2P_SEND_NODE_MAX_BYTES)
+        return SERVE_YES;
+    return SERVE_NODE_FULL;
+}
+
+static void send_notfound(struct p2p *p, struct peer *pe, const struct p2p_getdata_item *it,
+                          size_t n)
+{
+    while (n > 0 && !pe->dead) {
+        size_t k = n < P2P_MAX_INV_ENTRIES ? n : P2P_MAX_INV_ENTRIES;
+        struct wr w;
+        FRAME_START(w);
+        wr_varint(&w, k);
+        for (size_t i = 0; i < k; i++) {
+            wr_u32(&w, it[i].type);
+            wr_bytes(&w, it[i].hash, 32);
+        }
+        p2p__frame_send(p, pe, P2P_CMD_NOTFOUND, &w);
+        it += k;
+        n -= k;
+    }
+}
+
+/* Frames the body of it in w (to be sent or freed); false if we lack it. */
+static bool frame_body(struct p2p *p, const struct p2p_getdata_item *it, struct wr *w,
+                       enum p2p_cmd *cmd)
+{
+    if (it->type == P2P_INV_TX) {
+        const struct chain_tx *tx = chain_mempool_get(p->chain, it->hash);
+        if (!tx)
+            return false;
+        FRAME_START(*w);
+        chain_tx_encode(w, tx);
+        *cmd = P2P_CMD_TX;
+        return true;
+    }
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    if (chain_get_block_raw(p->chain, it->hash, &raw, &len) != 0)
+        return false;
+    FRAME_START(*w);
+    wr_bytes(w, raw, len);
+    free(raw);
+    *cmd = P2P_CMD_BLOCK;
+    return true;
+}
+
+/* Serves pe's waiting items in order while allowed. Returns true if it
+ * stopped at a body held back by the node's budget. */
+static bool serve_peer(struct p2p *p, struct peer *pe, size_t share)
+{
+    size_t run = pe->gd_head;   /* [run, gd_head): items we lack, not yet told */
+    enum serve_verdict v = SERVE_YES;
+    while (pe->gd_head < pe->gd_n && !pe->dead) {
+        struct p2p_getdata_item *it = &pe->gd[pe->gd_head];
+        struct wr w;
+        enum p2p_cmd cmd;
+        if ((v = may_serve(p, pe, it, share)) != SERVE_YES)
+            break;
+        if (!frame_body(p, it, &w, &cmd)) {
+            pe->gd_head++;
+            continue;
+        }
+        if (!it->frame_bytes) {
+            size_t need = w.len + P2P_V2_OVERHEAD_BYTES + P2P_COMMAND_BYTES;
+            it->frame_bytes = need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
+            if ((v = may_serve(p, pe, it, share)) != SERVE_YES) {
+                wr_free(&w);    /* framed again when there is room */
+                break;
+            }
+        }
+        if (run < pe->gd_head)
+            send_notfound(p, pe, &pe->gd[run], pe->gd_head - run);
+        p2p__frame_send(p, pe, cmd, &w);
+        p2p__known_add(p, pe, it->hash);
+        run = ++pe->gd_head;
+    }
+    if (run < pe->gd_head)
+        send_notfound(p, pe, &pe->gd[run], pe->gd_head - run);
+    if (pe->gd_head == pe->gd_n) {
+        pe->gd_head = pe->gd_n = 0;
+        if (pe->gd_cap > 64) {     /* an emptied long queue is not kept */
+            free(pe->gd);
+            pe->gd = NULL;
+            pe->gd_cap = 0;
+        }
+    }
+    return v == SERVE_NODE_FULL;
+}
+
+void p2p__serve_getdata(struct p2p *p)
+{
+    size_t n = p->n_peers;
+    bool contended = false;
+    if (n > 0) {
+        size_t share = p2p__send_share(p);
+        size_t start = p->serve_next % n;
+        for (size_t k = 0; k < n; k++) {
+            struct peer *pe = p->peers[(start + k) % n];
+            if (!pe->dead && pe->gd_head < pe->gd_n)
+                contended |= serve_peer(p, pe, share);
+        }
+        p->serve_next = start + 1;
+    }
+    if (!contended)
+        p->send_contended_ms = 0;
+    else if (!p->send_contended_ms)
+        p->send_contended_ms = p->now;
+}
+
+/* Room for n more waiting items (compacting first); returns how many fit
+ * (*nomem: fewer than the bound allows, the queue could not grow). */
+static size_t gd_room(struct peer *pe, size_t n, bool *nomem)
+{
+    *nomem = false;
+    size_t waiting = pe->gd_n - pe->gd_head;
+    if (pe->gd_head > 0) {
+        memmove(pe->gd, pe->gd + pe->gd_head, waiting * sizeof(*pe->gd));
+        pe->gd_head = 0;
+        pe->gd_n = waiting;
+    }
+    if (n > P2P_GETDATA_QUEUE_MAX_ENTRIES - waiting)
+        n = P2P_GETDATA_QUEUE_MAX_ENTRIES - waiting;
+    if (waiting + n > pe->gd_cap) {
+        size_t cap = pe->gd_cap ? pe->gd_cap : 16;
+        while (cap < waiting + n)
+            cap *= 2;
+        if (cap > P2P_GETDATA_QUEUE_MAX_ENTRIES)
+            cap = P2P_GETDATA_QUEUE_MAX_ENTRIES;
+        struct p2p_getdata_item *q = p2p__realloc(pe->gd, cap * sizeof(*q));
+        if (!q) {
+            *nomem = true;
+            return pe->gd_cap - waiting;
+        }
+        pe->gd = q;
+        pe->gd_cap = cap;
+    }
+    return n;
 }
 
 int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
-    uint32_t *nf_types = NULL;
-    uint8_t (*nf)[32] = NULL;
-    size_t n_nf = 0;
-    int ret = 0;
-    for (size_t i = 0; i < l->n && !pe->dead; i++) {
-        uint32_t type;
+    bool nomem;
+    size_t take = gd_room(pe, l->n, &nomem);
+    for (size_t i = 0; i < take; i++) {
         const uint8_t *hash;
-        p2p_inv_at(l, i, &type, &hash);
-        bool found = false;
-        if (type == P2P_INV_TX) {
-            const struct chain_tx *tx = chain_mempool_get(p->chain, hash);
-            if (tx) {
-                send_tx_body(p, pe, tx);
-                found = true;
-            }
-        } else {
-            uint8_t *raw = NULL;
-            size_t len = 0;
-            if (chain_get_block_raw(p->chain, hash, &raw, &len) == 0) {
-                struct wr w;
-                FRAME_START(w);
-                wr_bytes(&w, raw, len);
-                p2p__frame_send(p, pe, P2P_CMD_BLOCK, &w);
-                free(raw);
-                found = true;
-            }
-        }
-        if (found) {
-            p2p__known_add(p, pe, hash);
-            continue;
-        }
-        if (!nf) {
-            nf = p2p__malloc(l->n * 32);
-            nf_types = p2p__malloc(l->n * sizeof(*nf_types));
-            if (!nf || !nf_types) {
-                ret = P2P_ERR_NOMEM;   /* the rest is not served: it asks again */
-                break;
-            }
-        }
-        nf_types[n_nf] = type;
-        memcpy(nf[n_nf++], hash, 32);
+        struct p2p_getdata_item *it = &pe->gd[pe->gd_n++];
+        p2p_inv_at(l, i, &it->type, &hash);
+        it->frame_bytes = 0;
+        memcpy(it->hash, hash, 32);
     }
-    if (n_nf && nf && nf_types && !pe->dead) {
-        struct wr w;
-        FRAME_START(w);
-        p2p_put_inv_mixed(&w, nf_types, (const uint8_t (*)[32])nf, n_nf);
-        p2p__frame_send(p, pe, P2P_CMD_NOTFOUND, &w);
+    if (take > 0 && serve_peer(p, pe, p2p__send_share(p)) && !p->send_contended_ms)
+        p->send_contended_ms = p->now;
+    /* Beyond the queue (or what memory allowed): notfound at once, unscored,
+     * so it asks elsewhere. */
+    for (size_t i = take; i < l->n && !pe->dead;) {
+        struct p2p_getdata_item batch[256];
+        size_t k = 0;
+        for (; i < l->n && k < 256; i++, k++) {
+            const uint8_t *hash;
+            p2p_inv_at(l, i, &batch[k].type, &hash);
+            memcpy(batch[k].hash, hash, 32);
+        }
+        send_notfound(p, pe, batch, k);
     }
-    free(nf);
-    free(nf_types);
-    return ret;
+    return nomem ? P2P_ERR_NOMEM : 0;
 }
 
 void p2p__relay_peer_tick(struct p2p *p, struct peer *pe)

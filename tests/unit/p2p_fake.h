@@ -45,6 +45,11 @@ struct fake {
     /* tx_accepted events, in order */
     struct { uint8_t txid[32]; enum p2p_source src; uint64_t peer; bool first; } acc[16];
     size_t n_acc;
+    /* optional, for suites with their own bookkeeping: every send and
+     * disconnect, after the above is recorded */
+    void (*on_send)(struct fake *f, uint64_t peer, const uint8_t *buf, size_t len);
+    void (*on_disconnect)(struct fake *f, uint64_t peer, const char *reason);
+    void *user;
 };
 
 static inline int f_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
@@ -61,6 +66,8 @@ static inline int f_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t le
         memcpy(f->out + f->out_len, buf, len);
         f->out_len += len;
     }
+    if (f->on_send)
+        f->on_send(f, peer, buf, len);
     return 0;
 }
 
@@ -79,6 +86,8 @@ static inline void f_disconnect(void *ctx, uint64_t peer, const char *reason)
         strncpy(f->reasons[f->n_disc], reason, 47);
         f->n_disc++;
     }
+    if (f->on_disconnect)
+        f->on_disconnect(f, peer, reason);
 }
 
 static inline void f_pause(void *ctx, uint64_t peer, bool paused)
