@@ -367,6 +367,7 @@ void p2p_on_disconnected(struct p2p *p, uint64_t peer, const char *reason, uint6
     if (!pe)
         return;
     p2p__peer_gone(p, pe, reason ? reason : "closed", false);
+    p2p__serve_getdata(p);   /* what it held is room for the others */
     p2p__sweep(p);
 }
 

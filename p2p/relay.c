@@ -243,12 +243,15 @@ void p2p__serve_getdata(struct p2p *p)
     size_t n = p->n_peers;
     bool contended = false;
     if (n > 0) {
-        size_t share = p2p__send_share(p);
+        size_t share = 0;   /* computed once someone waits */
         size_t start = p->serve_next % n;
         for (size_t k = 0; k < n; k++) {
             struct peer *pe = p->peers[(start + k) % n];
-            if (!pe->dead && pe->gd_head < pe->gd_n)
-                contended |= serve_peer(p, pe, share);
+            if (pe->dead || pe->gd_head == pe->gd_n)
+                continue;
+            if (!share)
+                share = p2p__send_share(p);
+            contended |= serve_peer(p, pe, share);
         }
         p->serve_next = start + 1;
     }

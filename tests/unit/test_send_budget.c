@@ -16,6 +16,8 @@
 #define REQS_PER_GETDATA 20u
 
 struct net {
+    struct { uint64_t peer; enum p2p_cmd cmd; size_t entries; } log[64];
+    size_t n_log;               /* bodies and notfounds, in order */
     size_t unacked[MAX_ID];     /* handed to the driver, not acknowledged */
     size_t total, max_total, max_attacker;
     int blocks_to[MAX_ID], txs_to[MAX_ID];
@@ -36,6 +38,16 @@ static void on_send(struct fake *f, uint64_t peer, const uint8_t *buf, size_t le
     }
     if (h.cmd == P2P_CMD_TX)
         n->txs_to[peer]++;
+    if ((h.cmd == P2P_CMD_TX || h.cmd == P2P_CMD_BLOCK || h.cmd == P2P_CMD_NOTFOUND)
+        && n->n_log < sizeof n->log / sizeof n->log[0]) {
+        struct p2p_list l = { 0 };
+        if (h.cmd == P2P_CMD_NOTFOUND)
+            assert_int_equal(p2p_dec_inv(buf + P2P_HEADER_BYTES, h.len, &l), 0);
+        n->log[n->n_log].peer = peer;
+        n->log[n->n_log].cmd = h.cmd;
+        n->log[n->n_log].entries = l.n;
+        n->n_log++;
+    }
     n->unacked[peer] += len;
     n->total += len;
     if (n->total > n->max_total)
@@ -245,9 +257,98 @@ static void test_budget_ceiling(void **state)
     attack(60, true);
 }
 
+static void expect_log(const struct net *n, size_t at, enum p2p_cmd cmd, size_t entries)
+{
+    assert_true(at < n->n_log);
+    assert_int_equal(n->log[at].cmd, cmd);
+    assert_int_equal(n->log[at].entries, entries);
+}
+
+/* One getdata of txs, blocks and items we lack, from a peer that reads
+ * slowly: answered in the items' order, each run of missing items as one
+ * notfound before the next body, the next body only once the peer's
+ * unsent bytes drain; items beyond the queue are answered notfound at
+ * once. */
+static void test_answers_in_order(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(8);
+    struct net *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    f->user = n;
+    f->on_send = on_send;
+    f->on_disconnect = on_disconnect;
+    uint64_t now = T0;
+    uint8_t g[32], h1[32], h2[32], txa[32], txc[32], missing[32];
+    struct chain_block b1, b2;
+    chain_genesis_hash(chain_params(f->chain), g);
+    big_block(f->chain, g, &b1);
+    tblock_hash(&b1, h1);
+    assert_int_equal(p2p_submit_block(f->p, &b1, now), CHAIN_ST_NEW_TIP);
+    tmk_block(f->chain, h1, NULL, 0, 2, &b2);
+    tblock_hash(&b2, h2);
+    assert_int_equal(p2p_submit_block(f->p, &b2, now), CHAIN_ST_NEW_TIP);
+    struct tkey dev;
+    tdev(&dev);
+    uint8_t to[32];
+    memset(to, 0x44, 32);
+    memset(missing, 0xee, 32);
+    uint64_t nonce = chain_account_next_nonce(f->chain, dev.pk);
+    struct chain_tx ta = tmk_tx(&dev, to, 5000, chain_params(f->chain)->min_fee, nonce);
+    struct chain_tx tc = tmk_tx(&dev, to, 5000, chain_params(f->chain)->min_fee, nonce + 1);
+    chain_tx_txid(&ta, txa);
+    chain_tx_txid(&tc, txc);
+    assert_true(p2p_submit_tx(f->p, &ta, now) >= 0);
+    assert_true(p2p_submit_tx(f->p, &tc, now) >= 0);
+
+    const uint64_t peer = 1;
+    handshake_in(f, peer, "10.1.0.1", now);
+    const uint32_t types[6] = { P2P_INV_TX, P2P_INV_TX, P2P_INV_BLOCK, P2P_INV_TX,
+                                P2P_INV_BLOCK, P2P_INV_BLOCK };
+    uint8_t hashes[6][32];
+    memcpy(hashes[0], txa, 32);
+    memcpy(hashes[1], missing, 32);
+    memcpy(hashes[2], h1, 32);
+    memcpy(hashes[3], txc, 32);
+    memcpy(hashes[4], missing, 32);
+    memcpy(hashes[5], h2, 32);
+    struct wr w;
+    wr_init(&w, P2P_MAX_INV_BYTES);
+    p2p_put_inv_mixed(&w, types, (const uint8_t (*)[32])hashes, 6);
+    frame(f, peer, P2P_CMD_GETDATA, w.buf, w.len, now);
+    wr_free(&w);
+    /* tx a, notfound [x], block 1; then its ~1 MiB must drain first. */
+    assert_int_equal(n->n_log, 3);
+    expect_log(n, 0, P2P_CMD_TX, 0);
+    expect_log(n, 1, P2P_CMD_NOTFOUND, 1);
+    expect_log(n, 2, P2P_CMD_BLOCK, 0);
+    /* A getdata beyond the queue: the excess is answered at once. */
+    size_t many = P2P_GETDATA_QUEUE_MAX_ENTRIES + 10;
+    getdata(f, peer, P2P_INV_TX, missing, many, now);
+    assert_int_equal(n->n_log, 4);
+    expect_log(n, 3, P2P_CMD_NOTFOUND, many - (P2P_GETDATA_QUEUE_MAX_ENTRIES - 3));
+    /* The peer reads: the rest, in order. */
+    size_t k = n->unacked[peer];
+    n->unacked[peer] = 0;
+    n->total -= k;
+    p2p_on_sent(f->p, peer, k, now + 10);
+    assert_int_equal(n->n_log, 8);
+    expect_log(n, 4, P2P_CMD_TX, 0);
+    expect_log(n, 5, P2P_CMD_NOTFOUND, 1);
+    expect_log(n, 6, P2P_CMD_BLOCK, 0);
+    expect_log(n, 7, P2P_CMD_NOTFOUND, P2P_GETDATA_QUEUE_MAX_ENTRIES - 3);
+    assert_int_equal(n->last_block_len[peer], chain_block_size(&b2));
+    assert_string_equal(n->why[peer], "");
+    chain_block_free(&b1);
+    chain_block_free(&b2);
+    free(n);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_answers_in_order),
         cmocka_unit_test(test_never_readers_bounded),
         cmocka_unit_test(test_budget_ceiling),
     };
