@@ -110,13 +110,12 @@
  * body, however much it asks for. */
 #define P2P_GETDATA_QUEUE_MAX_ENTRIES 1024u
 #define P2P_SEND_SERVE_BELOW_BYTES  (256u * 1024)
-/* Node-wide: while all peers' unsent bytes together are at or above
- * BUDGET, a body is served only to a peer within its share (BUDGET over
- * the established peers, at least SERVE_BELOW and one largest block frame:
- * what serving lets one peer hold), and no body
- * takes the total above MAX (the room between is what keeps honest peers'
- * shares untouched). Txs are served to a peer holding less than FLOOR
- * whatever the total. */
+/* Node-wide: a body that would take all peers' unsent bytes together above
+ * BUDGET is served only to a peer within its share (BUDGET over the
+ * established peers, at least SERVE_BELOW and one largest block frame:
+ * what serving lets one peer hold), and none takes the total above MAX
+ * (the room between keeps honest peers' shares untouched). Txs are served
+ * to a peer holding less than FLOOR whatever the total. */
 #define P2P_SEND_NODE_BUDGET_BYTES  (32u * 1024 * 1024)
 #define P2P_SEND_NODE_MAX_BYTES     (48u * 1024 * 1024)
 #define P2P_SEND_PEER_FLOOR_BYTES   (64u * 1024)
