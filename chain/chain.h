@@ -238,6 +238,12 @@ enum chain_tx_status {
 int chain_mempool_accept(struct chain *c, const struct chain_tx *tx, uint64_t origin_tag,
                          uint64_t now_ms);
 bool chain_mempool_has(const struct chain *c, const uint8_t txid[32]);
+/* Signatures checked off the chain's thread (node/'s worker pool): whether
+ * txid's signature is in the verified cache, and recording one the caller
+ * checked with chain_tx_verify_sig on that very tx (a txid commits to the
+ * signature, so a wrong record can only be the caller's bug). */
+bool chain_sig_cached(const struct chain *c, const uint8_t txid[32]);
+void chain_sig_verified(struct chain *c, const uint8_t txid[32]);
 /* Borrowed pointer, valid until the next call that changes the mempool. */
 const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t txid[32]);
 size_t chain_mempool_count(const struct chain *c);

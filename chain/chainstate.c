@@ -1397,6 +1397,16 @@ bool chain_mempool_has(const struct chain *c, const uint8_t txid[32])
     return mempool_find(&c->mp, txid) != NULL;
 }
 
+bool chain_sig_cached(const struct chain *c, const uint8_t txid[32])
+{
+    return sigcache_has(&c->mp.sigs, txid);
+}
+
+void chain_sig_verified(struct chain *c, const uint8_t txid[32])
+{
+    sigcache_add(&c->mp.sigs, txid);
+}
+
 const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t txid[32])
 {
     const struct mp_entry *e = mempool_find(&c->mp, txid);

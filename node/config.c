@@ -1,4 +1,5 @@
 #include "node/config.h"
+#include "node/verify.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -131,6 +132,8 @@ static const struct opt opts[] = {
     BOOL("daemon", daemon, 0, "run in the background once started"),
     FN("pid", pid_file, opt_path_or_off, O_NEG, "FILE",
        "pid file (default DATADIR/" NODE_DEFAULT_PID_FILE "; --nopid: none)"),
+    INT("par", par, 0, NODE_VERIFY_MAX_THREADS, "N",
+        "threads checking tx signatures off the event\nloop: 0 = one per core (default), 1 = none\n(all on the loop thread)"),
     INT("checkblocks", checkblocks, 0, NODE_CHECKBLOCKS_MAX, "N",
         "re-verify the last N blocks at start (default 6)"),
     BOOL("reindex", reindex, 0, "rebuild the block index and ledger from the\nstored blocks, then start"),

@@ -91,6 +91,7 @@ struct node_config {
     bool version;
     bool rpc_doc;                          /* hidden: print docs/RPC.md's generated part */
     int checkblocks;                       /* --checkblocks */
+    int par;                               /* --par: signature-check threads */
     bool reindex;                          /* --reindex */
     char blocknotify[NODE_CONFIG_PATH_MAX];   /* --blocknotify command, "" = none */
     char zmqpub[NODE_ZMQ_TOPICS][NODE_CONFIG_STR_MAX];   /* endpoint per topic, "" = off */

@@ -299,6 +299,8 @@ char *node_metrics(void *ctx, size_t *len)
             st.recon_throttled);
     counter(f, "gossipd_recon_diffs_total", "Txids found missing by reconciliation.",
             st.recon_diffs);
+    counter(f, "gossipd_sigs_offloaded_total",
+            "Tx signatures checked on the worker threads (-par).", st.sigs_offloaded);
     counter(f, "gossipd_misbehaviours_total", "Peer rule violations.", st.misbehaviours);
     counter(f, "gossipd_local_errors_total",
             "Local failures (out of memory, chain/store) while serving peers; never scored.",

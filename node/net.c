@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/verify.h"
+
 struct conn {
     uv_tcp_t h;                 /* first: the handle's data points back here */
     struct node_net *n;
@@ -52,6 +54,7 @@ struct node_net {
     uint64_t next_id;
     bool closed;
     int open_handles;
+    struct node_verify *verify; /* NULL: signatures checked inline */
 };
 
 uint64_t node_net_now_ms(void)
@@ -394,7 +397,32 @@ static void accept_cb(uv_stream_t *server, int status)
     rearm(n);
 }
 
+static int io_verify_tx(void *ctx, uint64_t job, const struct chain_tx *tx)
+{
+    struct node_net *n = ctx;
+    return n->closed ? -1 : node_verify_submit(n->verify, job, tx);
+}
+
+static void verified(void *ctx, uint64_t job, bool ok)
+{
+    struct node_net *n = ctx;
+    if (n->closed || !n->p2p)
+        return;
+    p2p_on_verified(n->p2p, job, ok, node_net_now_ms());
+    rearm(n);
+}
+
 /* ---- public ---- */
+
+int node_net_verify_threads(struct node_net *n, unsigned threads)
+{
+    if (n->verify)
+        return 0;
+    if (node_verify_create(&n->verify, n->loop, threads, verified, n) != 0)
+        return -1;
+    n->io.verify_tx = io_verify_tx;
+    return 0;
+}
 
 int node_net_create(struct node_net **out, uv_loop_t *loop)
 {
@@ -493,6 +521,7 @@ void node_net_close(struct node_net *n)
     if (n->closed)
         return;
     n->closed = true;
+    node_verify_close(n->verify);
     uv_close((uv_handle_t *)&n->timer, counted_close_cb);
     uv_close((uv_handle_t *)&n->idle, counted_close_cb);
     for (int i = 0; i < NODE_NET_MAX_LISTENERS; i++)
@@ -507,5 +536,6 @@ void node_net_free(struct node_net *n)
     if (!n)
         return;
     assert(n->open_handles == 0);
+    node_verify_free(n->verify);
     free(n);
 }

@@ -39,6 +39,11 @@ uint64_t node_net_now_ms(void);
 int node_net_create(struct node_net **out, uv_loop_t *loop);
 /* The callbacks to give p2p_create; valid for the transport's life. */
 const struct p2p_io *node_net_io(struct node_net *n);
+/* Check the core's tx signatures on `threads` workers of libuv's pool
+ * (node/verify.h): sets the verify_tx callback of node_net_io, so call it
+ * before p2p_create. Without it every check runs on the loop thread.
+ * Returns 0 or -1. */
+int node_net_verify_threads(struct node_net *n, unsigned threads);
 /* The core to drive (set once, after p2p_create). Arms the timer. */
 void node_net_attach(struct node_net *n, struct p2p *p);
 /* Listens on ip ("0.0.0.0", "127.0.0.1", "::", "::1") and port. Returns

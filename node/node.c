@@ -17,6 +17,7 @@
 #include "crypto/sig.h"
 #include "node/keyfile.h"
 #include "node/net.h"
+#include "node/verify.h"
 #include "node/proc.h"
 
 uint64_t node_now_ms(void)
@@ -1159,6 +1160,13 @@ static int start_network(struct node *n)
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
                      "transport: %d", rc);
+        return -1;
+    }
+    /* Signature checks on libuv's pool (-par), unless one thread is all. */
+    unsigned threads = node_verify_pool_size((unsigned)cfg->par);
+    if (threads > 1 && node_net_verify_threads(n->net, threads) != 0) {
+        node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
+                     "verify threads: out of memory");
         return -1;
     }
     struct p2p_config pc;

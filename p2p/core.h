@@ -31,6 +31,7 @@
 #include "p2p/p2p.h"
 
 #include "chain/codec.h"
+#include "chain/hmap.h"
 #include "p2p/banlist.h"
 #include "p2p/msg.h"
 #include "p2p/presync.h"
@@ -139,6 +140,15 @@ struct book_entry {
 #define P2P_ADDED_INITIAL_ENTRIES 8u
 _Static_assert(P2P_ADDED_INITIAL_ENTRIES <= P2P_MAX_ADDED_PEERS, "initial within the limit");
 
+/* Signature checks handed to the driver (verify.c). */
+struct p2p_vjob;
+struct p2p_verify_state {
+    struct p2p_vslot *slots;    /* P2P_VERIFY_MAX_JOBS, allocated on first use */
+    uint64_t head, next;        /* job ids in [head, next) are out or parked */
+    struct hmap parked;         /* txid or block hash -> struct p2p_vjob */
+    size_t blocks;              /* parked blocks */
+};
+
 struct orphan_hold {
     uint8_t hash[32];
     uint64_t until_ms;
@@ -192,6 +202,7 @@ struct p2p {
     uint8_t want_hash[32];
     uint64_t want_since_ms;
     struct p2p_v2_state v2;
+    struct p2p_verify_state verify;
     /* Recon answers come from one mempool snapshot, rebuilt only when
      * the mempool changed (a rebuild counts against the budgets). */
     struct p2p_recon_set recon_snap;
@@ -384,6 +395,22 @@ int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
 /* Re-plans block downloads when due, then sends what the scheduler says. */
 void p2p__fetch_tick(struct p2p *p);
 uint64_t p2p__fetch_next_deadline(const struct p2p *p);
+
+/* Tail of tx/block handling, after the checks done on arrival; also run
+ * for a parked item once its signatures are checked (the peer may be gone
+ * by then: found by id). Return a handler's result for the sender. */
+int p2p__accept_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx);
+int p2p__accept_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b);
+/* Whether an orphan or parked block is held (not to be fetched again). */
+void p2p__block_hold(struct p2p *p, const uint8_t hash[32]);
+
+/* ---- verify.c: signature checks on the driver's workers ---- */
+/* Parks the tx (copied) or the block (moved: *b is emptied) if the driver
+ * takes its uncached signatures; false: handle it inline now. */
+bool p2p__verify_park_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx);
+bool p2p__verify_park_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b);
+bool p2p__verify_parked(const struct p2p *p, const uint8_t hash[32]);
+void p2p__verify_free(struct p2p *p);
 
 /* ---- sync.c ---- */
 void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first);

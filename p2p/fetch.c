@@ -191,7 +191,7 @@ bool p2p__have_tx(const struct p2p *p, const uint8_t txid[32])
 {
     uint64_t id = p2p__sid(p, txid);
     return chain_mempool_has(p->chain, txid) || p2p_filter_has(&p->recent, id)
-           || p2p_filter_has(&p->rejected, id);
+           || p2p_filter_has(&p->rejected, id) || p2p__verify_parked(p, txid);
 }
 
 int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
@@ -290,9 +290,17 @@ int p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t le
     /* Scored, and still used if the peer stays. */
     if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_TX))
         return 0;
+    if (p2p__verify_park_tx(p, pe->id, &tx))
+        return 0;
+    return p2p__accept_tx(p, pe->id, &tx);
+}
+
+int p2p__accept_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx)
+{
+    const uint8_t *txid = tx->txid;
     /* Accepted (now, or later when its nonce gap closes): on_tx_added
      * reports it, with this peer as its origin. */
-    int r = chain_mempool_accept(p->chain, &tx, p2p__origin_of(P2P_SRC_PEER, pe->id), p->now);
+    int r = chain_mempool_accept(p->chain, tx, p2p__origin_of(P2P_SRC_PEER, from), p->now);
     if (r == CHAIN_TX_ACCEPTED || r == CHAIN_TX_REPLACED)
         return 0;
     if (r == CHAIN_TX_WAITING) {
@@ -302,12 +310,12 @@ int p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t le
     if (r == CHAIN_ERR_TX_DUPLICATE) {
         p->stats.dup_tx_bodies++;
         if (p->ev.tx_duplicate)
-            p->ev.tx_duplicate(p->ev.ctx, txid, pe->id);
+            p->ev.tx_duplicate(p->ev.ctx, txid, from);
         return 0;
     }
     p->stats.txs_rejected++;
     if (p->ev.tx_rejected)
-        p->ev.tx_rejected(p->ev.ctx, txid, P2P_SRC_PEER, pe->id, r);
+        p->ev.tx_rejected(p->ev.ctx, txid, P2P_SRC_PEER, from, r);
     if (p2p__is_local_error(r))
         return r;   /* ours: not remembered, it may be fetched again */
     if (tx_reject_is_fault(r)) {
@@ -353,29 +361,42 @@ int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
     /* Scored, and still used if the peer stays. */
     if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_BLOCK))
         goto out;
+    if (!p2p__verify_park_block(p, pe->id, requested, &b))
+        ret = p2p__accept_block(p, pe->id, requested, &b);
+out:
+    chain_block_free(&b);
+    return ret;
+}
+
+int p2p__accept_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b)
+{
+    uint8_t hash[32];
+    chain_header_hash(&b->hdr, hash);
     struct chain_result res;
     memset(&res, 0, sizeof(res));
-    int r = chain_accept_block_ex(p->chain, &b, requested ? 0 : CHAIN_BLOCK_UNREQUESTED, p->now, &res);
+    int r = chain_accept_block_ex(p->chain, b, requested ? 0 : CHAIN_BLOCK_UNREQUESTED, p->now, &res);
     if (r < 0) {
         p->stats.blocks_rejected++;
         if (p->ev.block_rejected)
-            p->ev.block_rejected(p->ev.ctx, hash, pe->id, r);
-        if (p2p__block_reject_is_fault(r) || p2p__is_local_error(r))
-            ret = r;
-        goto out;
+            p->ev.block_rejected(p->ev.ctx, hash, from, r);
+        return p2p__block_reject_is_fault(r) || p2p__is_local_error(r) ? r : 0;
     }
-    if (res.height > pe->best_height)
+    struct peer *pe = p2p__peer_find(p, from);
+    if (pe && res.height > pe->best_height)
         pe->best_height = res.height;
     switch (res.status) {
     case CHAIN_ST_NEW_TIP:
     case CHAIN_ST_SIDE:
-        pe->last_block_ms = p->now;
+        if (pe)
+            pe->last_block_ms = p->now;
         p->stats.blocks_accepted++;
         p2p__tip_changed(p);
         break;
     case CHAIN_ST_ORPHAN:
         /* Fetch the missing parent from this peer, and learn its chain. */
         orphan_hold(p, hash);
+        if (!pe)
+            break;
         if (!chain_have_block(p->chain, res.missing_parent))
             p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK,
                                                  res.missing_parent, !pe->inbound, p->now));
@@ -386,9 +407,12 @@ int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
         break;
     }
     p->fetch_dirty = true;
-out:
-    chain_block_free(&b);
-    return ret;
+    return 0;
+}
+
+void p2p__block_hold(struct p2p *p, const uint8_t hash[32])
+{
+    orphan_hold(p, hash);
 }
 
 struct chain_events p2p__fetch_chain_events(struct p2p *p)

@@ -195,6 +195,18 @@
 #define P2P_ORPHAN_HOLD_MS          60000u
 #define P2P_ORPHAN_HOLD_ENTRIES     64u
 
+/* ---- Signature checks on the driver's workers (p2p_io.verify_tx) ---- */
+/* Signatures handed out and not yet reported: beyond it, checks are inline
+ * (the driver's threads are behind; the core's thread helps). A power of
+ * two (the job ring). */
+#define P2P_VERIFY_MAX_JOBS         4096u
+/* Blocks parked while their signatures are checked (each decoded: up to
+ * ~3x BLOCK_SIZE_LIMIT of heap); beyond it, a block is checked inline. */
+#define P2P_VERIFY_MAX_BLOCKS       2u
+/* A block with fewer uncached signatures is checked inline: the thread
+ * hop would cost more latency than the checks. */
+#define P2P_VERIFY_BLOCK_MIN_SIGS   8u
+
 /* ---- Peers ---- */
 #define P2P_MAX_PEERS               256u
 #define P2P_OUTBOUND_TARGET_DEFAULT 8u
@@ -307,6 +319,8 @@ _Static_assert(P2P_RECON_WORK_PEER_MAX >= 4u * (P2P_MAX_RECON_IDS + P2P_MAX_RECO
 _Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),
                "the budget allows several complete rounds");
 _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ordered");
+_Static_assert((P2P_VERIFY_MAX_JOBS & (P2P_VERIFY_MAX_JOBS - 1)) == 0, "job ring is a power of two");
+_Static_assert(P2P_VERIFY_BLOCK_MIN_SIGS <= P2P_VERIFY_MAX_JOBS, "a cold block fits the job ring");
 _Static_assert(P2P_MAX_ANCHORS <= P2P_MAX_ADDED_PEERS, "anchors fit the added table");
 _Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
 _Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");

@@ -169,6 +169,7 @@ void p2p_destroy(struct p2p *p)
     free(p->peers);
     p2p_txreq_destroy(p->req);
     p2p__recon_free(p);
+    p2p__verify_free(p);
     p2p_filter_free(&p->recent);
     p2p_filter_free(&p->rejected);
     free(p->book);

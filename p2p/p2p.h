@@ -78,6 +78,12 @@ struct p2p_io {
     /* Stop (paused = true) or resume reading from the peer: flow control
      * when a peer requests faster than it reads. May be NULL. */
     void (*pause_read)(void *ctx, uint64_t peer, bool paused);
+    /* Check a tx's signature off the core's thread: chain_tx_verify_sig on
+     * a copy of *tx (borrowed for the call), reported once, in any order,
+     * with p2p_on_verified(job, ok). Returns 0, or negative to have the
+     * core check it inline (the driver's queue is full). May be NULL:
+     * every check is inline (tests, the simulator: deterministic). */
+    int (*verify_tx)(void *ctx, uint64_t job, const struct chain_tx *tx);
 };
 
 /* ---- Events for logs and metrics (any member may be NULL) ---- */
@@ -189,6 +195,9 @@ void p2p_on_bytes(struct p2p *p, uint64_t peer, const uint8_t *buf, size_t len,
 void p2p_on_sent(struct p2p *p, uint64_t peer, size_t n, uint64_t now_ms);
 /* The connection closed (by the remote, or an error). */
 void p2p_on_disconnected(struct p2p *p, uint64_t peer, const char *reason, uint64_t now_ms);
+/* A verify_tx job finished: ok is chain_tx_verify_sig's answer. Unknown
+ * jobs are ignored. */
+void p2p_on_verified(struct p2p *p, uint64_t job, bool ok, uint64_t now_ms);
 /* Timers: handshake/ping/idle timeouts, tx batches, request timeouts,
  * anti-entropy, reconnects; also chain_tick (mempool expiry) at most once
  * per P2P_TICK_MAX_MS. Call it at p2p_next_deadline() (earlier is
@@ -381,6 +390,7 @@ struct p2p_stats {
     uint64_t headers_not_stored;                /* headers whose chain had too little work */
     uint64_t headers_presyncs;                  /* presyncs started (presync.h) */
     uint64_t headers_abandoned;                 /* bodiless branches abandoned */
+    uint64_t sigs_offloaded;                    /* signature checks given to verify_tx */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

@@ -159,16 +159,20 @@ static inline void e_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_sou
     f->n_acc++;
 }
 
-/* A core on a chain opened with cc (a store to reopen, say). */
-static inline struct fake *fake_new_on(const struct chain_config *cc, uint32_t inbound_max,
-                                       uint32_t fanout)
+/* A core on a chain opened with cc (a store to reopen, say); verify_tx:
+ * the driver's signature-check callback (NULL: inline). */
+static inline struct fake *fake_new_full(const struct chain_config *cc, uint32_t inbound_max,
+                                         uint32_t fanout,
+                                         int (*verify_tx)(void *, uint64_t,
+                                                          const struct chain_tx *))
 {
     struct fake *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     assert_int_equal(chain_open(&f->chain, cc, T0), 0);
     f->magic = chain_params_regtest.magic;
     f->io = (struct p2p_io){ .ctx = f, .send = f_send, .connect = f_connect,
-                             .disconnect = f_disconnect, .pause_read = f_pause };
+                             .disconnect = f_disconnect, .pause_read = f_pause,
+                             .verify_tx = verify_tx };
     f->ev = (struct p2p_events){ .ctx = f, .peer_connected = e_connected,
                                  .peer_disconnected = e_disconnected,
                                  .misbehaviour = e_misb, .ban = e_ban,
@@ -189,10 +193,24 @@ static inline struct fake *fake_new_on(const struct chain_config *cc, uint32_t i
     return f;
 }
 
+static inline struct fake *fake_new_on(const struct chain_config *cc, uint32_t inbound_max,
+                                       uint32_t fanout)
+{
+    return fake_new_full(cc, inbound_max, fanout, NULL);
+}
+
+static inline struct fake *fake_new_verify(uint32_t inbound_max, uint32_t fanout,
+                                           int (*verify_tx)(void *, uint64_t,
+                                                            const struct chain_tx *))
+{
+    struct chain_config cc = { .params = &chain_params_regtest };
+    return fake_new_full(&cc, inbound_max, fanout, verify_tx);
+}
+
 static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
 {
     struct chain_config cc = { .params = &chain_params_regtest };
-    return fake_new_on(&cc, inbound_max, fanout);
+    return fake_new_full(&cc, inbound_max, fanout, NULL);
 }
 
 static inline void fake_free(struct fake *f)
