@@ -23,6 +23,7 @@ static const struct section SECTIONS[] = {
     { "chain", bench_chain },
     { "v2", bench_v2 },
     { "ingest", bench_ingest },
+    { "ingest-tcp", bench_ingest_tcp },
 };
 
 int main(int argc, char **argv)

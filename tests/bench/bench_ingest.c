@@ -203,33 +203,49 @@ static void run(enum p2p_v2_mode mode, const struct chain_block *funding,
     }
 }
 
-void bench_ingest(void)
+int bench_ingest_prepare(size_t n, uint64_t start, struct chain_block *funding,
+                         struct chain_tx **out)
 {
-    const uint64_t start = chain_params_regtest.genesis_time_ms + 100000000ull;
-    uint8_t (*pks)[32] = calloc(BENCH_INGEST_TXS, 32);
-    uint8_t (*sks)[64] = calloc(BENCH_INGEST_TXS, 64);
-    struct chain_tx *txs = calloc(BENCH_INGEST_TXS, sizeof *txs);
+    uint8_t (*pks)[32] = calloc(n, 32);
+    uint8_t (*sks)[64] = calloc(n, 64);
+    struct chain_tx *txs = calloc(n, sizeof *txs);
     struct chain *c = NULL;
     struct chain_config cc = { .params = &chain_params_regtest };
-    struct chain_block funding;
-    if (!pks || !sks || !txs || chain_open(&c, &cc, start) != 0) {
-        printf("bench_ingest: setup failed\n");
-        return;
-    }
-    for (size_t i = 0; i < BENCH_INGEST_TXS; i++)
+    int rc = -1;
+    if (!pks || !sks || !txs || chain_open(&c, &cc, start) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
         sig_keypair_random(pks[i], sks[i]);
-    if (fund(c, (const uint8_t (*)[32])pks, BENCH_INGEST_TXS, start, &funding) != 0) {
-        printf("bench_ingest: funding block failed\n");
-        return;
-    }
-    for (size_t i = 0; i < BENCH_INGEST_TXS; i++) {
+    if (fund(c, (const uint8_t (*)[32])pks, n, start, funding) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
         struct chain_tx *t = &txs[i];
         t->version = TX_VERSION;
-        memcpy(t->to, pks[(i + 1) % BENCH_INGEST_TXS], 32);
+        memcpy(t->to, pks[(i + 1) % n], 32);
         t->amount = 1000;
         t->fee = chain_params_regtest.min_fee;
         t->nonce = 0;
         chain_tx_sign(t, sks[i]);
+    }
+    *out = txs;
+    txs = NULL;
+    rc = 0;
+out:
+    chain_close(c);
+    free(pks);
+    free(sks);
+    free(txs);
+    return rc;
+}
+
+void bench_ingest(void)
+{
+    const uint64_t start = chain_params_regtest.genesis_time_ms + 100000000ull;
+    struct chain_block funding;
+    struct chain_tx *txs;
+    if (bench_ingest_prepare(BENCH_INGEST_TXS, start, &funding, &txs) != 0) {
+        printf("bench_ingest: setup failed\n");
+        return;
     }
     /* Interleaved, best of three each: the machine is shared. */
     double best[2] = {0, 0}, blk[2] = {1e18, 1e18};
@@ -251,8 +267,5 @@ void bench_ingest(void)
     printf("%-44s %14.2f ms/block (cost of encryption: %.1f %%)\n", "block relay CPU, v2",
            blk[1], blk[0] > 0 ? 100.0 * (blk[1] / blk[0] - 1.0) : 0.0);
     chain_block_free(&funding);
-    chain_close(c);
-    free(pks);
-    free(sks);
     free(txs);
 }
