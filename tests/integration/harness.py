@@ -104,6 +104,19 @@ class Node:
                 up = f.read().strip()
         return "Basic " + base64.b64encode(up.encode()).decode()
 
+    def metrics(self):
+        """GET /metrics: {"name{labels}": value} for every sample line."""
+        c = http.client.HTTPConnection("127.0.0.1", self.rpc_port, timeout=10)
+        c.request("GET", "/metrics")
+        body = c.getresponse().read().decode()
+        c.close()
+        out = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#") and " " in line:
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
     def raw(self, body, headers=None, timeout=30):
         """POST body (bytes/str); returns (status, parsed JSON or raw bytes)."""
         c = http.client.HTTPConnection("127.0.0.1", self.rpc_port, timeout=timeout)

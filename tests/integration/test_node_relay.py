@@ -18,8 +18,9 @@ COIN = 100000000
 
 def line_of_three(env):
     a = env.node("a", "--connect=0").start()   # a opens no connection of its own
-    b = env.node("b", "--connect=127.0.0.1:%d" % a.port, "--debug=net,p2p").start()
-    c = env.node("c", "--connect=127.0.0.1:%d" % b.port).start()
+    # b checks signatures on two worker threads, c on its event loop.
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port, "--debug=net,p2p", "-par=2").start()
+    c = env.node("c", "--connect=127.0.0.1:%d" % b.port, "-par=1").start()
     wait_for("a-b and b-c handshakes",
              lambda: a.call("getconnectioncount") == 1 and b.call("getconnectioncount") == 2
              and c.call("getconnectioncount") == 1)
@@ -54,6 +55,9 @@ def test_line_relay(env):
     ec = wait_for("c's tx_accepted", lambda: first_seen(c, "tx_accepted", "txid", txid))
     assert ec["source"] == "peer" and ec["peer_name"] == "b", ec
     assert c.call("getpropagation", txid)["peer_name"] == "b"
+    # The peer's tx was checked on b's workers; c (-par=1) checked it inline.
+    assert b.metrics()["gossipd_sigs_offloaded_total"] >= 1
+    assert c.metrics()["gossipd_sigs_offloaded_total"] == 0
     wait_for("a announced the tx",
              lambda: any(e["hash"] == txid and e["peers"] >= 1 for e in a.events("announced")))
 
