@@ -1007,6 +1007,8 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     n->loop = loop;
     n->cfg = *cfg;
     n->start_ms = node_now_ms();
+    /* Before anything uses libuv's pool (the chain loads on it): -par sizes it. */
+    n->verify_threads = node_verify_pool_size((unsigned)cfg->par);
     node_log_init(&n->log, cfg->name);
     n->log.json = cfg->log_json;
     n->log.level = (enum node_log_level)cfg->log_level;
@@ -1163,8 +1165,7 @@ static int start_network(struct node *n)
         return -1;
     }
     /* Signature checks on libuv's pool (-par), unless one thread is all. */
-    unsigned threads = node_verify_pool_size((unsigned)cfg->par);
-    if (threads > 1 && node_net_verify_threads(n->net, threads) != 0) {
+    if (n->verify_threads > 1 && node_net_verify_threads(n->net, n->verify_threads) != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
                      "verify threads: out of memory");
         return -1;

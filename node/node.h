@@ -133,6 +133,7 @@ struct node_seed {               /* a --connect entry */
 };
 
 struct node {
+    unsigned verify_threads;        /* -par: signature-check workers (<= 1: none) */
     uv_loop_t *loop;
     struct node_config cfg;
     struct node_log log;
