@@ -11,6 +11,11 @@ void p2p__flush_txq(struct p2p *p, struct peer *pe)
         return;
     p2p__send_inv(p, pe, P2P_CMD_INV, P2P_INV_TX, (const uint8_t (*)[32])pe->txq, pe->txq_n);
     pe->txq_n = 0;
+    /* Given back until the next batch: most peers' queues are empty most
+     * of the time (and a simulator runs thousands of cores). */
+    free(pe->txq);
+    pe->txq = NULL;
+    pe->txq_cap = 0;
 }
 
 /* Queues txid for the peer's next inv batch unless it is known to have

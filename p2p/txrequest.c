@@ -115,6 +115,22 @@ static void peer_release(struct p2p_txreq *r, struct peer_slot *s)
         *s = r->peers[--r->n_peers];
 }
 
+/* An empty tracker gives its tables back (they grow again with the next
+ * announcement): a node between bursts holds none, and a simulator runs
+ * thousands of trackers. The caller holds no pointer into them. */
+static void release_if_empty(struct p2p_txreq *r)
+{
+    if (r->n != 0)
+        return;
+    free(r->e);
+    r->e = NULL;
+    r->cap = 0;
+    free(r->order);
+    r->order = NULL;
+    r->cap_order = 0;
+    p2p_hmap_free(&r->index);
+}
+
 /* Removes entry i (swap with the last), releasing its peers' counts. */
 static void entry_remove(struct p2p_txreq *r, size_t i)
 {
@@ -135,6 +151,7 @@ static void entry_remove(struct p2p_txreq *r, size_t i)
         p2p_hmap_put(&r->index, r->e[i].hash, (uint32_t)i);  /* key exists: no alloc */
     }
     r->n--;
+    release_if_empty(r);
 }
 
 static struct entry *entry_find(const struct p2p_txreq *r, const uint8_t hash[32], size_t *idx)
@@ -280,6 +297,7 @@ void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer)
                 p2p_hmap_put(&r->index, r->e[i].hash, (uint32_t)i);
             }
             r->n--;
+            release_if_empty(r);
             continue;
         }
         i++;
