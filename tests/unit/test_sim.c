@@ -579,6 +579,37 @@ static void test_protocol_same_with_sqlite_store(void **state)
     free(res);
 }
 
+/* The scale run scaled down (docs/SIMULATION.md, "Scale"): 300 nodes of
+ * degree 8, a burst of 20 txs and a block. Every node gets every item
+ * once, nothing echoes, and the block's body and undo are held once for
+ * all the chains: the stores were served from an existing copy for at
+ * least the other 299 nodes' share of the block. */
+static void test_protocol_scale_smoke(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    cfg.nodes = 300;
+    cfg.degree = 8;
+    cfg.txs = 20;
+    cfg.burst_ms = 10;
+    cfg.blocks = 1;
+    cfg.seed = 1;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    uint64_t shared0 = sim_memstore_stats()->shared_bytes;
+    assert_int_equal(sim_proto_run(&cfg, res), 0);
+    assert_int_equal(res->n_items, 21);
+    for (unsigned i = 0; i < res->n_items; i++) {
+        assert_int_equal(res->items[i].reached, 300);
+        assert_int_equal(res->items[i].bodies_max, 1);
+        assert_int_equal(res->items[i].violations, 0);
+    }
+    assert_true(sim_memstore_stats()->shared_bytes - shared0 >= 299u * 20 * 100);
+    assert_int_equal(sim_memstore_stats()->stores, 0);   /* all closed */
+    free(res);
+}
+
 /* The block of one item, and its coverage times. */
 static const struct sim_item_result *block_of(const struct sim_proto_result *res)
 {
@@ -692,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_realism_deterministic_and_invariants),
         cmocka_unit_test(test_memstore),
         cmocka_unit_test(test_protocol_same_with_sqlite_store),
+        cmocka_unit_test(test_protocol_scale_smoke),
         cmocka_unit_test(test_bandwidth_and_cpu_cost_time),
         cmocka_unit_test(test_stale_rate_grows_with_speed),
         cmocka_unit_test(test_bad_arguments),
