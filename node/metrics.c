@@ -301,6 +301,10 @@ char *node_metrics(void *ctx, size_t *len)
             st.recon_diffs);
     counter(f, "gossipd_sigs_offloaded_total",
             "Tx signatures checked on the worker threads (-par).", st.sigs_offloaded);
+    counter(f, "gossipd_send_stalls_total",
+            "Peers dropped for not reading what we sent (send-stalled).", st.send_stalls);
+    gauge(f, "gossipd_send_queue_bytes", "Bytes queued to all peers and not yet written.",
+          (double)st.send_queue_bytes);
     counter(f, "gossipd_misbehaviours_total", "Peer rule violations.", st.misbehaviours);
     counter(f, "gossipd_local_errors_total",
             "Local failures (out of memory, chain/store) while serving peers; never scored.",
