@@ -258,6 +258,12 @@ size_t chain_orphan_blocks(const struct chain *c);
 size_t chain_orphan_block_bytes(const struct chain *c);
 /* Txids in the mempool (any order); returns the count written. */
 size_t chain_mempool_txids(const struct chain *c, uint8_t (*out)[32], size_t max);
+/* Calls fn for every pending tx (waiting false) or every tx of the
+ * waiting area (future nonces; waiting true), in no particular order, and
+ * returns how many. tx is borrowed for the call; fn must not call into
+ * the chain. (Compact-block reconstruction.) */
+typedef void (*chain_tx_visit_fn)(void *ctx, const struct chain_tx *tx);
+size_t chain_mempool_visit(const struct chain *c, bool waiting, chain_tx_visit_fn fn, void *ctx);
 /* Time the tx entered the mempool (ms), 0 if absent. */
 uint64_t chain_mempool_time(const struct chain *c, const uint8_t txid[32]);
 

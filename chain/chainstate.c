@@ -1429,6 +1429,23 @@ size_t chain_mempool_txids(const struct chain *c, uint8_t (*out)[32], size_t max
     return k;
 }
 
+static size_t visit_map(const struct hmap *m, chain_tx_visit_fn fn, void *ctx)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (hmap_live(m, i)) {
+            const struct mp_entry *e = m->slots[i].val;
+            fn(ctx, &e->tx);
+            k++;
+        }
+    return k;
+}
+
+size_t chain_mempool_visit(const struct chain *c, bool waiting, chain_tx_visit_fn fn, void *ctx)
+{
+    return visit_map(waiting ? &c->mp.orphans : &c->mp.txs, fn, ctx);
+}
+
 uint64_t chain_mempool_time(const struct chain *c, const uint8_t txid[32])
 {
     const struct mp_entry *e = mempool_find(&c->mp, txid);

@@ -7,6 +7,7 @@
 #include "crypto/hash.h"
 
 #include <openssl/sha.h>
+#include <sodium.h>
 #include <string.h>
 
 _Static_assert(sizeof(SHA256_CTX) <= HASH_CTX_SIZE, "HASH_CTX_SIZE too small");
@@ -57,4 +58,17 @@ void hash_midstate_finish(const struct hash_midstate *ms, const uint8_t tail[24]
     hash_update(&ctx, tail, 24);
     hash_final(&ctx, first);
     hash_sha256(out, first, sizeof first);
+}
+
+_Static_assert(crypto_shorthash_siphash24_KEYBYTES == HASH_SIPHASH_KEY_SIZE, "SipHash key size");
+_Static_assert(crypto_shorthash_siphash24_BYTES == 8, "SipHash output size");
+
+uint64_t hash_siphash24(const uint8_t key[HASH_SIPHASH_KEY_SIZE], const void *data, size_t len)
+{
+    uint8_t out[8];
+    crypto_shorthash_siphash24(out, data, len, key);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | out[i];   /* little-endian, as the reference */
+    return v;
 }

@@ -38,4 +38,9 @@ void hash_midstate_init(struct hash_midstate *ms, const uint8_t first64[64]);
 void hash_midstate_finish(const struct hash_midstate *ms, const uint8_t tail[24],
                           uint8_t out[HASH_SIZE]);
 
+/* SipHash-2-4 of data under a 16-byte key (libsodium's crypto_shorthash):
+ * compact blocks' short txids. */
+#define HASH_SIPHASH_KEY_SIZE 16
+uint64_t hash_siphash24(const uint8_t key[HASH_SIPHASH_KEY_SIZE], const void *data, size_t len);
+
 #endif

@@ -16,6 +16,7 @@
  *   sync.c     getheaders/headers (low-work headers not stored), mempool,
  *              reconciliation
  *   presync.c  headers presync state per peer (pure, presync.h)
+ *   cmpct.c    compact blocks, high-bandwidth push (cmpct.h)
  *   info.c     peer info, stats, p2p_check
  *
  * Each module with timers has a per-peer and/or node-wide tick and a
@@ -93,6 +94,10 @@ struct peer {
     uint32_t recon_budget;      /* recon messages it may still send us */
     size_t recon_work_left;     /* entries it may still make us examine */
     uint64_t recon_refill_ms;
+    /* compact blocks (cmpct.c) */
+    bool cmpct_ok;              /* it sent sendcmpct of our version */
+    bool cmpct_hb_to;           /* it asked us to push cmpctblock unsolicited */
+    bool cmpct_hb_from;         /* we asked it to (one of our HB peers) */
     /* stats */
     uint64_t bytes_sent, bytes_recv;
     uint64_t bytes_sent_cmd[P2P_CMD_COUNT], bytes_recv_cmd[P2P_CMD_COUNT];
@@ -215,6 +220,8 @@ struct p2p {
     size_t send_total;
     uint64_t send_contended_ms;
     size_t serve_next;
+    bool cmpct_on;              /* compact blocks (p2p_config.cmpct) */
+    struct p2p_cmpct *cmpct;    /* cmpct.c's state */
 };
 
 /* ---- result.c: the one error contract ---- */
@@ -392,6 +399,12 @@ int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 int p2p__handle_notfound(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 int p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
 int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len);
+/* A whole block body from pe (a block message, or a rebuilt compact
+ * block: bytes on the wire): p2p__handle_block after decoding (b may be
+ * emptied: moved to the verifier; the caller frees it). Returns its
+ * result (0, or the fault to score). */
+int p2p__block_from_peer(struct p2p *p, struct peer *pe, struct chain_block *b, size_t bytes,
+                         bool requested);
 /* Re-plans block downloads when due, then sends what the scheduler says. */
 void p2p__fetch_tick(struct p2p *p);
 uint64_t p2p__fetch_next_deadline(const struct p2p *p);

@@ -3,6 +3,7 @@
  * block download planning, getdata grouping, and the bookkeeping of what
  * became of a tx or block body a peer sent. */
 #include "p2p/core.h"
+#include "p2p/cmpct.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,11 @@ void p2p__send_requests(struct p2p *p)
                     continue;
                 done[j] = true;
                 types[k] = reqs[j].type;
+                if (types[k] == P2P_INV_BLOCK) {
+                    const struct peer *to = p2p__peer_find(p, reqs[j].peer);
+                    if (to)
+                        types[k] = p2p__cmpct_request_type(p, to, reqs[j].hash);
+                }
                 memcpy(hashes[k++], reqs[j].hash, 32);
             }
             struct peer *pe = p2p__peer_find(p, reqs[i].peer);
@@ -123,7 +129,8 @@ void p2p__plan_fetch(struct p2p *p)
     for (size_t i = 0; i < n; i++) {
         struct chain_header h;
         uint32_t height = 0;
-        if (orphan_held(p, hashes[i]) || chain_have_block(p->chain, hashes[i]))
+        if (orphan_held(p, hashes[i]) || chain_have_block(p->chain, hashes[i])
+            || p2p__cmpct_busy(p, hashes[i]))
             continue;
         chain_get_header(p->chain, hashes[i], &h, &height);
         for (size_t k = 0; k < p->n_peers; k++) {
@@ -336,36 +343,46 @@ int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
     if (err)
         return err;
     chain_header_hash(&b.hdr, hash);
+    err = p2p__block_from_peer(p, pe, &b, len, p2p__cmpct_expects_block(p, pe, hash));
+    chain_block_free(&b);
+    return err;
+}
+
+int p2p__block_from_peer(struct p2p *p, struct peer *pe, struct chain_block *bp, size_t len,
+                         bool requested)
+{
+    struct chain_block *b = bp;
+    uint8_t hash[32];
+    chain_header_hash(&b->hdr, hash);
     p2p__known_add(p, pe, hash);
-    for (size_t i = 0; i < b.n_tx; i++) {
+    for (size_t i = 0; i < b->n_tx; i++) {
         uint8_t txid[32];
-        chain_tx_txid(&b.txs[i], txid);
+        chain_tx_txid(&b->txs[i], txid);
         p2p__known_add(p, pe, txid);
     }
-    int ret = 0;
-    bool requested = p2p_txreq_from_peer(p->req, pe->id, hash);
+    p2p__cmpct_done(p, hash);
+    requested = p2p_txreq_from_peer(p->req, pe->id, hash) || requested;
     p2p_txreq_forget(p->req, hash);
     struct chain_header ph;
     uint32_t height = 0;
-    if (chain_get_header(p->chain, b.hdr.prev, &ph, &height))
+    if (chain_get_header(p->chain, b->hdr.prev, &ph, &height))
         height++;
     else
         height = 0;
     bool first = !chain_have_block(p->chain, hash) && !orphan_held(p, hash);
     if (p->ev.block_received)
-        p->ev.block_received(p->ev.ctx, hash, height, pe->id, len, b.n_tx, b.hdr.time_ms, first);
+        p->ev.block_received(p->ev.ctx, hash, height, pe->id, len, b->n_tx, b->hdr.time_ms,
+                             first);
     if (!first) {
         p->stats.dup_block_bodies++;
-        goto out;
+        return 0;
     }
     /* Scored, and still used if the peer stays. */
     if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_BLOCK))
-        goto out;
-    if (!p2p__verify_park_block(p, pe->id, requested, &b))
-        ret = p2p__accept_block(p, pe->id, requested, &b);
-out:
-    chain_block_free(&b);
-    return ret;
+        return 0;
+    if (!p2p__verify_park_block(p, pe->id, requested, b))
+        return p2p__accept_block(p, pe->id, requested, b);
+    return 0;
 }
 
 int p2p__accept_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b)
@@ -389,6 +406,8 @@ int p2p__accept_block(struct p2p *p, uint64_t from, bool requested, struct chain
     case CHAIN_ST_SIDE:
         if (pe)
             pe->last_block_ms = p->now;
+        if (pe && res.status == CHAIN_ST_NEW_TIP)
+            p2p__cmpct_block_first(p, pe);
         p->stats.blocks_accepted++;
         p2p__tip_changed(p);
         break;
@@ -426,6 +445,7 @@ struct chain_events p2p__fetch_chain_events(struct p2p *p)
 
 void p2p__fetch_tick(struct p2p *p)
 {
+    p2p__cmpct_tick(p);
     if (p->fetch_dirty || p->now >= p->next_fetch_ms)
         p2p__plan_fetch(p);
     p2p__send_requests(p);
@@ -433,5 +453,7 @@ void p2p__fetch_tick(struct p2p *p)
 
 uint64_t p2p__fetch_next_deadline(const struct p2p *p)
 {
-    return p2p_txreq_next_deadline(p->req, p->now);
+    uint64_t t = p2p_txreq_next_deadline(p->req, p->now);
+    uint64_t c = p2p__cmpct_next_deadline(p);
+    return c < t ? c : t;
 }

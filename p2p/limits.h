@@ -71,6 +71,32 @@
 #define P2P_RECON_WORK_PEER_MAX     400000u
 #define P2P_RECON_WORK_NODE_MAX     1600000u
 
+/* ---- Compact blocks (p2p/cmpct.c, docs/PROTOCOL.md "Compact blocks") ---- */
+#define P2P_CMPCT_VERSION           1u   /* sendcmpct version we speak */
+#define P2P_CMPCT_SHORTID_BYTES     6u   /* 48-bit SipHash short txids */
+/* Txs a cmpctblock, getblocktxn or blocktxn may count: as many as the
+ * hard block size holds (each tx is at least TX_SIZE_MIN bytes). */
+#define P2P_MAX_CMPCT_TXS           ((size_t)BLOCK_TX_MAX)
+/* Peers we ask to push cmpctblock to us unsolicited (high-bandwidth mode):
+ * the ones that most recently gave us a new block first. */
+#define P2P_CMPCT_HB_PEERS          3u
+/* Blocks being reconstructed at once (node-wide); each holds a slot per
+ * tx until its block is complete, so this bounds their memory. */
+#define P2P_CMPCT_PENDING_MAX       4u
+/* getblocktxn unanswered: ask the same peer for the full block; a full
+ * block asked for as a fallback and not back within
+ * P2P_BLOCK_REQUEST_TIMEOUT_MS goes back to the normal download. */
+#define P2P_CMPCT_TXN_TIMEOUT_MS    1000u
+/* Best-chain blocks (tip and parents) whose txs a reconstruction also
+ * tries, for a competing block holding txs our tip already mined. */
+#define P2P_CMPCT_RECENT_BLOCKS     2u
+/* Compact blocks whose full-block fallback is remembered, so the normal
+ * download asks for the body (not another cmpctblock). */
+#define P2P_CMPCT_FAILED_ENTRIES    16u
+/* (block, peer) pairs a cmpctblock crossed, remembered so a getdata cmpct
+ * that crossed the push on the wire is not answered a second time. */
+#define P2P_CMPCT_SEEN_ENTRIES      256u
+
 /* ---- Per-command payload caps, checked on the frame header before any
  * allocation. ---- */
 #define P2P_MAX_VERSION_BYTES       (P2P_VERSION_FIXED_BYTES + 3 + P2P_MAX_USER_AGENT_BYTES)
@@ -83,6 +109,12 @@
 #define P2P_MAX_HEADERS_BYTES       (3u + P2P_MAX_HEADERS_ENTRIES * P2P_HEADERS_ENTRY_BYTES)
 #define P2P_MAX_RECON_BYTES         (3u + P2P_MAX_RECON_NODES * P2P_RECON_NODE_BYTES \
                                      + P2P_MAX_RECON_IDS * 32)
+#define P2P_MAX_SENDCMPCT_BYTES     9u      /* hb u8 | version u64 */
+/* A cmpctblock is at most a block (a sender whose prefilled txs would not
+ * fit sends the block instead); so is a blocktxn. */
+#define P2P_MAX_CMPCTBLOCK_BYTES    P2P_MAX_BLOCK_BYTES
+#define P2P_MAX_GETBLOCKTXN_BYTES   (32u + 3 + P2P_MAX_CMPCT_TXS * 3)
+#define P2P_MAX_BLOCKTXN_BYTES      P2P_MAX_BLOCK_BYTES
 
 /* ---- Buffers and flow control ---- */
 /* A peer's receive buffer holds at most one frame. */
@@ -323,6 +355,11 @@ _Static_assert((P2P_VERIFY_MAX_JOBS & (P2P_VERIFY_MAX_JOBS - 1)) == 0, "job ring
 _Static_assert(P2P_VERIFY_BLOCK_MIN_SIGS <= P2P_VERIFY_MAX_JOBS, "a cold block fits the job ring");
 _Static_assert(P2P_MAX_ANCHORS <= P2P_MAX_ADDED_PEERS, "anchors fit the added table");
 _Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
+_Static_assert(P2P_MAX_CMPCT_TXS <= 0xffff, "compact block counts and indexes take 3-byte varints");
+_Static_assert(P2P_MAX_GETBLOCKTXN_BYTES <= P2P_MAX_PAYLOAD_BYTES, "getblocktxn must fit a frame");
+_Static_assert(P2P_CMPCT_TXN_TIMEOUT_MS < P2P_BLOCK_REQUEST_TIMEOUT_MS,
+               "the full-block fallback is asked for before the block request times out");
+_Static_assert(P2P_CMPCT_HB_PEERS <= P2P_OUTBOUND_TARGET_DEFAULT, "a few HB peers");
 _Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");
 _Static_assert(P2P_PRESYNC_BUFFER_HEADERS >= 16 * P2P_PRESYNC_COMMIT_PERIOD,
                "a swapped chain meets 16 commitments before any of it is stored");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "chain/err.h"
+#include "crypto/hash.h"
 #include "p2p/wire.h"
 
 /* Ends a decode: reader error, or bytes left over. */
@@ -93,7 +94,7 @@ int p2p_dec_addr(const uint8_t *buf, size_t len, struct p2p_list *l)
     return err ? err : finish(&r);
 }
 
-int p2p_dec_inv(const uint8_t *buf, size_t len, struct p2p_list *l)
+static int dec_inv_types(const uint8_t *buf, size_t len, struct p2p_list *l, bool cmpct)
 {
     struct rd r;
     int err = dec_list(buf, len, P2P_MAX_INV_ENTRIES, P2P_INV_ENTRY_BYTES, &r, l);
@@ -101,10 +102,20 @@ int p2p_dec_inv(const uint8_t *buf, size_t len, struct p2p_list *l)
         return err;
     for (size_t i = 0; i < l->n; i++) {
         uint32_t type = le32_get(l->raw + i * P2P_INV_ENTRY_BYTES);
-        if (type != P2P_INV_TX && type != P2P_INV_BLOCK)
+        if (type != P2P_INV_TX && type != P2P_INV_BLOCK && !(cmpct && type == P2P_INV_CMPCT))
             return P2P_ERR_MALFORMED;
     }
     return 0;
+}
+
+int p2p_dec_inv(const uint8_t *buf, size_t len, struct p2p_list *l)
+{
+    return dec_inv_types(buf, len, l, false);
+}
+
+int p2p_dec_getdata(const uint8_t *buf, size_t len, struct p2p_list *l)
+{
+    return dec_inv_types(buf, len, l, true);
 }
 
 int p2p_dec_tx(const uint8_t *buf, size_t len, struct chain_tx *tx)
@@ -205,6 +216,212 @@ int p2p_dec_recon(const uint8_t *buf, size_t len, struct p2p_recon_msg *m)
     m->raw = buf + start;
     m->raw_len = len - start;
     return 0;
+}
+
+/* ---- Compact blocks ---- */
+
+int p2p_dec_sendcmpct(const uint8_t *buf, size_t len, struct p2p_sendcmpct *s)
+{
+    struct rd r;
+    uint8_t hb = 0;
+    memset(s, 0, sizeof(*s));
+    rd_init(&r, buf, len);
+    rd_u8(&r, &hb);
+    rd_u64(&r, &s->version);
+    int err = finish(&r);
+    if (err)
+        return err;
+    if (hb > 1)
+        return P2P_ERR_NONCANONICAL;
+    s->hb = hb != 0;
+    return 0;
+}
+
+/* One index delta: the index is *next + delta, below P2P_MAX_CMPCT_TXS;
+ * *next moves past it. */
+static bool rd_index(struct rd *r, uint64_t *next, uint32_t *index)
+{
+    uint64_t d = 0;
+    if (!rd_varint(r, &d, P2P_MAX_CMPCT_TXS))
+        return false;
+    if (*next + d >= P2P_MAX_CMPCT_TXS) {
+        r->err = CHAIN_ERR_INTERNAL;   /* mapped to MALFORMED */
+        return false;
+    }
+    *index = (uint32_t)(*next + d);
+    *next = *index + 1;
+    return true;
+}
+
+static bool prefilled_read(struct rd *r, uint64_t *next, uint32_t *index, struct chain_tx *tx)
+{
+    if (!rd_index(r, next, index))
+        return false;
+    int err = chain_tx_decode(r, tx);
+    if (err && !r->err)
+        r->err = err;
+    return err == 0;
+}
+
+int p2p_dec_cmpctblock(const uint8_t *buf, size_t len, struct p2p_cmpctblock *c)
+{
+    struct rd r;
+    uint64_t n = 0, m = 0;
+    memset(c, 0, sizeof(*c));
+    rd_init(&r, buf, len);
+    if (chain_header_decode(&r, &c->hdr) || !rd_u64(&r, &c->nonce)
+        || !rd_varint(&r, &n, P2P_MAX_CMPCT_TXS))
+        return p2p_err_from_chain(r.err ? r.err : CHAIN_ERR_TRUNCATED);
+    if (rd_left(&r) / P2P_CMPCT_SHORTID_BYTES < n)
+        return P2P_ERR_TRUNCATED;
+    rd_skip(&r, &c->sids, (size_t)n * P2P_CMPCT_SHORTID_BYTES);
+    if (!rd_varint(&r, &m, P2P_MAX_CMPCT_TXS - n))
+        return p2p_err_from_chain(r.err);
+    /* Each prefilled entry takes at least a delta byte and a tx. */
+    if (m == 0 || rd_left(&r) / (1 + TX_SIZE_MIN) < m)
+        return m == 0 ? P2P_ERR_MALFORMED : P2P_ERR_TRUNCATED;
+    size_t start = r.pos;
+    uint64_t next = 0;
+    for (uint64_t i = 0; i < m; i++) {
+        uint32_t index;
+        struct chain_tx tx;
+        if (!prefilled_read(&r, &next, &index, &tx))
+            return p2p_err_from_chain(r.err);
+        if ((i == 0 && index != 0) || index >= n + m)
+            return P2P_ERR_MALFORMED;   /* the coinbase first; inside the block */
+    }
+    int err = finish(&r);
+    if (err)
+        return err;
+    c->n_sid = (size_t)n;
+    c->n_pre = (size_t)m;
+    c->n_tx = (size_t)(n + m);
+    c->pre = buf + start;
+    c->pre_len = len - start;
+    return 0;
+}
+
+int p2p_dec_getblocktxn(const uint8_t *buf, size_t len, struct p2p_getblocktxn *g)
+{
+    struct rd r;
+    uint64_t n = 0, next = 0;
+    uint32_t index = 0;
+    memset(g, 0, sizeof(*g));
+    rd_init(&r, buf, len);
+    if (!rd_bytes(&r, g->hash, 32) || !rd_varint(&r, &n, P2P_MAX_CMPCT_TXS))
+        return p2p_err_from_chain(r.err);
+    if (n == 0)
+        return P2P_ERR_MALFORMED;
+    if (rd_left(&r) < n)
+        return P2P_ERR_TRUNCATED;
+    size_t start = r.pos;
+    for (uint64_t i = 0; i < n; i++)
+        if (!rd_index(&r, &next, &index))
+            return p2p_err_from_chain(r.err);
+    int err = finish(&r);
+    if (err)
+        return err;
+    g->n = (size_t)n;
+    g->raw = buf + start;
+    g->raw_len = len - start;
+    g->last = index;
+    return 0;
+}
+
+int p2p_dec_blocktxn(const uint8_t *buf, size_t len, struct p2p_blocktxn *b)
+{
+    struct rd r;
+    uint64_t n = 0;
+    memset(b, 0, sizeof(*b));
+    rd_init(&r, buf, len);
+    if (!rd_bytes(&r, b->hash, 32) || !rd_varint(&r, &n, P2P_MAX_CMPCT_TXS))
+        return p2p_err_from_chain(r.err);
+    if (rd_left(&r) / TX_SIZE_MIN < n)
+        return P2P_ERR_TRUNCATED;
+    size_t start = r.pos;
+    for (uint64_t i = 0; i < n; i++) {
+        struct chain_tx tx;
+        int err = chain_tx_decode(&r, &tx);
+        if (err)
+            return p2p_err_from_chain(err);
+    }
+    int err = finish(&r);
+    if (err)
+        return err;
+    b->n = (size_t)n;
+    b->raw = buf + start;
+    b->raw_len = len - start;
+    return 0;
+}
+
+uint64_t p2p_cmpct_sid_at(const struct p2p_cmpctblock *c, size_t i)
+{
+    assert(i < c->n_sid);
+    const uint8_t *e = c->sids + i * P2P_CMPCT_SHORTID_BYTES;
+    uint64_t v = 0;
+    for (int k = P2P_CMPCT_SHORTID_BYTES - 1; k >= 0; k--)
+        v = (v << 8) | e[k];
+    return v;
+}
+
+void p2p_prefilled_iter_init(struct p2p_prefilled_iter *it, const struct p2p_cmpctblock *c)
+{
+    rd_init(&it->r, c->pre, c->pre_len);
+    it->left = c->n_pre;
+    it->next = 0;
+}
+
+bool p2p_prefilled_next(struct p2p_prefilled_iter *it, uint32_t *index, struct chain_tx *tx)
+{
+    if (it->left == 0)
+        return false;
+    it->left--;
+    bool ok = prefilled_read(&it->r, &it->next, index, tx);
+    assert(ok);   /* validated by p2p_dec_cmpctblock */
+    return ok;
+}
+
+void p2p_getblocktxn_indexes(const struct p2p_getblocktxn *g, uint32_t *out)
+{
+    struct rd r;
+    uint64_t next = 0;
+    rd_init(&r, g->raw, g->raw_len);
+    for (size_t i = 0; i < g->n; i++) {
+        bool ok = rd_index(&r, &next, &out[i]);
+        assert(ok);   /* validated by p2p_dec_getblocktxn */
+        (void)ok;
+    }
+}
+
+void p2p_blocktxn_iter_init(struct p2p_blocktxn_iter *it, const struct p2p_blocktxn *b)
+{
+    rd_init(&it->r, b->raw, b->raw_len);
+    it->left = b->n;
+}
+
+bool p2p_blocktxn_next(struct p2p_blocktxn_iter *it, struct chain_tx *tx)
+{
+    if (it->left == 0)
+        return false;
+    it->left--;
+    int err = chain_tx_decode(&it->r, tx);
+    assert(err == 0);   /* validated by p2p_dec_blocktxn */
+    return err == 0;
+}
+
+void p2p_cmpct_key(const struct chain_header *h, uint64_t nonce, uint8_t key[16])
+{
+    uint8_t buf[HEADER_SIZE + 8], out[HASH_SIZE];
+    chain_header_serialize(h, buf);
+    for (int i = 0; i < 8; i++)
+        buf[HEADER_SIZE + i] = (uint8_t)(nonce >> (8 * i));
+    hash_sha256(out, buf, sizeof(buf));
+    memcpy(key, out, 16);
+}
+
+uint64_t p2p_cmpct_shortid(const uint8_t key[16], const uint8_t txid[32])
+{
+    return hash_siphash24(key, txid, 32) & ((1ull << (8 * P2P_CMPCT_SHORTID_BYTES)) - 1);
 }
 
 void p2p_inv_at(const struct p2p_list *l, size_t i, uint32_t *type, const uint8_t **hash)
@@ -362,6 +579,71 @@ bool p2p_put_recon_listing(struct wr *w, uint8_t depth, uint32_t prefix,
     wr_varint(w, n);
     for (uint32_t i = 0; i < n; i++)
         wr_bytes(w, ids[i], 32);
+    return w->err == 0;
+}
+
+bool p2p_put_sendcmpct(struct wr *w, bool hb, uint64_t version)
+{
+    wr_u8(w, hb ? 1 : 0);
+    return wr_u64(w, version);
+}
+
+static void put_index(struct wr *w, uint64_t *next, uint32_t index)
+{
+    assert(index >= *next && index < P2P_MAX_CMPCT_TXS);
+    wr_varint(w, index - *next);
+    *next = (uint64_t)index + 1;
+}
+
+bool p2p_put_cmpctblock(struct wr *w, const struct chain_block *b, uint64_t nonce,
+                        const bool *prefill)
+{
+    uint8_t key[16];
+    size_t n_pre = 0;
+    assert(b->n_tx >= 1 && b->n_tx <= P2P_MAX_CMPCT_TXS && (!prefill || prefill[0]));
+    for (size_t i = 0; i < b->n_tx; i++)
+        n_pre += prefill ? prefill[i] : i == 0;
+    p2p_cmpct_key(&b->hdr, nonce, key);
+    chain_header_encode(w, &b->hdr);
+    wr_u64(w, nonce);
+    wr_varint(w, b->n_tx - n_pre);
+    for (size_t i = 0; i < b->n_tx; i++) {
+        if (prefill ? prefill[i] : i == 0)
+            continue;
+        uint64_t sid = p2p_cmpct_shortid(key, b->txs[i].txid);
+        for (unsigned k = 0; k < P2P_CMPCT_SHORTID_BYTES; k++)
+            wr_u8(w, (uint8_t)(sid >> (8 * k)));
+    }
+    wr_varint(w, n_pre);
+    uint64_t next = 0;
+    for (size_t i = 0; i < b->n_tx; i++) {
+        if (!(prefill ? prefill[i] : i == 0))
+            continue;
+        put_index(w, &next, (uint32_t)i);
+        chain_tx_encode(w, &b->txs[i]);
+    }
+    return w->err == 0;
+}
+
+bool p2p_put_getblocktxn(struct wr *w, const uint8_t hash[32], const uint32_t *idx, size_t n)
+{
+    uint64_t next = 0;
+    assert(n >= 1 && n <= P2P_MAX_CMPCT_TXS);
+    wr_bytes(w, hash, 32);
+    wr_varint(w, n);
+    for (size_t i = 0; i < n; i++)
+        put_index(w, &next, idx[i]);
+    return w->err == 0;
+}
+
+bool p2p_put_blocktxn(struct wr *w, const uint8_t hash[32], const struct chain_tx *const *txs,
+                      size_t n)
+{
+    assert(n <= P2P_MAX_CMPCT_TXS);
+    wr_bytes(w, hash, 32);
+    wr_varint(w, n);
+    for (size_t i = 0; i < n; i++)
+        chain_tx_encode(w, txs[i]);
     return w->err == 0;
 }
 

@@ -3,6 +3,7 @@
  * the module map, and docs/PROTOCOL.md ("## Relay rules") for the policy
  * in prose. */
 #include "p2p/core.h"
+#include "p2p/cmpct.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ static int process_frame(struct p2p *p, struct peer *pe, const struct p2p_frame_
     case P2P_CMD_INV:
         return (err = p2p_dec_inv(payload, len, &l)) ? err : p2p__handle_inv(p, pe, &l);
     case P2P_CMD_GETDATA:
-        return (err = p2p_dec_inv(payload, len, &l)) ? err : p2p__handle_getdata(p, pe, &l);
+        return (err = p2p_dec_getdata(payload, len, &l)) ? err : p2p__handle_getdata(p, pe, &l);
     case P2P_CMD_NOTFOUND:
         return (err = p2p_dec_inv(payload, len, &l)) ? err : p2p__handle_notfound(p, pe, &l);
     case P2P_CMD_TX:
@@ -72,6 +73,14 @@ static int process_frame(struct p2p *p, struct peer *pe, const struct p2p_frame_
         struct p2p_recon_msg m;
         return (err = p2p_dec_recon(payload, len, &m)) ? err : p2p__handle_recon(p, pe, &m);
     }
+    case P2P_CMD_SENDCMPCT:
+        return p2p__handle_sendcmpct(p, pe, payload, len);
+    case P2P_CMD_CMPCTBLOCK:
+        return p2p__handle_cmpctblock(p, pe, payload, len);
+    case P2P_CMD_GETBLOCKTXN:
+        return p2p__handle_getblocktxn(p, pe, payload, len);
+    case P2P_CMD_BLOCKTXN:
+        return p2p__handle_blocktxn(p, pe, payload, len);
     default:
         return 0;
     }
@@ -119,6 +128,7 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     p->recon_interval_ms = cfg->recon_interval_ms ? cfg->recon_interval_ms
                                                   : P2P_RECON_INTERVAL_MS_DEFAULT;
     int err = p2p__transport_config(p, cfg);
+    p->cmpct_on = cfg->cmpct;
     /* "/gossipd:0.1.0(NAME)/" with the name reduced to safe characters. */
     char name[P2P_MAX_NAME_BYTES + 1] = "";
     size_t k = 0;
@@ -143,6 +153,8 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
         err = p2p_filter_init(&p->rejected, P2P_REJECTED_GEN_ENTRIES);
     if (!err)
         err = p2p_banlist_init(&p->bans, p->salt);
+    if (!err)
+        err = p2p__cmpct_init(p);
     if (err) {
         p2p_destroy(p);
         return err;
@@ -170,6 +182,7 @@ void p2p_destroy(struct p2p *p)
     p2p_txreq_destroy(p->req);
     p2p__recon_free(p);
     p2p__verify_free(p);
+    p2p__cmpct_free(p);
     p2p_filter_free(&p->recent);
     p2p_filter_free(&p->rejected);
     free(p->book);

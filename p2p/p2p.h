@@ -60,6 +60,8 @@ uint64_t p2p_addr_netgroup(const struct p2p_addr *a);
 /* ---- Inventory types (Bitcoin's numbers) ---- */
 #define P2P_INV_TX    1u
 #define P2P_INV_BLOCK 2u
+/* getdata only: answer with a cmpctblock (a peer that sent sendcmpct). */
+#define P2P_INV_CMPCT 4u
 
 /* ---- What the driver provides ---- */
 struct p2p_io {
@@ -167,6 +169,11 @@ struct p2p_config {
      * signed by one of them are kept (implies ONLY). Copied. */
     const uint8_t (*allowed_keys)[32];
     size_t n_allowed_keys;
+    /* Compact blocks and high-bandwidth push (docs/PROTOCOL.md "Compact
+     * blocks"). Off in p2p_config_init's defaults (scripted test peers,
+     * the simulator's fixed-seed tables); the node turns it on. Off, the
+     * core sends no sendcmpct and ignores the four messages. */
+    bool cmpct;
 };
 #define P2P_OUTBOUND_UNSET UINT32_MAX
 
@@ -321,7 +328,8 @@ enum p2p_cmd {
     P2P_CMD_VERSION = 0, P2P_CMD_VERACK, P2P_CMD_PING, P2P_CMD_PONG, P2P_CMD_ADDR,
     P2P_CMD_GETADDR, P2P_CMD_INV, P2P_CMD_GETDATA, P2P_CMD_NOTFOUND, P2P_CMD_TX,
     P2P_CMD_BLOCK, P2P_CMD_GETHEADERS, P2P_CMD_HEADERS, P2P_CMD_SENDHEADERS,
-    P2P_CMD_MEMPOOL, P2P_CMD_RECON,
+    P2P_CMD_MEMPOOL, P2P_CMD_RECON, P2P_CMD_SENDCMPCT, P2P_CMD_CMPCTBLOCK,
+    P2P_CMD_GETBLOCKTXN, P2P_CMD_BLOCKTXN,
     P2P_CMD_UNKNOWN,           /* anything else (counted, then ignored) */
     P2P_CMD_COUNT
 };
@@ -391,6 +399,9 @@ struct p2p_stats {
     uint64_t headers_presyncs;                  /* presyncs started (presync.h) */
     uint64_t headers_abandoned;                 /* bodiless branches abandoned */
     uint64_t sigs_offloaded;                    /* signature checks given to verify_tx */
+    uint64_t cmpct_blocks;                      /* blocks rebuilt from a cmpctblock */
+    uint64_t cmpct_fallbacks;                   /* ... that fell back to the full block */
+    uint64_t cmpct_dups;                        /* cmpctblocks of blocks we had or were rebuilding */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

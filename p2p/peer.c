@@ -2,6 +2,7 @@
  * idle and handshake timeouts), the send path and flow control, and the
  * peer table (find, drop, sweep). */
 #include "p2p/core.h"
+#include "p2p/cmpct.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -157,6 +158,7 @@ void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tel
     if (tell_driver)
         p->io.disconnect(p->io.ctx, pe->id, reason);
     p2p_txreq_peer_gone(p->req, pe->id);
+    p2p__cmpct_peer_gone(p, pe);
     bool retry_v1 = p2p__transport_gone(p, pe);
     for (size_t i = 0; i < p->n_added; i++) {
         struct added *a = &p->added[i];
@@ -257,6 +259,7 @@ static void on_established(struct p2p *p, struct peer *pe)
         p->ev.peer_connected(p->ev.ctx, &pi);
     }
     p2p__send_empty(p, pe, P2P_CMD_SENDHEADERS);
+    p2p__cmpct_peer_ready(p, pe);
     if (!pe->inbound) {
         p2p__send_empty(p, pe, P2P_CMD_GETADDR);
         p2p__addr_tokens_grant(p, pe, P2P_ADDR_GETADDR_TOKENS);

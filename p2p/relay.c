@@ -1,6 +1,7 @@
 /* Announcing: per-peer known filters, tx inv batches with fan-out, block
  * announcements (headers or inv), and serving getdata. */
 #include "p2p/core.h"
+#include "p2p/cmpct.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +83,18 @@ static void announce_block(struct p2p *p, const uint8_t hash[32])
     if (!chain_get_header(p->chain, hash, &h, &height))
         return;
     size_t sent = 0;
+    struct chain_block b;
+    bool have_b = false;   /* loaded once, for the first high-bandwidth peer */
     for (size_t i = 0; i < p->n_peers; i++) {
         struct peer *pe = p->peers[i];
         if (!p2p__live(pe) || p2p__known_has(p, pe, hash))
             continue;
         p2p__known_add(p, pe, hash);
-        if (pe->sendheaders) {
+        if (pe->cmpct_hb_to && !have_b)
+            have_b = chain_get_block(p->chain, hash, &b) == 0;
+        if (have_b && p2p__cmpct_announce(p, pe, &b, hash)) {
+            /* pushed as a cmpctblock */
+        } else if (pe->sendheaders) {
             struct wr w;
             FRAME_START(w);
             p2p_put_headers(&w, &h, 1);
@@ -99,6 +106,8 @@ static void announce_block(struct p2p *p, const uint8_t hash[32])
         }
         sent++;
     }
+    if (have_b)
+        chain_block_free(&b);
     if (p->ev.announced)
         p->ev.announced(p->ev.ctx, P2P_INV_BLOCK, hash, sent);
 }
@@ -178,8 +187,10 @@ static void send_notfound(struct p2p *p, struct peer *pe, const struct p2p_getda
 
 /* Frames the body of it in w (to be sent or freed); false if we lack it. */
 static bool frame_body(struct p2p *p, const struct p2p_getdata_item *it, struct wr *w,
-                       enum p2p_cmd *cmd)
+                       enum p2p_cmd *cmd, const struct peer *pe)
 {
+    if (it->type == P2P_INV_CMPCT)
+        return p2p__cmpct_frame(p, pe, it->hash, w, cmd);
     if (it->type == P2P_INV_TX) {
         const struct chain_tx *tx = chain_mempool_get(p->chain, it->hash);
         if (!tx)
@@ -212,7 +223,7 @@ static bool serve_peer(struct p2p *p, struct peer *pe, size_t share)
         enum p2p_cmd cmd;
         if ((v = may_serve(p, pe, it, share)) != SERVE_YES)
             break;
-        if (!frame_body(p, it, &w, &cmd)) {
+        if (!frame_body(p, it, &w, &cmd, pe)) {
             pe->gd_head++;
             continue;
         }

@@ -18,6 +18,8 @@ static const char *const cmd_names[P2P_CMD_COUNT] = {
     [P2P_CMD_BLOCK] = "block",       [P2P_CMD_GETHEADERS] = "getheaders",
     [P2P_CMD_HEADERS] = "headers",   [P2P_CMD_SENDHEADERS] = "sendheaders",
     [P2P_CMD_MEMPOOL] = "mempool",   [P2P_CMD_RECON] = "recon",
+    [P2P_CMD_SENDCMPCT] = "sendcmpct", [P2P_CMD_CMPCTBLOCK] = "cmpctblock",
+    [P2P_CMD_GETBLOCKTXN] = "getblocktxn", [P2P_CMD_BLOCKTXN] = "blocktxn",
     [P2P_CMD_UNKNOWN] = "unknown",
 };
 
@@ -47,6 +49,10 @@ size_t p2p_cmd_max_payload(enum p2p_cmd cmd)
     case P2P_CMD_SENDHEADERS: return 0;
     case P2P_CMD_MEMPOOL:     return 0;
     case P2P_CMD_RECON:       return P2P_MAX_RECON_BYTES;
+    case P2P_CMD_SENDCMPCT:   return P2P_MAX_SENDCMPCT_BYTES;
+    case P2P_CMD_CMPCTBLOCK:  return P2P_MAX_CMPCTBLOCK_BYTES;
+    case P2P_CMD_GETBLOCKTXN: return P2P_MAX_GETBLOCKTXN_BYTES;
+    case P2P_CMD_BLOCKTXN:    return P2P_MAX_BLOCKTXN_BYTES;
     case P2P_CMD_UNKNOWN:
     case P2P_CMD_COUNT:       break;
     }

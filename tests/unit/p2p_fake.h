@@ -160,11 +160,13 @@ static inline void e_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_sou
 }
 
 /* A core on a chain opened with cc (a store to reopen, say); verify_tx:
- * the driver's signature-check callback (NULL: inline). */
+ * the driver's signature-check callback (NULL: inline); cmpct: compact
+ * blocks on. */
 static inline struct fake *fake_new_full(const struct chain_config *cc, uint32_t inbound_max,
                                          uint32_t fanout,
                                          int (*verify_tx)(void *, uint64_t,
-                                                          const struct chain_tx *))
+                                                          const struct chain_tx *),
+                                         bool cmpct)
 {
     struct fake *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -189,6 +191,7 @@ static inline struct fake *fake_new_full(const struct chain_config *cc, uint32_t
     cfg.inbound_max = inbound_max;
     cfg.ban_ms = 60000;
     cfg.fanout = fanout;
+    cfg.cmpct = cmpct;
     assert_int_equal(p2p_create(&f->p, &cfg, T0), 0);
     return f;
 }
@@ -196,7 +199,7 @@ static inline struct fake *fake_new_full(const struct chain_config *cc, uint32_t
 static inline struct fake *fake_new_on(const struct chain_config *cc, uint32_t inbound_max,
                                        uint32_t fanout)
 {
-    return fake_new_full(cc, inbound_max, fanout, NULL);
+    return fake_new_full(cc, inbound_max, fanout, NULL, false);
 }
 
 static inline struct fake *fake_new_verify(uint32_t inbound_max, uint32_t fanout,
@@ -204,13 +207,20 @@ static inline struct fake *fake_new_verify(uint32_t inbound_max, uint32_t fanout
                                                             const struct chain_tx *))
 {
     struct chain_config cc = { .params = &chain_params_regtest };
-    return fake_new_full(&cc, inbound_max, fanout, verify_tx);
+    return fake_new_full(&cc, inbound_max, fanout, verify_tx, false);
 }
 
 static inline struct fake *fake_new_cfg(uint32_t inbound_max, uint32_t fanout)
 {
     struct chain_config cc = { .params = &chain_params_regtest };
-    return fake_new_full(&cc, inbound_max, fanout, NULL);
+    return fake_new_full(&cc, inbound_max, fanout, NULL, false);
+}
+
+/* A core with compact blocks on. */
+static inline struct fake *fake_new_cmpct(uint32_t inbound_max)
+{
+    struct chain_config cc = { .params = &chain_params_regtest };
+    return fake_new_full(&cc, inbound_max, 0, NULL, true);
 }
 
 static inline void fake_free(struct fake *f)
