@@ -104,6 +104,8 @@ static const struct opt opts[] = {
     BOOL("v2transport", v2transport, 0,
          "encrypted v2 transport with peers that speak it,\nv1 with the others (default 1)"),
     BOOL("v2only", v2only, 0, "refuse peers that do not speak v2"),
+    BOOL("cmpct", cmpct, 0,
+         "compact blocks and high-bandwidth push with\npeers that speak them (default 1)"),
     STR("peerkeys", peerkeys, 0, 0, "KEY,...",
         "keep only v2 peers proving one of these node\nkeys (64 hex each; see getnetworkinfo's\np2p_node_key)"),
     INT("max-peers", max_peers, 1, NODE_MAX_PEERS_LIMIT, "N",
@@ -766,6 +768,7 @@ static void set_defaults(struct node_config *cfg)
     cfg->tx_batch_ms = NODE_DEFAULT_TX_BATCH_MS;
     cfg->log_level = NODE_LOG_INFO;
     cfg->v2transport = true;
+    cfg->cmpct = true;
     cfg->checkblocks = NODE_DEFAULT_CHECKBLOCKS;
 }
 

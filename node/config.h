@@ -69,6 +69,7 @@ struct node_config {
     bool no_auto_connect;                  /* --connect=0 */
     bool v2transport;                      /* encrypted transport (default on) */
     bool v2only;                           /* refuse v1 peers */
+    bool cmpct;                            /* compact blocks (default on) */
     char peerkeys[NODE_CONFIG_PEERKEYS_MAX];   /* allowlist: hex node keys, comma-separated */
     int max_peers;
     int fanout;

@@ -1187,7 +1187,7 @@ static int start_network(struct node *n)
         pc.outbound_target = 0;
     if (load_p2p_key(n) != 0)
         return -1;
-    pc.cmpct = true;
+    pc.cmpct = cfg->cmpct;
     pc.v2_mode = !cfg->v2transport ? P2P_V2_OFF : cfg->v2only ? P2P_V2_ONLY : P2P_V2_ON;
     pc.node_sk = n->have_p2p_key ? n->p2p_sk : NULL;
     pc.allowed_keys = (const uint8_t (*)[32])n->peerkeys;

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Block propagation over real gossipd processes on 127.0.0.1 (a benchmark that
+prints figures; no assertions, not a test).
+
+Starts N regtest nodes on a seeded ring + one random chord per node (degree ~4),
+each dialling only its topology links (--connect), funds node 0's key from the
+development key, and then, per round: sends K txs at node 0, waits until every
+mempool holds them, mines one block at a seeded random node (`generate 1`) and
+waits until every node has connected it. From the nodes' JSON logs it takes
+block -> all = (last block_connected at the other nodes) - (block_mined at the
+origin), and prints median and p90 over the rounds, for 1-tx blocks (K = 0: the
+coinbase only) and K-tx blocks, with compact blocks on (-cmpct=1, the default)
+and off (-cmpct=0), plus the block bytes every node received per block.
+
+  tests/bench/propagation.py [--nodes 20] [--big-nodes 10] [--txs 2000]
+                             [--rounds 15] [--big-rounds 5] [--seed 1]
+                             [--cmpct both|on|off] [--build-dir build]
+
+Standard library only; reuses tools/testnet's launcher and RPC client.
+"""
+
+import argparse
+import calendar
+import importlib.machinery
+import importlib.util
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_testnet():
+    path = os.path.join(REPO, "tools", "testnet")
+    loader = importlib.machinery.SourceFileLoader("testnet", path)
+    spec = importlib.util.spec_from_loader("testnet", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+tn = load_testnet()
+BLOCK_CMDS = ("block", "cmpctblock", "blocktxn", "getblocktxn")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ring_chord(n, rng):
+    """Ring plus one chord per node to a random node it is not linked to yet."""
+    edges = {(min(i, (i + 1) % n), max(i, (i + 1) % n)) for i in range(n)} if n > 2 else set()
+    for i in range(n):
+        cands = [j for j in range(n) if j != i and (min(i, j), max(i, j)) not in edges]
+        if cands:
+            j = rng.choice(cands)
+            edges.add((min(i, j), max(i, j)))
+    return sorted(edges)
+
+
+def parse_ts_ms(ts):
+    """'2026-12-02T06:12:22.123456Z' -> ms since the epoch."""
+    t = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+    frac = float("0" + ts[19:].rstrip("Z")) if len(ts) > 20 else 0.0
+    return (t + frac) * 1000.0
+
+
+def block_events(node):
+    """hash -> (mined_ms or None, connected_ms or None) from a node's log."""
+    out = {}
+    try:
+        f = open(node["log"], errors="replace")
+    except OSError:
+        return out
+    with f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            ev = e.get("event")
+            if ev not in ("block_mined", "block_connected") or "hash" not in e:
+                continue
+            t = parse_ts_ms(e.get("ts", ""))
+            m, c = out.get(e["hash"], (None, None))
+            if ev == "block_mined" and m is None:
+                m = t
+            if ev == "block_connected" and c is None:
+                c = t
+            out[e["hash"]] = (m, c)
+    return out
+
+
+def block_bytes(rpc_nodes):
+    """Block-relay bytes received, summed over every node and peer."""
+    total = 0
+    for r in rpc_nodes:
+        for p in r.call("getpeerinfo"):
+            per = p.get("bytesrecv_per_msg") or {}
+            total += sum(v for k, v in per.items() if k in BLOCK_CMDS)
+    return total
+
+
+def wait_until(pred, timeout_s, what):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise SystemExit("timed out waiting for %s" % what)
+
+
+class Net:
+    def __init__(self, args, n, cmpct, workdir):
+        self.n = n
+        rng = random.Random(args.seed)
+        self.edges = ring_chord(n, rng)
+        gossipd, self.cli = tn.binaries(os.path.join(REPO, args.build_dir))
+        nodes = []
+        for i in range(n):
+            d = os.path.join(workdir, "n%d" % i)
+            nodes.append({"name": "n%d" % i, "datadir": d, "log": os.path.join(d, "gossipd.log"),
+                          "p2p_port": free_port(), "rpc_port": free_port()})
+        order, dials = tn.start_plan(n, self.edges, [])
+        for i in range(n):
+            nodes[i]["connect"] = dials[i]
+        self.st = {"network": "regtest", "nodes": nodes, "dir": workdir,
+                   "node_args": ["-cmpct=%d" % (1 if cmpct else 0)]}
+        self.procs = []
+        for i in order:
+            p = tn.start_node(self.st, nodes[i], gossipd)
+            self.procs.append(p)
+            tn.wait_rpc(nodes[i], p, 30)
+        self.nodes = nodes
+        self.rpc = [tn.node_rpc(x) for x in nodes]
+        deg = [0] * n
+        for a, b in self.edges:
+            deg[a] += 1
+            deg[b] += 1
+        wait_until(lambda: all(self.rpc[i].call("getconnectioncount") >= deg[i]
+                               for i in range(n)), 60, "connections")
+        self.rng = random.Random(args.seed + 7)
+
+    def heights(self):
+        return [r.call("getblockcount") for r in self.rpc]
+
+    def fund(self):
+        self.addr = self.rpc[0].call("getnewaddress")
+        self.to = self.rpc[1].call("getnewaddress")   # a tx to oneself is refused
+        key = tn.dev_key_file(self.st, self.cli)
+        tn.cli_send(self.cli, self.nodes[0], "regtest", key, self.addr, 100000 * tn.COIN)
+        self.mine(0)
+
+    def mine(self, k):
+        """Sends k txs at node 0, waits for every mempool, mines at a random
+        node, waits for every node. Returns the block hash."""
+        for _ in range(k):
+            self.rpc[0].call("sendtoaddress", self.to, 1000)
+        wait_until(lambda: all(r.call("getmempoolinfo")["size"] >= k for r in self.rpc), 120,
+                   "mempools")
+        h0 = max(self.heights())
+        origin = self.rng.randrange(self.n)
+        hashes = self.rpc[origin].call("generate", 1)
+        wait_until(lambda: min(self.heights()) > h0, 60, "the block at every node")
+        return hashes[0] if isinstance(hashes, list) else hashes, origin
+
+    def block_to_all_ms(self, h, origin):
+        ev = [block_events(x) for x in self.nodes]
+        mined = ev[origin].get(h, (None, None))[0]
+        conn = [ev[i].get(h, (None, None))[1] for i in range(self.n) if i != origin]
+        if mined is None or any(c is None for c in conn):
+            return None
+        return max(conn) - mined
+
+    def stop(self):
+        for r in self.rpc:
+            r.close()
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except Exception:
+                p.kill()
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = min(len(xs) - 1, max(0, int(round(q / 100.0 * len(xs) + 0.5)) - 1))
+    return xs[k]
+
+
+def run(args, n, k, rounds, cmpct):
+    workdir = tempfile.mkdtemp(prefix="gossipd-prop-")
+    net = Net(args, n, cmpct, workdir)
+    try:
+        net.fund()
+        times, per_block_bytes = [], []
+        for _ in range(rounds):
+            before = block_bytes(net.rpc)
+            h, origin = net.mine(k)
+            time.sleep(0.3)   # logs flushed
+            per_block_bytes.append((block_bytes(net.rpc) - before) / max(1, n - 1))
+            t = net.block_to_all_ms(h, origin)
+            if t is not None:
+                times.append(t)
+    finally:
+        net.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return times, per_block_bytes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--nodes", type=int, default=20)
+    ap.add_argument("--big-nodes", type=int, default=10)
+    ap.add_argument("--txs", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--big-rounds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cmpct", choices=("both", "on", "off"), default="both")
+    ap.add_argument("--build-dir", default="build")
+    ap.add_argument("--keep", action="store_true", help="keep the node directories")
+    args = ap.parse_args()
+    modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.cmpct]
+    print("block -> all over real gossipd on 127.0.0.1, ring + chord, seed %d" % args.seed)
+    print("%-6s %-26s %6s %9s %9s %12s" % ("cmpct", "block", "rounds", "median", "p90",
+                                          "bytes/node"))
+    for cmpct in modes:
+        for n, k, rounds in ((args.nodes, 0, args.rounds),
+                             (args.big_nodes, args.txs, args.big_rounds)):
+            times, nbytes = run(args, n, k, rounds, cmpct)
+            label = "%d txs, N=%d" % (k + 1, n)
+            print("%-6s %-26s %6d %7.1f ms %7.1f ms %12.0f" % (
+                "on" if cmpct else "off", label, len(times), statistics.median(times)
+                if times else float("nan"), pct(times, 90),
+                statistics.median(nbytes) if nbytes else 0), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
