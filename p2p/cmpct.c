@@ -469,9 +469,9 @@ int p2p__handle_cmpctblock(struct p2p *p, struct peer *pe, const uint8_t *buf, s
     seen_add(p, pe, hash);
     if (chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash)
         || pending_find(p, hash)) {
-        p->stats.dup_block_bodies++;
-        if (p->ev.block_received)
-            p->ev.block_received(p->ev.ctx, hash, 0, pe->id, len, c.n_tx, c.hdr.time_ms, false);
+        /* Not a body: the redundancy of high-bandwidth mode (up to
+         * P2P_CMPCT_HB_PEERS pushes of the same block, short ids only). */
+        p->stats.cmpct_dups++;
         return 0;
     }
     /* Unasked, it is an announcement (as headers are): not scored. */

@@ -80,7 +80,7 @@ def test_line_relay(env):
     # --debug=net: a line per message; --debug=p2p: announcements received
     recv = b.events("msg_recv")
     assert any(e["cmd"] == "tx" and e["peer_name"] == "a" and e["bytes"] > 24 for e in recv)
-    assert any(e["cmd"] == "block" for e in recv) and b.events("msg_sent")
+    assert any(e["cmd"] in ("block", "cmpctblock") for e in recv) and b.events("msg_sent")
     assert any(e["hash"] == txid and e["type"] == "tx" for e in b.events("inv_received"))
     assert not c.events("msg_recv") and not c.events("inv_received")
 
