@@ -160,14 +160,15 @@ class Net:
         self.to = self.rpc[1].call("getnewaddress")   # a tx to oneself is refused
         key = tn.dev_key_file(self.st, self.cli)
         tn.cli_send(self.cli, self.nodes[0], "regtest", key, self.addr, 100000 * tn.COIN)
-        self.mine(0)
+        self.mine(0, need=1)   # the funding tx must be in the block
 
-    def mine(self, k):
+    def mine(self, k, need=None):
         """Sends k txs at node 0, waits for every mempool, mines at a random
         node, waits for every node. Returns the block hash."""
         for _ in range(k):
             self.rpc[0].call("sendtoaddress", self.to, 1000)
-        wait_until(lambda: all(r.call("getmempoolinfo")["size"] >= k for r in self.rpc), 120,
+        need = k if need is None else need
+        wait_until(lambda: all(r.call("getmempoolinfo")["size"] >= need for r in self.rpc), 120,
                    "mempools")
         h0 = max(self.heights())
         origin = self.rng.randrange(self.n)
