@@ -44,6 +44,15 @@ struct p2p_txreq {
     struct order { uint64_t seq; uint32_t idx; } *order;
     size_t cap_order;
     uint64_t nomem;             /* poll scratch allocations that failed */
+    /* Nothing changed since the last poll (no announcement, answer or
+     * peer gone; it asked for all it could) and, until wake_ms (its
+     * earliest timeout or future reqtime), time changes nothing either:
+     * poll, the stallers and the next deadline are then known without a
+     * scan. Thousands of announcements a hostile peer left cost a scan
+     * per change, not per event of the node. */
+    bool settled;
+    uint64_t wake_ms;
+    uint64_t scanned;           /* entries examined by scans (stats, tests) */
 };
 
 static int tidx(uint32_t type)
@@ -193,6 +202,7 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
 {
     if ((type != P2P_INV_TX && type != P2P_INV_BLOCK) || peer == 0)
         return P2P_ERR_INVALID_ARG;
+    r->settled = false;
     struct peer_slot *s = peer_find(r, peer);
     size_t held = s ? s->n_ann : 0;
     if (held >= P2P_TXREQ_MAX_PER_PEER)
@@ -243,8 +253,10 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
 void p2p_txreq_forget(struct p2p_txreq *r, const uint8_t hash[32])
 {
     size_t i;
-    if (entry_find(r, hash, &i))
+    if (entry_find(r, hash, &i)) {
         entry_remove(r, i);
+        r->settled = false;
+    }
 }
 
 static void clear_inflight(struct p2p_txreq *r, struct entry *e)
@@ -263,6 +275,7 @@ void p2p_txreq_notfound(struct p2p_txreq *r, uint64_t peer, const uint8_t hash[3
     struct entry *e = entry_find(r, hash, NULL);
     if (!e)
         return;
+    r->settled = false;
     if (e->inflight_peer == peer) {
         clear_inflight(r, e);
         return;
@@ -274,6 +287,7 @@ void p2p_txreq_notfound(struct p2p_txreq *r, uint64_t peer, const uint8_t hash[3
 
 void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer)
 {
+    r->settled = false;
     for (size_t i = 0; i < r->n;) {
         struct entry *e = &r->e[i];
         bool found = false;
@@ -343,6 +357,15 @@ static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_m
     return best;
 }
 
+/* The earliest reqtime after now_ms of e's untried announcers, or t. */
+static uint64_t next_reqtime(const struct entry *e, uint64_t now_ms, uint64_t t)
+{
+    for (size_t a = 0; a < e->n_ann; a++)
+        if (!e->ann[a].tried && e->ann[a].reqtime_ms > now_ms && e->ann[a].reqtime_ms < t)
+            t = e->ann[a].reqtime_ms;
+    return t;
+}
+
 static int cmp_order(const void *a, const void *b)
 {
     const struct order *x = a, *y = b;
@@ -360,6 +383,10 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
 {
     size_t n_out = 0, n_order = 0;
     bool sorted = true;
+    if (r->settled && now_ms < r->wake_ms)
+        return 0;
+    uint64_t wake = UINT64_MAX;
+    r->scanned += r->n;
     for (size_t i = 0; i < r->n;) {
         struct entry *e = &r->e[i];
         if (e->inflight_peer && now_ms >= e->expiry_ms) {
@@ -367,6 +394,7 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
             e->stalled = e->type == P2P_INV_BLOCK;
         }
         if (e->inflight_peer) {
+            wake = e->expiry_ms < wake ? e->expiry_ms : wake;
             i++;
             continue;
         }
@@ -376,6 +404,7 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
             entry_remove(r, i);      /* everyone tried: give up */
             continue;
         }
+        wake = next_reqtime(e, now_ms, wake);
         if (a >= 0 && sorted) {
             if (n_order == r->cap_order) {
                 size_t cap = r->cap_order ? 2 * r->cap_order : 256;
@@ -412,7 +441,12 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
         out[n_out].type = e->type;
         memcpy(out[n_out].hash, e->hash, 32);
         n_out++;
+        wake = e->expiry_ms < wake ? e->expiry_ms : wake;
     }
+    /* What is left waits for a change or for wake (a full batch: the
+     * caller polls again at once). */
+    r->settled = n_out < max;
+    r->wake_ms = wake;
     return n_out;
 }
 
@@ -420,6 +454,8 @@ size_t p2p_txreq_block_stallers(const struct p2p_txreq *r, uint64_t now_ms, uint
                                 size_t max)
 {
     size_t n = 0;
+    if (r->settled && now_ms < r->wake_ms)
+        return 0;            /* no request has timed out: wake is before any */
     for (size_t i = 0; i < r->n && n < max; i++) {
         const struct entry *e = &r->e[i];
         if (e->type != P2P_INV_BLOCK || !e->inflight_peer || now_ms < e->expiry_ms)
@@ -465,6 +501,8 @@ size_t p2p_txreq_size(const struct p2p_txreq *r)
 
 uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r, uint64_t now_ms)
 {
+    if (r->settled)
+        return r->wake_ms;   /* at or before now_ms: due, the next poll scans */
     uint64_t t = UINT64_MAX;
     for (size_t i = 0; i < r->n; i++) {
         const struct entry *e = &r->e[i];
@@ -473,11 +511,14 @@ uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r, uint64_t now_ms)
                 t = e->expiry_ms;
             continue;
         }
-        for (size_t a = 0; a < e->n_ann; a++)
-            if (!e->ann[a].tried && e->ann[a].reqtime_ms > now_ms && e->ann[a].reqtime_ms < t)
-                t = e->ann[a].reqtime_ms;
+        t = next_reqtime(e, now_ms, t);
     }
     return t;
+}
+
+uint64_t p2p_txreq_scanned(const struct p2p_txreq *r)
+{
+    return r->scanned;
 }
 
 void p2p_txreq_check(const struct p2p_txreq *r)

@@ -87,11 +87,17 @@ size_t p2p_txreq_size(const struct p2p_txreq *r);
 /* Earliest time after now_ms at which a poll could do something (a
  * timeout, or a reqtime not yet reached), or UINT64_MAX. Announcements
  * already due but held back by a full per-peer window are not deadlines:
- * they go out at the next poll after a request completes. */
+ * they go out at the next poll after a request completes. A time at or
+ * before now_ms means a poll is due. */
 /* Allocations poll could not make since the last call (it then served
  * that poll unsorted); for the caller's local-error count. */
 uint64_t p2p_txreq_take_nomem(struct p2p_txreq *r);
 uint64_t p2p_txreq_next_deadline(const struct p2p_txreq *r, uint64_t now_ms);
+/* Entries examined by polls' scans so far. A poll after nothing changed
+ * (no announce, forget, notfound, peer gone, and no timeout or reqtime
+ * reached) examines none, and neither do block_stallers and
+ * next_deadline then. */
+uint64_t p2p_txreq_scanned(const struct p2p_txreq *r);
 /* Asserts internal consistency (tests). */
 void p2p_txreq_check(const struct p2p_txreq *r);
 

@@ -494,6 +494,61 @@ static void test_stalled_block_goes_to_the_earliest_announcer(void **state)
     p2p_txreq_destroy(r);
 }
 
+/* Issue 15: peers that announce thousands of txs and never serve them (a
+ * recon listing of random txids does it in one message) must not make
+ * every later event of the node scan the tracker: after a poll that
+ * changed nothing, polls, stallers and deadlines examine no entry until an
+ * announcement, an answer, a departure, a timeout or a reqtime. */
+static void test_quiet_polls_scan_nothing(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    static struct p2p_txreq_req out[1024];
+    uint64_t stall[8];
+    assert_int_equal(p2p_txreq_create(&r, 13), 0);
+    const uint64_t t0 = 1000;
+    unsigned k = 0;
+    for (uint64_t peer = 1; peer <= 8; peer++)
+        for (unsigned i = 0; i < P2P_TXREQ_MAX_PER_PEER; i++, k++) {
+            uint8_t x[32];
+            h(x, k);
+            x[2] = (uint8_t)(k >> 16);
+            x[3] = 0x66;
+            assert_int_equal(p2p_txreq_announce(r, peer, P2P_INV_TX, x, false, t0), 0);
+        }
+    const size_t n = p2p_txreq_size(r);
+    assert_int_equal(n, 8 * P2P_TXREQ_MAX_PER_PEER);
+    size_t asked = 0, got;
+    while ((got = p2p_txreq_poll(r, t0, out, 1024)) > 0)
+        asked += got;
+    assert_int_equal(asked, 8 * P2P_MAX_TX_IN_FLIGHT);   /* every window full */
+    uint64_t scanned = p2p_txreq_scanned(r);
+    /* A thousand events before the requests time out: nothing to do. */
+    for (uint64_t t = t0; t < t0 + 1000; t++) {
+        assert_int_equal(p2p_txreq_block_stallers(r, t, stall, 8), 0);
+        assert_int_equal(p2p_txreq_poll(r, t, out, 1024), 0);
+        assert_true(p2p_txreq_next_deadline(r, t) == t0 + P2P_TX_REQUEST_TIMEOUT_MS);
+    }
+    assert_true(p2p_txreq_scanned(r) == scanned);
+    /* A change is seen at once: peer 1 answers notfound, its next tx goes. */
+    uint8_t x[32];
+    h(x, 0);            /* peer 1's first: asked first */
+    x[2] = 0;
+    x[3] = 0x66;
+    assert_true(p2p_txreq_from_peer(r, 1, x));
+    p2p_txreq_notfound(r, 1, x);
+    assert_int_equal(p2p_txreq_poll(r, t0 + 1000, out, 1024), 1);
+    assert_true(out[0].peer == 1);
+    assert_true(p2p_txreq_scanned(r) == scanned + n);
+    /* And so is a timeout: every request expires and the next ones go. */
+    asked = 0;
+    while ((got = p2p_txreq_poll(r, t0 + P2P_TX_REQUEST_TIMEOUT_MS, out, 1024)) > 0)
+        asked += got;
+    assert_int_equal(asked, 8 * P2P_MAX_TX_IN_FLIGHT - 1);
+    p2p_txreq_check(r);
+    p2p_txreq_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_junk_cannot_fill_the_tracker),
         cmocka_unit_test(test_requests_in_announcement_order),
         cmocka_unit_test(test_stalled_block_goes_to_the_earliest_announcer),
+        cmocka_unit_test(test_quiet_polls_scan_nothing),
         cmocka_unit_test(test_filter_and_hmap),
         cmocka_unit_test(test_recon_finds_differences),
     };
