@@ -155,12 +155,19 @@ int chain_accept_block(struct chain *c, const struct chain_block *b, uint64_t no
                        struct chain_result *res);
 /* chain_accept_block_ex flags. */
 #define CHAIN_BLOCK_UNREQUESTED 1u   /* nobody asked for it (a peer pushed it) */
+#define CHAIN_BLOCK_HEADER_UNKNOWN 2u /* asked for on an inv alone: its header was
+                                       * not in our tree when it arrived */
 /* chain_accept_block with flags. An unrequested block is stored only if its
  * chain has at least the tip's work (its parent known); otherwise nothing
  * about it is kept (not even the header) and the status is
  * CHAIN_ST_NOT_STORED, so a peer cannot fill memory and disk with cheap
- * side branches or orphans. chain_accept_block is flags == 0: the caller
- * (RPC, miner, a block we requested) vouches for it. */
+ * side branches or orphans. A CHAIN_BLOCK_HEADER_UNKNOWN block (we asked,
+ * but only because a peer named it) is stored only if its chain has the
+ * work chain_headers_min_work requires, as its header would have needed;
+ * otherwise CHAIN_ST_NOT_STORED. With its parent unknown it is held as an
+ * orphan, and the rule applies when the parent comes. chain_accept_block
+ * is flags == 0: the caller (RPC, miner, a block whose header we hold)
+ * vouches for it. */
 int chain_accept_block_ex(struct chain *c, const struct chain_block *b, unsigned flags,
                           uint64_t now_ms, struct chain_result *res);
 

@@ -677,7 +677,7 @@ static void orphan_root(const struct chain *c, const uint8_t prev[32], uint8_t o
 }
 
 static int orphan_add(struct chain *c, const struct chain_block *b, const uint8_t hash[32],
-                      size_t size, uint64_t now_ms)
+                      size_t size, unsigned flags, uint64_t now_ms)
 {
     if (size > CHAIN_ORPHAN_BLOCKS_MAX_BYTES)
         return CHAIN_ERR_BLK_ORPHAN_FULL;
@@ -708,6 +708,7 @@ static int orphan_add(struct chain *c, const struct chain_block *b, const uint8_
     memcpy(o->hash, hash, 32);
     o->hdr = b->hdr;
     o->time_ms = now_ms;
+    o->flags = flags;
     c->orph[c->n_orph++] = o;
     c->orph_bytes += size;
     return 0;
@@ -724,6 +725,19 @@ static bool unrequested_low_work(const struct chain *c, const struct bnode *pare
     chain_u256_add(&work, &parent->work);
     tip = chain__tip(c)->work;
     return chain_u256_cmp(&work, &tip) < 0;
+}
+
+/* A block fetched on an inv alone needs the work its header would have
+ * needed (chain_headers_min_work): else a peer grows our store with
+ * cheap side branches, one getdata per block. */
+static bool unvetted_low_work(const struct chain *c, const struct bnode *parent,
+                              const struct chain_header *h)
+{
+    struct chain_u256 work, min;
+    chain_work_from_bits(h->bits, &work);
+    chain_u256_add(&work, &parent->work);
+    chain_headers_min_work(c, &min);
+    return chain_u256_cmp(&work, &min) < 0;
 }
 
 /* Body checks, store, and connect if it makes the best chain. */
@@ -762,7 +776,9 @@ static int process_block(struct chain *c, const struct chain_block *b, unsigned 
         }
         return 0;
     }
-    if (parent && (flags & CHAIN_BLOCK_UNREQUESTED) && unrequested_low_work(c, parent, &b->hdr)) {
+    if (parent && (((flags & CHAIN_BLOCK_UNREQUESTED) && unrequested_low_work(c, parent, &b->hdr))
+                   || ((flags & CHAIN_BLOCK_HEADER_UNKNOWN)
+                       && unvetted_low_work(c, parent, &b->hdr)))) {
         res->status = CHAIN_ST_NOT_STORED;
         res->height = parent->height + 1;
         return 0;
@@ -789,7 +805,7 @@ static int process_block(struct chain *c, const struct chain_block *b, unsigned 
         free(txids);
         if (err)
             return err;
-        if ((err = orphan_add(c, b, hash, size, now_ms)) != 0)
+        if ((err = orphan_add(c, b, hash, size, flags, now_ms)) != 0)
             return err;
         res->status = CHAIN_ST_ORPHAN;
         orphan_root(c, b->hdr.prev, res->missing_parent);
@@ -917,15 +933,17 @@ int chain_accept_block_ex(struct chain *c, const struct chain_block *b, unsigned
             struct orphan_blk *o = orphan_remove(c, i, false);
             struct chain_block ob;
             struct chain_result r2;
-            /* Held orphans were all asked for (unrequested ones are not held). */
+            /* Held orphans were all asked for (unrequested ones are not
+             * held); one asked for on an inv alone keeps its rule. */
             int e2 = chain_block_parse(&ob, o->raw, o->size, BLOCK_SIZE_LIMIT);
+            unsigned oflags = o->flags;
             free(o->raw);
             free(o);
             if (e2) {
                 progress = true;   /* it was one of ours: cannot happen */
                 break;
             }
-            e2 = process_block(c, &ob, 0, now_ms, &r2);
+            e2 = process_block(c, &ob, oflags, now_ms, &r2);
             chain_block_free(&ob);
             if (e2 == CHAIN_ERR_STORE || e2 == CHAIN_ERR_NOMEM || e2 == CHAIN_ERR_INTERNAL)
                 return e2;

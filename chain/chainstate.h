@@ -59,6 +59,7 @@ struct orphan_blk {
     uint8_t *raw;                    /* serialized block (owned) */
     size_t size;                     /* bytes of raw */
     uint64_t time_ms;
+    unsigned flags;                  /* chain_accept_block_ex's, applied when placed */
 };
 
 struct chain {

@@ -413,7 +413,8 @@ uint64_t p2p__fetch_next_deadline(const struct p2p *p);
  * for a parked item once its signatures are checked (the peer may be gone
  * by then: found by id). Return a handler's result for the sender. */
 int p2p__accept_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx);
-int p2p__accept_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b);
+/* flags: chain_accept_block_ex's, decided on arrival (p2p__handle_block). */
+int p2p__accept_block(struct p2p *p, uint64_t from, unsigned flags, struct chain_block *b);
 /* Whether an orphan or parked block is held (not to be fetched again). */
 void p2p__block_hold(struct p2p *p, const uint8_t hash[32]);
 
@@ -421,7 +422,7 @@ void p2p__block_hold(struct p2p *p, const uint8_t hash[32]);
 /* Parks the tx (copied) or the block (moved: *b is emptied) if the driver
  * takes its uncached signatures; false: handle it inline now. */
 bool p2p__verify_park_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx);
-bool p2p__verify_park_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b);
+bool p2p__verify_park_block(struct p2p *p, uint64_t from, unsigned flags, struct chain_block *b);
 bool p2p__verify_parked(const struct p2p *p, const uint8_t hash[32]);
 void p2p__verify_free(struct p2p *p);
 

@@ -380,18 +380,24 @@ int p2p__block_from_peer(struct p2p *p, struct peer *pe, struct chain_block *bp,
     /* Scored, and still used if the peer stays. */
     if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_BLOCK))
         return 0;
-    if (!p2p__verify_park_block(p, pe->id, requested, b))
-        return p2p__accept_block(p, pe->id, requested, b);
+    /* Asked for on an inv alone (its header unknown, so not planned from
+     * a header chain): it needs the work its header would have. Decided
+     * now, on arrival, and carried through a parked signature check. */
+    unsigned flags = !requested ? CHAIN_BLOCK_UNREQUESTED
+                     : !chain_get_header(p->chain, hash, NULL, NULL) ? CHAIN_BLOCK_HEADER_UNKNOWN
+                                                                      : 0;
+    if (!p2p__verify_park_block(p, pe->id, flags, b))
+        return p2p__accept_block(p, pe->id, flags, b);
     return 0;
 }
 
-int p2p__accept_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b)
+int p2p__accept_block(struct p2p *p, uint64_t from, unsigned flags, struct chain_block *b)
 {
     uint8_t hash[32];
     chain_header_hash(&b->hdr, hash);
     struct chain_result res;
     memset(&res, 0, sizeof(res));
-    int r = chain_accept_block_ex(p->chain, b, requested ? 0 : CHAIN_BLOCK_UNREQUESTED, p->now, &res);
+    int r = chain_accept_block_ex(p->chain, b, flags, p->now, &res);
     if (r < 0) {
         p->stats.blocks_rejected++;
         if (p->ev.block_rejected)

@@ -21,7 +21,8 @@
 #include <string.h>
 
 struct p2p_vjob {
-    bool is_block, requested;
+    bool is_block;
+    unsigned flags;                /* block: chain_accept_block_ex's */
     uint64_t from;
     uint64_t first;             /* its first job id */
     uint32_t slots, left;       /* job ids taken; not yet reported */
@@ -108,7 +109,7 @@ bool p2p__verify_park_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx
     return true;
 }
 
-bool p2p__verify_park_block(struct p2p *p, uint64_t from, bool requested, struct chain_block *b)
+bool p2p__verify_park_block(struct p2p *p, uint64_t from, unsigned flags, struct chain_block *b)
 {
     struct p2p_verify_state *v = &p->verify;
     if (!ready(p) || v->blocks >= P2P_VERIFY_MAX_BLOCKS)
@@ -122,7 +123,7 @@ bool p2p__verify_park_block(struct p2p *p, uint64_t from, bool requested, struct
     if (!j)
         return false;
     j->is_block = true;
-    j->requested = requested;
+    j->flags = flags;
     j->from = from;
     j->first = v->next;
     chain_header_hash(&b->hdr, j->key);
@@ -164,7 +165,7 @@ static void drain(struct p2p *p)
         int r;
         if (j->is_block) {
             v->blocks--;
-            r = p2p__accept_block(p, j->from, j->requested, &j->block);
+            r = p2p__accept_block(p, j->from, j->flags, &j->block);
         } else {
             r = p2p__accept_tx(p, j->from, &j->tx);
         }
