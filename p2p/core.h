@@ -87,6 +87,10 @@ struct peer {
     uint8_t (*txq)[32];
     size_t txq_n, txq_cap;
     uint64_t txq_due_ms;
+    /* announcement window (relay.c): batches sent, oldest first */
+    size_t inv_out;             /* sum of the slots' n */
+    struct { uint64_t ms; size_t n; } inv_slot[P2P_INV_WINDOW_SLOTS];
+    size_t inv_slot_first, inv_slot_n;
     /* sync */
     uint64_t getheaders_ms;     /* 0: none in flight */
     struct p2p_presync *presync;   /* its low-work chain being checked (NULL: none) */
@@ -380,6 +384,8 @@ void p2p__serve_getdata(struct p2p *p);
  * established peers, at least what serving lets one peer hold
  * (P2P_SEND_SERVE_BELOW_BYTES and one largest block frame). */
 size_t p2p__send_share(const struct p2p *p);
+/* The peer asked for n txs: as many announcements leave its window. */
+void p2p__inv_window_credit(struct p2p *p, struct peer *pe, size_t n);
 /* The peer's tx batch, when due. */
 void p2p__relay_peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__relay_peer_next_deadline(const struct p2p *p, const struct peer *pe);

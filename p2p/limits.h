@@ -187,6 +187,16 @@
 #define P2P_FANOUT_DEFAULT          0u
 /* Txids queued for one peer's next inv batch. */
 #define P2P_TX_QUEUE_MAX_ENTRIES    P2P_MAX_INV_ENTRIES
+/* Announcement window (relay.c): tx announcements a peer may still be
+ * tracking from us, kept below its per-peer cap (P2P_TXREQ_MAX_PER_PEER)
+ * so a burst is not cut there; the rest wait in the queue, in order. One
+ * comes back per tx the peer asks us for, and all of a batch once
+ * P2P_INV_WINDOW_MS have passed (by then it fetched them, from us or from
+ * another announcer). A batch takes one of P2P_INV_WINDOW_SLOTS (the last
+ * absorbs the rest, waiting longer). */
+#define P2P_INV_WINDOW_ENTRIES      4000u
+#define P2P_INV_WINDOW_MS           2000u
+#define P2P_INV_WINDOW_SLOTS        16u
 
 /* ---- Pull scheduling (txrequest) ---- */
 #define P2P_TX_REQUEST_TIMEOUT_MS   2000u    /* getdata tx unanswered: next announcer */
@@ -343,6 +353,8 @@ _Static_assert(P2P_TXREQ_MAX_ANNOUNCERS <= 255, "announcer count fits a u8");
 _Static_assert(P2P_TXREQ_RESERVED_ENTRIES < P2P_TXREQ_MAX_ENTRIES,
                "the shared part of the tracker is not empty");
 _Static_assert(P2P_TXREQ_FAIR_PER_PEER <= P2P_TXREQ_MAX_PER_PEER, "fair share within the cap");
+_Static_assert(P2P_INV_WINDOW_ENTRIES < P2P_TXREQ_MAX_PER_PEER,
+               "an announcement window fits the receiver's per-peer cap");
 _Static_assert(P2P_ADDR_RELAY_MAX_ENTRIES <= P2P_MAX_ADDR_ENTRIES, "gossip is a small addr");
 _Static_assert(P2P_POLL_BATCH_ENTRIES <= P2P_MAX_INV_ENTRIES, "a poll batch fits one getdata");
 _Static_assert(P2P_RECON_WORK_PEER_MAX <= P2P_RECON_WORK_NODE_MAX, "a peer's share fits the node's");

@@ -6,17 +6,81 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- announcement window: what the peer may still track from us ---- */
+
+static void window_take(struct peer *pe, size_t n)
+{
+    while (n > 0 && pe->inv_slot_n > 0) {
+        size_t *k = &pe->inv_slot[pe->inv_slot_first].n;
+        size_t d = n < *k ? n : *k;
+        *k -= d;
+        n -= d;
+        pe->inv_out -= d;
+        if (*k == 0) {
+            pe->inv_slot_first = (pe->inv_slot_first + 1) % P2P_INV_WINDOW_SLOTS;
+            pe->inv_slot_n--;
+        }
+    }
+}
+
+/* Batches older than P2P_INV_WINDOW_MS leave the window. */
+static void window_expire(struct p2p *p, struct peer *pe)
+{
+    while (pe->inv_slot_n > 0
+           && p->now - pe->inv_slot[pe->inv_slot_first].ms >= P2P_INV_WINDOW_MS)
+        window_take(pe, pe->inv_slot[pe->inv_slot_first].n);
+}
+
+static void window_add(struct p2p *p, struct peer *pe, size_t n)
+{
+    if (pe->inv_slot_n == P2P_INV_WINDOW_SLOTS) {
+        /* Full: the newest batch absorbs it, and leaves later. */
+        size_t last = (pe->inv_slot_first + pe->inv_slot_n - 1) % P2P_INV_WINDOW_SLOTS;
+        pe->inv_slot[last].ms = p->now;
+        pe->inv_slot[last].n += n;
+    } else {
+        size_t at = (pe->inv_slot_first + pe->inv_slot_n++) % P2P_INV_WINDOW_SLOTS;
+        pe->inv_slot[at].ms = p->now;
+        pe->inv_slot[at].n = n;
+    }
+    pe->inv_out += n;
+}
+
+void p2p__inv_window_credit(struct p2p *p, struct peer *pe, size_t n)
+{
+    bool was_full = pe->inv_out >= P2P_INV_WINDOW_ENTRIES;
+    window_take(pe, n);
+    /* Room again: the queue goes out with the next batch. */
+    if (was_full && pe->txq_n && pe->inv_out < P2P_INV_WINDOW_ENTRIES)
+        pe->txq_due_ms = p->now + p->tx_batch_ms;
+}
+
+/* Sends the queue's head, as much as the window has room for; the rest
+ * waits, in order, for requests or for the window's oldest batch to go. */
 void p2p__flush_txq(struct p2p *p, struct peer *pe)
 {
     if (pe->txq_n == 0 || pe->dead)
         return;
-    p2p__send_inv(p, pe, P2P_CMD_INV, P2P_INV_TX, (const uint8_t (*)[32])pe->txq, pe->txq_n);
-    pe->txq_n = 0;
-    /* Given back until the next batch: most peers' queues are empty most
-     * of the time (and a simulator runs thousands of cores). */
-    free(pe->txq);
-    pe->txq = NULL;
-    pe->txq_cap = 0;
+    window_expire(p, pe);
+    size_t room = pe->inv_out < P2P_INV_WINDOW_ENTRIES ? P2P_INV_WINDOW_ENTRIES - pe->inv_out : 0;
+    size_t k = pe->txq_n < room ? pe->txq_n : room;
+    if (k > 0) {
+        p2p__send_inv(p, pe, P2P_CMD_INV, P2P_INV_TX, (const uint8_t (*)[32])pe->txq, k);
+        window_add(p, pe, k);
+    }
+    pe->txq_n -= k;
+    if (pe->txq_n == 0) {
+        /* Given back until the next batch: most peers' queues are empty
+         * most of the time (and a simulator runs thousands of cores). */
+        free(pe->txq);
+        pe->txq = NULL;
+        pe->txq_cap = 0;
+        return;
+    }
+    memmove(pe->txq, pe->txq + k, pe->txq_n * 32);
+    /* Full: due when the oldest batch leaves (a request may free room
+     * sooner: p2p__inv_window_credit). */
+    pe->txq_due_ms = pe->inv_slot[pe->inv_slot_first].ms + P2P_INV_WINDOW_MS;
 }
 
 /* Queues txid for the peer's next inv batch unless it is known to have
@@ -309,6 +373,14 @@ static size_t gd_room(struct peer *pe, size_t n, bool *nomem)
 
 int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
+    size_t n_tx = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        uint32_t type;
+        const uint8_t *hash;
+        p2p_inv_at(l, i, &type, &hash);
+        n_tx += type == P2P_INV_TX;
+    }
+    p2p__inv_window_credit(p, pe, n_tx);
     bool nomem;
     size_t take = gd_room(pe, l->n, &nomem);
     for (size_t i = 0; i < take; i++) {

@@ -493,6 +493,80 @@ static void test_block_stallers_dropped(void **state)
     fake_free(f);
 }
 
+/* A burst larger than a peer tracks from one announcer
+ * (P2P_TXREQ_MAX_PER_PEER) is announced in windows: at most
+ * P2P_INV_WINDOW_ENTRIES outstanding, one more per tx the peer asks for,
+ * the rest when the window's batch is P2P_INV_WINDOW_MS old; in
+ * submission order, none lost. */
+static void test_burst_announced_within_the_window(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    handshake_in(f, 1, "10.1.0.1", T0);
+    enum { EXTRA = 500, ASKED = 100 };
+    const size_t total = P2P_INV_WINDOW_ENTRIES + EXTRA;
+    uint8_t (*ids)[32] = malloc(total * 32);
+    assert_non_null(ids);
+    uint64_t t = T0 + 1000;
+    for (size_t i = 0; i < total; i++) {
+        struct chain_tx tx;
+        make_tx(f->chain, 1000 + i, &tx, ids[i]);
+        assert_int_equal(p2p_submit_tx(f->p, &tx, t), CHAIN_TX_ACCEPTED);
+    }
+    struct p2p_peer_info pi;
+    reset_out(f);
+    p2p_on_tick(f->p, t + P2P_TX_BATCH_MS_DEFAULT);
+    assert_int_equal(p2p_get_peer(f->p, 1, &pi), 0);
+    uint64_t inv_bytes = pi.bytes_sent_per_cmd[P2P_CMD_INV];
+    /* One window's worth: header, 3-byte count, 36 bytes an entry. */
+    assert_int_equal(inv_bytes, P2P_HEADER_BYTES + 3 + 36ull * P2P_INV_WINDOW_ENTRIES);
+    /* Nothing more while the window is full. */
+    p2p_on_tick(f->p, t + P2P_INV_WINDOW_MS / 2);
+    assert_int_equal(p2p_get_peer(f->p, 1, &pi), 0);
+    assert_int_equal(pi.bytes_sent_per_cmd[P2P_CMD_INV], inv_bytes);
+    /* It asks for ASKED of them: as many more go with the next batch, the
+     * next in submission order. */
+    uint32_t types[ASKED];
+    for (size_t i = 0; i < ASKED; i++)
+        types[i] = P2P_INV_TX;
+    struct wr w;
+    wr_init(&w, P2P_MAX_INV_BYTES);
+    p2p_put_inv_mixed(&w, types, (const uint8_t (*)[32])ids, ASKED);
+    uint64_t t2 = t + P2P_INV_WINDOW_MS / 2 + 1;
+    reset_out(f);
+    frame(f, 1, P2P_CMD_GETDATA, w.buf, w.len, t2);
+    wr_free(&w);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_TX, NULL, NULL), ASKED);
+    p2p_on_tick(f->p, t2 + P2P_TX_BATCH_MS_DEFAULT);
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 1, P2P_CMD_INV, &pl, &len), 1);
+    struct p2p_list l;
+    assert_int_equal(p2p_dec_inv(pl, len, &l), 0);
+    assert_int_equal(l.n, ASKED);
+    for (size_t i = 0; i < l.n; i++) {
+        uint32_t type;
+        const uint8_t *h;
+        p2p_inv_at(&l, i, &type, &h);
+        assert_memory_equal(h, ids[P2P_INV_WINDOW_ENTRIES + i], 32);
+    }
+    /* The first batch ages out of the window: the rest goes, in order. */
+    reset_out(f);
+    p2p_on_tick(f->p, t + P2P_TX_BATCH_MS_DEFAULT + P2P_INV_WINDOW_MS);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_INV, &pl, &len), 1);
+    assert_int_equal(p2p_dec_inv(pl, len, &l), 0);
+    assert_int_equal(l.n, EXTRA - ASKED);
+    for (size_t i = 0; i < l.n; i++) {
+        uint32_t type;
+        const uint8_t *h;
+        p2p_inv_at(&l, i, &type, &h);
+        assert_memory_equal(h, ids[P2P_INV_WINDOW_ENTRIES + ASKED + i], 32);
+    }
+    p2p_check(f->p);
+    free(ids);
+    fake_free(f);
+}
+
 int main(void)
 {
     if (sig_init() != 0)
@@ -508,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_invalid_tx_not_relayed_and_discouraged),
         cmocka_unit_test(test_notfound_asks_next),
         cmocka_unit_test(test_mempool_and_getaddr),
+        cmocka_unit_test(test_burst_announced_within_the_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
