@@ -5,8 +5,12 @@
  *   banlist.dat  "SUBNET CREATED_MS UNTIL_MS REASON" a line: the bans
  *                (setban), written at each change, every
  *                NODE_SAVE_INTERVAL_MS and at a clean stop
- *   peers.dat    "ADDR SEEN_MS" a line: the address book, every
- *                NODE_SAVE_INTERVAL_MS and at a clean stop
+ *   peers.dat    "ADDR SEEN_MS TABLE SOURCE_GROUP" a line: the address
+ *                manager (TABLE "tried" or "new", SOURCE_GROUP the
+ *                p2p_addrbook_group of who told us, hex), every
+ *                NODE_SAVE_INTERVAL_MS and at a clean stop. A v1 file
+ *                ("ADDR SEEN_MS" lines) still loads: its addresses go to
+ *                the new table as heard from themselves.
  *   anchors.dat  "ADDR" a line: the longest-held outbound peers, at a
  *                clean stop; read once at start (then removed) and dialled
  *                first, as Bitcoin Core's anchors.dat
@@ -85,11 +89,12 @@ static bool emit_book(FILE *f, void *ctx)
     struct node *n = ctx;
     static struct p2p_addr_record book[P2P_ADDRBOOK_MAX_ENTRIES];   /* loop thread only */
     size_t k = p2p_addrbook_export(n->p2p, book, P2P_ADDRBOOK_MAX_ENTRIES);
-    bool ok = fprintf(f, "# gossipd %s v1\n", NODE_PEERS_FILE) > 0;
+    bool ok = fprintf(f, "# gossipd %s v2\n", NODE_PEERS_FILE) > 0;
     for (size_t i = 0; i < k && ok; i++) {
         char str[P2P_ADDR_STRLEN];
         p2p_addr_format(&book[i].addr, str);
-        ok = fprintf(f, "%s %" PRIu64 "\n", str, book[i].seen_ms) > 0;
+        ok = fprintf(f, "%s %" PRIu64 " %s %" PRIx64 "\n", str, book[i].seen_ms,
+                     book[i].tried ? "tried" : "new", book[i].source_group) > 0;
     }
     return ok;
 }
@@ -187,15 +192,36 @@ static bool take_ban(char *line, void *ctx, size_t i)
     return true;
 }
 
+/* "ADDR SEEN_MS TABLE SOURCE_GROUP" (v2) or "ADDR SEEN_MS" (v1). */
 static bool take_book(char *line, void *ctx, size_t i)
 {
     struct p2p_addr_record *r = &((struct p2p_addr_record *)ctx)[i];
+    memset(r, 0, sizeof(*r));
     char *sp = strchr(line, ' ');
     if (!sp)
         return false;
     *sp = '\0';
-    return p2p_addr_parse(&r->addr, line, 0) == 0 && r->addr.port != 0 &&
-           parse_u64(sp + 1, &r->seen_ms);
+    if (p2p_addr_parse(&r->addr, line, 0) != 0 || r->addr.port == 0 ||
+        !parse_u64(sp + 1, &r->seen_ms))
+        return false;
+    char *table = strchr(sp + 1, ' ');
+    if (!table)
+        return true;   /* v1 */
+    table++;
+    char *grp = strchr(table, ' ');
+    if (!grp)
+        return false;
+    *grp++ = '\0';
+    if (strcmp(table, "tried") != 0 && strcmp(table, "new") != 0)
+        return false;
+    r->tried = table[0] == 't';
+    char *end;
+    errno = 0;
+    unsigned long long g = strtoull(grp, &end, 16);
+    if (errno || end == grp || *end)
+        return false;
+    r->source_group = g;
+    return true;
 }
 
 static bool take_anchor(char *line, void *ctx, size_t i)

@@ -1,6 +1,8 @@
 /* Connection management: configured (--connect/addnode) connections with
  * reconnect backoff, one-shot connects, and discovery that fills the
- * outbound target from the address book. */
+ * outbound target from the address manager (tried or new table with even
+ * odds, p2p__book_pick), skipping addresses dialled within
+ * P2P_RECONNECT_MAX_MS, connected, banned or discouraged. */
 #include "p2p/core.h"
 
 #include <string.h>
@@ -70,6 +72,7 @@ void p2p__connmgr_tick(struct p2p *p)
         if (a->connecting && p->now - a->connect_ms >= P2P_CONNECT_TIMEOUT_MS) {
             a->connecting = false;   /* the driver never answered */
             a->next_ms = p->now + a->backoff_ms;
+            p2p__book_failed(p, &a->addr);
         }
         if (a->peer || a->connecting || p->now < a->next_ms)
             continue;
@@ -85,7 +88,7 @@ void p2p__connmgr_tick(struct p2p *p)
     for (size_t i = 0; i < p->n_added; i++)
         outbound += p->added[i].connecting;
     for (int tries = 0; outbound < p->outbound_target && p->n_book > 0 && tries < 8; tries++) {
-        struct book_entry *b = &p->book[p2p_rng_below(&p->rng, p->n_book)];
+        struct book_entry *b = &p->book[p2p__book_pick(p)];
         if (b->next_try_ms > p->now || addr_connected(p, &b->addr)
             || p2p_banlist_find(&p->bans, &b->addr, p->now)
             || p2p_banlist_is_discouraged(&p->bans, &b->addr)
@@ -112,6 +115,7 @@ void p2p_on_connect_failed(struct p2p *p, const struct p2p_addr *addr, uint64_t 
     if (!a || !a->connecting)
         return;
     a->connecting = false;
+    p2p__book_failed(p, addr);
     if (!a->persistent) {
         p2p__added_remove(p, a);
         return;

@@ -142,8 +142,11 @@ struct p2p_v2_state {
 
 struct book_entry {
     struct p2p_addr addr;
+    uint16_t cell;              /* its table cell (addrbook.c): new, then tried cells */
+    uint8_t fails;              /* dials failed since the last success */
     uint64_t seen_ms;
     uint64_t next_try_ms;
+    uint64_t src_group;         /* p2p_addrbook_group of who told us */
 };
 
 #define P2P_ADDED_INITIAL_ENTRIES 8u
@@ -188,12 +191,14 @@ struct p2p {
      * of cores with a few each). */
     struct added *added;
     size_t n_added, cap_added;
+    /* The address manager (addrbook.c): tried entries in [0, n_tried),
+     * new ones after. Two indexes (address -> slot, table cell -> slot)
+     * in book_idx: open addressing (linear probing, load <= 1/2) over
+     * 2 * cap_book cells each, a cell a book slot + 1 (0: empty), homed
+     * by hashes salted with p->salt so that a peer cannot grind
+     * addresses that pile up in one run. */
     struct book_entry *book;
-    size_t n_book, cap_book;
-    /* Index of the book: open addressing (linear probing, load <= 1/2)
-     * over 2 * cap_book cells, each a book slot + 1 (0: empty), homed by
-     * a hash of the address salted with p->salt so that a peer cannot
-     * grind addresses that pile up in one run. */
+    size_t n_book, cap_book, n_tried;
     uint16_t *book_idx;
     size_t book_idx_mask;
     struct p2p_banlist bans;
@@ -350,9 +355,19 @@ bool p2p__misbehave(struct p2p *p, struct peer *pe, int score, const char *reaso
 enum book_result {
     BOOK_KNOWN,         /* held already (refreshed), or not storable */
     BOOK_ADDED,         /* new, stored in a free slot */
-    BOOK_REPLACED,      /* stored in place of a random one (book full) */
+    BOOK_REPLACED,      /* stored in place of a terrible one in its cell */
+    BOOK_COLLIDED,      /* not stored: its new-table cell is held */
 };
+/* Heard of a from a source of group src_group (p2p_addrbook_group). */
+enum book_result p2p__book_add_from(struct p2p *p, const struct p2p_addr *a, uint64_t src_group);
+/* As from a itself (operator, seed, a peer's own listening address). */
 enum book_result p2p__book_add(struct p2p *p, const struct p2p_addr *a);
+/* An outbound handshake with a finished: into the tried table. */
+void p2p__book_good(struct p2p *p, const struct p2p_addr *a);
+/* A dial to a failed (counts toward "terrible"). */
+void p2p__book_failed(struct p2p *p, const struct p2p_addr *a);
+/* The book slot to dial next (tried or new, even odds), SIZE_MAX if empty. */
+size_t p2p__book_pick(struct p2p *p);
 size_t p2p__book_find(const struct p2p *p, const struct p2p_addr *a);
 void p2p__relay_addr(struct p2p *p, const struct peer *from, const struct p2p_addr *a);
 int p2p__handle_addr(struct p2p *p, struct peer *pe, const struct p2p_list *l);

@@ -253,7 +253,25 @@
 #define P2P_MAX_PEERS               256u
 #define P2P_OUTBOUND_TARGET_DEFAULT 8u
 #define P2P_INBOUND_MAX_DEFAULT     117u
-#define P2P_ADDRBOOK_MAX_ENTRIES    2048u
+/* Address manager (p2p/addrbook.c), after Bitcoin Core's addrman: a new
+ * table (addresses heard of) and a tried table (addresses we reached
+ * outbound), each of BUCKETS x BUCKET_SLOTS cells. A source's addresses
+ * go to at most NEW_BUCKETS_PER_SOURCE_GROUP new buckets (1/16 of the
+ * new table per source group), a group's tried addresses to at most
+ * TRIED_BUCKETS_PER_GROUP tried buckets. A held new cell is given up only
+ * by a terrible entry: not heard of for HORIZON, or MAX_FAILURES failed
+ * dials in a row. The book holds at most one entry per cell. */
+#define P2P_ADDRMAN_NEW_BUCKETS     256u
+#define P2P_ADDRMAN_TRIED_BUCKETS   64u
+#define P2P_ADDRMAN_BUCKET_SLOTS    16u
+#define P2P_ADDRMAN_NEW_BUCKETS_PER_SOURCE_GROUP 16u
+#define P2P_ADDRMAN_TRIED_BUCKETS_PER_GROUP      4u
+/* Cells of its bucket an address may take (the first free one). */
+#define P2P_ADDRMAN_SLOT_CHOICES    2u
+#define P2P_ADDRMAN_HORIZON_MS      (30ull * 24 * 3600 * 1000)
+#define P2P_ADDRMAN_MAX_FAILURES    3u
+#define P2P_ADDRBOOK_MAX_ENTRIES    \
+    ((P2P_ADDRMAN_NEW_BUCKETS + P2P_ADDRMAN_TRIED_BUCKETS) * P2P_ADDRMAN_BUCKET_SLOTS)
 #define P2P_ADDR_RESPONSE_ENTRIES   250u     /* addresses sent per getaddr */
 /* addr messages of at most this many entries are gossip: addresses new to
  * us in them are forwarded to P2P_ADDR_RELAY_FANOUT random peers. */
@@ -366,6 +384,15 @@ _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ord
 _Static_assert((P2P_VERIFY_MAX_JOBS & (P2P_VERIFY_MAX_JOBS - 1)) == 0, "job ring is a power of two");
 _Static_assert(P2P_VERIFY_BLOCK_MIN_SIGS <= P2P_VERIFY_MAX_JOBS, "a cold block fits the job ring");
 _Static_assert(P2P_MAX_ANCHORS <= P2P_MAX_ADDED_PEERS, "anchors fit the added table");
+_Static_assert(P2P_ADDRMAN_NEW_BUCKETS_PER_SOURCE_GROUP * 16 <= P2P_ADDRMAN_NEW_BUCKETS,
+               "one source group reaches at most 1/16 of the new table");
+_Static_assert(P2P_ADDRMAN_TRIED_BUCKETS_PER_GROUP * 16 <= P2P_ADDRMAN_TRIED_BUCKETS,
+               "one group reaches at most 1/16 of the tried table");
+_Static_assert(P2P_ADDRMAN_TRIED_BUCKETS <= P2P_ADDRMAN_NEW_BUCKETS, "tried is the smaller table");
+_Static_assert(P2P_ADDRBOOK_MAX_ENTRIES < 0xffff, "a table cell fits a u16");
+_Static_assert(P2P_ADDRMAN_SLOT_CHOICES >= 1 && P2P_ADDRMAN_SLOT_CHOICES <= 4
+                   && P2P_ADDRMAN_BUCKET_SLOTS <= 256,
+               "slot choices come from one 64-bit hash");
 _Static_assert(P2P_NONPREFERRED_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
 _Static_assert(P2P_MAX_CMPCT_TXS <= 0xffff, "compact block counts and indexes take 3-byte varints");
 _Static_assert(P2P_MAX_GETBLOCKTXN_BYTES <= P2P_MAX_PAYLOAD_BYTES, "getblocktxn must fit a frame");

@@ -249,12 +249,20 @@ struct p2p_ban_entry;
 struct p2p_addr_record {
     struct p2p_addr addr;
     uint64_t seen_ms;          /* last heard of (the driver's clock) */
+    bool tried;                /* in the tried table: we reached it outbound */
+    uint64_t source_group;     /* p2p_addrbook_group of who told us; 0: unknown
+                                * (placed as heard from itself) */
 };
-/* Copies up to max book entries (P2P_ADDRBOOK_MAX_ENTRIES at most);
- * returns the count written. */
+/* The group the address manager buckets a by (p2p_addr_netgroup, but a
+ * loopback or RFC 1918 IPv4 address is a group of its own); never 0. */
+uint64_t p2p_addrbook_group(const struct p2p_addr *a);
+/* Copies up to max book entries (P2P_ADDRBOOK_MAX_ENTRIES at most), the
+ * tried ones first; returns the count written. */
 size_t p2p_addrbook_export(const struct p2p *p, struct p2p_addr_record *out, size_t max);
-/* Adds saved entries to the book (as p2p_addrbook_add, keeping seen_ms
- * when it is not in the future). Returns how many were stored. */
+/* Adds saved entries to the book (tried ones to the tried table, the
+ * others as heard from their source group), keeping seen_ms when it is
+ * not in the future; entries are placed with this core's secret, so a
+ * few may collide and be dropped. Returns how many were stored. */
 size_t p2p_addrbook_import(struct p2p *p, const struct p2p_addr_record *in, size_t n,
                            uint64_t now_ms);
 /* Restores saved bans (p2p_list_bans's entries): live ones are re-added

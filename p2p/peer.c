@@ -261,6 +261,7 @@ static void on_established(struct p2p *p, struct peer *pe)
     p2p__send_empty(p, pe, P2P_CMD_SENDHEADERS);
     p2p__cmpct_peer_ready(p, pe);
     if (!pe->inbound) {
+        p2p__book_good(p, &pe->addr);   /* reached: into the tried table */
         p2p__send_empty(p, pe, P2P_CMD_GETADDR);
         p2p__addr_tokens_grant(p, pe, P2P_ADDR_GETADDR_TOKENS);
     }

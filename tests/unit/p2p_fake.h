@@ -317,4 +317,26 @@ static inline struct fake *fake_new(uint32_t inbound_max)
     return fake_new_cfg(inbound_max, 0);
 }
 
+/* Replaces f's core by a new one (a restart: what it held is gone) with
+ * discovery on (outbound_target) and, if connect is given, that connect
+ * callback (f stays its ctx). */
+static inline void fake_restart(struct fake *f, uint32_t outbound_target, uint64_t seed,
+                                void (*connect)(void *ctx, const struct p2p_addr *a),
+                                uint64_t now)
+{
+    p2p_destroy(f->p);
+    if (connect)
+        f->io.connect = connect;
+    struct p2p_config cfg;
+    p2p_config_init(&cfg);
+    cfg.chain = f->chain;
+    cfg.io = &f->io;
+    cfg.events = &f->ev;
+    cfg.name = "me";
+    cfg.seed = seed;
+    cfg.outbound_target = outbound_target;
+    cfg.ban_ms = 60000;
+    assert_int_equal(p2p_create(&f->p, &cfg, now), 0);
+}
+
 #endif
