@@ -312,6 +312,15 @@ static inline void handshake_in(struct fake *f, uint64_t peer, const char *ip, u
     frame(f, peer, P2P_CMD_VERACK, NULL, 0, now);
 }
 
+/* An outbound connection to a (as peer id) completes the handshake. */
+static inline void fake_handshake_out(struct fake *f, uint64_t id, const struct p2p_addr *a,
+                                 uint64_t now)
+{
+    p2p_on_connected(f->p, id, a, false, now);
+    send_version(f, id, 5000 + id, "/gossipd:0.1.0(out)/", now);
+    frame(f, id, P2P_CMD_VERACK, NULL, 0, now);
+}
+
 static inline struct fake *fake_new(uint32_t inbound_max)
 {
     return fake_new_cfg(inbound_max, 0);

@@ -243,15 +243,6 @@ static void test_collided_not_forwarded(void **state)
     fake_free(f);
 }
 
-/* An outbound connection to addr (as peer id), handshake done by the
- * remote's version + verack. */
-static void outbound(struct fake *f, uint64_t id, const struct p2p_addr *a, uint64_t now)
-{
-    p2p_on_connected(f->p, id, a, false, now);
-    send_version(f, id, 5000 + id, "/gossipd:0.1.0(out)/", now);
-    frame(f, id, P2P_CMD_VERACK, NULL, 0, now);
-}
-
 /* What node/ saves (book, bans, anchors) restores in a new core: the
  * outbound peers of before are dialled first after the restart, even
  * when an addr flood filled the book in between. */
@@ -268,7 +259,7 @@ static void test_export_import_and_anchors(void **state)
     for (int i = 0; i < 3; i++) {
         uint8_t ip[4] = { 192, 0, 2, (uint8_t)(1 + i) };
         p2p_addr_from_ipv4(&honest[i], ip, 19444);
-        outbound(f, 10 + (uint64_t)i, &honest[i], T0 + 1000 + (uint64_t)i);
+        fake_handshake_out(f, 10 + (uint64_t)i, &honest[i], T0 + 1000 + (uint64_t)i);
     }
     struct p2p_subnet sn;
     assert_int_equal(p2p_subnet_parse(&sn, "198.51.100.0/24"), 0);
@@ -445,7 +436,7 @@ static void attack_setup(struct fake *f, struct attack *at)
     p2p_on_tick(f->p, t);
     assert_int_equal(dials.n, 1);
     assert_true(p2p_addr_equal(&dials.a[0], &at->honest));
-    outbound(f, 1, &at->honest, t);
+    fake_handshake_out(f, 1, &at->honest, t);
     t++;
     for (uint32_t i = 0; i < ATTACKERS; i++) {
         uint8_t ip[4] = { 198, 51, 100, (uint8_t)(10 + i) };
@@ -454,7 +445,7 @@ static void attack_setup(struct fake *f, struct attack *at)
     }
     p2p_on_tick(f->p, t);
     for (uint32_t i = 0; i < ATTACKERS; i++)
-        outbound(f, 10 + i, &at->attacker[i], t);
+        fake_handshake_out(f, 10 + i, &at->attacker[i], t);
     static struct p2p_addr_entry e[P2P_MAX_ADDR_ENTRIES];
     const uint32_t per = (FLOOD + ATTACKERS - 1) / ATTACKERS;
     _Static_assert((FLOOD + ATTACKERS - 1) / ATTACKERS <= P2P_ADDR_GETADDR_TOKENS,
@@ -537,7 +528,7 @@ static void test_addr_flood_honest_dialled_after_restart(void **state)
     assert_true(dials.n >= na);
     for (size_t i = 0; i < na; i++) {
         assert_true(p2p_addr_equal(&dials.a[i], &anchors[i]));   /* anchors first */
-        outbound(f, 20 + i, &anchors[i], t);
+        fake_handshake_out(f, 20 + i, &anchors[i], t);
     }
     size_t attempts = 0;
     uint64_t t0 = t;
