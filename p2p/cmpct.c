@@ -113,13 +113,9 @@ void p2p__cmpct_peer_ready(struct p2p *p, struct peer *pe)
         send_sendcmpct(p, pe, false);
 }
 
-void p2p__cmpct_peer_gone(struct p2p *p, struct peer *pe)
+/* Takes pe out of our high-bandwidth list. */
+static void hb_forget(struct p2p *p, const struct peer *pe)
 {
-    if (!p->cmpct)
-        return;
-    for (size_t i = 0; i < P2P_CMPCT_PENDING_MAX; i++)
-        if (p->cmpct->pend[i].used && p->cmpct->pend[i].peer == pe->id)
-            pending_clear(&p->cmpct->pend[i]);
     for (size_t i = 0; i < P2P_CMPCT_HB_PEERS; i++)
         if (p->cmpct->hb[i] == pe->id) {
             memmove(&p->cmpct->hb[i], &p->cmpct->hb[i + 1],
@@ -127,6 +123,26 @@ void p2p__cmpct_peer_gone(struct p2p *p, struct peer *pe)
             p->cmpct->hb[P2P_CMPCT_HB_PEERS - 1] = 0;
             break;
         }
+}
+
+void p2p__cmpct_peer_gone(struct p2p *p, struct peer *pe)
+{
+    if (!p->cmpct)
+        return;
+    for (size_t i = 0; i < P2P_CMPCT_PENDING_MAX; i++)
+        if (p->cmpct->pend[i].used && p->cmpct->pend[i].peer == pe->id)
+            pending_clear(&p->cmpct->pend[i]);
+    hb_forget(p, pe);
+}
+
+void p2p__cmpct_hb_demote(struct p2p *p, struct peer *pe)
+{
+    p->stats.cmpct_hb_invalid++;
+    if (!p->cmpct || !pe->cmpct_hb_from)
+        return;
+    hb_forget(p, pe);
+    pe->cmpct_hb_from = false;
+    send_sendcmpct(p, pe, false);
 }
 
 int p2p__handle_sendcmpct(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t len)
@@ -351,8 +367,9 @@ static int finish(struct p2p *p, struct peer *pe, struct cmpct_pending *pd)
     pending_clear(pd);
     p->stats.cmpct_blocks++;
     /* Only blocks on our tip are rebuilt: they cannot be a cheap side
-     * branch, so the chain takes them as requested. */
-    int r = p2p__block_from_peer(p, pe, &b, bytes, true);
+     * branch, so the chain takes them as requested. From a peer we asked
+     * to push, it may have come before validation (hb_push). */
+    int r = p2p__block_from_peer(p, pe, &b, bytes, true, pe->cmpct_hb_from);
     chain_block_free(&b);
     return r;
 }

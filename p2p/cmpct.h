@@ -52,6 +52,13 @@ void p2p__cmpct_done(struct p2p *p, const uint8_t hash[32]);
  * (sendcmpct hb=1), and the oldest of P2P_CMPCT_HB_PEERS gives way. */
 void p2p__cmpct_block_first(struct p2p *p, struct peer *pe);
 
+/* A block pe pushed to us in high-bandwidth mode failed validation. It
+ * was sent before validation, as we asked, so an honest relay may have
+ * passed it on: pe is not scored, but it stops being one of our
+ * high-bandwidth peers (sendcmpct hb=0) until it gives us a new tip first
+ * again. */
+void p2p__cmpct_hb_demote(struct p2p *p, struct peer *pe);
+
 /* Fallback timers. */
 void p2p__cmpct_tick(struct p2p *p);
 uint64_t p2p__cmpct_next_deadline(const struct p2p *p);

@@ -425,7 +425,10 @@ int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
  * emptied: moved to the verifier; the caller frees it). Returns its
  * result (0, or the fault to score). */
 int p2p__block_from_peer(struct p2p *p, struct peer *pe, struct chain_block *b, size_t bytes,
-                         bool requested);
+                         bool requested, bool hb_push);
+/* p2p's own bit among p2p__accept_block's flags (chain/ never sees it): a
+ * high-bandwidth push, sent before validation (p2p__cmpct_hb_demote). */
+#define P2P__BLOCK_HB_PUSH (1u << 31)
 /* Re-plans block downloads when due, then sends what the scheduler says. */
 void p2p__fetch_tick(struct p2p *p);
 uint64_t p2p__fetch_next_deadline(const struct p2p *p);
@@ -434,7 +437,8 @@ uint64_t p2p__fetch_next_deadline(const struct p2p *p);
  * for a parked item once its signatures are checked (the peer may be gone
  * by then: found by id). Return a handler's result for the sender. */
 int p2p__accept_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx);
-/* flags: chain_accept_block_ex's, decided on arrival (p2p__handle_block). */
+/* flags: chain_accept_block_ex's, decided on arrival (p2p__handle_block),
+ * and P2P__BLOCK_HB_PUSH. */
 int p2p__accept_block(struct p2p *p, uint64_t from, unsigned flags, struct chain_block *b);
 /* Whether an orphan or parked block is held (not to be fetched again). */
 void p2p__block_hold(struct p2p *p, const uint8_t hash[32]);

@@ -343,13 +343,13 @@ int p2p__handle_block(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t
     if (err)
         return err;
     chain_header_hash(&b.hdr, hash);
-    err = p2p__block_from_peer(p, pe, &b, len, p2p__cmpct_expects_block(p, pe, hash));
+    err = p2p__block_from_peer(p, pe, &b, len, p2p__cmpct_expects_block(p, pe, hash), false);
     chain_block_free(&b);
     return err;
 }
 
 int p2p__block_from_peer(struct p2p *p, struct peer *pe, struct chain_block *bp, size_t len,
-                         bool requested)
+                         bool requested, bool hb_push)
 {
     struct chain_block *b = bp;
     uint8_t hash[32];
@@ -386,6 +386,8 @@ int p2p__block_from_peer(struct p2p *p, struct peer *pe, struct chain_block *bp,
     unsigned flags = !requested ? CHAIN_BLOCK_UNREQUESTED
                      : !chain_get_header(p->chain, hash, NULL, NULL) ? CHAIN_BLOCK_HEADER_UNKNOWN
                                                                       : 0;
+    if (hb_push)
+        flags |= P2P__BLOCK_HB_PUSH;
     if (!p2p__verify_park_block(p, pe->id, flags, b))
         return p2p__accept_block(p, pe->id, flags, b);
     return 0;
@@ -397,14 +399,25 @@ int p2p__accept_block(struct p2p *p, uint64_t from, unsigned flags, struct chain
     chain_header_hash(&b->hdr, hash);
     struct chain_result res;
     memset(&res, 0, sizeof(res));
-    int r = chain_accept_block_ex(p->chain, b, flags, p->now, &res);
+    int r = chain_accept_block_ex(p->chain, b, flags & ~P2P__BLOCK_HB_PUSH, p->now, &res);
+    struct peer *pe = p2p__peer_find(p, from);
     if (r < 0) {
         p->stats.blocks_rejected++;
         if (p->ev.block_rejected)
             p->ev.block_rejected(p->ev.ctx, hash, from, r);
-        return p2p__block_reject_is_fault(r) || p2p__is_local_error(r) ? r : 0;
+        if (p2p__is_local_error(r))
+            return r;
+        if (!p2p__block_reject_is_fault(r))
+            return 0;
+        /* Pushed before validation because we asked: an honest relay may
+         * have passed it on (its header was checked on arrival). */
+        if (flags & P2P__BLOCK_HB_PUSH) {
+            if (pe)
+                p2p__cmpct_hb_demote(p, pe);
+            return 0;
+        }
+        return r;
     }
-    struct peer *pe = p2p__peer_find(p, from);
     if (pe && res.height > pe->best_height)
         pe->best_height = res.height;
     switch (res.status) {

@@ -410,6 +410,7 @@ struct p2p_stats {
     uint64_t cmpct_blocks;                      /* blocks rebuilt from a cmpctblock */
     uint64_t cmpct_fallbacks;                   /* ... that fell back to the full block */
     uint64_t cmpct_dups;                        /* cmpctblocks of blocks we had or were rebuilding */
+    uint64_t cmpct_hb_invalid;                  /* invalid blocks pushed in HB mode (not scored) */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

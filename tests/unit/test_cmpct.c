@@ -521,8 +521,11 @@ static void test_timeout_falls_back(void **state)
 
 /* HB mode: the peer that gave us a new block first is asked to push; its
  * push is forwarded (header checked) to a peer that asked us, before
- * validation; the block is invalid, and its sender is discouraged. */
-static void test_hb_invalid_push_discourages(void **state)
+ * validation. The block is invalid: since we asked for pushes before
+ * validation, the pusher may be an honest relay, so it is not scored but
+ * no longer asked to push (sendcmpct hb=0). The same invalid block from a
+ * peer we never asked to push is its own fault: discouraged. */
+static void test_hb_invalid_push_demotes_not_discourages(void **state)
 {
     (void)state;
     struct chain_tx txs[1];
@@ -557,8 +560,26 @@ static void test_hb_invalid_push_discourages(void **state)
     send_cmpct(f, 1, &bad, NULL, T0 + 20);
     assert_false(tip_is(f, &bad));
     assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 1);   /* before validation */
+    assert_int_equal(f->discouraged_ev, 0);
+    assert_int_equal(f->n_disc, 0);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_SENDCMPCT, &pl, &len), 1);
+    assert_int_equal(p2p_dec_sendcmpct(pl, len, &sc), 0);
+    assert_false(sc.hb);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.cmpct_hb_invalid, 1);
+    /* Another invalid block, from peer 3, which was never asked to push. */
+    handshake_in(f, 3, "10.2.0.3", T0 + 30);
+    struct chain_block bad2;
+    tmk_block(f->chain, tip, NULL, 0, 3, &bad2);
+    bad2.txs[0].amount += 1;
+    tremine(&bad2);
+    send_cmpct(f, 3, &bad2, NULL, T0 + 40);
+    assert_false(tip_is(f, &bad2));
     assert_int_equal(f->discouraged_ev, 1);
-    assert_int_equal(f->disconnected[0], 1);
+    assert_int_equal(f->n_disc, 1);
+    assert_int_equal(f->disconnected[0], 3);
+    chain_block_free(&bad2);
     chain_block_free(&bad);
     chain_block_free(&b);
     fake_free(f);
@@ -837,7 +858,7 @@ int main(void)
         cmocka_unit_test(test_collision_falls_back),
         cmocka_unit_test(test_bad_reconstruction_falls_back),
         cmocka_unit_test(test_timeout_falls_back),
-        cmocka_unit_test(test_hb_invalid_push_discourages),
+        cmocka_unit_test(test_hb_invalid_push_demotes_not_discourages),
         cmocka_unit_test(test_off_ignores),
         cmocka_unit_test(test_net_big_block_all_known),
         cmocka_unit_test(test_net_mixed_interop_and_hb),
