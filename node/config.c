@@ -75,6 +75,8 @@ static int opt_log_level(struct node_config *, const struct opt *, const char *,
                          struct layer *, char *, size_t);
 static int opt_debug(struct node_config *, const struct opt *, const char *, struct layer *,
                      char *, size_t);
+static int opt_relay(struct node_config *, const struct opt *, const char *, struct layer *,
+                     char *, size_t);
 static int opt_path_or_off(struct node_config *, const struct opt *, const char *,
                            struct layer *, char *, size_t);
 
@@ -114,6 +116,8 @@ static const struct opt opts[] = {
         "peers each tx is announced to, 0 = all (default 0)"),
     INT("tx-batch-ms", tx_batch_ms, 0, NODE_TX_BATCH_MS_LIMIT, "N",
         "tx announcement batching period (default 50)"),
+    FN("relay", relay_push, opt_relay, 0, "pull|push",
+       "tx relay: pull (inv, getdata) or push (bodies\npushed on learned links per sender bucket,\ninv on the others) (default pull)"),
     STR("rpc-bind", rpc_bind, 0, 0, "ADDR", "JSON-RPC listen address (default 127.0.0.1)"),
     PORT("rpc-port", rpc_port, "JSON-RPC port (default: the network's)"),
     FN("rpc-user", rpc_user, opt_rpc_user, 0, "USER",
@@ -402,6 +406,15 @@ static int opt_log_level(struct node_config *cfg, const struct opt *o, const cha
     if (lv < 0)
         return fail(err, err_len, "--log-level: expected debug|info|warn|error");
     cfg->log_level = lv;
+    return 0;
+}
+
+static int opt_relay(struct node_config *cfg, const struct opt *o, const char *v,
+                     struct layer *l, char *err, size_t err_len)
+{
+    if (strcmp(v, "pull") != 0 && strcmp(v, "push") != 0)
+        return fail(err, err_len, "--relay: expected pull|push");
+    cfg->relay_push = strcmp(v, "push") == 0;
     return 0;
 }
 

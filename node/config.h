@@ -74,6 +74,7 @@ struct node_config {
     int max_peers;
     int fanout;
     int tx_batch_ms;
+    bool relay_push;                       /* --relay=push: learned eager push of txs */
     char rpc_bind[NODE_CONFIG_STR_MAX];
     uint16_t rpc_port;                     /* default from params */
     char rpc_user[NODE_CONFIG_STR_MAX];

@@ -1180,6 +1180,7 @@ static int start_network(struct node *n)
     pc.listen_port = cfg->port;
     pc.tx_batch_ms = (uint32_t)cfg->tx_batch_ms;
     pc.fanout = (uint32_t)cfg->fanout;
+    pc.relay_mode = cfg->relay_push ? P2P_RELAY_PUSH : P2P_RELAY_PULL;
     pc.inbound_max = (uint32_t)cfg->max_peers;
     /* As bitcoind's -connect: the --connect peers only (a testnet's topology
      * is chosen), or none with --connect=0. */

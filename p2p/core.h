@@ -11,6 +11,7 @@
  *   addrbook.c address book, its index, addr gossip
  *   connmgr.c  configured/outbound connections, backoff, discovery
  *   relay.c    known filters, tx batches, fan-out, block announce, serving getdata
+ *   push.c     learned eager push of txs per origin bucket (relay_mode push)
  *   fetch.c    request tracker owner, recent/rejected filters, orphan holds,
  *              block download planning, tx/block outcome bookkeeping
  *   sync.c     getheaders/headers (low-work headers not stored), mempool,
@@ -36,6 +37,7 @@
 #include "p2p/banlist.h"
 #include "p2p/msg.h"
 #include "p2p/presync.h"
+#include "p2p/push.h"
 #include "p2p/recon.h"
 #include "p2p/txrequest.h"
 #include "p2p/util.h"
@@ -84,6 +86,10 @@ struct peer {
     size_t gd_head, gd_n, gd_cap;
     /* relay */
     struct p2p_filter known;
+    /* learned eager push (push.c): bucket bitmaps */
+    uint32_t push_to;           /* it asked us to push these (its graft) */
+    uint32_t push_from;         /* we asked it to push these (our graft) */
+    uint64_t push_pruned_ms;    /* last prune either way (in-flight bodies) */
     uint8_t (*txq)[32];
     size_t txq_n, txq_cap;
     uint64_t txq_due_ms;
@@ -178,6 +184,7 @@ struct p2p {
     uint64_t nonce;             /* secret behind each connection's version nonce */
     uint16_t listen_port;
     uint32_t tx_batch_ms, fanout, outbound_target, inbound_max, recon_interval_ms;
+    enum p2p_relay_mode relay_mode;
     uint64_t ban_ms;
 
     struct peer **peers;

@@ -212,10 +212,14 @@ int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
         bool have;
         if (type == P2P_INV_TX) {
             have = p2p__have_tx(p, hash);
+            /* Push mode: every announcer waits P2P_PUSH_LAZY_DELAY_MS,
+             * the time an eager body has to come first (the body pulled
+             * after it grafts that link). */
+            uint64_t delay = p->relay_mode == P2P_RELAY_PUSH ? P2P_PUSH_LAZY_DELAY_MS
+                             : pe->inbound ? P2P_NONPREFERRED_DELAY_MS : 0;
             if (!have)
                 p2p__nomem(p, pe, p2p_txreq_announce(
-                    p->req, pe->id, P2P_INV_TX, hash, !pe->inbound,
-                    p->now + (pe->inbound ? P2P_NONPREFERRED_DELAY_MS : 0)));
+                    p->req, pe->id, P2P_INV_TX, hash, !pe->inbound, p->now + delay));
         } else {
             have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
             struct chain_header h;
@@ -289,13 +293,15 @@ int p2p__handle_tx(struct p2p *p, struct peer *pe, const uint8_t *buf, size_t le
     bool requested = p2p_txreq_from_peer(p->req, pe->id, txid);
     p2p_txreq_forget(p->req, txid);
     if (p2p__have_tx(p, txid)) {
+        p2p__push_on_body(p, pe, &tx, requested, true);
         p->stats.dup_tx_bodies++;
         if (p->ev.tx_duplicate)
             p->ev.tx_duplicate(p->ev.ctx, txid, pe->id);
         return 0;
     }
     /* Scored, and still used if the peer stays. */
-    if (!requested && p2p__result(p, pe, P2P_ERR_UNSOLICITED_TX))
+    bool expected = p2p__push_on_body(p, pe, &tx, requested, false);
+    if (!requested && !expected && p2p__result(p, pe, P2P_ERR_UNSOLICITED_TX))
         return 0;
     if (p2p__verify_park_tx(p, pe->id, &tx))
         return 0;

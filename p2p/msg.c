@@ -63,6 +63,22 @@ int p2p_dec_nonce(const uint8_t *buf, size_t len, uint64_t *nonce)
     return finish(&r);
 }
 
+int p2p_dec_pushreq(const uint8_t *buf, size_t len, uint32_t *graft, uint32_t *prune)
+{
+    struct rd r;
+    *graft = *prune = 0;
+    rd_init(&r, buf, len);
+    rd_u32(&r, graft);
+    rd_u32(&r, prune);
+    int err = finish(&r);
+    if (err)
+        return err;
+    uint32_t all = P2P_PUSH_BUCKETS == 32 ? UINT32_MAX : (1u << P2P_PUSH_BUCKETS) - 1;
+    if ((*graft | *prune) & ~all || (*graft & *prune))
+        return P2P_ERR_MALFORMED;
+    return 0;
+}
+
 int p2p_dec_empty(const uint8_t *buf, size_t len)
 {
     (void)buf;
@@ -494,6 +510,13 @@ bool p2p_put_version(struct wr *w, const struct p2p_version *v)
 bool p2p_put_nonce(struct wr *w, uint64_t nonce)
 {
     return wr_u64(w, nonce);
+}
+
+bool p2p_put_pushreq(struct wr *w, uint32_t graft, uint32_t prune)
+{
+    assert(!(graft & prune));
+    wr_u32(w, graft);
+    return wr_u32(w, prune);
 }
 
 bool p2p_put_addr(struct wr *w, const struct p2p_addr_entry *e, size_t n)

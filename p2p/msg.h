@@ -24,6 +24,8 @@
  *   blocktxn    hash[32] | varint n (<= P2P_MAX_CMPCT_TXS) | n x tx
  *   Index deltas: each index is the previous one + 1 + delta (the first: delta),
  *   so indexes strictly increase and stay below P2P_MAX_CMPCT_TXS.
+ *   pushreq     graft u32 | prune u32: bucket bitmaps (bits < P2P_PUSH_BUCKETS,
+ *               no bit in both; p2p/push.h)
  *
  * Decoders borrow the payload (lists stay as raw bytes, read with the *_at
  * accessors, which cannot fail once the decoder has accepted the payload),
@@ -155,6 +157,7 @@ int p2p_dec_block(const uint8_t *buf, size_t len, struct chain_block *b);
 int p2p_dec_getheaders(const uint8_t *buf, size_t len, struct p2p_getheaders *g);
 int p2p_dec_headers(const uint8_t *buf, size_t len, struct p2p_list *l);
 int p2p_dec_recon(const uint8_t *buf, size_t len, struct p2p_recon_msg *m);
+int p2p_dec_pushreq(const uint8_t *buf, size_t len, uint32_t *graft, uint32_t *prune);
 
 int p2p_dec_sendcmpct(const uint8_t *buf, size_t len, struct p2p_sendcmpct *s);
 /* The counts are capped and checked against the bytes present; the
@@ -204,6 +207,7 @@ bool p2p_put_getheaders(struct wr *w, const uint8_t (*locator)[32], size_t n,
 bool p2p_put_headers(struct wr *w, const struct chain_header *h, size_t n);
 /* recon: p2p_put_recon_count first, then exactly that many nodes. */
 bool p2p_put_recon_count(struct wr *w, size_t n);
+bool p2p_put_pushreq(struct wr *w, uint32_t graft, uint32_t prune);
 bool p2p_put_recon_summary(struct wr *w, uint8_t depth, uint32_t prefix, uint32_t count,
                            uint64_t xor);
 bool p2p_put_recon_listing(struct wr *w, uint8_t depth, uint32_t prefix,

@@ -81,6 +81,11 @@ static int process_frame(struct p2p *p, struct peer *pe, const struct p2p_frame_
         return p2p__handle_getblocktxn(p, pe, payload, len);
     case P2P_CMD_BLOCKTXN:
         return p2p__handle_blocktxn(p, pe, payload, len);
+    case P2P_CMD_PUSHREQ: {
+        uint32_t graft, prune;
+        return (err = p2p_dec_pushreq(payload, len, &graft, &prune))
+                   ? err : p2p__handle_pushreq(p, pe, graft, prune);
+    }
     default:
         return 0;
     }
@@ -121,6 +126,7 @@ int p2p_create(struct p2p **out, const struct p2p_config *cfg, uint64_t now_ms)
     p->listen_port = cfg->listen_port;
     p->tx_batch_ms = cfg->tx_batch_ms ? cfg->tx_batch_ms : P2P_TX_BATCH_MS_DEFAULT;
     p->fanout = cfg->fanout;
+    p->relay_mode = cfg->relay_mode;
     p->outbound_target = cfg->outbound_target == P2P_OUTBOUND_UNSET
                              ? P2P_OUTBOUND_TARGET_DEFAULT : cfg->outbound_target;
     p->inbound_max = cfg->inbound_max ? cfg->inbound_max : P2P_INBOUND_MAX_DEFAULT;

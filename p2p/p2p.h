@@ -156,6 +156,10 @@ struct p2p_config {
     uint32_t inbound_max;             /* 0: P2P_INBOUND_MAX_DEFAULT */
     uint64_t ban_ms;                  /* 0: P2P_BAN_MS_DEFAULT */
     uint32_t recon_interval_ms;       /* 0: P2P_RECON_INTERVAL_MS_DEFAULT */
+    /* Tx relay: PULL (inv, getdata, tx on every link) or PUSH: learned
+     * eager push per origin bucket, the other links lazy (docs/PROTOCOL.md
+     * "Learned eager push"). */
+    enum p2p_relay_mode { P2P_RELAY_PULL = 0, P2P_RELAY_PUSH } relay_mode;
     /* Encrypted transport (docs/PROTOCOL.md "v2 transport"). OFF: v1
      * only (the default of p2p_config_init, for scripted v1 test peers
      * and the simulator; the node turns it on). ON: v2 to and from peers
@@ -337,7 +341,7 @@ enum p2p_cmd {
     P2P_CMD_GETADDR, P2P_CMD_INV, P2P_CMD_GETDATA, P2P_CMD_NOTFOUND, P2P_CMD_TX,
     P2P_CMD_BLOCK, P2P_CMD_GETHEADERS, P2P_CMD_HEADERS, P2P_CMD_SENDHEADERS,
     P2P_CMD_MEMPOOL, P2P_CMD_RECON, P2P_CMD_SENDCMPCT, P2P_CMD_CMPCTBLOCK,
-    P2P_CMD_GETBLOCKTXN, P2P_CMD_BLOCKTXN,
+    P2P_CMD_GETBLOCKTXN, P2P_CMD_BLOCKTXN, P2P_CMD_PUSHREQ,
     P2P_CMD_UNKNOWN,           /* anything else (counted, then ignored) */
     P2P_CMD_COUNT
 };
@@ -411,6 +415,8 @@ struct p2p_stats {
     uint64_t cmpct_fallbacks;                   /* ... that fell back to the full block */
     uint64_t cmpct_dups;                        /* cmpctblocks of blocks we had or were rebuilding */
     uint64_t cmpct_hb_invalid;                  /* invalid blocks pushed in HB mode (not scored) */
+    uint64_t tx_pushed;                         /* tx bodies pushed eagerly (push mode) */
+    uint64_t push_grafts, push_prunes;          /* bucket links we grafted, pruned */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

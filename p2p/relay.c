@@ -114,6 +114,9 @@ bool p2p__queue_tx(struct p2p *p, struct peer *pe, const uint8_t txid[32])
  * `fanout` of them. */
 void p2p__announce_tx(struct p2p *p, const uint8_t txid[32])
 {
+    /* Push mode: bodies at once to the peers that asked for the tx's
+     * bucket (then known: no inv for them). */
+    size_t pushed = p2p__push_tx(p, txid);
     struct peer *cand[P2P_MAX_PEERS];
     size_t n = 0;
     for (size_t i = 0; i < p->n_peers && n < P2P_MAX_PEERS; i++) {
@@ -131,7 +134,7 @@ void p2p__announce_tx(struct p2p *p, const uint8_t txid[32])
             cand[j] = t;
         }
     }
-    size_t sent = 0;
+    size_t sent = pushed;
     for (size_t i = 0; i < k; i++)
         sent += p2p__queue_tx(p, cand[i], txid);
     if (p->ev.announced)

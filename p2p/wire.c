@@ -20,6 +20,7 @@ static const char *const cmd_names[P2P_CMD_COUNT] = {
     [P2P_CMD_MEMPOOL] = "mempool",   [P2P_CMD_RECON] = "recon",
     [P2P_CMD_SENDCMPCT] = "sendcmpct", [P2P_CMD_CMPCTBLOCK] = "cmpctblock",
     [P2P_CMD_GETBLOCKTXN] = "getblocktxn", [P2P_CMD_BLOCKTXN] = "blocktxn",
+    [P2P_CMD_PUSHREQ] = "pushreq",
     [P2P_CMD_UNKNOWN] = "unknown",
 };
 
@@ -53,6 +54,7 @@ size_t p2p_cmd_max_payload(enum p2p_cmd cmd)
     case P2P_CMD_CMPCTBLOCK:  return P2P_MAX_CMPCTBLOCK_BYTES;
     case P2P_CMD_GETBLOCKTXN: return P2P_MAX_GETBLOCKTXN_BYTES;
     case P2P_CMD_BLOCKTXN:    return P2P_MAX_BLOCKTXN_BYTES;
+    case P2P_CMD_PUSHREQ:     return P2P_MAX_PUSHREQ_BYTES;
     case P2P_CMD_UNKNOWN:
     case P2P_CMD_COUNT:       break;
     }

@@ -38,7 +38,7 @@ static void usage(FILE *f)
           "                      [--loss PPM] [--seed S] [--txs T] [--blocks M]\n"
           "                      [--recon-ms R] [--latency-ms L] [--jitter-ms J]\n"
           "                      [--timeout-ms T] [--burst-ms B] [--residue] [--items]\n"
-          "                      [--csv]\n"
+          "                      [--relay pull|push] [--csv]\n"
           "  gossip-sim model --scheme direct|push|pull|pushpull|rumor [--nodes N] [--k K]\n"
           "                   [--runs R] [--seed S] [--degree D] [--variant coin|counter|blind]\n"
           "                   [--loss PPM] [--csv]\n"
@@ -288,6 +288,9 @@ static int cmd_protocol(int argc, char **argv)
             cfg.burst_ms = (uint32_t)v;
         else if (strcmp(argv[i], "--residue") == 0)
             cfg.residue = true;
+        else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc
+                 && (strcmp(argv[i + 1], "pull") == 0 || strcmp(argv[i + 1], "push") == 0))
+            cfg.relay_push = strcmp(argv[++i], "push") == 0;
         else if (strcmp(argv[i], "--warmup-addr") == 0)
             cfg.warmup_addr = true;
         else if (strcmp(argv[i], "--sqlite-store") == 0)

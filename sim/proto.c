@@ -700,6 +700,7 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
     tmpl.outbound_target = 0;          /* the graph is the topology */
     tmpl.fanout = cfg->fanout;
     tmpl.tx_batch_ms = cfg->batch_ms;
+    tmpl.relay_mode = cfg->relay_push ? P2P_RELAY_PUSH : P2P_RELAY_PULL;
     tmpl.recon_interval_ms = recon_off ? SIM_PROTO_RECON_OFF_MS : cfg->recon_ms;
     for (size_t i = 0; i < w->n_all; i++) {
         char name[24];

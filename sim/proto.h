@@ -55,6 +55,7 @@ struct sim_proto_config {
     unsigned degree;          /* average degree of the random graph */
     uint32_t fanout;          /* tx announcements to k peers; 0: all */
     uint32_t batch_ms;        /* tx inv batching period; 0: p2p default */
+    bool relay_push;          /* --relay push: learned eager push of txs */
     uint32_t loss_ppm;        /* frames lost per million, after warm-up */
     uint32_t recon_ms;        /* mempool reconciliation period; 0: p2p default */
     uint64_t latency_ms;      /* one way, plus uniform [0, jitter]; 0: defaults */

@@ -159,6 +159,9 @@ static inline void e_tx_accepted(void *ctx, const uint8_t txid[32], enum p2p_sou
     f->n_acc++;
 }
 
+/* Relay mode of the next core fake_new_* makes (test_push sets it). */
+static enum p2p_relay_mode fake_relay_mode = P2P_RELAY_PULL;
+
 /* A core on a chain opened with cc (a store to reopen, say); verify_tx:
  * the driver's signature-check callback (NULL: inline); cmpct: compact
  * blocks on. */
@@ -192,6 +195,7 @@ static inline struct fake *fake_new_full(const struct chain_config *cc, uint32_t
     cfg.ban_ms = 60000;
     cfg.fanout = fanout;
     cfg.cmpct = cmpct;
+    cfg.relay_mode = fake_relay_mode;
     assert_int_equal(p2p_create(&f->p, &cfg, T0), 0);
     return f;
 }
@@ -319,6 +323,28 @@ static inline void fake_handshake_out(struct fake *f, uint64_t id, const struct 
     p2p_on_connected(f->p, id, a, false, now);
     send_version(f, id, 5000 + id, "/gossipd:0.1.0(out)/", now);
     frame(f, id, P2P_CMD_VERACK, NULL, 0, now);
+}
+
+/* One inv-like message of one hash; one tx body. */
+static inline void send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t type,
+                      const uint8_t hash[32], uint64_t now)
+{
+    uint8_t one[1][32];
+    struct wr w;
+    memcpy(one[0], hash, 32);
+    wr_init(&w, 64);
+    p2p_put_inv(&w, type, (const uint8_t (*)[32])one, 1);
+    frame(f, peer, cmd, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+static inline void send_tx(struct fake *f, uint64_t peer, const struct chain_tx *tx, uint64_t now)
+{
+    struct wr w;
+    wr_init(&w, P2P_MAX_TX_BYTES);
+    chain_tx_encode(&w, tx);
+    frame(f, peer, P2P_CMD_TX, w.buf, w.len, now);
+    wr_free(&w);
 }
 
 static inline struct fake *fake_new(uint32_t inbound_max)

@@ -46,6 +46,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.fanout, NODE_DEFAULT_FANOUT);
     assert_int_equal(c.tx_batch_ms, NODE_DEFAULT_TX_BATCH_MS);
     assert_int_equal(c.log_level, NODE_LOG_INFO);
+    assert_false(c.relay_push);
     assert_false(c.mine);
     assert_false(c.log_json);
     assert_int_equal(c.n_connect, 0);
@@ -61,12 +62,14 @@ static void test_flags(void **state)
              "--rpc-port", "2345", "--connect=127.0.0.1:1", "--connect", "[::1]:2",
              "--max-peers=8", "--fanout=3", "--tx-batch-ms=0", "--rpc-user=u",
              "--rpc-password=p", "--mine", "--mine-key=k.key", "--log-json",
-             "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::"),
+             "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::",
+             "--relay=push"),
         ARGV("--network=testnet", "--datadir", "/tmp/d", "--name=n1", "--port=1234",
              "--rpc-port", "2345", "--connect=127.0.0.1:1", "--connect", "[::1]:2",
              "--max-peers=8", "--fanout=3", "--tx-batch-ms=0", "--rpc-user=u",
              "--rpc-password=p", "--mine", "--mine-key=k.key", "--log-json",
-             "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::"),
+             "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::",
+             "--relay=push"),
         NULL, NULL, err, sizeof err);
     assert_int_equal(rc, 0);
     assert_ptr_equal(c.params, &chain_params_testnet);
@@ -89,6 +92,7 @@ static void test_flags(void **state)
     assert_int_equal(c.debug_cats, NODE_LOG_CAT_NET | NODE_LOG_CAT_MEMPOOL);
     assert_string_equal(c.rpc_bind, "0.0.0.0");
     assert_string_equal(c.bind, "::");
+    assert_true(c.relay_push);
 }
 
 static void test_env_and_precedence(void **state)
@@ -148,6 +152,7 @@ static void test_errors(void **state)
     expect_fail("--bogus", "unknown option");
     expect_fail("positional", "unexpected");
     expect_fail("--log-level=loud", "log-level");
+    expect_fail("--relay=flood", "relay");
     expect_fail("--debug=net,nope", "debug");
     expect_fail("--mine=maybe", "boolean");
     expect_fail("--rpc-user=onlyuser", "together");

@@ -21,27 +21,6 @@ static void make_tx(struct chain *c, uint64_t amount, struct chain_tx *tx, uint8
     chain_tx_txid(tx, txid);
 }
 
-static void send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t type,
-                      const uint8_t hash[32], uint64_t now)
-{
-    uint8_t one[1][32];
-    struct wr w;
-    memcpy(one[0], hash, 32);
-    wr_init(&w, 64);
-    p2p_put_inv(&w, type, (const uint8_t (*)[32])one, 1);
-    frame(f, peer, cmd, w.buf, w.len, now);
-    wr_free(&w);
-}
-
-static void send_tx(struct fake *f, uint64_t peer, const struct chain_tx *tx, uint64_t now)
-{
-    struct wr w;
-    wr_init(&w, P2P_MAX_TX_BYTES);
-    chain_tx_encode(&w, tx);
-    frame(f, peer, P2P_CMD_TX, w.buf, w.len, now);
-    wr_free(&w);
-}
-
 static void send_block(struct fake *f, uint64_t peer, const struct chain_block *b, uint64_t now)
 {
     struct wr w;
