@@ -64,6 +64,19 @@ size_t p2p__push_tx(struct p2p *p, const uint8_t txid[32])
     return sent;
 }
 
+/* An inv for txid waiting in pe's batch is dropped: pe sent us the body
+ * meanwhile (an eager body crossing our batch), so the inv would go back
+ * to where the tx came from. */
+static void unqueue(struct peer *pe, const uint8_t txid[32])
+{
+    for (size_t i = 0; i < pe->txq_n; i++)
+        if (memcmp(pe->txq[i], txid, 32) == 0) {
+            memmove(pe->txq[i], pe->txq[i + 1], (pe->txq_n - i - 1) * 32);
+            pe->txq_n--;
+            return;
+        }
+}
+
 bool p2p__push_on_body(struct p2p *p, struct peer *pe, const struct chain_tx *tx,
                        bool requested, bool dup)
 {
@@ -72,6 +85,7 @@ bool p2p__push_on_body(struct p2p *p, struct peer *pe, const struct chain_tx *tx
     uint32_t bit = bit_of(p2p__push_bucket(tx));
     bool eager = !requested && (pe->push_from & bit);
     if (dup) {
+        unqueue(pe, tx->txid);
         if (eager)
             prune(p, pe, bit);      /* another link was first: one is enough */
     } else if (requested) {

@@ -486,6 +486,49 @@ static void test_partition_heals_push(void **state)
  * goes back to its origin (the watcher), bodies are pushed eagerly once
  * the links are learned, and duplicates stay few: at most one per node
  * and tx on average would be flood; learning and pruning cost far less. */
+/* Half the nodes in pull mode (as a node without pushreq): txs reach
+ * every node, nobody is scored (no body is pushed to a pull node), and
+ * push nodes still push to each other. (10 nodes: wire_ring of 8 links
+ * 0-4 and 2-6 twice, and an inv on the second link of a pair, crossing
+ * an eager body on the first, looks like one back to the origin.) */
+static void test_push_and_pull_nodes_interoperate(void **state)
+{
+    (void)state;
+    const size_t n = 10;
+    const unsigned txs = 8;
+    struct p2p_config push, pull;
+    push_tmpl(&push);
+    pull = push;
+    pull.relay_mode = P2P_RELAY_PULL;
+    struct fixture *fx = fx_new(12, 0, NULL);
+    for (size_t i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "n%zu", i);
+        assert_int_equal(simnet_add_node(fx->sn, name, i >= n / 2 ? &pull : &push), (int)i);
+    }
+    fx->w->max_dup_bodies = n * txs / 4;
+    wire_ring(fx, 0, n);
+    simnet_run_for(fx->sn, 2000);
+    uint8_t to[32] = { 6 }, txid[8][32];
+    for (unsigned k = 0; k < txs; k++) {
+        submit_tx(fx, (k * 3) % n, fx->dev_sk, fx->dev_pk, to, COIN, txid[k]);
+        simnet_run_for(fx->sn, 2000);
+    }
+    uint64_t pushed = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned k = 0; k < txs; k++)
+            assert_true(chain_mempool_has(simnet_chain(fx->sn, i), txid[k]));
+        struct p2p_stats st;
+        p2p_get_stats(simnet_p2p(fx->sn, i), &st);
+        assert_int_equal(st.misbehaviours, 0);
+        if (i >= n / 2)
+            assert_int_equal(st.tx_pushed, 0);
+        pushed += st.tx_pushed;
+    }
+    assert_true(pushed > 0);
+    fx_free(fx);
+}
+
 static void test_push_txs_reach_every_node(void **state)
 {
     (void)state;
@@ -653,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_partition_heals),
         cmocka_unit_test(test_partition_heals_push),
         cmocka_unit_test(test_push_txs_reach_every_node),
+        cmocka_unit_test(test_push_and_pull_nodes_interoperate),
         cmocka_unit_test(test_fanout_with_loss_converges),
         cmocka_unit_test(test_discovery_fills_outbound),
         cmocka_unit_test(test_twenty_nodes_busy),
