@@ -326,7 +326,7 @@ static inline void fake_handshake_out(struct fake *f, uint64_t id, const struct 
 }
 
 /* One inv-like message of one hash; one tx body. */
-static inline void send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t type,
+static inline void fake_send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t type,
                       const uint8_t hash[32], uint64_t now)
 {
     uint8_t one[1][32];
@@ -338,7 +338,7 @@ static inline void send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, ui
     wr_free(&w);
 }
 
-static inline void send_tx(struct fake *f, uint64_t peer, const struct chain_tx *tx, uint64_t now)
+static inline void fake_send_tx(struct fake *f, uint64_t peer, const struct chain_tx *tx, uint64_t now)
 {
     struct wr w;
     wr_init(&w, P2P_MAX_TX_BYTES);

@@ -107,12 +107,12 @@ static void test_graft_after_first_delivery_pushes_next(void **state)
     make_tx(f->chain, 0, &tx0, id0);
     make_tx(f->chain, 1, &tx1, id1);
     uint64_t t = T0 + 1000;
-    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, id0, t);
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, id0, t);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 0);   /* lazy wait */
     p2p_on_tick(f->p, t + P2P_PUSH_LAZY_DELAY_MS);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
     t += P2P_PUSH_LAZY_DELAY_MS + 5;
-    send_tx(f, 1, &tx0, t);
+    fake_send_tx(f, 1, &tx0, t);
     assert_true(chain_mempool_has(f->chain, id0));
     uint32_t graft = 0, prune = 0;
     assert_true(last_pushreq(f, 1, &graft, &prune));
@@ -124,10 +124,10 @@ static void test_graft_after_first_delivery_pushes_next(void **state)
     send_pushreq(f, 1, dev_bit(), 0, t + 1);
     assert_int_equal(sent_to(f, 1, P2P_CMD_PUSHREQ, NULL, NULL), 0);
     /* tx1 from peer 2 (pulled): pushed to peer 1 in the same call. */
-    send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, id1, t + 10);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, id1, t + 10);
     p2p_on_tick(f->p, t + 10 + P2P_PUSH_LAZY_DELAY_MS);
     reset_out(f);
-    send_tx(f, 2, &tx1, t + 20 + P2P_PUSH_LAZY_DELAY_MS);
+    fake_send_tx(f, 2, &tx1, t + 20 + P2P_PUSH_LAZY_DELAY_MS);
     assert_true(chain_mempool_has(f->chain, id1));
     assert_int_equal(bodies_to(f, 1, id1), 1);
     assert_int_equal(bodies_to(f, 2, id1), 0);          /* never back to the sender */
@@ -162,11 +162,11 @@ static void test_duplicate_eager_body_prunes(void **state)
         assert_int_equal(graft, dev_bit());
     }
     reset_out(f);
-    send_tx(f, 1, &tx0, t + 10);        /* eager, expected: not scored */
+    fake_send_tx(f, 1, &tx0, t + 10);        /* eager, expected: not scored */
     assert_true(chain_mempool_has(f->chain, id0));
     assert_int_equal(bodies_to(f, 2, id0), 1);           /* pushed on at once */
     assert_int_equal(bodies_to(f, 1, id0), 0);
-    send_tx(f, 2, &tx0, t + 11);        /* its copy crossed ours: a duplicate */
+    fake_send_tx(f, 2, &tx0, t + 11);        /* its copy crossed ours: a duplicate */
     assert_true(last_pushreq(f, 2, &graft, &prune));
     assert_int_equal(graft, 0);
     assert_int_equal(prune, dev_bit());
@@ -176,7 +176,7 @@ static void test_duplicate_eager_body_prunes(void **state)
     assert_int_equal(st.push_prunes, 1);
     assert_int_equal(st.dup_tx_bodies, 1);
     /* In flight from peer 2 before it got the prune: used, not scored. */
-    send_tx(f, 2, &tx1, t + 12);
+    fake_send_tx(f, 2, &tx1, t + 12);
     assert_true(chain_mempool_has(f->chain, id1));
     assert_int_equal(f->misbehaviour_ev, 0);
     /* Peer 2 is lazy now: tx2 goes to peer 1 as a body, to 2 as an inv. */
@@ -206,13 +206,13 @@ static void test_only_a_peer_that_asked_is_pushed_to(void **state)
     assert_int_equal(sent_count(f, P2P_CMD_TX), 0);
     assert_int_equal(sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 1);
     assert_int_equal(sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 1);
-    send_tx(f, 1, &tx1, t + 1001);      /* unasked */
+    fake_send_tx(f, 1, &tx1, t + 1001);      /* unasked */
     assert_int_equal(f->misbehaviour_ev, 1);
     assert_int_equal(f->last_score, P2P_SCORE_UNSOLICITED);
     /* Peer 2 grafts then prunes; after the grace its bodies are unasked. */
     send_pushreq(f, 2, dev_bit(), 0, t + 1002);
     send_pushreq(f, 2, 0, dev_bit(), t + 1003);
-    send_tx(f, 2, &tx2, t + 1003 + P2P_PUSH_PRUNE_GRACE_MS);
+    fake_send_tx(f, 2, &tx2, t + 1003 + P2P_PUSH_PRUNE_GRACE_MS);
     assert_int_equal(f->misbehaviour_ev, 2);
     fake_free(f);
 }

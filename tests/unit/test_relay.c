@@ -65,10 +65,10 @@ static void test_tx_pull_and_relay_never_back(void **state)
     make_tx(f->chain, COIN, &tx, txid);
     reset_out(f);
     uint64_t t = T0 + 1000;
-    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, t);
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, t);
     /* Inbound announcer: asked after the non-preferred delay. */
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 0);
-    send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, txid, t + 10);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, txid, t + 10);
     p2p_on_tick(f->p, t + P2P_NONPREFERRED_DELAY_MS);
     const uint8_t *pl = NULL;
     size_t len = 0;
@@ -79,7 +79,7 @@ static void test_tx_pull_and_relay_never_back(void **state)
      * period to peer 3 only: 1 sent it, 2 announced it. */
     reset_out(f);
     t += P2P_NONPREFERRED_DELAY_MS + 5;
-    send_tx(f, 1, &tx, t);
+    fake_send_tx(f, 1, &tx, t);
     assert_true(chain_mempool_has(f->chain, txid));
     assert_int_equal(sent_to(f, 3, P2P_CMD_INV, NULL, NULL), 0);   /* batched */
     p2p_on_tick(f->p, t + P2P_TX_BATCH_MS_DEFAULT);
@@ -88,15 +88,15 @@ static void test_tx_pull_and_relay_never_back(void **state)
     assert_int_equal(sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 0);
     assert_int_equal(sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 0);
     /* Never twice: more ticks and announcements change nothing. */
-    send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, txid, t + 200);
+    fake_send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, txid, t + 200);
     p2p_on_tick(f->p, t + 1000);
     assert_int_equal(sent_to(f, 3, P2P_CMD_INV, NULL, NULL), 1);
     assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 0);
     /* A peer asking gets the body. */
-    send_inv1(f, 3, P2P_CMD_GETDATA, P2P_INV_TX, txid, t + 1001);
+    fake_send_inv1(f, 3, P2P_CMD_GETDATA, P2P_INV_TX, txid, t + 1001);
     assert_int_equal(sent_to(f, 3, P2P_CMD_TX, NULL, NULL), 1);
     /* A duplicate body is counted, not relayed. */
-    send_tx(f, 2, &tx, t + 1002);
+    fake_send_tx(f, 2, &tx, t + 1002);
     struct p2p_stats st;
     p2p_get_stats(f->p, &st);
     assert_int_equal(st.dup_tx_bodies, 1);
@@ -124,10 +124,10 @@ static void test_waiting_tx_keeps_its_source(void **state)
     chain_tx_sign(&tx1, sk);
     chain_tx_txid(&tx1, id1);
     uint64_t t = T0 + 1000;
-    send_tx(f, 2, &tx1, t);                 /* nonce gap: waits */
+    fake_send_tx(f, 2, &tx1, t);                 /* nonce gap: waits */
     assert_false(chain_mempool_has(f->chain, id1));
     assert_int_equal(f->n_acc, 0);
-    send_tx(f, 1, &tx0, t + 1);             /* closes the gap */
+    fake_send_tx(f, 1, &tx0, t + 1);             /* closes the gap */
     assert_true(chain_mempool_has(f->chain, id0));
     assert_true(chain_mempool_has(f->chain, id1));
     assert_int_equal(f->n_acc, 2);
@@ -207,7 +207,7 @@ static void test_block_at_once_inv_or_headers(void **state)
     assert_int_equal(sent_to(f, 2, P2P_CMD_INV, &pl, &len), 1);
     assert_true(lists(pl, len, hash));
     /* Peer 2 pulls it. */
-    send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_BLOCK, hash, T0 + 6);
+    fake_send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_BLOCK, hash, T0 + 6);
     assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCK, &pl, &len), 1);
     assert_int_equal(len, chain_block_size(&b));
     chain_block_free(&b);
@@ -272,7 +272,7 @@ static void test_block_from_peer_relayed_not_back(void **state)
     /* Block 2 first: an orphan. We ask its sender for the parent and for
      * headers. */
     reset_out(f);
-    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h2, T0 + 30);
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h2, T0 + 30);
     const uint8_t *pl = NULL;
     size_t len = 0;
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, &pl, &len), 1);
@@ -310,10 +310,10 @@ static void test_invalid_tx_not_relayed_and_discouraged(void **state)
     chain_tx_seal(&tx);
     chain_tx_txid(&tx, txid);
     reset_out(f);
-    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, T0 + 1);
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, txid, T0 + 1);
     p2p_on_tick(f->p, T0 + 1 + P2P_NONPREFERRED_DELAY_MS);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
-    send_tx(f, 1, &tx, T0 + 200);
+    fake_send_tx(f, 1, &tx, T0 + 200);
     p2p_on_tick(f->p, T0 + 1000);
     assert_false(chain_mempool_has(f->chain, txid));
     assert_int_equal(sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 0);
@@ -335,17 +335,17 @@ static void test_notfound_asks_next(void **state)
     uint8_t h[32];
     memset(h, 0x33, 32);
     reset_out(f);
-    send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 1);
-    send_inv1(f, 2, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 1);
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 1);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 1);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
     assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 0);
-    send_inv1(f, 1, P2P_CMD_NOTFOUND, P2P_INV_BLOCK, h, T0 + 2);
+    fake_send_inv1(f, 1, P2P_CMD_NOTFOUND, P2P_INV_BLOCK, h, T0 + 2);
     assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 1);
     struct p2p_peer_info pi;
     p2p_get_peer(f->p, 2, &pi);
     assert_int_equal(pi.in_flight, 1);
     /* Our own notfound for things we lack. */
-    send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_TX, h, T0 + 3);
+    fake_send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_TX, h, T0 + 3);
     assert_int_equal(sent_to(f, 2, P2P_CMD_NOTFOUND, NULL, NULL), 1);
     fake_free(f);
 }
