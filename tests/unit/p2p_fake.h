@@ -325,7 +325,7 @@ static inline void fake_handshake_out(struct fake *f, uint64_t id, const struct 
     frame(f, id, P2P_CMD_VERACK, NULL, 0, now);
 }
 
-/* One inv-like message of one hash; one tx body. */
+/* One inv-like message of one hash; one block body; one tx body. */
 static inline void fake_send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t type,
                       const uint8_t hash[32], uint64_t now)
 {
@@ -335,6 +335,16 @@ static inline void fake_send_inv1(struct fake *f, uint64_t peer, enum p2p_cmd cm
     wr_init(&w, 64);
     p2p_put_inv(&w, type, (const uint8_t (*)[32])one, 1);
     frame(f, peer, cmd, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+static inline void fake_send_block(struct fake *f, uint64_t peer, const struct chain_block *b,
+                                   uint64_t now)
+{
+    struct wr w;
+    wr_init(&w, P2P_MAX_BLOCK_BYTES);
+    chain_block_encode(&w, b);
+    frame(f, peer, P2P_CMD_BLOCK, w.buf, w.len, now);
     wr_free(&w);
 }
 

@@ -38,26 +38,6 @@ static void mine_chain(struct chain_block *b, size_t n, uint8_t salt)
     chain_close(c);
 }
 
-static void send_inv1(struct fake *f, uint64_t peer, const uint8_t hash[32], uint64_t now)
-{
-    uint8_t one[1][32];
-    struct wr w;
-    memcpy(one[0], hash, 32);
-    wr_init(&w, 64);
-    p2p_put_inv(&w, P2P_INV_BLOCK, (const uint8_t (*)[32])one, 1);
-    frame(f, peer, P2P_CMD_INV, w.buf, w.len, now);
-    wr_free(&w);
-}
-
-static void send_block(struct fake *f, uint64_t peer, const struct chain_block *b, uint64_t now)
-{
-    struct wr w;
-    wr_init(&w, P2P_MAX_BLOCK_BYTES);
-    chain_block_encode(&w, b);
-    frame(f, peer, P2P_CMD_BLOCK, w.buf, w.len, now);
-    wr_free(&w);
-}
-
 /* Answers peer's getdata frames (sent since the last reset) with the
  * blocks of bs it names, until it asks for nothing more. Returns the
  * number of blocks served. */
@@ -92,7 +72,7 @@ static size_t serve(struct fake *f, uint64_t peer, const struct chain_block *bs,
                 uint8_t bh[32];
                 chain_header_hash(&bs[k].hdr, bh);
                 if (memcmp(bh, want[w], 32) == 0) {
-                    send_block(f, peer, &bs[k], now);
+                    fake_send_block(f, peer, &bs[k], now);
                     served++;
                 }
             }
@@ -127,7 +107,7 @@ static void test_low_work_blocks_by_inv_not_stored(void **state)
         uint8_t h[32];
         chain_header_hash(&atk[i].hdr, h);
         reset_out(f);
-        send_inv1(f, 1, h, t);
+        fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h, t);
         served += serve(f, 1, atk, FORK, t + 1);
     }
     /* The attack ran: we asked for every block at least once. */
@@ -145,11 +125,11 @@ static void test_low_work_blocks_by_inv_not_stored(void **state)
     uint8_t hh[32];
     chain_header_hash(&ours[TIP].hdr, hh);
     reset_out(f);
-    send_inv1(f, 2, hh, t);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_BLOCK, hh, t);
     const uint8_t *pl = NULL;
     size_t len = 0;
     assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, &pl, &len), 1);
-    send_block(f, 2, &ours[TIP], t + 1);
+    fake_send_block(f, 2, &ours[TIP], t + 1);
     assert_int_equal(chain_height(f->chain), TIP + 1);
     assert_true(chain_have_block(f->chain, hh));
     for (size_t i = 0; i <= TIP; i++)
@@ -183,7 +163,7 @@ static void test_equal_work_block_by_inv_stored(void **state)
     uint8_t h[32];
     chain_header_hash(&alt.hdr, h);
     reset_out(f);
-    send_inv1(f, 1, h, T0 + 100100);
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 100100);
     assert_int_equal(serve(f, 1, &alt, 1, T0 + 100101), 1);
     assert_true(chain_have_block(f->chain, h));
     assert_int_equal(chain_height(f->chain), 8);

@@ -272,15 +272,6 @@ static void send_cmpct(struct fake *f, uint64_t peer, const struct chain_block *
     wr_free(&w);
 }
 
-static void send_block(struct fake *f, uint64_t peer, const struct chain_block *b, uint64_t now)
-{
-    struct wr w;
-    wr_init(&w, P2P_MAX_BLOCK_BYTES);
-    chain_block_encode(&w, b);
-    frame(f, peer, P2P_CMD_BLOCK, w.buf, w.len, now);
-    wr_free(&w);
-}
-
 /* The core (cmpct on) with one scripted peer that negotiated, our dev
  * block's txs made; want[i]: tx i is in the core's mempool. */
 static struct fake *setup(size_t n, struct chain_tx *txs, struct chain_block *b,
@@ -449,7 +440,7 @@ static void assert_falls_back(struct fake *f, const struct chain_block *b, uint6
     p2p_inv_at(&l, 0, &type, &hash);
     assert_int_equal(type, P2P_INV_BLOCK);
     assert_false(tip_is(f, b));
-    send_block(f, 1, b, now);
+    fake_send_block(f, 1, b, now);
     assert_true(tip_is(f, b));
     assert_int_equal(f->misbehaviour_ev, 0);   /* the fallback block was asked for */
     struct p2p_stats st;

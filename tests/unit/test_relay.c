@@ -21,15 +21,6 @@ static void make_tx(struct chain *c, uint64_t amount, struct chain_tx *tx, uint8
     chain_tx_txid(tx, txid);
 }
 
-static void send_block(struct fake *f, uint64_t peer, const struct chain_block *b, uint64_t now)
-{
-    struct wr w;
-    wr_init(&w, P2P_MAX_BLOCK_BYTES);
-    chain_block_encode(&w, b);
-    frame(f, peer, P2P_CMD_BLOCK, w.buf, w.len, now);
-    wr_free(&w);
-}
-
 /* True iff the last inv/getdata/headers payload lists exactly hash. */
 static bool lists(const uint8_t *pl, size_t len, const uint8_t hash[32])
 {
@@ -277,13 +268,13 @@ static void test_block_from_peer_relayed_not_back(void **state)
     size_t len = 0;
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, &pl, &len), 1);
     assert_true(lists(pl, len, h2));
-    send_block(f, 1, &b2, T0 + 31);
+    fake_send_block(f, 1, &b2, T0 + 31);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, &pl, &len), 2);
     assert_true(lists(pl, len, h1));
     assert_true(sent_to(f, 1, P2P_CMD_GETHEADERS, NULL, NULL) >= 1);
     /* The parent arrives: both connect; the new tip is announced to
      * peer 2, never to peer 1 which sent it. */
-    send_block(f, 1, &b1, T0 + 32);
+    fake_send_block(f, 1, &b1, T0 + 32);
     assert_int_equal(chain_height(f->chain), 2);
     assert_int_equal(sent_to(f, 2, P2P_CMD_INV, &pl, &len), 1);
     assert_true(lists(pl, len, h2));
@@ -453,7 +444,7 @@ static void test_block_stallers_dropped(void **state)
                 p2p_inv_at(&l, k, &type, &hash);
                 for (int j = 0; j < NB; j++)
                     if (type == P2P_INV_BLOCK && memcmp(hash, hh[j], 32) == 0)
-                        send_block(f, honest, &b[j], now);
+                        fake_send_block(f, honest, &b[j], now);
             }
         }
         reset_out(f);

@@ -64,19 +64,6 @@ static void send_item(struct fake *f, uint64_t peer, enum p2p_cmd cmd, uint32_t 
     wr_free(&w);
 }
 
-static void send_body(struct fake *f, uint64_t peer, enum p2p_cmd cmd, const struct chain_tx *tx,
-                      const struct chain_block *b, uint64_t now)
-{
-    struct wr w;
-    wr_init(&w, P2P_MAX_BLOCK_BYTES);
-    if (tx)
-        chain_tx_encode(&w, tx);
-    else
-        chain_block_encode(&w, b);
-    frame(f, peer, cmd, w.buf, w.len, now);
-    wr_free(&w);
-}
-
 /* Peer 1 (inbound) announces the txs and serves them when asked. */
 static void deliver_txs(struct fake *f, const struct chain_tx *txs, size_t n, uint64_t t)
 {
@@ -88,7 +75,7 @@ static void deliver_txs(struct fake *f, const struct chain_tx *txs, size_t n, ui
     p2p_on_tick(f->p, t + P2P_NONPREFERRED_DELAY_MS);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
     for (size_t i = 0; i < n; i++)
-        send_body(f, 1, P2P_CMD_TX, &txs[i], NULL, t + P2P_NONPREFERRED_DELAY_MS + 1);
+        fake_send_tx(f, 1, &txs[i], t + P2P_NONPREFERRED_DELAY_MS + 1);
     free(ids);
 }
 
@@ -210,7 +197,7 @@ static void test_cold_block_waits_for_its_checks(void **state)
     reset_out(f);
     send_item(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, (const uint8_t (*)[32])h, 1, T0 + 30);
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
-    send_body(f, 1, P2P_CMD_BLOCK, NULL, &b, T0 + 31);
+    fake_send_block(f, 1, &b, T0 + 31);
     assert_int_equal(n_jobs, N);   /* the coinbase has no signature */
     assert_int_equal(chain_height(f->chain), 0);
     /* Peer 2 announces it too: not asked for it. */
