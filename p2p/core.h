@@ -81,6 +81,11 @@ struct peer {
     size_t send_pending;
     uint64_t send_acked_ms;     /* last write the driver reported (or first unsent byte) */
     bool paused;
+    /* low-work headers read (P2P_LOWWORK_HEADERS_PER_S): tokens may go
+     * negative; reading is paused until they are back */
+    int64_t hdr_tokens;
+    uint64_t hdr_refill_ms, hdr_resume_ms;
+    bool hdr_paused;
     /* getdata items not served yet, in order: gd[gd_head..gd_n) (relay.c) */
     struct p2p_getdata_item *gd;
     size_t gd_head, gd_n, gd_cap;
@@ -333,6 +338,11 @@ int p2p__handle_version(struct p2p *p, struct peer *pe, const uint8_t *buf, size
 int p2p__handle_verack(struct p2p *p, struct peer *pe);
 int p2p__handle_ping(struct p2p *p, struct peer *pe, uint64_t nonce);
 int p2p__handle_pong(struct p2p *p, struct peer *pe, uint64_t nonce);
+/* Reading from pe may resume: neither its send queue nor its low-work
+ * headers hold it paused. */
+void p2p__resume_read(struct p2p *p, struct peer *pe);
+/* pe sent n headers that stored nothing: charged to its bucket. */
+void p2p__lowwork_headers(struct p2p *p, struct peer *pe, size_t n);
 /* Liveness of one peer (handshake, idle, ping timeouts; pings). */
 void p2p__peer_tick(struct p2p *p, struct peer *pe);
 uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe);

@@ -253,6 +253,15 @@
 #define P2P_ORPHAN_HOLD_MS          60000u
 #define P2P_ORPHAN_HOLD_ENTRIES     64u
 
+/* ---- Headers that store nothing (low work, presync) ---- */
+/* Per peer, headers per second the node reads while they store nothing
+ * (below the work threshold, or in a presync); past it, reading from that
+ * peer pauses until the bucket refills. Checking a header costs ~5-10 us,
+ * so one peer gets at most ~20 % of a core; an honest presync of a million
+ * headers takes under a minute. */
+#define P2P_LOWWORK_HEADERS_PER_S     20000u
+#define P2P_LOWWORK_HEADERS_BURST     (2u * P2P_MAX_HEADERS_ENTRIES)
+
 /* ---- Signature checks on the driver's workers (p2p_io.verify_tx) ---- */
 /* Signatures handed out and not yet reported: beyond it, checks are inline
  * (the driver's threads are behind; the core's thread helps). A power of
@@ -398,6 +407,7 @@ _Static_assert(P2P_RECON_WORK_PEER_MAX >= 4u * (P2P_MAX_RECON_IDS + P2P_MAX_RECO
 _Static_assert(P2P_RECON_BUDGET_MSGS >= 4 * (P2P_RECON_MAX_DEPTH + 2),
                "the budget allows several complete rounds");
 _Static_assert(P2P_RECONNECT_MIN_MS <= P2P_RECONNECT_MAX_MS, "backoff bounds ordered");
+_Static_assert(P2P_LOWWORK_HEADERS_BURST >= P2P_MAX_HEADERS_ENTRIES, "a full headers message fits the burst");
 _Static_assert((P2P_VERIFY_MAX_JOBS & (P2P_VERIFY_MAX_JOBS - 1)) == 0, "job ring is a power of two");
 _Static_assert(P2P_VERIFY_BLOCK_MIN_SIGS <= P2P_VERIFY_MAX_JOBS, "a cold block fits the job ring");
 _Static_assert(P2P_MAX_ANCHORS <= P2P_MAX_ADDED_PEERS, "anchors fit the added table");

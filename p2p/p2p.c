@@ -373,8 +373,7 @@ void p2p_on_sent(struct p2p *p, uint64_t peer, size_t n, uint64_t now_ms)
         pe->send_acked_ms = p->now;
     if (pe->paused && pe->send_pending < P2P_SEND_QUEUE_RESUME_BYTES) {
         pe->paused = false;
-        if (p->io.pause_read)
-            p->io.pause_read(p->io.ctx, pe->id, false);
+        p2p__resume_read(p, pe);
     }
     p2p__serve_getdata(p);   /* room for the next bodies, every peer in turn */
     p2p__sweep(p);

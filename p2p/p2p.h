@@ -410,6 +410,7 @@ struct p2p_stats {
     uint64_t headers_not_stored;                /* headers whose chain had too little work */
     uint64_t headers_presyncs;                  /* presyncs started (presync.h) */
     uint64_t headers_abandoned;                 /* bodiless branches abandoned */
+    uint64_t headers_paused;                    /* reads paused: low-work headers over the rate */
     uint64_t sigs_offloaded;                    /* signature checks given to verify_tx */
     uint64_t cmpct_blocks;                      /* blocks rebuilt from a cmpctblock */
     uint64_t cmpct_fallbacks;                   /* ... that fell back to the full block */

@@ -61,7 +61,7 @@ void p2p__send_bytes(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, const uin
         p2p__drop(p, pe, "send-queue-full");
     } else if (!pe->paused && pe->send_pending > P2P_SEND_QUEUE_PAUSE_BYTES) {
         pe->paused = true;
-        if (p->io.pause_read)
+        if (p->io.pause_read && !pe->hdr_paused)
             p->io.pause_read(p->io.ctx, pe->id, true);
     }
 }
@@ -364,6 +364,35 @@ static uint64_t send_stall_deadline(const struct p2p *p, const struct peer *pe)
     return t;
 }
 
+void p2p__resume_read(struct p2p *p, struct peer *pe)
+{
+    if (!pe->paused && !pe->hdr_paused && p->io.pause_read)
+        p->io.pause_read(p->io.ctx, pe->id, false);
+}
+
+static void hdr_refill(struct p2p *p, struct peer *pe)
+{
+    uint64_t add = (p->now - pe->hdr_refill_ms) * P2P_LOWWORK_HEADERS_PER_S / 1000;
+    pe->hdr_refill_ms = p->now;
+    pe->hdr_tokens = add >= P2P_LOWWORK_HEADERS_BURST ? (int64_t)P2P_LOWWORK_HEADERS_BURST
+                     : pe->hdr_tokens + (int64_t)add;
+    if (pe->hdr_tokens > (int64_t)P2P_LOWWORK_HEADERS_BURST)
+        pe->hdr_tokens = P2P_LOWWORK_HEADERS_BURST;
+}
+
+void p2p__lowwork_headers(struct p2p *p, struct peer *pe, size_t n)
+{
+    hdr_refill(p, pe);
+    pe->hdr_tokens -= (int64_t)n;
+    if (pe->hdr_tokens >= 0 || pe->hdr_paused)
+        return;
+    pe->hdr_paused = true;
+    pe->hdr_resume_ms = p->now + (uint64_t)(-pe->hdr_tokens) * 1000 / P2P_LOWWORK_HEADERS_PER_S + 1;
+    p->stats.headers_paused++;
+    if (p->io.pause_read && !pe->paused)
+        p->io.pause_read(p->io.ctx, pe->id, true);
+}
+
 void p2p__peer_tick(struct p2p *p, struct peer *pe)
 {
     uint64_t now = p->now;
@@ -383,6 +412,11 @@ void p2p__peer_tick(struct p2p *p, struct peer *pe)
         p->stats.send_stalls++;
         p2p__drop(p, pe, "send-stalled");   /* it does not read: not a fault */
         return;
+    }
+    if (pe->hdr_paused && now >= pe->hdr_resume_ms) {
+        hdr_refill(p, pe);
+        pe->hdr_paused = false;
+        p2p__resume_read(p, pe);
     }
     if (pe->established && !pe->ping_nonce && now >= pe->next_ping_ms) {
         pe->ping_nonce = p2p_rng_next(&p->rng) | 1;
@@ -406,5 +440,7 @@ uint64_t p2p__peer_next_deadline(const struct p2p *p, const struct peer *pe)
     uint64_t stall = send_stall_deadline(p, pe);
     if (stall < t)
         t = stall;
+    if (pe->hdr_paused && pe->hdr_resume_ms < t)
+        t = pe->hdr_resume_ms;
     return t;
 }

@@ -241,7 +241,20 @@ static enum headers_verdict check_work(struct p2p *p, struct peer *pe, const str
     return HV_DONE;
 }
 
+static int handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
+
+/* Headers that stored nothing (low work, or a presync that has not proven
+ * its work yet) are read at P2P_LOWWORK_HEADERS_PER_S per peer. */
 int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
+{
+    uint64_t not_stored = p->stats.headers_not_stored;
+    int r = handle_headers(p, pe, l);
+    if (!pe->dead && (pe->presync || p->stats.headers_not_stored != not_stored))
+        p2p__lowwork_headers(p, pe, l->n);
+    return r;
+}
+
+static int handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     int ret = 0;
     pe->getheaders_ms = 0;

@@ -225,6 +225,13 @@ static void test_low_work_fork_headers_not_stored(void **state)
     p2p_get_stats(f->p, &st);
     assert_true(st.headers_not_stored >= 20000);
     assert_true(st.headers_presyncs >= 11);
+    /* 40,000 headers in ~40 ms of fake time: far over the low-work rate,
+     * so reading from the peer was paused (its CPU is bounded), and it
+     * resumes once the bucket has refilled. */
+    assert_true(st.headers_paused >= 1);
+    assert_int_equal(f->paused, 1);
+    p2p_on_tick(f->p, t + 5000);
+    assert_int_equal(f->paused, 0);
     hchain_free(&atk);
     fake_free(f);
 }

@@ -117,7 +117,7 @@ local TX_MIN_BYTES = 154     -- an empty memo: 1 + 32 + 32 + 8 + 8 + 8 + 1 + 64
 local USER_AGENT_MAX = 256
 local CAP = { addr = 1000, inv = 50000, headers = 2000, locator = 101,
               recon_nodes = 4096, recon_ids = 4096, recon_depth = 8 }
-local INV_TYPES = { [1] = "tx", [2] = "block" }
+local INV_TYPES = { [1] = "tx", [2] = "block", [4] = "cmpct" }
 local RECON_KINDS = { [0] = "summary", [1] = "listing" }
 
 local p = Proto("gossipd", "gossipd P2P protocol")
