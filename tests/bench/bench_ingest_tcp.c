@@ -3,9 +3,10 @@
  * cores in one process and one libuv loop, each driven by node/net.c. A
  * holds BENCH_TCP_TXS txs from distinct senders (its own checks skipped:
  * they were signed here) and announces them; B pulls and validates every
- * one. The figure is wall-clock txs/s until B's mempool holds them all,
- * set against the cores x one thread's Ed25519 verify rate (issue 10's
- * goal: >= 80 %). A's work shares B's loop thread, so it is a floor. */
+ * one. The figure is wall-clock txs/s from A's first loop turn until B's
+ * mempool holds them all, set against the cores x one thread's Ed25519
+ * verify rate (issue 10's goal: >= 80 %). A's work shares B's loop thread,
+ * so it is a floor. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,13 +80,16 @@ static double run(const struct chain_block *funding, const struct chain_tx *txs,
     struct side a = {0}, b = {0};
     double rate = -1;
     uv_loop_init(&loop);
+    /* B dials A: A is B's outbound peer, whose announcements B fetches at
+     * once (an inbound announcer's first tx waits P2P_NONPREFERRED_DELAY_MS, a
+     * latency the rate is not about). */
     if (side_open(&a, &loop, funding, 1, 11) != 0 || side_open(&b, &loop, funding, threads, 12) != 0
-        || node_net_listen(b.net, "127.0.0.1", 0) != 0)
+        || node_net_listen(a.net, "127.0.0.1", 0) != 0)
         goto out;
     struct p2p_addr addr;
-    p2p_addr_parse(&addr, "127.0.0.1", node_net_bound_port(b.net, 0));
-    p2p_connect_addr(a.p, &addr, node_net_now_ms());
-    node_net_kick(a.net);
+    p2p_addr_parse(&addr, "127.0.0.1", node_net_bound_port(a.net, 0));
+    p2p_connect_addr(b.p, &addr, node_net_now_ms());
+    node_net_kick(b.net);
     double t_end = bench_now() + 10;
     /* Both ends past the handshake: A announces only to an established peer. */
     while ((!established(a.p) || !established(b.p)) && bench_now() < t_end)
@@ -93,9 +97,11 @@ static double run(const struct chain_block *funding, const struct chain_tx *txs,
     /* Signed here: A need not check them again. */
     for (size_t i = 0; i < n; i++)
         chain_sig_verified(a.c, txs[i].txid);
-    double t0 = bench_now();
+    /* A's own mempool admission is not B's ingest: the clock starts when
+     * A's loop turns start announcing. */
     for (size_t i = 0; i < n; i++)
         p2p_submit_tx(a.p, &txs[i], node_net_now_ms());
+    double t0 = bench_now();
     node_net_kick(a.net);
     t_end = t0 + BENCH_TCP_TIMEOUT_S;
     while (chain_mempool_count(b.c) < n && bench_now() < t_end)
@@ -134,11 +140,14 @@ void bench_ingest_tcp(void)
         printf("bench ingest-tcp: setup failed\n");
         return;
     }
-    double v = verify_rate(txs, 5000);
-    /* Interleaved, best of three each: the machine is shared. */
-    double inl = 0, par = 0;
+    /* Interleaved, best of three each (the verify rate too): the machine
+     * is shared. */
+    double v = 0, inl = 0, par = 0;
     for (int round = 0; round < 3; round++) {
-        double r = run(&funding, txs, BENCH_TCP_TXS, 1);
+        double r = verify_rate(txs, BENCH_TCP_TXS);
+        if (r > v)
+            v = r;
+        r = run(&funding, txs, BENCH_TCP_TXS, 1);
         if (r > inl)
             inl = r;
         r = run(&funding, txs, BENCH_TCP_TXS, cores);
