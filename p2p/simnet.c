@@ -156,8 +156,17 @@ static uint64_t delay(struct simnet *sn, size_t from, size_t to)
     uint64_t d = sn->cfg.latency_ms;
     if (sn->n_regions && from != SIZE_MAX && to != SIZE_MAX)
         d = sn->region_ms[sn->nodes[from]->region * sn->n_regions + sn->nodes[to]->region];
-    if (sn->cfg.jitter_ms)
+    if (sn->cfg.jitter_ms && sn->cfg.link_fixed && from != SIZE_MAX && to != SIZE_MAX) {
+        /* A fixed path per link, the same both ways: no state, no draw. */
+        uint64_t lo = from < to ? from : to, hi = from < to ? to : from;
+        uint64_t x = sn->cfg.seed ^ (lo << 32 | hi) ^ 0x1f1ced1a7e11ull;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        x ^= x >> 31;
+        d += x % (sn->cfg.jitter_ms + 1);
+    } else if (sn->cfg.jitter_ms) {
         d += p2p_rng_below(&sn->rng, sn->cfg.jitter_ms + 1);
+    }
     return d;
 }
 

@@ -41,6 +41,8 @@ struct simnet_config {
     const struct chain_params *params;  /* NULL: regtest */
     uint64_t latency_ms;                /* one way; 0: 10 ms */
     uint64_t jitter_ms;                 /* added uniformly in [0, jitter] */
+    bool link_fixed;                    /* jitter drawn once per node pair (a hash of
+                                           the pair and the seed), not per frame */
     uint32_t loss_ppm;                  /* frames lost per million */
     uint64_t start_ms;                  /* 0: genesis time + 1 s */
 };

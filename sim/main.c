@@ -4,6 +4,9 @@
  *                       --seed S --txs T --blocks M [--recon-ms R] [--residue]
  *                       [--burst-ms B: a tx every B ms, all in flight together]
  *                       [--latency-ms L --jitter-ms J] [--items] [--csv]
+ *                       [--senders K: K repeat sender keys, each at one node]
+ *                       [--warmup-txs W: the first W txs reported apart, "txw"]
+ *                       [--link-fixed: a link's jitter drawn once, not per frame]
  *   gossip-sim model --scheme direct|push|pull|pushpull|rumor --nodes N --k K
  *                    --runs R --seed S [--degree D] [--variant coin|counter|blind]
  *                    [--loss PPM] [--csv]
@@ -38,7 +41,8 @@ static void usage(FILE *f)
           "                      [--loss PPM] [--seed S] [--txs T] [--blocks M]\n"
           "                      [--recon-ms R] [--latency-ms L] [--jitter-ms J]\n"
           "                      [--timeout-ms T] [--burst-ms B] [--residue] [--items]\n"
-          "                      [--relay pull|push] [--csv]\n"
+          "                      [--relay pull|push] [--senders K [--warmup-txs W]]\n"
+          "                      [--link-fixed] [--csv]\n"
           "  gossip-sim model --scheme direct|push|pull|pushpull|rumor [--nodes N] [--k K]\n"
           "                   [--runs R] [--seed S] [--degree D] [--variant coin|counter|blind]\n"
           "                   [--loss PPM] [--csv]\n"
@@ -284,6 +288,12 @@ static int cmd_protocol(int argc, char **argv)
             cfg.txs = (unsigned)v;
         else if (opt_u64(argc, argv, &i, "--blocks", SIM_PROTO_MAX_ITEMS, &v))
             cfg.blocks = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--senders", SIM_PROTO_MAX_ITEMS, &v))
+            cfg.senders = (unsigned)v;
+        else if (opt_u64(argc, argv, &i, "--warmup-txs", SIM_PROTO_MAX_ITEMS, &v))
+            cfg.warmup_txs = (unsigned)v;
+        else if (strcmp(argv[i], "--link-fixed") == 0)
+            cfg.link_fixed = true;
         else if (opt_u64(argc, argv, &i, "--burst-ms", 600000, &v))
             cfg.burst_ms = (uint32_t)v;
         else if (strcmp(argv[i], "--residue") == 0)

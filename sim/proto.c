@@ -391,6 +391,7 @@ struct world {
     uint64_t *scratch;
     uint8_t (*send_pk)[32];
     uint8_t (*send_sk)[64];
+    size_t *send_origin;        /* cfg.senders: each sender's node */
     const struct sim_proto_config *cfg;
     size_t n_all;               /* graph nodes + sybils */
     bool *counted;              /* honest nodes: the coverage is over these */
@@ -516,6 +517,7 @@ static void world_free(struct world *w)
     free(w->scratch);
     free(w->send_pk);
     free(w->send_sk);
+    free(w->send_origin);
 }
 
 static void mine_block(struct chain_block *b)
@@ -527,7 +529,7 @@ static void mine_block(struct chain_block *b)
 
 /* Funds one account per tx with blocks handed to every chain directly:
  * the setup sends nothing over the network. */
-static int fund_senders(struct world *w, unsigned txs, struct sim_rng *rng)
+static int fund_senders(struct world *w, unsigned txs, uint64_t amount, struct sim_rng *rng)
 {
     size_t n = simnet_node_count(w->sn);
     struct chain *c0 = simnet_chain(w->sn, 0);
@@ -546,7 +548,7 @@ static int fund_senders(struct world *w, unsigned txs, struct sim_rng *rng)
         tx.version = TX_VERSION;
         memcpy(tx.from, dev_pk, 32);
         memcpy(tx.to, w->send_pk[i], 32);
-        tx.amount = SIM_FUND_AMOUNT;
+        tx.amount = amount;
         tx.fee = chain_params(c0)->min_fee;
         tx.nonce = chain_account_next_nonce(c0, dev_pk);
         chain_tx_sign(&tx, dev_sk);
@@ -688,11 +690,19 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
         .seed = cfg->seed,
         .latency_ms = cfg->latency_ms ? cfg->latency_ms : SIM_PROTO_LATENCY_MS_DEFAULT,
         .jitter_ms = cfg->latency_ms ? cfg->jitter_ms : SIM_PROTO_JITTER_MS_DEFAULT,
+        .link_fixed = cfg->link_fixed,
     };
     w->scratch = malloc(w->n_all * sizeof(*w->scratch));
-    w->send_pk = malloc((cfg->txs ? cfg->txs : 1) * sizeof(*w->send_pk));
-    w->send_sk = malloc((cfg->txs ? cfg->txs : 1) * sizeof(*w->send_sk));
-    if (!w->scratch || !w->send_pk || !w->send_sk || simnet_create(&w->sn, &sc) != 0
+    /* Repeat senders: K keys, each funded for its share of the txs. */
+    unsigned keys = cfg->senders ? cfg->senders : cfg->txs;
+    uint64_t fund = SIM_FUND_AMOUNT;
+    if (cfg->senders)
+        fund *= (cfg->txs + cfg->senders - 1) / cfg->senders;
+    w->send_pk = malloc((keys ? keys : 1) * sizeof(*w->send_pk));
+    w->send_sk = malloc((keys ? keys : 1) * sizeof(*w->send_sk));
+    w->send_origin = calloc(keys ? keys : 1, sizeof(*w->send_origin));
+    if (!w->scratch || !w->send_pk || !w->send_sk || !w->send_origin
+        || simnet_create(&w->sn, &sc) != 0
         || tracker_init(&w->t, w->sn, w->n_all, (size_t)cfg->txs + cfg->blocks) != 0)
         return -1;
     struct p2p_config tmpl;
@@ -710,9 +720,19 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
             return -1;
         }
     }
-    if (fund_senders(w, cfg->txs, &rng) != 0 || world_realism(w, cfg) != 0
+    if (fund_senders(w, keys, fund, &rng) != 0 || world_realism(w, cfg) != 0
         || world_roles(w, cfg, recon_off) != 0)
         return -1;
+    /* Each repeat sender sends from one node, drawn from its own stream
+     * (old runs keep their bytes) among the honest nodes up from the start. */
+    struct sim_rng orng;
+    sim_rng_seed(&orng, cfg->seed ^ 0x5e4de25ull);
+    for (unsigned s = 0; s < cfg->senders; s++) {
+        size_t o = (size_t)sim_rng_below(&orng, n);
+        while (!w->counted[o] || w->late[o])
+            o = (size_t)sim_rng_below(&orng, n);
+        w->send_origin[s] = o;
+    }
     struct simnet_observer obs = { .ctx = &w->t, .on_send = on_send, .on_deliver = on_deliver };
     simnet_set_observer(w->sn, &obs);
     /* Cheap warm-up: addr gossip (each node announcing itself, getaddr
@@ -771,9 +791,18 @@ static bool all_established(struct world *w)
 static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng *rng)
 {
     size_t n = w->g.n;
-    size_t origin = (size_t)sim_rng_below(rng, n);
-    while (!w->counted[origin] || !simnet_is_up(w->sn, origin))
+    unsigned key = i;
+    size_t origin;
+    if (is_tx && w->cfg->senders) {
+        key = i % w->cfg->senders;
+        origin = w->send_origin[key];
+        if (!simnet_is_up(w->sn, origin))
+            return -1;   /* window_faults never crashes a sender's node */
+    } else {
         origin = (size_t)sim_rng_below(rng, n);
+        while (!w->counted[origin] || !simnet_is_up(w->sn, origin))
+            origin = (size_t)sim_rng_below(rng, n);
+    }
     uint8_t to[32];
     for (int j = 0; j < 4; j++) {
         uint64_t x = sim_rng_next(rng);
@@ -789,12 +818,12 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
         uint8_t txid[32];
         memset(&tx, 0, sizeof(tx));
         tx.version = TX_VERSION;
-        memcpy(tx.from, w->send_pk[i], 32);
+        memcpy(tx.from, w->send_pk[key], 32);
         memcpy(tx.to, to, 32);
         tx.amount = SIM_TX_AMOUNT;
         tx.fee = chain_params(c)->min_fee;
-        tx.nonce = chain_account_next_nonce(c, w->send_pk[i]);
-        chain_tx_sign(&tx, w->send_sk[i]);
+        tx.nonce = chain_account_next_nonce(c, w->send_pk[key]);
+        chain_tx_sign(&tx, w->send_sk[key]);
         chain_tx_txid(&tx, txid);
         idx = tracker_add(&w->t, txid, origin);
         st = p2p_submit_tx(p, &tx, now);
@@ -824,8 +853,17 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
     return (long)idx;
 }
 
+static bool sends_txs(const struct world *w, size_t node)
+{
+    for (unsigned s = 0; s < w->cfg->senders; s++)
+        if (w->send_origin[s] == node)
+            return true;
+    return false;
+}
+
 /* Faults of one window, from its start: late nodes join (first window),
- * a random half is cut off and healed, some nodes crash and restart. */
+ * a random half is cut off and healed, some nodes crash and restart
+ * (never a repeat sender's node). */
 static void window_faults(struct world *w, size_t origin, bool residue_run)
 {
     const struct sim_proto_config *cfg = w->cfg;
@@ -847,7 +885,7 @@ static void window_faults(struct world *w, size_t origin, bool residue_run)
     if (cfg->churn_pct && cfg->churn_down_ms) {
         for (size_t i = 0; i < n; i++) {
             if (i == origin || !w->counted[i] || !simnet_is_up(w->sn, i)
-                || sim_rng_below(&w->xr, 100) >= cfg->churn_pct)
+                || sim_rng_below(&w->xr, 100) >= cfg->churn_pct || sends_txs(w, i))
                 continue;
             uint64_t at = now + sim_rng_below(&w->xr, cfg->churn_down_ms);
             act_add(w, at, ACT_CRASH, i);
@@ -896,7 +934,7 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
         uint64_t t_start = simnet_now(w->sn);
         for (; i < cfg->txs; i++) {
             simnet_run_until(w->sn, t_start + (uint64_t)i * cfg->burst_ms);
-            res->items[i].kind = SIM_ITEM_TX;
+            res->items[i].kind = i < cfg->warmup_txs ? SIM_ITEM_TX_WARM : SIM_ITEM_TX;
             long it = submit_item(w, i, true, &rng);
             if (it < 0)
                 return -1;
@@ -910,7 +948,8 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
         uint64_t dups = residue_run ? 0 : core_dup_bodies(w->sn);
         tracker_window_start(&w->t);
         bool is_tx = i < cfg->txs;
-        res->items[i].kind = is_tx ? SIM_ITEM_TX : SIM_ITEM_BLOCK;
+        res->items[i].kind = !is_tx ? SIM_ITEM_BLOCK
+                             : i < cfg->warmup_txs ? SIM_ITEM_TX_WARM : SIM_ITEM_TX;
         long it = submit_item(w, i, is_tx, &rng);
         if (it < 0)
             return -1;
@@ -1010,6 +1049,7 @@ int sim_proto_run(const struct sim_proto_config *cfg, struct sim_proto_result *r
     if (cfg->nodes < 2 || cfg->nodes > SIM_PROTO_MAX_NODES || cfg->degree < 1
         || cfg->degree >= cfg->nodes || cfg->degree > SIM_GRAPH_MAX_DEGREE
         || (size_t)cfg->txs + cfg->blocks > SIM_PROTO_MAX_ITEMS
+        || cfg->senders > SIM_PROTO_MAX_ITEMS || cfg->warmup_txs > cfg->txs
         || cfg->loss_ppm > 1000000 || cfg->sybils > SIM_PROTO_MAX_SYBILS
         || cfg->churn_pct > 100 || cfg->late_pct > 100
         || cfg->silent_pct + cfg->withhold_pct > 90

@@ -48,7 +48,8 @@
 /* Anti-entropy switched off (residue run): one round a day. */
 #define SIM_PROTO_RECON_OFF_MS (24u * 3600 * 1000)
 
-enum sim_item_kind { SIM_ITEM_TX = 0, SIM_ITEM_BLOCK };
+/* SIM_ITEM_TX_WARM: a tx of the warm-up (cfg.warmup_txs), reported apart. */
+enum sim_item_kind { SIM_ITEM_TX = 0, SIM_ITEM_BLOCK, SIM_ITEM_TX_WARM };
 
 struct sim_proto_config {
     size_t nodes;             /* >= 2 */
@@ -62,6 +63,12 @@ struct sim_proto_config {
     uint64_t jitter_ms;
     uint64_t seed;
     unsigned txs, blocks;     /* items, in that order */
+    unsigned senders;         /* 0: each tx from a new sender key at a random node;
+                                 K: K sender keys, each bound to one origin node
+                                 (drawn once), tx i from sender i mod K */
+    unsigned warmup_txs;      /* the first this many txs are the warm-up: reported
+                                 apart (SIM_ITEM_TX_WARM, row "txw") */
+    bool link_fixed;          /* link jitter drawn once per link, not per frame */
     uint32_t burst_ms;        /* 0: one item at a time; else a tx every burst_ms,
                                  all in flight together (load), then the blocks */
     uint64_t item_timeout_ms; /* 0: SIM_PROTO_ITEM_TIMEOUT_MS_DEFAULT */

@@ -45,6 +45,11 @@ void sim_report_model_row(FILE *f, bool csv, const struct sim_model_config *cfg,
             theory_r, 100 * s->residue_mean, th, s->messages_per_node, s->contacts_per_node);
 }
 
+const char *sim_item_kind_name(enum sim_item_kind kind)
+{
+    return kind == SIM_ITEM_TX ? "tx" : kind == SIM_ITEM_BLOCK ? "block" : "txw";
+}
+
 void sim_report_proto_header(FILE *f, bool csv)
 {
     if (csv) {
@@ -73,14 +78,17 @@ static void fmt_ms(char *buf, size_t cap, double ms, bool ok)
 void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg,
                            const struct sim_proto_result *res)
 {
-    for (int kind = SIM_ITEM_TX; kind <= SIM_ITEM_BLOCK; kind++) {
+    /* The warm-up's txs (if any) first, apart. */
+    static const enum sim_item_kind order[] = { SIM_ITEM_TX_WARM, SIM_ITEM_TX, SIM_ITEM_BLOCK };
+    for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+        enum sim_item_kind kind = order[o];
         struct sim_proto_agg a;
-        sim_proto_aggregate(res, (enum sim_item_kind)kind, &a);
+        sim_proto_aggregate(res, kind, &a);
         if (a.items == 0)
             continue;
-        const char *name = kind == SIM_ITEM_TX ? "tx" : "block";
+        const char *name = sim_item_kind_name(kind);
         bool ok = a.complete > 0;
-        bool resid = cfg->residue && kind == SIM_ITEM_TX;
+        bool resid = cfg->residue && kind != SIM_ITEM_BLOCK;
         if (csv) {
             fprintf(f, "%s,%zu,%u,%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64
                        ",%u,%u,%.5f,"
@@ -163,7 +171,7 @@ void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *re
                 "body/n", "max", "inv/n", "B/node", "viol", "residue", "rum.end");
     for (unsigned i = 0; i < res->n_items; i++) {
         const struct sim_item_result *r = &res->items[i];
-        const char *name = r->kind == SIM_ITEM_TX ? "tx" : "block";
+        const char *name = sim_item_kind_name(r->kind);
         char t[4][24];
         uint64_t v[4] = { r->t50_ms, r->t90_ms, r->t99_ms, r->t100_ms };
         for (int j = 0; j < 4; j++)
@@ -178,7 +186,7 @@ void sim_report_proto_items(FILE *f, bool csv, const struct sim_proto_result *re
             continue;
         }
         char resb[16] = "-", rend[24] = "-";
-        if (r->kind == SIM_ITEM_TX && res->residue) {
+        if (r->kind != SIM_ITEM_BLOCK && res->residue) {
             snprintf(resb, sizeof(resb), "%6.2f%%", 100 * r->residue);
             snprintf(rend, sizeof(rend), "%" PRIu64, r->rumour_end_ms);
         }

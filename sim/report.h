@@ -15,6 +15,8 @@ void sim_report_model_header(FILE *f, bool csv);
 void sim_report_model_row(FILE *f, bool csv, const struct sim_model_config *cfg,
                           const struct sim_model_summary *s);
 
+/* "tx", "block", "txw" (a warm-up tx). */
+const char *sim_item_kind_name(enum sim_item_kind kind);
 void sim_report_proto_header(FILE *f, bool csv);
 /* One row per item kind present in res (tx, block). */
 void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg,

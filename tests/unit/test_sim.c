@@ -219,6 +219,55 @@ static char *proto_output(const struct sim_proto_config *cfg, struct sim_proto_r
     return buf;
 }
 
+/* Repeat senders: tx i comes from sender i mod K, always at that sender's
+ * node; the warm-up's txs are kinds apart and printed as their own row;
+ * in both relay modes every node gets every tx, nothing goes back to
+ * where it came from, and one seed replays the same bytes (also with a
+ * fixed latency per link, which changes the run). */
+static void test_protocol_repeat_senders(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    cfg.nodes = 40;
+    cfg.degree = 4;
+    cfg.txs = 12;
+    cfg.blocks = 0;
+    cfg.senders = 3;
+    cfg.warmup_txs = 3;
+    cfg.seed = 7;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    for (int push = 0; push <= 1; push++) {
+        cfg.relay_push = push;
+        cfg.link_fixed = false;
+        char *a = proto_output(&cfg, res);
+        assert_int_equal(res->n_items, 12);
+        for (unsigned i = 0; i < 12; i++) {
+            const struct sim_item_result *r = &res->items[i];
+            assert_int_equal(r->kind, i < 3 ? SIM_ITEM_TX_WARM : SIM_ITEM_TX);
+            assert_int_equal(r->origin, res->items[i % 3].origin);
+            assert_int_equal(r->reached, 40);
+            assert_int_equal(r->violations, 0);
+        }
+        assert_true(res->items[0].origin != res->items[1].origin
+                    || res->items[1].origin != res->items[2].origin);
+        assert_non_null(strstr(a, "\ntxw,"));
+        assert_non_null(strstr(a, "\ntx,"));
+        char *b = proto_output(&cfg, res);
+        assert_string_equal(a, b);
+        cfg.link_fixed = true;
+        char *c = proto_output(&cfg, res);
+        assert_string_not_equal(a, c);
+        for (unsigned i = 0; i < 12; i++)
+            assert_int_equal(res->items[i].reached, 40);
+        free(a);
+        free(b);
+        free(c);
+    }
+    free(res);
+}
+
 /* The real relay at N = 30: every node gets each tx and block, each body
  * crosses to each node exactly once, nothing goes back to where it came
  * from, and one seed replays the same output. */
@@ -717,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_rumor_residue_decreases_with_k),
         cmocka_unit_test(test_latency_relays),
         cmocka_unit_test(test_protocol_small),
+        cmocka_unit_test(test_protocol_repeat_senders),
         cmocka_unit_test(test_protocol_fanout_repair),
         cmocka_unit_test(test_protocol_burst_batching),
         cmocka_unit_test(test_latency_realism),
