@@ -301,6 +301,11 @@ char *node_metrics(void *ctx, size_t *len)
             st.recon_diffs);
     counter(f, "gossipd_sigs_offloaded_total",
             "Tx signatures checked on the worker threads (-par).", st.sigs_offloaded);
+    counter(f, "gossipd_tx_pushed_total",
+            "Tx bodies pushed eagerly on learned links (--relay=push).", st.tx_pushed);
+    counter(f, "gossipd_push_grafts_total", "Eager-push links grafted (asked to push).",
+            st.push_grafts);
+    counter(f, "gossipd_push_prunes_total", "Eager-push links pruned.", st.push_prunes);
     counter(f, "gossipd_send_stalls_total",
             "Peers dropped for not reading what we sent (send-stalled).", st.send_stalls);
     gauge(f, "gossipd_send_queue_bytes", "Bytes queued to all peers and not yet written.",

@@ -95,6 +95,48 @@ def test_line_relay(env):
         assert n.stop() == 0
 
 
+def test_push_relay(env):
+    """--relay=push over real sockets: a -- b -- c push, d (pull) hangs off c.
+
+    Txs from one sender (one origin bucket) sent at a reach every node, b and
+    c learn to push that bucket's bodies eagerly, nothing goes back to its
+    origin, and the pull node d is served by inv/getdata as before."""
+    a = env.node("a", "--connect=0", "--relay=push").start()
+    b = env.node("b", "--connect=127.0.0.1:%d" % a.port, "--relay=push").start()
+    c = env.node("c", "--connect=127.0.0.1:%d" % b.port, "--relay=push").start()
+    d = env.node("d", "--connect=127.0.0.1:%d" % c.port, "--relay=pull").start()
+    wait_for("line handshakes",
+             lambda: [n.call("getconnectioncount") for n in (a, b, c, d)] == [1, 2, 2, 1])
+    key = os.path.join(env.tmp, "dev.key")
+    a.cli("devkey", key)
+    to = d.call("getnewaddress")
+    txids = []
+    for i in range(12):
+        txids.append(a.cli("send", key, to, str(COIN + i)))
+        # one at a time: each later tx can take the link the first ones grafted
+        wait_for("tx %d at d" % i, lambda: txids[-1] in d.call("getrawmempool"))
+    for n in (a, b, c, d):
+        assert set(txids) <= set(n.call("getrawmempool")), n.name
+    keys = ('gossipd_messages_total{direction="in",command="tx"}',
+            'gossipd_messages_total{direction="out",command="getdata"}',
+            "gossipd_push_grafts_total", "gossipd_tx_pushed_total", "gossipd_misbehaviours_total")
+    m = {n.name: {k: n.metrics()[k] for k in keys} for n in (a, b, c, d)}
+    tx_recv = {k: v[keys[0]] for k, v in m.items()}
+    # The origin gets none of its own txs back; d and the push nodes each get
+    # every body, with at most a few duplicates from the learning.
+    assert tx_recv["a"] == 0, m
+    for name in ("b", "c", "d"):
+        assert len(txids) <= tx_recv[name] <= len(txids) + 2, m
+    # b asked a to push the bucket (and c asked b): bodies went eagerly.
+    assert m["b"]["gossipd_push_grafts_total"] >= 1 and m["c"]["gossipd_push_grafts_total"] >= 1, m
+    assert m["a"]["gossipd_tx_pushed_total"] >= 1 and m["b"]["gossipd_tx_pushed_total"] >= 1, m
+    # d does not speak pushreq: c never pushes to it, d pulls every body.
+    assert m["d"][keys[1]] >= 1 and m["c"]["gossipd_tx_pushed_total"] == 0, m
+    assert all(v["gossipd_misbehaviours_total"] == 0 for v in m.values()), m
+    for n in (a, b, c, d):
+        assert n.stop() == 0
+
+
 def test_late_joiner_syncs(env):
     """A node that connects after blocks were mined catches up (headers sync)."""
     a = env.node("a").start()
@@ -158,4 +200,4 @@ def test_reorg_and_bans(env):
 
 
 if __name__ == "__main__":
-    run([test_line_relay, test_late_joiner_syncs, test_reorg_and_bans], sys.argv)
+    run([test_line_relay, test_push_relay, test_late_joiner_syncs, test_reorg_and_bans], sys.argv)
