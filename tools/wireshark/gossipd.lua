@@ -1,8 +1,8 @@
 -- gossipd.lua: a Wireshark / tshark dissector for the gossipd P2P protocol
 -- (docs/PROTOCOL.md). It decodes the frame header and every message and field:
 -- version, verack, ping, pong, addr, getaddr, inv, getdata, notfound, tx, block,
--- getheaders, headers, sendheaders, mempool, recon; unknown commands are shown
--- raw. Hashes are shown the way RPC and logs show them (bytes reversed), and the
+-- getheaders, headers, sendheaders, mempool, recon, sendcmpct, cmpctblock,
+-- getblocktxn, blocktxn, pushreq; unknown commands are shown raw. Hashes are shown the way RPC and logs show them (bytes reversed), and the
 -- dissector computes each tx's txid and each header's block hash (SHA256d).
 --
 -- Load it with
@@ -116,7 +116,10 @@ local MEMO_MAX = 256
 local TX_MIN_BYTES = 154     -- an empty memo: 1 + 32 + 32 + 8 + 8 + 8 + 1 + 64
 local USER_AGENT_MAX = 256
 local CAP = { addr = 1000, inv = 50000, headers = 2000, locator = 101,
-              recon_nodes = 4096, recon_ids = 4096, recon_depth = 8 }
+              recon_nodes = 4096, recon_ids = 4096, recon_depth = 8,
+              cmpct_txs = 27235 }   -- P2P_MAX_CMPCT_TXS = BLOCK_TX_MAX
+local SHORTID_BYTES = 6             -- P2P_CMPCT_SHORTID_BYTES
+local PUSH_BUCKETS = 16             -- P2P_PUSH_BUCKETS: bits of pushreq's bitmaps
 local INV_TYPES = { [1] = "tx", [2] = "block", [4] = "cmpct" }
 local RECON_KINDS = { [0] = "summary", [1] = "listing" }
 
@@ -186,6 +189,18 @@ field("r_prefix", ProtoField.uint32, "recon.prefix", "Prefix", base.HEX)
 field("r_count", ProtoField.uint64, "recon.count", "Count")
 field("r_xor", ProtoField.uint64, "recon.xor", "XOR of short ids", base.HEX)
 field("r_txid", ProtoField.string, "recon.txid", "Txid")
+-- compact blocks
+field("sc_hb", ProtoField.uint8, "sendcmpct.hb", "High-bandwidth", base.DEC,
+      { [0] = "no", [1] = "yes" })
+field("sc_version", ProtoField.uint64, "sendcmpct.version", "Version")
+field("cb_nonce", ProtoField.uint64, "cmpct.nonce", "Short-id nonce", base.HEX)
+field("cb_shortid", ProtoField.uint64, "cmpct.shortid", "Short id", base.HEX)
+field("cb_index", ProtoField.uint32, "cmpct.index", "Tx index")
+field("cb_txs", ProtoField.uint32, "cmpct.tx_count", "Block tx count")
+field("bt_hash", ProtoField.string, "blocktxn.hash", "Block hash")
+-- pushreq
+field("pr_graft", ProtoField.uint32, "pushreq.graft", "Graft buckets", base.HEX)
+field("pr_prune", ProtoField.uint32, "pushreq.prune", "Prune buckets", base.HEX)
 
 local list = {}
 for _, f in pairs(F) do list[#list + 1] = f end
@@ -475,6 +490,84 @@ MSG.recon = function(rd, t)
                                      prefix, c))
     end
     return string.format("%d nodes", n)
+end
+
+-- One delta-encoded index (cmpctblock prefilled, getblocktxn): the index is
+-- next + delta, below the cap; returns the index and the next one.
+local function cmpct_index(rd, tree, next, what)
+    local d, r = rd:varint(what)
+    if d > CAP.cmpct_txs then bad(what .. " delta " .. d .. " above " .. CAP.cmpct_txs) end
+    local index = next + d
+    if index >= CAP.cmpct_txs then bad(what .. " " .. index .. " past the cap") end
+    tree:add(F.cb_index, r, index):append_text(" (delta " .. d .. ")")
+    return index, index + 1
+end
+
+MSG.sendcmpct = function(rd, t)
+    local hb = rd:take(1, "sendcmpct")
+    t:add(F.sc_hb, hb)
+    local vr = rd:take(8, "sendcmpct")
+    t:add_le(F.sc_version, vr)
+    if hb:uint() > 1 then bad("sendcmpct hb " .. hb:uint()) end
+    return string.format("hb=%d version=%s", hb:uint(), tostring(vr:le_uint64()))
+end
+
+MSG.cmpctblock = function(rd, t)
+    local hash = header(rd, t, "header")
+    t:add_le(F.cb_nonce, rd:take(8, "cmpctblock nonce"))
+    local n = rd:count(t, "short ids", CAP.cmpct_txs, SHORTID_BYTES)
+    if n > 0 then
+        local st = t:add(p, rd.tvb(rd.off, n * SHORTID_BYTES), n .. " short ids")
+        for i = 1, n do
+            local r = rd:take(SHORTID_BYTES, "short id")
+            local b1, b2, b3, b4, b5, b6 = r:bytes():raw():byte(1, 6)
+            st:add(F.cb_shortid, r, UInt64.new(((b4 * 256 + b3) * 256 + b2) * 256 + b1,
+                                               b6 * 256 + b5))
+        end
+    end
+    local m = rd:count(t, "prefilled txs", CAP.cmpct_txs - n, 1 + TX_MIN_BYTES)
+    if m == 0 then bad("cmpctblock without a prefilled coinbase") end
+    local next = 0
+    for i = 1, m do
+        local start = rd.off
+        local pt = t:add(p, rd.tvb(start, 0), "prefilled")
+        local index
+        index, next = cmpct_index(rd, pt, next, "prefilled index")
+        if i == 1 and index ~= 0 then bad("first prefilled index " .. index .. ", not 0") end
+        if index >= n + m then bad("prefilled index " .. index .. " past the block") end
+        local txid = tx(rd, pt, index == 0 and "coinbase" or ("tx " .. index))
+        pt:set_len(rd.off - start)
+        pt:append_text(string.format(" %d: %s", index, txid))
+    end
+    t:add(F.cb_txs, rd.tvb(0, 0), n + m):set_generated()
+    return string.format("hash %s, %d txs (%d short ids, %d prefilled)", hash, n + m, n, m)
+end
+
+MSG.getblocktxn = function(rd, t)
+    local hash = add_hash(t, F.bt_hash, rd:take(32, "getblocktxn hash"))
+    local n = rd:count(t, "getblocktxn indexes", CAP.cmpct_txs, 1)
+    if n == 0 then bad("getblocktxn asks for no tx") end
+    local next = 0
+    for i = 1, n do _, next = cmpct_index(rd, t, next, "getblocktxn index") end
+    return string.format("hash %s, %d txs", hash, n)
+end
+
+MSG.blocktxn = function(rd, t)
+    local hash = add_hash(t, F.bt_hash, rd:take(32, "blocktxn hash"))
+    local n = rd:count(t, "blocktxn txs", CAP.cmpct_txs, TX_MIN_BYTES)
+    for i = 1, n do tx(rd, t, "tx " .. i) end
+    return string.format("hash %s, %d txs", hash, n)
+end
+
+MSG.pushreq = function(rd, t)
+    local gr, pr = rd:take(4, "pushreq"), rd:take(4, "pushreq")
+    t:add_le(F.pr_graft, gr)
+    t:add_le(F.pr_prune, pr)
+    local graft, prune = gr:le_uint(), pr:le_uint()
+    local limit = 2 ^ PUSH_BUCKETS
+    if graft >= limit or prune >= limit then bad("pushreq bit above bucket " .. PUSH_BUCKETS - 1) end
+    if bit.band(graft, prune) ~= 0 then bad("pushreq bucket both grafted and pruned") end
+    return string.format("graft %04x prune %04x", graft, prune)
 end
 
 -- ---------------------------------------------------------------- framing
