@@ -1,20 +1,35 @@
 #!/usr/bin/env python3
-"""Block propagation over real gossipd processes on 127.0.0.1 (a benchmark that
-prints figures; no assertions, not a test).
+"""Block and tx propagation over real gossipd processes on 127.0.0.1 (a benchmark
+that prints figures; no assertions, not a test).
 
 Starts N regtest nodes on a seeded ring + one random chord per node (degree ~4),
-each dialling only its topology links (--connect), funds node 0's key from the
-development key, and then, per round: sends K txs at node 0, waits until every
-mempool holds them, mines one block at a seeded random node (`generate 1`) and
-waits until every node has connected it. From the nodes' JSON logs it takes
-block -> all = (last block_connected at the other nodes) - (block_mined at the
-origin), and prints median and p90 over the rounds, for 1-tx blocks (K = 0: the
-coinbase only) and K-tx blocks, with compact blocks on (-cmpct=1, the default)
-and off (-cmpct=0), plus the block bytes every node received per block.
+each dialling only its topology links (--connect), and funds node 0's key from
+the development key. Then, per relay mode (--relay=pull, --relay=push):
+
+  tx -> all: sends --tx-warmup txs (not measured: push learns its links on
+  them), then --tx-rounds txs at node 0, one every --tx-gap-ms, and takes
+  (last tx_accepted at the other nodes) - (tx_accepted at node 0, source rpc)
+  from the JSON logs; once with the default tx batch and once with
+  --tx-batch-ms=10 (a fresh network, as the batch is a start-up option).
+
+  block -> all: per round sends K txs at node 0, waits until every mempool
+  holds them, mines one block at a seeded random node (`generate 1`) and waits
+  until every node has connected it; (last block_connected at the other nodes)
+  - (block_mined at the origin), for 1-tx blocks (K = 0: the coinbase only) at
+  N = --nodes and K-tx blocks at N = --big-nodes, with compact blocks on
+  (-cmpct=1, the default) and/or off (-cmpct=0), plus the block bytes every
+  node received per block.
+
+Prints median and p90 over the rounds. A short run:
+  tests/bench/propagation.py --nodes 8 --big-nodes 5 --rounds 5 --big-rounds 2 \
+                             --tx-rounds 20 --txs 500
 
   tests/bench/propagation.py [--nodes 20] [--big-nodes 10] [--txs 2000]
-                             [--rounds 15] [--big-rounds 5] [--seed 1]
-                             [--cmpct both|on|off] [--build-dir build]
+                             [--rounds 15] [--big-rounds 5] [--tx-rounds 40]
+                             [--tx-warmup 5]
+                             [--tx-gap-ms 150] [--seed 1] [--relay both|pull|push]
+                             [--cmpct both|on|off] [--what all|tx|block]
+                             [--build-dir build]
 
 Standard library only; reuses tools/testnet's launcher and RPC client.
 """
@@ -102,6 +117,30 @@ def block_events(node):
     return out
 
 
+def tx_events(node):
+    """txid -> (rpc_ms or None, accepted_ms) from a node's log: the first
+    tx_accepted, and when its source was a local submission, its time."""
+    out = {}
+    try:
+        f = open(node["log"], errors="replace")
+    except OSError:
+        return out
+    with f:
+        for line in f:
+            if '"tx_accepted"' not in line:
+                continue
+            line = line.strip()
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") != "tx_accepted" or "txid" not in e or e["txid"] in out:
+                continue
+            t = parse_ts_ms(e.get("ts", ""))
+            out[e["txid"]] = (t if e.get("source") == "rpc" else None, t)
+    return out
+
+
 def block_bytes(rpc_nodes):
     """Block-relay bytes received, summed over every node and peer."""
     total = 0
@@ -122,7 +161,7 @@ def wait_until(pred, timeout_s, what):
 
 
 class Net:
-    def __init__(self, args, n, cmpct, workdir):
+    def __init__(self, args, n, cmpct, workdir, extra=()):
         self.n = n
         rng = random.Random(args.seed)
         self.edges = ring_chord(n, rng)
@@ -136,7 +175,7 @@ class Net:
         for i in range(n):
             nodes[i]["connect"] = dials[i]
         self.st = {"network": "regtest", "nodes": nodes, "dir": workdir,
-                   "node_args": ["-cmpct=%d" % (1 if cmpct else 0)]}
+                   "node_args": ["-cmpct=%d" % (1 if cmpct else 0)] + list(extra)}
         self.procs = []
         for i in order:
             p = tn.start_node(self.st, nodes[i], gossipd)
@@ -176,6 +215,28 @@ class Net:
         wait_until(lambda: min(self.heights()) > h0, 60, "the block at every node")
         return hashes[0] if isinstance(hashes, list) else hashes, origin
 
+    def send_txs(self, count, gap_ms):
+        """Sends count txs at node 0, gap_ms apart; waits for every mempool.
+        Returns the txids."""
+        base = [r.call("getmempoolinfo")["size"] for r in self.rpc]
+        txids = []
+        for _ in range(count):
+            txids.append(self.rpc[0].call("sendtoaddress", self.to, 1000))
+            time.sleep(gap_ms / 1000.0)
+        wait_until(lambda: all(r.call("getmempoolinfo")["size"] >= b + count
+                               for r, b in zip(self.rpc, base)), 120, "the txs at every mempool")
+        return txids
+
+    def tx_to_all_ms(self, txids):
+        ev = [tx_events(x) for x in self.nodes]
+        out = []
+        for t in txids:
+            sub = ev[0].get(t, (None, None))[0]
+            acc = [ev[i].get(t, (None, None))[1] for i in range(1, self.n)]
+            if sub is not None and all(a is not None for a in acc):
+                out.append(max(acc) - sub)
+        return out
+
     def block_to_all_ms(self, h, origin):
         ev = [block_events(x) for x in self.nodes]
         mined = ev[origin].get(h, (None, None))[0]
@@ -204,11 +265,27 @@ def pct(xs, q):
     return xs[k]
 
 
-def run(args, n, k, rounds, cmpct):
+def relay_args(relay, batch_ms=None):
+    a = ["--relay=" + relay]
+    if batch_ms is not None:
+        a.append("--tx-batch-ms=%d" % batch_ms)
+    return a
+
+
+def run(args, n, k, rounds, cmpct, extra=(), tx_rounds=0):
+    """One network: tx_rounds txs (tx -> all), then rounds blocks of k txs.
+    Returns (tx times, block times, block bytes per node)."""
     workdir = tempfile.mkdtemp(prefix="gossipd-prop-")
-    net = Net(args, n, cmpct, workdir)
+    net = Net(args, n, cmpct, workdir, extra)
     try:
         net.fund()
+        tx_times = []
+        if tx_rounds:
+            txids = net.send_txs(args.tx_warmup + tx_rounds, args.tx_gap_ms)
+            time.sleep(0.3)   # logs flushed
+            tx_times = net.tx_to_all_ms(txids[args.tx_warmup:])
+            if rounds:
+                net.mine(0, need=0)   # the block clears the mempools
         times, per_block_bytes = [], []
         for _ in range(rounds):
             before = block_bytes(net.rpc)
@@ -222,7 +299,15 @@ def run(args, n, k, rounds, cmpct):
         net.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    return times, per_block_bytes
+        else:
+            print("# kept %s" % workdir, flush=True)
+    return tx_times, times, per_block_bytes
+
+
+def row(kind, relay, label, times, extra=""):
+    print("%-5s %-5s %-30s %6d %8.1f ms %8.1f ms %s" % (
+        kind, relay, label, len(times), statistics.median(times) if times else float("nan"),
+        pct(times, 90), extra), flush=True)
 
 
 def main():
@@ -232,24 +317,50 @@ def main():
     ap.add_argument("--txs", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--big-rounds", type=int, default=5)
+    ap.add_argument("--tx-rounds", type=int, default=40, help="txs measured per network")
+    ap.add_argument("--tx-warmup", type=int, default=5,
+                    help="txs sent first and not measured (push learns its links)")
+    ap.add_argument("--tx-gap-ms", type=int, default=150, help="between two measured txs")
+    ap.add_argument("--tx-batch-ms", type=int, default=10,
+                    help="the short tx batch of the second tx row (default 10)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--cmpct", choices=("both", "on", "off"), default="both")
+    ap.add_argument("--relay", choices=("both", "pull", "push"), default="both")
+    ap.add_argument("--cmpct", choices=("both", "on", "off"), default="on")
+    ap.add_argument("--what", choices=("all", "tx", "block"), default="all")
     ap.add_argument("--build-dir", default="build")
     ap.add_argument("--keep", action="store_true", help="keep the node directories")
     args = ap.parse_args()
-    modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.cmpct]
-    print("block -> all over real gossipd on 127.0.0.1, ring + chord, seed %d" % args.seed)
-    print("%-6s %-26s %6s %9s %9s %12s" % ("cmpct", "block", "rounds", "median", "p90",
-                                          "bytes/node"))
-    for cmpct in modes:
-        for n, k, rounds in ((args.nodes, 0, args.rounds),
-                             (args.big_nodes, args.txs, args.big_rounds)):
-            times, nbytes = run(args, n, k, rounds, cmpct)
-            label = "%d txs, N=%d" % (k + 1, n)
-            print("%-6s %-26s %6d %7.1f ms %7.1f ms %12.0f" % (
-                "on" if cmpct else "off", label, len(times), statistics.median(times)
-                if times else float("nan"), pct(times, 90),
-                statistics.median(nbytes) if nbytes else 0), flush=True)
+    cmpcts = {"both": (True, False), "on": (True,), "off": (False,)}[args.cmpct]
+    relays = {"both": ("pull", "push"), "pull": ("pull",), "push": ("push",)}[args.relay]
+    do_tx = args.what in ("all", "tx") and args.tx_rounds > 0
+    do_block = args.what in ("all", "block")
+    print("propagation over real gossipd on 127.0.0.1, ring + chord, seed %d, load %s" % (
+        args.seed, " ".join("%.2f" % x for x in os.getloadavg())))
+    print("%-5s %-5s %-30s %6s %11s %11s %s" % ("what", "relay", "case", "rounds", "median",
+                                                "p90", "bytes/node"))
+    for relay in relays:
+        # N nodes, default batch: tx -> all, then 1-tx blocks with compact blocks on
+        first_cmpct = cmpcts[0]
+        txt, bt, nb = run(args, args.nodes, 0, args.rounds if do_block else 0, first_cmpct,
+                          relay_args(relay), args.tx_rounds if do_tx else 0)
+        if do_tx:
+            row("tx", relay, "N=%d, default batch" % args.nodes, txt)
+        if do_tx:
+            txt, _, _ = run(args, args.nodes, 0, 0, True,
+                            relay_args(relay, args.tx_batch_ms), args.tx_rounds)
+            row("tx", relay, "N=%d, batch %d ms" % (args.nodes, args.tx_batch_ms), txt)
+        if not do_block:
+            continue
+        for cmpct in cmpcts:
+            if cmpct != first_cmpct:
+                _, bt, nb = run(args, args.nodes, 0, args.rounds, cmpct, relay_args(relay))
+            row("block", relay, "1 tx, N=%d, cmpct %s" % (args.nodes, "on" if cmpct else "off"),
+                bt, "%10.0f" % (statistics.median(nb) if nb else 0))
+            _, bt2, nb2 = run(args, args.big_nodes, args.txs, args.big_rounds, cmpct,
+                              relay_args(relay))
+            row("block", relay, "%d txs, N=%d, cmpct %s" % (args.txs + 1, args.big_nodes,
+                                                          "on" if cmpct else "off"),
+                bt2, "%10.0f" % (statistics.median(nb2) if nb2 else 0))
     return 0
 
 
