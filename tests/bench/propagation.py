@@ -88,32 +88,38 @@ def parse_ts_ms(ts):
     return (t + frac) * 1000.0
 
 
-def block_events(node):
-    """hash -> (mined_ms or None, connected_ms or None) from a node's log."""
-    out = {}
+def log_events(node, names):
+    """The node's JSON log lines whose event is one of names, in order."""
     try:
         f = open(node["log"], errors="replace")
     except OSError:
-        return out
+        return
     with f:
         for line in f:
             line = line.strip()
-            if not line.startswith("{"):
+            if not line.startswith("{") or not any(n in line for n in names):
                 continue
             try:
                 e = json.loads(line)
             except ValueError:
                 continue
-            ev = e.get("event")
-            if ev not in ("block_mined", "block_connected") or "hash" not in e:
-                continue
-            t = parse_ts_ms(e.get("ts", ""))
-            m, c = out.get(e["hash"], (None, None))
-            if ev == "block_mined" and m is None:
-                m = t
-            if ev == "block_connected" and c is None:
-                c = t
-            out[e["hash"]] = (m, c)
+            if e.get("event") in names:
+                yield e
+
+
+def block_events(node):
+    """hash -> (mined_ms or None, connected_ms or None) from a node's log."""
+    out = {}
+    for e in log_events(node, ("block_mined", "block_connected")):
+        if "hash" not in e:
+            continue
+        t = parse_ts_ms(e.get("ts", ""))
+        m, c = out.get(e["hash"], (None, None))
+        if e["event"] == "block_mined" and m is None:
+            m = t
+        if e["event"] == "block_connected" and c is None:
+            c = t
+        out[e["hash"]] = (m, c)
     return out
 
 
@@ -121,21 +127,8 @@ def tx_events(node):
     """txid -> (rpc_ms or None, accepted_ms) from a node's log: the first
     tx_accepted, and when its source was a local submission, its time."""
     out = {}
-    try:
-        f = open(node["log"], errors="replace")
-    except OSError:
-        return out
-    with f:
-        for line in f:
-            if '"tx_accepted"' not in line:
-                continue
-            line = line.strip()
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if e.get("event") != "tx_accepted" or "txid" not in e or e["txid"] in out:
-                continue
+    for e in log_events(node, ("tx_accepted",)):
+        if "txid" in e and e["txid"] not in out:
             t = parse_ts_ms(e.get("ts", ""))
             out[e["txid"]] = (t if e.get("source") == "rpc" else None, t)
     return out
