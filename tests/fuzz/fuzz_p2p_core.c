@@ -3,7 +3,8 @@
  * sends messages built from the input: a command byte, a 2-byte length and
  * that many payload bytes, framed with a valid checksum (so the fuzzer
  * reaches every handler), or, when the command byte is 0xff, the rest of the
- * input as raw bytes. The core must never crash, whatever the peer says. */
+ * input as raw bytes. The core (compact blocks on, push relay) must never
+ * crash, whatever the peer says. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.io = &io;
         cfg.seed = 1;
         cfg.outbound_target = 0;
+        /* Compact blocks and push relay on (both off in the library's
+         * defaults), so their handlers are reached, not ignored. */
+        cfg.cmpct = true;
+        cfg.relay_mode = P2P_RELAY_PUSH;
         if (p2p_create(&core, &cfg, FUZZ_T0) != 0) abort();
     }
     uint64_t peer = next_peer++;

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* A target may define it: called after the replay, non-zero fails it (a
+ * decoder the corpus never reached). Weak: most targets do not. */
+int fuzz_replay_check(void) __attribute__((weak));
 
 #define REPLAY_FILE_MAX (8u * 1024 * 1024)
 
@@ -60,5 +63,6 @@ int main(int argc, char **argv)
         closedir(d);
     }
     printf("replayed %u inputs\n", files);
+    if (fuzz_replay_check && fuzz_replay_check() != 0) return 1;
     return files ? 0 : 1;
 }
