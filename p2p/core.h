@@ -46,6 +46,14 @@
 #define P2P_VERSION_STRING "0.1.0"
 
 
+/* A getheaders waiting for its answer (sync.c, served by relay.c). */
+struct p2p_headers_wait {
+    size_t n;                                   /* locator hashes */
+    uint8_t loc[P2P_MAX_LOCATOR_ENTRIES][32];
+    uint8_t stop[32];
+    uint32_t frame_bytes;                       /* the answer's, once framed (0: not yet) */
+};
+
 struct peer {
     uint64_t id;
     struct p2p_addr addr;
@@ -89,6 +97,9 @@ struct peer {
     /* getdata items not served yet, in order: gd[gd_head..gd_n) (relay.c) */
     struct p2p_getdata_item *gd;
     size_t gd_head, gd_n, gd_cap;
+    /* a getheaders not answered yet (held back by the send budget; a newer
+     * one replaces it); NULL when none */
+    struct p2p_headers_wait *gh_wait;
     /* relay */
     struct p2p_filter known;
     /* learned eager push (push.c): bucket bitmaps */
@@ -412,6 +423,9 @@ int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l
 /* Serves waiting getdata items, every peer in turn from a rotating start,
  * as far as the peers' unsent bytes and the node's send budget allow. */
 void p2p__serve_getdata(struct p2p *p);
+/* Serves pe's waiting answers (a getheaders, then getdata items) as far
+ * as its unsent bytes and the node's budget allow; notes contention. */
+void p2p__serve_peer(struct p2p *p, struct peer *pe);
 /* A peer's share of the send budget: P2P_SEND_NODE_BUDGET_BYTES over the
  * established peers, at least what serving lets one peer hold
  * (P2P_SEND_SERVE_BELOW_BYTES and one largest block frame). */
@@ -473,7 +487,13 @@ void p2p__send_getheaders(struct p2p *p, struct peer *pe, const uint8_t *first);
 void p2p__start_recon(struct p2p *p, struct peer *pe);
 /* Frees the recon snapshot (p2p_destroy). */
 void p2p__recon_free(struct p2p *p);
+/* Keeps the request in pe->gh_wait and serves it as the budget allows. */
 int p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g);
+/* Frames the answer to gw in *w (to be sent or freed) and gives its
+ * headers' hashes in *hashes (n of them; the caller frees it). Returns 0, or
+ * P2P_ERR_NOMEM (nothing to free). */
+int p2p__headers_frame(struct p2p *p, const struct p2p_headers_wait *gw, struct wr *w,
+                       uint8_t (**hashes)[32], size_t *n);
 int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 int p2p__handle_mempool(struct p2p *p, struct peer *pe);
 int p2p__handle_recon(struct p2p *p, struct peer *pe, const struct p2p_recon_msg *m);

@@ -195,6 +195,7 @@ void p2p__peer_free(struct peer *pe)
     p2p_presync_free(pe->presync);
     free(pe->txq);
     free(pe->gd);
+    free(pe->gh_wait);
     p2p_filter_free(&pe->known);
     free(pe);
 }

@@ -278,12 +278,50 @@ static bool frame_body(struct p2p *p, const struct p2p_getdata_item *it, struct 
     return true;
 }
 
-/* Serves pe's waiting items in order while allowed. Returns true if it
- * stopped at a body held back by the node's budget. */
+/* Answers pe's waiting getheaders if allowed; as a block body would be
+ * (it is up to ~174 KiB): its size is known once framed, kept while it
+ * waits. */
+static enum serve_verdict serve_headers(struct p2p *p, struct peer *pe, size_t share)
+{
+    struct p2p_headers_wait *gw = pe->gh_wait;
+    struct p2p_getdata_item probe = { .type = P2P_INV_BLOCK, .frame_bytes = gw->frame_bytes };
+    enum serve_verdict v = may_serve(p, pe, &probe, share);
+    if (v != SERVE_YES)
+        return v;
+    struct wr w;
+    uint8_t (*hashes)[32];
+    size_t n;
+    if (p2p__headers_frame(p, gw, &w, &hashes, &n) != 0) {
+        p2p__local_error(p, pe, P2P_ERR_NOMEM);   /* it asks again after its timeout */
+        goto done;
+    }
+    if (!gw->frame_bytes) {
+        size_t need = w.len + P2P_V2_OVERHEAD_BYTES + P2P_COMMAND_BYTES;
+        gw->frame_bytes = probe.frame_bytes = (uint32_t)need;   /* < 4 MiB */
+        if ((v = may_serve(p, pe, &probe, share)) != SERVE_YES) {
+            wr_free(&w);    /* framed again when there is room */
+            free(hashes);
+            return v;
+        }
+    }
+    p2p__frame_send(p, pe, P2P_CMD_HEADERS, &w);
+    for (size_t i = 0; i < n && !pe->dead; i++)
+        p2p__known_add(p, pe, hashes[i]);
+    free(hashes);
+done:
+    free(pe->gh_wait);
+    pe->gh_wait = NULL;
+    return SERVE_YES;
+}
+
+/* Serves pe's waiting getheaders, then its items in order, while allowed.
+ * Returns true if it stopped at an answer held back by the node's budget. */
 static bool serve_peer(struct p2p *p, struct peer *pe, size_t share)
 {
     size_t run = pe->gd_head;   /* [run, gd_head): items we lack, not yet told */
     enum serve_verdict v = SERVE_YES;
+    if (pe->gh_wait && (v = serve_headers(p, pe, share)) != SERVE_YES)
+        return v == SERVE_NODE_FULL;
     while (pe->gd_head < pe->gd_n && !pe->dead) {
         struct p2p_getdata_item *it = &pe->gd[pe->gd_head];
         struct wr w;
@@ -330,7 +368,7 @@ void p2p__serve_getdata(struct p2p *p)
         size_t start = p->serve_next % n;
         for (size_t k = 0; k < n; k++) {
             struct peer *pe = p->peers[(start + k) % n];
-            if (pe->dead || pe->gd_head == pe->gd_n)
+            if (pe->dead || (pe->gd_head == pe->gd_n && !pe->gh_wait))
                 continue;
             if (!share)
                 share = p2p__send_share(p);
@@ -341,6 +379,12 @@ void p2p__serve_getdata(struct p2p *p)
     if (!contended)
         p->send_contended_ms = 0;
     else if (!p->send_contended_ms)
+        p->send_contended_ms = p->now;
+}
+
+void p2p__serve_peer(struct p2p *p, struct peer *pe)
+{
+    if (serve_peer(p, pe, p2p__send_share(p)) && !p->send_contended_ms)
         p->send_contended_ms = p->now;
 }
 
@@ -393,8 +437,8 @@ int p2p__handle_getdata(struct p2p *p, struct peer *pe, const struct p2p_list *l
         it->frame_bytes = 0;
         memcpy(it->hash, hash, 32);
     }
-    if (take > 0 && serve_peer(p, pe, p2p__send_share(p)) && !p->send_contended_ms)
-        p->send_contended_ms = p->now;
+    if (take > 0)
+        p2p__serve_peer(p, pe);
     /* Beyond the queue (or what memory allowed): notfound at once, unscored,
      * so it asks elsewhere. */
     for (size_t i = take; i < l->n && !pe->dead;) {

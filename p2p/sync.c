@@ -79,28 +79,48 @@ done:
     p2p_recon_out_free(&out);
 }
 
+/* A getheaders is answered the way getdata bodies are (relay.c): once the
+ * peer's unsent bytes are below P2P_SEND_SERVE_BELOW_BYTES and the node's
+ * send budget has room, else as the sockets drain. One request waits per
+ * peer; a newer one replaces it (an honest peer asks again only after the
+ * answer or its timeout). */
 int p2p__handle_getheaders(struct p2p *p, struct peer *pe, const struct p2p_getheaders *g)
 {
-    struct chain_header *hs = p2p__malloc(P2P_MAX_HEADERS_ENTRIES * sizeof(*hs));
-    if (!hs)
+    if (!pe->gh_wait && !(pe->gh_wait = p2p__malloc(sizeof(*pe->gh_wait))))
         return P2P_ERR_NOMEM;
+    struct p2p_headers_wait *gw = pe->gh_wait;
     /* A copy: the chain API takes an array of hashes, the payload is bytes. */
-    uint8_t loc[P2P_MAX_LOCATOR_ENTRIES][32];
+    gw->n = g->locator.n;
     for (size_t i = 0; i < g->locator.n; i++)
-        memcpy(loc[i], p2p_hash_at(&g->locator, i), 32);
-    size_t n = chain_headers_after(p->chain, (const uint8_t (*)[32])loc,
-                                   g->locator.n, g->stop, hs, P2P_MAX_HEADERS_ENTRIES);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t h[32];
-        chain_header_hash(&hs[i], h);
-        p2p__known_add(p, pe, h);
-    }
-    struct wr w;
-    FRAME_START(w);
-    p2p_put_headers(&w, hs, n);
-    p2p__frame_send(p, pe, P2P_CMD_HEADERS, &w);
-    free(hs);
+        memcpy(gw->loc[i], p2p_hash_at(&g->locator, i), 32);
+    memcpy(gw->stop, g->stop, 32);
+    gw->frame_bytes = 0;
+    p2p__serve_peer(p, pe);
     return 0;
+}
+
+int p2p__headers_frame(struct p2p *p, const struct p2p_headers_wait *gw, struct wr *w,
+                       uint8_t (**hashes)[32], size_t *n_out)
+{
+    int err = P2P_ERR_NOMEM;
+    struct chain_header *hs = p2p__malloc(P2P_MAX_HEADERS_ENTRIES * sizeof(*hs));
+    uint8_t (*hh)[32] = p2p__malloc(P2P_MAX_HEADERS_ENTRIES * 32);
+    if (!hs || !hh)
+        goto out;
+    size_t n = chain_headers_after(p->chain, (const uint8_t (*)[32])gw->loc, gw->n, gw->stop,
+                                   hs, P2P_MAX_HEADERS_ENTRIES);
+    for (size_t i = 0; i < n; i++)
+        chain_header_hash(&hs[i], hh[i]);
+    FRAME_START(*w);
+    p2p_put_headers(w, hs, n);
+    *hashes = hh;
+    *n_out = n;
+    hh = NULL;
+    err = 0;
+out:
+    free(hh);
+    free(hs);
+    return err;
 }
 
 /* Each header announces its block (sendheaders): counted and reported

@@ -20,7 +20,7 @@ struct net {
     size_t n_log;               /* bodies and notfounds, in order */
     size_t unacked[MAX_ID];     /* handed to the driver, not acknowledged */
     size_t total, max_total, max_attacker;
-    int blocks_to[MAX_ID], txs_to[MAX_ID];
+    int blocks_to[MAX_ID], txs_to[MAX_ID], headers_to[MAX_ID];
     size_t last_block_len[MAX_ID];
     char why[MAX_ID][32];       /* disconnect reason ("" while connected) */
     uint64_t n_attackers;
@@ -38,6 +38,8 @@ static void on_send(struct fake *f, uint64_t peer, const uint8_t *buf, size_t le
     }
     if (h.cmd == P2P_CMD_TX)
         n->txs_to[peer]++;
+    if (h.cmd == P2P_CMD_HEADERS)
+        n->headers_to[peer]++;
     if ((h.cmd == P2P_CMD_TX || h.cmd == P2P_CMD_BLOCK || h.cmd == P2P_CMD_NOTFOUND)
         && n->n_log < sizeof n->log / sizeof n->log[0]) {
         struct p2p_list l = { 0 };
@@ -63,6 +65,19 @@ static void on_disconnect(struct fake *f, uint64_t peer, const char *reason)
     snprintf(n->why[peer], sizeof n->why[peer], "%s", reason);
     n->total -= n->unacked[peer];   /* the socket and what it held are gone */
     n->unacked[peer] = 0;
+}
+
+/* A core whose driver is the scripted net above (f->user, freed by the
+ * caller). */
+static struct fake *net_new(uint32_t max_id)
+{
+    struct fake *f = fake_new(max_id);
+    struct net *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    f->user = n;
+    f->on_send = on_send;
+    f->on_disconnect = on_disconnect;
+    return f;
 }
 
 /* The honest peer reads everything: acknowledge until nothing is left. */
@@ -121,6 +136,41 @@ static void big_block(struct chain *c, const uint8_t parent[32], struct chain_bl
     assert_true(chain_block_size(b) > cp->max_block_size - 8192);
 }
 
+/* The honest peer and attackers 1..n_att, handshaken. */
+static void connect_all(struct fake *f, uint64_t n_att, uint64_t now)
+{
+    handshake_in(f, HONEST, "192.168.7.1", now);
+    drain_honest(f, now);
+    for (uint64_t a = 1; a <= n_att; a++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.%u.%u.1", (unsigned)(a / 200), (unsigned)(a % 200));
+        handshake_in(f, a, ip, now);
+    }
+}
+
+/* Attackers 1..n_att never read: dropped once the stall timeout after
+ * since_ms passes, not scored; the honest peer stays, nothing is left unsent. */
+static void expect_stalled_out(struct fake *f, uint64_t n_att, uint64_t since_ms, uint64_t now)
+{
+    struct net *n = f->user;
+    uint64_t end = since_ms + P2P_SEND_STALL_MS + 1000;
+    while (now < end) {
+        now += 500;
+        p2p_on_tick(f->p, now);
+        drain_honest(f, now);
+    }
+    for (uint64_t a = 1; a <= n_att; a++)
+        assert_string_equal(n->why[a], "send-stalled");
+    assert_string_equal(n->why[HONEST], "");
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.send_stalls, n_att);
+    assert_int_equal(st.misbehaviours, 0);
+    assert_int_equal(st.peers, 1);
+    assert_int_equal(st.send_queue_bytes, 0);
+    assert_int_equal(n->total, 0);
+}
+
 /* The share the limits give each peer (p2p/limits.h), for n established. */
 static size_t share_of(const struct chain *c, size_t n)
 {
@@ -135,12 +185,8 @@ static size_t share_of(const struct chain *c, size_t n)
  * tx; then the clock runs past the stall timeout. */
 static void attack(size_t n_att, bool expect_ceiling)
 {
-    struct fake *f = fake_new(MAX_ID);
-    struct net *n = calloc(1, sizeof *n);
-    assert_non_null(n);
-    f->user = n;
-    f->on_send = on_send;
-    f->on_disconnect = on_disconnect;
+    struct fake *f = net_new(MAX_ID);
+    struct net *n = f->user;
     uint64_t now = T0;
 
     uint8_t g[32], h1[32], h2[32];
@@ -151,13 +197,7 @@ static void attack(size_t n_att, bool expect_ceiling)
     assert_int_equal(p2p_submit_block(f->p, &b1, now), CHAIN_ST_NEW_TIP);
     size_t body = chain_block_size(&b1);
 
-    handshake_in(f, HONEST, "192.168.7.1", now);
-    drain_honest(f, now);
-    for (uint64_t a = 1; a <= n_att; a++) {
-        char ip[32];
-        snprintf(ip, sizeof ip, "10.%u.%u.1", (unsigned)(a / 200), (unsigned)(a % 200));
-        handshake_in(f, a, ip, now);
-    }
+    connect_all(f, n_att, now);
     now += 1000;
     for (uint64_t a = 1; a <= n_att; a++) {
         getdata(f, a, P2P_INV_BLOCK, h1, REQS_PER_GETDATA, now);
@@ -217,24 +257,7 @@ static void attack(size_t n_att, bool expect_ceiling)
     assert_int_equal(n->txs_to[HONEST], 1);
     drain_honest(f, now);
 
-    /* The attackers never read: dropped once the stall timeout passes, not
-     * scored; the honest peer stays. */
-    uint64_t end = T0 + P2P_SEND_STALL_MS + 1000;
-    while (now < end) {
-        now += 500;
-        p2p_on_tick(f->p, now);
-        drain_honest(f, now);
-    }
-    for (uint64_t a = 1; a <= n_att; a++)
-        assert_string_equal(n->why[a], "send-stalled");
-    assert_string_equal(n->why[HONEST], "");
-    struct p2p_stats st;
-    p2p_get_stats(f->p, &st);
-    assert_int_equal(st.send_stalls, n_att);
-    assert_int_equal(st.misbehaviours, 0);
-    assert_int_equal(st.peers, 1);
-    assert_int_equal(st.send_queue_bytes, 0);
-    assert_int_equal(n->total, 0);
+    expect_stalled_out(f, n_att, T0, now);
 
     chain_block_free(&b1);
     chain_block_free(&b2);
@@ -272,12 +295,8 @@ static void expect_log(const struct net *n, size_t at, enum p2p_cmd cmd, size_t 
 static void test_answers_in_order(void **state)
 {
     (void)state;
-    struct fake *f = fake_new(8);
-    struct net *n = calloc(1, sizeof *n);
-    assert_non_null(n);
-    f->user = n;
-    f->on_send = on_send;
-    f->on_disconnect = on_disconnect;
+    struct fake *f = net_new(8);
+    struct net *n = f->user;
     uint64_t now = T0;
     uint8_t g[32], h1[32], h2[32], txa[32], txc[32], missing[32];
     struct chain_block b1, b2;
@@ -345,12 +364,80 @@ static void test_answers_in_order(void **state)
     fake_free(f);
 }
 
+static void getheaders(struct fake *f, uint64_t peer, const uint8_t from[32], uint64_t now)
+{
+    static const uint8_t zero[32];
+    uint8_t loc[1][32];
+    memcpy(loc[0], from, 32);
+    struct wr w;
+    wr_init(&w, P2P_MAX_GETHEADERS_BYTES);
+    p2p_put_getheaders(&w, (const uint8_t (*)[32])loc, 1, zero);
+    frame(f, peer, P2P_CMD_GETHEADERS, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+#define GH_ATTACKERS 100u
+#define GH_REQS 40u     /* per attacker: 40 x 178 KB = 7 MB, under the read pause */
+
+/* Attackers ask for 2,000 headers (~178 KB) again and again and never
+ * read: answered as bodies are (one past P2P_SEND_SERVE_BELOW_BYTES per
+ * peer, inside the node's budget), not at once; the honest peer's answer
+ * comes at once; the attackers are dropped send-stalled. Before, every
+ * answer was handed to the driver at once: 100 x 40 x 178 KB = 712 MB. */
+static void test_getheaders_never_readers_bounded(void **state)
+{
+    (void)state;
+    struct fake *f = net_new(MAX_ID);
+    struct net *n = f->user;
+    uint64_t now = T0;
+    uint8_t g[32], tip[32];
+    chain_genesis_hash(chain_params(f->chain), g);
+    textend(f->chain, g, P2P_MAX_HEADERS_ENTRIES + 10, 1, tip);
+
+    connect_all(f, GH_ATTACKERS, now);
+    now += 1000;
+    for (unsigned r = 0; r < GH_REQS; r++)
+        for (uint64_t a = 1; a <= GH_ATTACKERS; a++) {
+            getheaders(f, a, g, now);
+            drain_honest(f, now);
+        }
+    for (int i = 0; i < 10; i++) {
+        now += 100;
+        p2p_on_tick(f->p, now);
+        drain_honest(f, now);
+    }
+    size_t answers = 0;
+    for (uint64_t a = 1; a <= GH_ATTACKERS; a++)
+        answers += (size_t)n->headers_to[a];
+    size_t one = P2P_HEADER_BYTES + P2P_MAX_HEADERS_BYTES + P2P_V2_OVERHEAD_BYTES
+                 + P2P_COMMAND_BYTES;
+    print_message("%u attackers x %u getheaders of %u headers: %zu answers handed to the "
+                  "driver, max unsent %zu bytes (all peers), %zu (one attacker); budget %u, "
+                  "ceiling %u\n", GH_ATTACKERS, GH_REQS, P2P_MAX_HEADERS_ENTRIES, answers,
+                  n->max_total, n->max_attacker, P2P_SEND_NODE_BUDGET_BYTES,
+                  P2P_SEND_NODE_MAX_BYTES);
+    assert_true(n->max_attacker <= P2P_SEND_SERVE_BELOW_BYTES + one);
+    assert_true(n->max_total <= P2P_SEND_NODE_MAX_BYTES);
+    assert_true(answers >= GH_ATTACKERS);     /* each was answered, at least once */
+    assert_true(answers < GH_ATTACKERS * GH_REQS / 4);
+
+    /* The honest peer asks and reads: answered at once. */
+    getheaders(f, HONEST, g, now);
+    assert_int_equal(n->headers_to[HONEST], 1);
+    drain_honest(f, now);
+
+    expect_stalled_out(f, GH_ATTACKERS, now, now);
+    free(n);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answers_in_order),
         cmocka_unit_test(test_never_readers_bounded),
         cmocka_unit_test(test_budget_ceiling),
+        cmocka_unit_test(test_getheaders_never_readers_bounded),
     };
     sig_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
