@@ -229,6 +229,8 @@ struct p2p {
     size_t n_noban;
     struct orphan_hold *orphans;    /* P2P_ORPHAN_HOLD_ENTRIES, at the first */
     size_t orphan_next;
+    uint8_t (*refused)[32];         /* P2P_REFUSED_BLOCK_ENTRIES ring, at the first */
+    size_t refused_next;
 
     struct p2p_stats stats;
     uint64_t now;

@@ -67,6 +67,28 @@ void p2p__send_requests(struct p2p *p)
         p2p__local_error(p, NULL, P2P_ERR_NOMEM);
 }
 
+/* A block refused for low work while its header was unknown, and whose
+ * header is still unknown: not fetched again on an inv. */
+static bool refused_unvetted(const struct p2p *p, const uint8_t hash[32])
+{
+    size_t n = p->refused_next < P2P_REFUSED_BLOCK_ENTRIES ? p->refused_next
+                                                           : P2P_REFUSED_BLOCK_ENTRIES;
+    for (size_t i = 0; p->refused && i < n; i++)
+        if (memcmp(p->refused[i], hash, 32) == 0)
+            return !chain_get_header(p->chain, hash, NULL, NULL);
+    return false;
+}
+
+static void refused_add(struct p2p *p, const uint8_t hash[32])
+{
+    if (!p->refused
+        && !(p->refused = p2p__calloc(P2P_REFUSED_BLOCK_ENTRIES, sizeof(*p->refused)))) {
+        p2p__local_error(p, NULL, P2P_ERR_NOMEM);
+        return;
+    }
+    memcpy(p->refused[p->refused_next++ % P2P_REFUSED_BLOCK_ENTRIES], hash, 32);
+}
+
 static bool orphan_held(struct p2p *p, const uint8_t hash[32])
 {
     for (size_t i = 0; p->orphans && i < P2P_ORPHAN_HOLD_ENTRIES; i++)
@@ -230,7 +252,7 @@ int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
             } else {
                 want_headers = true;
             }
-            if (!have && !orphan_held(p, hash))
+            if (!have && !orphan_held(p, hash) && !refused_unvetted(p, hash))
                 p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hash,
                                                      !pe->inbound, p->now));
         }
@@ -441,11 +463,16 @@ int p2p__accept_block(struct p2p *p, uint64_t from, unsigned flags, struct chain
         orphan_hold(p, hash);
         if (!pe)
             break;
-        if (!chain_have_block(p->chain, res.missing_parent))
+        if (!chain_have_block(p->chain, res.missing_parent)
+            && !refused_unvetted(p, res.missing_parent))
             p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK,
                                                  res.missing_parent, !pe->inbound, p->now));
         if (!pe->getheaders_ms)
             p2p__send_getheaders(p, pe, NULL);
+        break;
+    case CHAIN_ST_NOT_STORED:
+        if (flags & CHAIN_BLOCK_HEADER_UNKNOWN)
+            refused_add(p, hash);
         break;
     default:
         break;

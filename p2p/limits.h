@@ -252,6 +252,12 @@
  * (chain/ holds it until its parent arrives); entries remembered. */
 #define P2P_ORPHAN_HOLD_MS          60000u
 #define P2P_ORPHAN_HOLD_ENTRIES     64u
+/* Blocks fetched on an inv alone (header unknown) and refused for low work
+ * (CHAIN_ST_NOT_STORED): the last this many are remembered and not asked
+ * for again on an inv while their header stays unknown (a header chain
+ * with the work still plans them). The tip's work only grows, so a refused
+ * block stays refused; the ring bounds what a peer can make us forget. */
+#define P2P_REFUSED_BLOCK_ENTRIES   64u
 
 /* ---- Headers that store nothing (low work, presync) ---- */
 /* Per peer, headers per second the node reads while they store nothing

@@ -194,6 +194,7 @@ void p2p_destroy(struct p2p *p)
     free(p->book);
     free(p->added);
     free(p->orphans);
+    free(p->refused);
     free(p->v2.allowed);
     free(p->v2.v1_only);
     free(p->book_idx);

@@ -173,11 +173,56 @@ static void test_equal_work_block_by_inv_stored(void **state)
     fake_free(f);
 }
 
+#define REANNOUNCES 5
+
+/* Peer 1 announces a low-work block (off genesis, below our tip at 60)
+ * by inv, serves it when asked, and announces it again and again: it is
+ * downloaded once, refused once, and not asked for again. Before: every
+ * inv made us download it again (1 + REANNOUNCES downloads). A header
+ * chain with the work would still plan it (refused_unvetted needs its
+ * header unknown). */
+static void test_refused_block_not_fetched_again(void **state)
+{
+    (void)state;
+    static struct chain_block ours[TIP], atk[1];
+    mine_chain(ours, TIP, 1);
+    mine_chain(atk, 1, 2);
+    struct fake *f = fake_new(0);
+    for (size_t i = 0; i < TIP; i++) {
+        struct chain_result r;
+        assert_int_equal(chain_accept_block(f->chain, &ours[i], T0 + 100000, &r), 0);
+    }
+    handshake_in(f, 1, "10.9.2.1", T0 + 100000);
+    uint8_t h[32];
+    chain_header_hash(&atk[0].hdr, h);
+    uint64_t t = T0 + 100100;
+    size_t downloads = 0;
+    for (int i = 0; i <= REANNOUNCES; i++, t += 1000) {
+        reset_out(f);
+        fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_BLOCK, h, t);
+        p2p_on_tick(f->p, t + 1);
+        downloads += serve(f, 1, atk, 1, t + 2);
+        assert_false(chain_have_block(f->chain, h));
+    }
+    print_message("a refused block announced %d times: downloaded %zu times\n",
+                  1 + REANNOUNCES, downloads);
+    assert_int_equal(downloads, 1);
+    assert_int_equal(chain_height(f->chain), TIP);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.misbehaviours, 0);
+    for (size_t i = 0; i < TIP; i++)
+        chain_block_free(&ours[i]);
+    chain_block_free(&atk[0]);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_low_work_blocks_by_inv_not_stored),
         cmocka_unit_test(test_equal_work_block_by_inv_stored),
+        cmocka_unit_test(test_refused_block_not_fetched_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
