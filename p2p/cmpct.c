@@ -517,7 +517,6 @@ int p2p__handle_cmpctblock(struct p2p *p, struct peer *pe, const uint8_t *buf, s
         p->fetch_dirty = true;
         return 0;
     }
-    hb_push(p, pe, hash, buf, len);
     pd->used = true;
     pd->peer = pe->id;
     memcpy(pd->hash, hash, 32);
@@ -534,8 +533,15 @@ int p2p__handle_cmpctblock(struct p2p *p, struct peer *pe, const uint8_t *buf, s
         fallback_full(p, pe, pd, r == RECON_COLLISION ? "collision" : "nomem");
         return 0;
     }
-    if (pd->missing == 0)
+    /* Pushed on only once we hold every tx: a peer we push to may ask us
+     * for the ones it lacks (getblocktxn), and before that we could not
+     * answer. With txs missing, the push waits for the blocktxn: the
+     * block's announcement to our high-bandwidth peers (relay.c) is a
+     * cmpctblock. */
+    if (pd->missing == 0) {
+        hb_push(p, pe, hash, buf, len);
         return finish(p, pe, pd);
+    }
     request_missing(p, pe, pd);
     return 0;
 }

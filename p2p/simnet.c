@@ -545,6 +545,8 @@ static void hand_over(struct simnet *sn, struct sim_event *ev)
     if (sn->obs.on_deliver)
         sn->obs.on_deliver(sn->obs.ctx, from, to, ev->buf, ev->len);
     p2p_on_bytes(sn->nodes[to]->p2p, cn->peer[side], ev->buf, ev->len, sn->now);
+    if (sn->obs.on_handled)
+        sn->obs.on_handled(sn->obs.ctx, from, to, ev->buf, ev->len);
     schedule_tick(sn, sn->nodes[to]);
 }
 
@@ -630,6 +632,8 @@ static void process(struct simnet *sn, struct sim_event *ev)
         if (ack)
             p2p_on_sent(snd->p2p, cn->peer[1 - side], ev->len, sn->now);
         p2p_on_bytes(nd->p2p, cn->peer[side], ev->buf, ev->len, sn->now);
+        if (sn->obs.on_handled)
+            sn->obs.on_handled(sn->obs.ctx, from, to, ev->buf, ev->len);
         schedule_tick(sn, nd);
         if (ack)
             schedule_tick(sn, snd);

@@ -55,6 +55,9 @@ struct simnet_observer {
     void *ctx;
     void (*on_send)(void *ctx, size_t from, size_t to, const uint8_t *frame, size_t len);
     void (*on_deliver)(void *ctx, size_t from, size_t to, const uint8_t *frame, size_t len);
+    /* Optional: after the receiving core handled it (what it did with the
+     * frame is visible in its chain: a rebuilt compact block). */
+    void (*on_handled)(void *ctx, size_t from, size_t to, const uint8_t *frame, size_t len);
 };
 
 int simnet_create(struct simnet **out, const struct simnet_config *cfg);

@@ -42,7 +42,7 @@ static void usage(FILE *f)
           "                      [--recon-ms R] [--latency-ms L] [--jitter-ms J]\n"
           "                      [--timeout-ms T] [--burst-ms B] [--residue] [--items]\n"
           "                      [--relay pull|push] [--senders K [--warmup-txs W]]\n"
-          "                      [--link-fixed] [--csv]\n"
+          "                      [--link-fixed] [--cmpct] [--block-private N] [--csv]\n"
           "  gossip-sim model --scheme direct|push|pull|pushpull|rumor [--nodes N] [--k K]\n"
           "                   [--runs R] [--seed S] [--degree D] [--variant coin|counter|blind]\n"
           "                   [--loss PPM] [--csv]\n"
@@ -165,11 +165,17 @@ static void mean_ci(const double *x, unsigned n, double *mean, double *half)
 }
 
 enum { SF_T50, SF_T90, SF_T95, SF_T99, SF_T100, SF_MEAN, SF_BODIES, SF_INVS, SF_RELAYB,
-       SF_STALE600, SF_COUNT };
+       SF_STALE600, SF_CMPCT, SF_GETBLOCKTXN, SF_BLOCKB, SF_WARM_T50, SF_WARM_T90, SF_WARM_T99,
+       SF_WARM_T100, SF_COUNT };
+/* From SF_CMPCT on: blocks, with --cmpct or --block-private only (the
+ * warm figures: blocks after the first, with --blocks 2 or more). */
 static const char *const sf_names[SF_COUNT] = { "t50_ms", "t90_ms", "t95_ms", "t99_ms",
                                                 "t100_ms", "mean_ms", "bodies_per_node",
                                                 "invs_per_node", "relay_bytes_per_node",
-                                                "stale_pred_600s" };
+                                                "stale_pred_600s", "cmpct_per_node",
+                                                "getblocktxn_per_node", "block_bytes_per_node",
+                                                "warm_t50_ms", "warm_t90_ms", "warm_t99_ms",
+                                                "warm_t100_ms" };
 
 
 /* The same run over seeds lo..hi: mean and 95 % interval of each figure
@@ -196,14 +202,18 @@ static int run_seeds(const struct sim_proto_config *base, uint64_t lo, uint64_t 
             return 1;
         }
         for (int kind = 0; kind < 2; kind++) {
-            struct sim_proto_agg a;
+            struct sim_proto_agg a, w;
             sim_proto_aggregate(res, (enum sim_item_kind)kind, &a);
+            sim_proto_aggregate_from(res, (enum sim_item_kind)kind, 1, &w);
             if (!a.complete)
                 continue;
             double *row = x + (size_t)kind * SF_COUNT * n;
             double v[SF_COUNT] = { a.t50_ms, a.t90_ms, a.t95_ms, a.t99_ms, a.t100_ms, a.mean_ms,
                                    a.bodies_per_node, a.invs_per_node, a.relay_bytes_per_node,
-                                   1.0 - exp(-a.mean_ms / SIM_STALE_PRED_INTERVAL_MS) };
+                                   1.0 - exp(-a.mean_ms / SIM_STALE_PRED_INTERVAL_MS),
+                                   a.cmpct_per_node, a.getblocktxn_per_node,
+                                   a.block_bytes_per_node, w.t50_ms, w.t90_ms, w.t99_ms,
+                                   w.t100_ms };
             for (int f = 0; f < SF_COUNT; f++)
                 row[(size_t)f * n + got[kind]] = v[f];
             got[kind]++;
@@ -221,6 +231,9 @@ static int run_seeds(const struct sim_proto_config *base, uint64_t lo, uint64_t 
         for (int f = 0; f < SF_COUNT; f++) {
             double m, h;
             if (f == SF_STALE600 && kind != SIM_ITEM_BLOCK)
+                continue;
+            if (f >= SF_CMPCT && (kind != SIM_ITEM_BLOCK || !(base->cmpct || base->block_private)
+                                  || (f >= SF_WARM_T50 && base->blocks < 2)))
                 continue;
             mean_ci(x + (size_t)kind * SF_COUNT * n + (size_t)f * n, got[kind], &m, &h);
             printf(f == SF_STALE600 ? (csv ? "%s,%s,%u,%.5f,%.5f\n" : "%-6s %-22s %5u %13.5f %11.5f\n")
@@ -301,6 +314,10 @@ static int cmd_protocol(int argc, char **argv)
         else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc
                  && (strcmp(argv[i + 1], "pull") == 0 || strcmp(argv[i + 1], "push") == 0))
             cfg.relay_push = strcmp(argv[++i], "push") == 0;
+        else if (strcmp(argv[i], "--cmpct") == 0)
+            cfg.cmpct = true;
+        else if (opt_u64(argc, argv, &i, "--block-private", SIM_PROTO_MAX_PRIVATE_TXS, &v))
+            cfg.block_private = (unsigned)v;
         else if (strcmp(argv[i], "--warmup-addr") == 0)
             cfg.warmup_addr = true;
         else if (strcmp(argv[i], "--sqlite-store") == 0)

@@ -59,7 +59,7 @@ struct tracker {
     struct titem *it;
     uint32_t *first_ms;         /* since the item's t0; UINT32_MAX: not yet */
     uint32_t *from;             /* node that sent the first body; NO_PEER: none */
-    uint32_t *hops, *bodies, *invs;
+    uint32_t *hops, *bodies, *invs, *cmpcts;
     uint32_t *map;              /* hash -> item index + 1 (0: empty) */
     size_t map_mask;
     size_t n_active;
@@ -68,6 +68,7 @@ struct tracker {
     size_t n_counted;
     /* The current window (all active items share it). */
     uint64_t bytes, relay_bytes, ann_frames;
+    uint64_t block_bytes, getblocktxns;
 };
 
 #define FIRST_NEVER UINT32_MAX
@@ -91,8 +92,10 @@ static int tracker_init(struct tracker *t, struct simnet *sn, size_t n, size_t c
     t->hops = calloc(cells, sizeof(*t->hops));
     t->bodies = calloc(cells, sizeof(*t->bodies));
     t->invs = calloc(cells, sizeof(*t->invs));
+    t->cmpcts = calloc(cells, sizeof(*t->cmpcts));
     t->map = calloc(mcap, sizeof(*t->map));
-    if (!t->it || !t->first_ms || !t->from || !t->hops || !t->bodies || !t->invs || !t->map)
+    if (!t->it || !t->first_ms || !t->from || !t->hops || !t->bodies || !t->invs || !t->cmpcts
+        || !t->map)
         return -1;
     for (size_t i = 0; i < cells; i++) {
         t->first_ms[i] = FIRST_NEVER;
@@ -109,6 +112,7 @@ static void tracker_free(struct tracker *t)
     free(t->hops);
     free(t->bodies);
     free(t->invs);
+    free(t->cmpcts);
     free(t->map);
     memset(t, 0, sizeof(*t));
 }
@@ -133,15 +137,29 @@ static long tracker_find(const struct tracker *t, const uint8_t hash[32])
     }
 }
 
+/* Frames that carry a block's content (compact blocks among them). */
+static bool block_cmd(enum p2p_cmd c)
+{
+    return c == P2P_CMD_BLOCK || c == P2P_CMD_CMPCTBLOCK || c == P2P_CMD_GETBLOCKTXN
+           || c == P2P_CMD_BLOCKTXN;
+}
+
+/* The compact-block frames are only sent with cfg.cmpct on: tables
+ * without it keep their bytes. */
 static bool relay_cmd(enum p2p_cmd c)
 {
     return c == P2P_CMD_INV || c == P2P_CMD_GETDATA || c == P2P_CMD_NOTFOUND
-           || c == P2P_CMD_TX || c == P2P_CMD_BLOCK || c == P2P_CMD_HEADERS;
+           || c == P2P_CMD_TX || c == P2P_CMD_HEADERS || block_cmd(c);
 }
 
-/* Calls fn for every mention of an active item in the frame: an
- * announcement (inv entry, header) or its body. Returns the command. */
-typedef void (*mention_fn)(struct tracker *t, size_t item, bool body, size_t from, size_t to);
+/* What a frame says of an item: an announcement (inv entry, header), its
+ * full body (tx, block) or a cmpctblock of it. */
+enum mention { MENTION_ANN, MENTION_BODY, MENTION_CMPCT };
+
+/* Calls fn for every mention of an active item in the frame. Returns the
+ * command. */
+typedef void (*mention_fn)(struct tracker *t, size_t item, enum mention m, size_t from,
+                           size_t to);
 
 static enum p2p_cmd frame_scan(struct tracker *t, const uint8_t *f, size_t len, size_t from,
                                size_t to, mention_fn fn)
@@ -165,7 +183,7 @@ static enum p2p_cmd frame_scan(struct tracker *t, const uint8_t *f, size_t len, 
             const uint8_t *hp;
             p2p_inv_at(&l, i, &type, &hp);
             if ((idx = tracker_find(t, hp)) >= 0)
-                fn(t, (size_t)idx, false, from, to);
+                fn(t, (size_t)idx, MENTION_ANN, from, to);
         }
         break;
     case P2P_CMD_HEADERS:
@@ -176,58 +194,95 @@ static enum p2p_cmd frame_scan(struct tracker *t, const uint8_t *f, size_t len, 
             p2p_header_at(&l, i, &hd);
             chain_header_hash(&hd, hash);
             if ((idx = tracker_find(t, hash)) >= 0)
-                fn(t, (size_t)idx, false, from, to);
+                fn(t, (size_t)idx, MENTION_ANN, from, to);
         }
         break;
     case P2P_CMD_TX:
         /* txid = SHA256d of the whole serialization, which is the payload. */
         hash_sha256d(hash, pl, h.len);
         if ((idx = tracker_find(t, hash)) >= 0)
-            fn(t, (size_t)idx, true, from, to);
+            fn(t, (size_t)idx, MENTION_BODY, from, to);
         break;
     case P2P_CMD_BLOCK:
         if (h.len < HEADER_SIZE)
             break;
         hash_sha256d(hash, pl, HEADER_SIZE);
         if ((idx = tracker_find(t, hash)) >= 0)
-            fn(t, (size_t)idx, true, from, to);
+            fn(t, (size_t)idx, MENTION_BODY, from, to);
         break;
+    case P2P_CMD_CMPCTBLOCK: {
+        struct p2p_cmpctblock c;
+        if (p2p_dec_cmpctblock(pl, h.len, &c) != 0)
+            break;
+        chain_header_hash(&c.hdr, hash);
+        if ((idx = tracker_find(t, hash)) >= 0)
+            fn(t, (size_t)idx, MENTION_CMPCT, from, to);
+        break;
+    }
     default:
         break;
     }
     return h.cmd;
 }
 
-static void sent_mention(struct tracker *t, size_t item, bool body, size_t from, size_t to)
+static void sent_mention(struct tracker *t, size_t item, enum mention m, size_t from, size_t to)
 {
-    (void)body;
+    (void)m;
     /* Never announce or send an item back to the peer it came from. */
     if (t->from[item * t->n + from] == to)
         t->it[item].violations++;
 }
 
-static void delivered_mention(struct tracker *t, size_t item, bool body, size_t from, size_t to)
+/* The first body or cmpctblock of an item at a node that lacks it: its
+ * sender is the node's source (the echo check, and hops along the
+ * first-seen chain). A cmpctblock makes a source before the block is
+ * rebuilt: it is pushed on (high-bandwidth mode) before that. */
+static void tracker_source(struct tracker *t, size_t item, size_t from, size_t to)
 {
     size_t c = item * t->n + to;
-    if (!body) {
-        t->invs[c]++;
+    if (t->first_ms[c] != FIRST_NEVER || t->from[c] != NO_PEER)
         return;
-    }
-    t->bodies[c]++;
-    if (t->first_ms[c] == FIRST_NEVER) {
-        bool counts = !t->counted || t->counted[to];
-        struct titem *it = &t->it[item];
-        uint64_t at = simnet_now(t->sn) - it->t0;
-        t->first_ms[c] = (uint32_t)at;
-        t->from[c] = (uint32_t)from;
-        t->hops[c] = t->hops[item * t->n + from] + 1;
-        if (!counts)
-            return;
-        it->reached++;
-        it->last_first_ms = at;
-        /* The last one: the run can stop here (no 20 ms polling). */
-        if (it->reached == t->n_counted && --t->n_pending == 0)
-            simnet_stop(t->sn);
+    t->from[c] = (uint32_t)from;
+    t->hops[c] = t->hops[item * t->n + from] + 1;
+}
+
+/* The node has the item now: its arrival. */
+static void tracker_arrive(struct tracker *t, size_t item, size_t from, size_t to)
+{
+    size_t c = item * t->n + to;
+    if (t->first_ms[c] != FIRST_NEVER)
+        return;
+    tracker_source(t, item, from, to);
+    bool counts = !t->counted || t->counted[to];
+    struct titem *it = &t->it[item];
+    uint64_t at = simnet_now(t->sn) - it->t0;
+    t->first_ms[c] = (uint32_t)at;
+    if (!counts)
+        return;
+    it->reached++;
+    it->last_first_ms = at;
+    /* The last one: the run can stop here (no 20 ms polling). */
+    if (it->reached == t->n_counted && --t->n_pending == 0)
+        simnet_stop(t->sn);
+}
+
+static void delivered_mention(struct tracker *t, size_t item, enum mention m, size_t from,
+                              size_t to)
+{
+    size_t c = item * t->n + to;
+    switch (m) {
+    case MENTION_ANN:
+        t->invs[c]++;
+        break;
+    case MENTION_BODY:
+        t->bodies[c]++;
+        tracker_arrive(t, item, from, to);
+        break;
+    case MENTION_CMPCT:
+        /* Arrives once rebuilt: on_handled. */
+        t->cmpcts[c]++;
+        tracker_source(t, item, from, to);
+        break;
     }
 }
 
@@ -238,6 +293,10 @@ static void on_send(void *ctx, size_t from, size_t to, const uint8_t *f, size_t 
     t->bytes += len;
     if (relay_cmd(cmd))
         t->relay_bytes += len;
+    if (block_cmd(cmd))
+        t->block_bytes += len;
+    if (cmd == P2P_CMD_GETBLOCKTXN)
+        t->getblocktxns++;
     if (cmd == P2P_CMD_INV || cmd == P2P_CMD_HEADERS)
         t->ann_frames++;
 }
@@ -245,6 +304,35 @@ static void on_send(void *ctx, size_t from, size_t to, const uint8_t *f, size_t 
 static void on_deliver(void *ctx, size_t from, size_t to, const uint8_t *f, size_t len)
 {
     frame_scan(ctx, f, len, from, to, delivered_mention);
+}
+
+/* A cmpctblock (all its txs known) or a blocktxn (the missing ones) can
+ * complete a block: it arrived if the node's chain has it now. */
+static void on_handled(void *ctx, size_t from, size_t to, const uint8_t *f, size_t len)
+{
+    struct tracker *t = ctx;
+    struct p2p_frame_hdr h;
+    if (t->n_active == 0 || len < P2P_HEADER_BYTES || p2p_frame_parse(f, t->magic, &h) != 0
+        || len - P2P_HEADER_BYTES < h.len
+        || (h.cmd != P2P_CMD_CMPCTBLOCK && h.cmd != P2P_CMD_BLOCKTXN))
+        return;
+    const uint8_t *pl = f + P2P_HEADER_BYTES;
+    uint8_t hash[32];
+    if (h.cmd == P2P_CMD_CMPCTBLOCK) {
+        struct p2p_cmpctblock c;
+        if (p2p_dec_cmpctblock(pl, h.len, &c) != 0)
+            return;
+        chain_header_hash(&c.hdr, hash);
+    } else {
+        struct p2p_blocktxn b;
+        if (p2p_dec_blocktxn(pl, h.len, &b) != 0)
+            return;
+        memcpy(hash, b.hash, 32);
+    }
+    long idx = tracker_find(t, hash);
+    if (idx >= 0 && t->first_ms[(size_t)idx * t->n + to] == FIRST_NEVER
+        && simnet_p2p(t->sn, to) && chain_have_block(simnet_chain(t->sn, to), hash))
+        tracker_arrive(t, (size_t)idx, from, to);
 }
 
 /* Starts tracking an item (before it is submitted: a block's inv leaves
@@ -272,6 +360,7 @@ static size_t tracker_add(struct tracker *t, const uint8_t hash[32], size_t orig
 static void tracker_window_start(struct tracker *t)
 {
     t->bytes = t->relay_bytes = t->ann_frames = 0;
+    t->block_bytes = t->getblocktxns = 0;
 }
 
 static bool tracker_all_reached(const struct tracker *t)
@@ -307,6 +396,7 @@ static void tracker_result(struct tracker *t, size_t item, size_t sharing,
     const uint32_t *hops = t->hops + item * n;
     const uint32_t *bodies = t->bodies + item * n;
     const uint32_t *invs = t->invs + item * n;
+    const uint32_t *cmpcts = t->cmpcts + item * n;
     for (size_t i = 0; i < n; i++)
         if (!t->counted || t->counted[i])
             scratch[m++] = first[i] == FIRST_NEVER ? SIM_NEVER : first[i];
@@ -325,7 +415,7 @@ static void tracker_result(struct tracker *t, size_t item, size_t sharing,
         sum += (double)scratch[i];
     r->mean_ms = it->reached ? sum / (double)it->reached : 0;
     r->victim_ms = first[0] == FIRST_NEVER ? SIM_NEVER : first[0];
-    uint64_t h = 0, b = 0, v = 0;
+    uint64_t h = 0, b = 0, v = 0, cb = 0;
     size_t counted = 0;
     r->hops_max = 0;
     r->bodies_max = 0;
@@ -334,6 +424,7 @@ static void tracker_result(struct tracker *t, size_t item, size_t sharing,
             continue;
         b += bodies[i];
         v += invs[i];
+        cb += cmpcts[i];
         if (bodies[i] > r->bodies_max)
             r->bodies_max = bodies[i];
         if (i != it->origin && first[i] != FIRST_NEVER) {
@@ -350,6 +441,9 @@ static void tracker_result(struct tracker *t, size_t item, size_t sharing,
     r->bytes_per_node = (double)t->bytes / share;
     r->relay_bytes_per_node = (double)t->relay_bytes / share;
     r->ann_frames_per_node = (double)t->ann_frames / share;
+    r->cmpct_per_node = (double)cb / (double)(m - 1);
+    r->getblocktxn_per_node = (double)t->getblocktxns / share;
+    r->block_bytes_per_node = (double)t->block_bytes / share;
     r->violations = it->violations;
 }
 
@@ -361,7 +455,10 @@ static void tracker_close_all(struct tracker *t)
     t->n_pending = 0;
 }
 
-static uint64_t core_dup_bodies(struct simnet *sn)
+/* Sums over the up nodes' p2p_stats: bodies they already had
+ * (dup_tx_bodies + dup_block_bodies), or compact blocks that fell back
+ * to the full block. */
+static uint64_t core_stat(struct simnet *sn, bool fallbacks)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < simnet_node_count(sn); i++) {
@@ -369,7 +466,7 @@ static uint64_t core_dup_bodies(struct simnet *sn)
         if (!simnet_is_up(sn, i))
             continue;
         p2p_get_stats(simnet_p2p(sn, i), &st);
-        n += st.dup_tx_bodies + st.dup_block_bodies;
+        n += fallbacks ? st.cmpct_fallbacks : st.dup_tx_bodies + st.dup_block_bodies;
     }
     return n;
 }
@@ -399,6 +496,7 @@ struct world {
     size_t isolated;            /* honest nodes with adversaries all around */
     bool joined;                /* the late nodes' joins are scheduled */
     struct sim_rng xr;          /* realism's own draws: old runs keep their bytes */
+    uint64_t fallbacks0;        /* core_stat(fallbacks) at the window's start */
     struct action *act;
     size_t n_act, cap_act;
 };
@@ -564,9 +662,10 @@ static int fund_senders(struct world *w, unsigned txs, uint64_t amount, struct s
             return -1;
         mine_block(&b);
         for (size_t i = 0; i < n; i++) {
-            struct chain_result res;
-            int r = chain_accept_block(simnet_chain(w->sn, i), &b, now, &res);
-            if (r < 0 || res.status != CHAIN_ST_NEW_TIP) {
+            /* Through the core (no peers yet: nothing is sent), so it
+             * knows its tip: compact blocks rebuild only on it. */
+            int r = p2p_submit_block(simnet_p2p(w->sn, i), &b, now);
+            if (r != CHAIN_ST_NEW_TIP) {
                 fprintf(stderr, "sim: funding block refused by node %zu: %d\n", i, r);
                 chain_block_free(&b);
                 return -1;
@@ -711,6 +810,7 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
     tmpl.fanout = cfg->fanout;
     tmpl.tx_batch_ms = cfg->batch_ms;
     tmpl.relay_mode = cfg->relay_push ? P2P_RELAY_PUSH : P2P_RELAY_PULL;
+    tmpl.cmpct = cfg->cmpct;
     tmpl.recon_interval_ms = recon_off ? SIM_PROTO_RECON_OFF_MS : cfg->recon_ms;
     for (size_t i = 0; i < w->n_all; i++) {
         char name[24];
@@ -733,7 +833,8 @@ static int world_build(struct world *w, const struct sim_proto_config *cfg, bool
             o = (size_t)sim_rng_below(&orng, n);
         w->send_origin[s] = o;
     }
-    struct simnet_observer obs = { .ctx = &w->t, .on_send = on_send, .on_deliver = on_deliver };
+    struct simnet_observer obs = { .ctx = &w->t, .on_send = on_send, .on_deliver = on_deliver,
+                                   .on_handled = on_handled };
     simnet_set_observer(w->sn, &obs);
     /* Cheap warm-up: addr gossip (each node announcing itself, getaddr
      * answers) is dropped in transit, so no address flood runs before the
@@ -782,6 +883,36 @@ static bool all_established(struct world *w)
     }
     free(info);
     return ok;
+}
+
+/* Appends n txs from the dev key that no mempool has (the miner's own,
+ * never relayed: a compact block of b needs a getblocktxn at every hop)
+ * and fixes the merkle root. */
+static int add_private_txs(struct chain *c, struct chain_block *b, unsigned n, struct sim_rng *rng)
+{
+    uint8_t dev_pk[32], dev_sk[64];
+    chain_dev_key(dev_pk, dev_sk);
+    struct chain_tx *txs = realloc(b->txs, (b->n_tx + n) * sizeof(*txs));
+    if (!txs)
+        return -1;
+    b->txs = txs;
+    uint64_t nonce = chain_account_next_nonce(c, dev_pk);
+    for (unsigned k = 0; k < n; k++) {
+        struct chain_tx *tx = &b->txs[b->n_tx++];
+        memset(tx, 0, sizeof(*tx));
+        tx->version = TX_VERSION;
+        memcpy(tx->from, dev_pk, 32);
+        for (int j = 0; j < 4; j++) {
+            uint64_t x = sim_rng_next(rng);
+            memcpy(tx->to + 8 * j, &x, 8);
+        }
+        tx->amount = SIM_TX_AMOUNT;
+        tx->fee = chain_params(c)->min_fee;
+        tx->nonce = nonce + k;
+        chain_tx_sign(tx, dev_sk);
+    }
+    bool mutated = false;
+    return chain_block_merkle(b, b->hdr.merkle_root, &mutated) == 0 && !mutated ? 0 : -1;
 }
 
 /* Builds item i (a tx from sender i, or a block) at a random node,
@@ -836,7 +967,8 @@ static long submit_item(struct world *w, unsigned i, bool is_tx, struct sim_rng 
     } else {
         struct chain_block b;
         uint8_t hash[32];
-        if (chain_block_template(c, to, now, &b) != 0)
+        if (chain_block_template(c, to, now, &b) != 0
+            || (w->cfg->block_private && add_private_txs(c, &b, w->cfg->block_private, rng) != 0))
             return -1;
         mine_block(&b);
         chain_header_hash(&b.hdr, hash);
@@ -909,6 +1041,8 @@ static void end_window(struct world *w, bool residue_run, size_t first, size_t l
         } else {
             tracker_result(&w->t, k, last - first, r, w->scratch);
             r->core_dup_bodies = dups;
+            uint64_t fb = core_stat(w->sn, true);   /* churn: a crash drops stats */
+            r->core_cmpct_fallbacks = fb > w->fallbacks0 ? fb - w->fallbacks0 : 0;
         }
     }
     tracker_close_all(&w->t);
@@ -929,7 +1063,8 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
     unsigned total = cfg->txs + (residue_run ? 0 : cfg->blocks);
     unsigned i = 0;
     if (cfg->burst_ms && cfg->txs > 0) {
-        uint64_t dups = residue_run ? 0 : core_dup_bodies(w->sn);
+        uint64_t dups = residue_run ? 0 : core_stat(w->sn, false);
+        w->fallbacks0 = core_stat(w->sn, true);
         tracker_window_start(&w->t);
         uint64_t t_start = simnet_now(w->sn);
         for (; i < cfg->txs; i++) {
@@ -942,10 +1077,11 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
                 window_faults(w, w->t.it[it].origin, residue_run);
         }
         run_window(w, simnet_now(w->sn) + timeout, quiet, settle);
-        end_window(w, residue_run, 0, i, residue_run ? 0 : core_dup_bodies(w->sn) - dups, res);
+        end_window(w, residue_run, 0, i, residue_run ? 0 : core_stat(w->sn, false) - dups, res);
     }
     for (; i < total; i++) {
-        uint64_t dups = residue_run ? 0 : core_dup_bodies(w->sn);
+        uint64_t dups = residue_run ? 0 : core_stat(w->sn, false);
+        w->fallbacks0 = core_stat(w->sn, true);
         tracker_window_start(&w->t);
         bool is_tx = i < cfg->txs;
         res->items[i].kind = !is_tx ? SIM_ITEM_BLOCK
@@ -955,7 +1091,7 @@ static int run_items(struct world *w, const struct sim_proto_config *cfg, bool r
             return -1;
         window_faults(w, w->t.it[it].origin, residue_run);
         run_window(w, simnet_now(w->sn) + timeout, quiet, settle);
-        end_window(w, residue_run, i, i + 1, residue_run ? 0 : core_dup_bodies(w->sn) - dups,
+        end_window(w, residue_run, i, i + 1, residue_run ? 0 : core_stat(w->sn, false) - dups,
                    res);
     }
     if (!residue_run)
@@ -1085,10 +1221,17 @@ out:
 void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind kind,
                          struct sim_proto_agg *a)
 {
+    sim_proto_aggregate_from(res, kind, 0, a);
+}
+
+void sim_proto_aggregate_from(const struct sim_proto_result *res, enum sim_item_kind kind,
+                              unsigned skip, struct sim_proto_agg *a)
+{
     memset(a, 0, sizeof(*a));
+    unsigned seen = 0;
     for (unsigned i = 0; i < res->n_items; i++) {
         const struct sim_item_result *r = &res->items[i];
-        if (r->kind != kind)
+        if (r->kind != kind || seen++ < skip)
             continue;
         a->items++;
         if (r->t100_ms != SIM_NEVER) {
@@ -1110,6 +1253,10 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
         a->bytes_per_node += r->bytes_per_node;
         a->relay_bytes_per_node += r->relay_bytes_per_node;
         a->ann_frames_per_node += r->ann_frames_per_node;
+        a->cmpct_per_node += r->cmpct_per_node;
+        a->getblocktxn_per_node += r->getblocktxn_per_node;
+        a->block_bytes_per_node += r->block_bytes_per_node;
+        a->cmpct_fallbacks += r->core_cmpct_fallbacks;
         a->violations += r->violations;
         a->residue += r->residue;
         a->rumour_end_ms += (double)r->rumour_end_ms;
@@ -1131,6 +1278,9 @@ void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind 
         a->bytes_per_node /= k;
         a->relay_bytes_per_node /= k;
         a->ann_frames_per_node /= k;
+        a->cmpct_per_node /= k;
+        a->getblocktxn_per_node /= k;
+        a->block_bytes_per_node /= k;
         a->residue /= k;
         a->rumour_end_ms /= k;
         a->reached_frac /= k;

@@ -57,6 +57,10 @@ struct sim_proto_config {
     uint32_t fanout;          /* tx announcements to k peers; 0: all */
     uint32_t batch_ms;        /* tx inv batching period; 0: p2p default */
     bool relay_push;          /* --relay push: learned eager push of txs */
+    bool cmpct;               /* --cmpct: compact blocks and high-bandwidth push
+                                 (p2p_config.cmpct) in every core */
+    unsigned block_private;   /* --block-private N: each block also carries N txs
+                                 only its miner knows (getblocktxn at every hop) */
     uint32_t loss_ppm;        /* frames lost per million, after warm-up */
     uint32_t recon_ms;        /* mempool reconciliation period; 0: p2p default */
     uint64_t latency_ms;      /* one way, plus uniform [0, jitter]; 0: defaults */
@@ -106,6 +110,7 @@ struct sim_proto_config {
 #define SIM_CPU_BLOCK_US 250u
 #define SIM_CPU_BLOCK_NS_PER_BYTE 23u
 #define SIM_MAX_SEEDS 100u
+#define SIM_PROTO_MAX_PRIVATE_TXS 1000u   /* --block-private */
 #define SIM_PROTO_SYBIL_DEGREE 8u
 /* Late nodes join at a uniform time in the first window's first this many ms. */
 #define SIM_PROTO_LATE_JOIN_MS 2000u
@@ -134,6 +139,12 @@ struct sim_item_result {
     double bytes_per_node;          /* all bytes sent in the window / nodes */
     double relay_bytes_per_node;    /* inv, getdata, notfound, tx, block, headers */
     double ann_frames_per_node;     /* inv and headers frames sent in the window / nodes */
+    /* Blocks (compact blocks, cfg.cmpct): cmpctblocks of the item received
+     * / (nodes - 1) (bodies_per_node counts full block frames only),
+     * getblocktxn frames sent / nodes, and bytes of block, cmpctblock,
+     * getblocktxn and blocktxn frames sent in the window / nodes. */
+    double cmpct_per_node, getblocktxn_per_node, block_bytes_per_node;
+    uint64_t core_cmpct_fallbacks;  /* p2p_stats cmpct_fallbacks, every node, in the window */
     unsigned violations;            /* inv or body sent back to its origin */
     /* The cores' own count (p2p_stats dup_tx_bodies + dup_block_bodies over
      * every node) of bodies received that they already had, during the
@@ -182,6 +193,8 @@ struct sim_proto_agg {
     unsigned hops_max;
     double bodies_per_node, invs_per_node, bytes_per_node, relay_bytes_per_node;
     double ann_frames_per_node;
+    double cmpct_per_node, getblocktxn_per_node, block_bytes_per_node;
+    uint64_t cmpct_fallbacks;                 /* sum over the items */
     unsigned bodies_max;
     unsigned violations;
     double residue, rumour_end_ms;            /* means (txs, residue run) */
@@ -189,5 +202,9 @@ struct sim_proto_agg {
 };
 void sim_proto_aggregate(const struct sim_proto_result *res, enum sim_item_kind kind,
                          struct sim_proto_agg *out);
+/* The same without the first `skip` items of that kind (warm figures:
+ * compact blocks' high-bandwidth peers are chosen by the blocks before). */
+void sim_proto_aggregate_from(const struct sim_proto_result *res, enum sim_item_kind kind,
+                              unsigned skip, struct sim_proto_agg *out);
 
 #endif

@@ -127,9 +127,36 @@ void sim_report_proto_rows(FILE *f, bool csv, const struct sim_proto_config *cfg
     }
 }
 
+/* Compact blocks: what crossed the links for the blocks, and the warm
+ * figures (blocks after the first, whose high-bandwidth peers the blocks
+ * before chose). */
+static void report_cmpct(FILE *f, bool csv, const struct sim_proto_result *res)
+{
+    struct sim_proto_agg a, w;
+    sim_proto_aggregate(res, SIM_ITEM_BLOCK, &a);
+    if (a.items == 0)
+        return;
+    const char *p = csv ? "# " : "";
+    fprintf(f, "%sblocks (%u): full bodies/node %.3f, cmpctblocks/node %.3f, "
+               "getblocktxn/node %.3f, block bytes/node %.0f, fallbacks %" PRIu64 "\n",
+            p, a.items, a.bodies_per_node, a.cmpct_per_node, a.getblocktxn_per_node,
+            a.block_bytes_per_node, a.cmpct_fallbacks);
+    sim_proto_aggregate_from(res, SIM_ITEM_BLOCK, 1, &w);
+    if (w.complete == 0)
+        return;
+    fprintf(f, "%swarm blocks (2..%u, %u complete): t50 %.0f t90 %.0f t99 %.0f t100 %.0f, "
+               "hops %.2f (%u), full bodies/node %.3f, cmpctblocks/node %.3f, "
+               "getblocktxn/node %.3f, block bytes/node %.0f, B/node %.0f, viol %u\n",
+            p, a.items, w.complete, w.t50_ms, w.t90_ms, w.t99_ms, w.t100_ms, w.hops_mean,
+            w.hops_max, w.bodies_per_node, w.cmpct_per_node, w.getblocktxn_per_node,
+            w.block_bytes_per_node, w.bytes_per_node, w.violations);
+}
+
 void sim_report_proto_extra(FILE *f, bool csv, const struct sim_proto_config *cfg,
                             const struct sim_proto_result *res)
 {
+    if (cfg->cmpct || cfg->block_private)
+        report_cmpct(f, csv, res);
     if (!cfg->churn_pct && !cfg->late_pct && !cfg->partition_ms && !cfg->silent_pct
         && !cfg->withhold_pct && !cfg->sybils && !cfg->mine_blocks)
         return;

@@ -272,6 +272,18 @@ static void send_cmpct(struct fake *f, uint64_t peer, const struct chain_block *
     wr_free(&w);
 }
 
+/* A blocktxn of one tx. */
+static void send_blocktxn1(struct fake *f, uint64_t peer, const uint8_t hash[32],
+                           const struct chain_tx *tx, uint64_t now)
+{
+    const struct chain_tx *one[1] = { tx };
+    struct wr w;
+    wr_init(&w, 4096);
+    p2p_put_blocktxn(&w, hash, one, 1);
+    frame(f, peer, P2P_CMD_BLOCKTXN, w.buf, w.len, now);
+    wr_free(&w);
+}
+
 /* The core (cmpct on) with one scripted peer that negotiated, our dev
  * block's txs made; want[i]: tx i is in the core's mempool. */
 static struct fake *setup(size_t n, struct chain_tx *txs, struct chain_block *b,
@@ -285,6 +297,17 @@ static struct fake *setup(size_t n, struct chain_tx *txs, struct chain_block *b,
     handshake_in(f, 1, "10.1.0.1", T0);
     assert_int_equal(sent_to(f, 1, P2P_CMD_SENDCMPCT, NULL, NULL), 1);
     send_sendcmpct(f, 1, false, T0);
+    reset_out(f);
+    return f;
+}
+
+/* setup, and a second peer (2) that asked us to push (sendcmpct hb=1). */
+static struct fake *setup_hb(size_t n, struct chain_tx *txs, struct chain_block *b,
+                             const bool *in_mempool)
+{
+    struct fake *f = setup(n, txs, b, in_mempool);
+    handshake_in(f, 2, "10.2.0.1", T0);
+    send_sendcmpct(f, 2, true, T0);
     reset_out(f);
     return f;
 }
@@ -336,12 +359,7 @@ static void test_missing_tx_fetched_with_getblocktxn(void **state)
     assert_int_equal(g.n, 1);
     assert_int_equal(g.last, 2);   /* block index 2: txs[1] */
     /* The answer completes the block. */
-    const struct chain_tx *one[1] = { &b.txs[2] };
-    struct wr w;
-    wr_init(&w, 4096);
-    p2p_put_blocktxn(&w, g.hash, one, 1);
-    frame(f, 1, P2P_CMD_BLOCKTXN, w.buf, w.len, T0 + 20);
-    wr_free(&w);
+    send_blocktxn1(f, 1, g.hash, &b.txs[2], T0 + 20);
     assert_true(tip_is(f, &b));
     assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 0);
     assert_int_equal(f->misbehaviour_ev, 0);
@@ -522,10 +540,7 @@ static void test_hb_invalid_push_demotes_not_discourages(void **state)
     struct chain_tx txs[1];
     struct chain_block b;
     bool mp[1] = { true };
-    struct fake *f = setup(1, txs, &b, mp);
-    handshake_in(f, 2, "10.2.0.1", T0);
-    send_sendcmpct(f, 2, true, T0);   /* peer 2 wants pushes */
-    reset_out(f);
+    struct fake *f = setup_hb(1, txs, &b, mp);
     send_cmpct(f, 1, &b, NULL, T0 + 10);
     assert_true(tip_is(f, &b));
     /* Peer 1 gave us a new tip first: asked to push (hb=1). */
@@ -572,6 +587,45 @@ static void test_hb_invalid_push_demotes_not_discourages(void **state)
     assert_int_equal(f->disconnected[0], 3);
     chain_block_free(&bad2);
     chain_block_free(&bad);
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+/* HB mode with txs missing: the cmpctblock is not pushed on while we
+ * lack txs (a peer we pushed to would ask us for them with getblocktxn,
+ * and we could not answer: it would wait P2P_CMPCT_TXN_TIMEOUT_MS and
+ * fetch the full block). Once the blocktxn completes the block, the peer
+ * that asked for pushes gets one cmpctblock, and its getblocktxn is
+ * answered. */
+static void test_hb_push_waits_for_missing_txs(void **state)
+{
+    (void)state;
+    struct chain_tx txs[2];
+    struct chain_block b;
+    bool mp[2] = { true, false };
+    struct fake *f = setup_hb(2, txs, &b, mp);
+    send_cmpct(f, 1, &b, NULL, T0 + 10);
+    assert_false(tip_is(f, &b));
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETBLOCKTXN, &pl, &len), 1);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 0);
+    struct p2p_getblocktxn g;
+    assert_int_equal(p2p_dec_getblocktxn(pl, len, &g), 0);
+    send_blocktxn1(f, 1, g.hash, &b.txs[2], T0 + 20);
+    assert_true(tip_is(f, &b));
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 1);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_CMPCTBLOCK, NULL, NULL), 0);
+    reset_out(f);
+    /* Peer 2 lacks the same tx: we answer it now. */
+    uint32_t idx[1] = { 2 };
+    struct wr w;
+    wr_init(&w, 64);
+    p2p_put_getblocktxn(&w, g.hash, idx, 1);
+    frame(f, 2, P2P_CMD_GETBLOCKTXN, w.buf, w.len, T0 + 30);
+    wr_free(&w);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCKTXN, NULL, NULL), 1);
+    assert_int_equal(f->misbehaviour_ev, 0);
     chain_block_free(&b);
     fake_free(f);
 }
@@ -850,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_bad_reconstruction_falls_back),
         cmocka_unit_test(test_timeout_falls_back),
         cmocka_unit_test(test_hb_invalid_push_demotes_not_discourages),
+        cmocka_unit_test(test_hb_push_waits_for_missing_txs),
         cmocka_unit_test(test_off_ignores),
         cmocka_unit_test(test_net_big_block_all_known),
         cmocka_unit_test(test_net_mixed_interop_and_hb),

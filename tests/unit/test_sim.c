@@ -311,6 +311,71 @@ static void test_protocol_small(void **state)
     free(res);
 }
 
+/* Compact blocks (cfg.cmpct): every node gets every block, none is sent
+ * back to its source, no full body crosses a link when every tx is in the
+ * mempools (the cmpctblock rebuilds it), nothing falls back; blocks with
+ * txs only the miner has need one getblocktxn round trip per node and
+ * still rebuild; warm blocks beat announce-then-pull; the same seed
+ * prints the same bytes. */
+static void test_protocol_cmpct(void **state)
+{
+    (void)state;
+    struct sim_proto_config cfg;
+    sim_proto_config_init(&cfg);
+    cfg.nodes = 60;
+    cfg.degree = 6;
+    cfg.txs = 6;
+    cfg.blocks = 4;
+    cfg.seed = 7;
+    struct sim_proto_result *res = malloc(sizeof(*res));
+    assert_non_null(res);
+    struct sim_proto_agg pull, warm;
+    char *base = proto_output(&cfg, res);
+    sim_proto_aggregate_from(res, SIM_ITEM_BLOCK, 1, &pull);
+    assert_true(pull.bodies_per_node == 1.0 && pull.cmpct_per_node == 0);
+    cfg.cmpct = true;
+    char *a = proto_output(&cfg, res);
+    assert_string_not_equal(base, a);
+    for (unsigned i = 0; i < res->n_items; i++) {
+        const struct sim_item_result *r = &res->items[i];
+        assert_int_equal(r->violations, 0);
+        assert_int_equal(r->reached, cfg.nodes);
+        assert_true(r->t100_ms != SIM_NEVER);
+        if (r->kind != SIM_ITEM_BLOCK)
+            continue;
+        assert_true(r->bodies_per_node == 0);   /* no full block */
+        assert_true(r->cmpct_per_node >= 1.0);
+        assert_true(r->getblocktxn_per_node == 0);
+        assert_int_equal(r->core_cmpct_fallbacks, 0);
+        assert_true(r->block_bytes_per_node > 0);
+    }
+    /* The first block of the run carries the txs (mined after them). */
+    assert_int_equal(res->items[cfg.txs].kind, SIM_ITEM_BLOCK);
+    sim_proto_aggregate_from(res, SIM_ITEM_BLOCK, 1, &warm);
+    assert_true(warm.t99_ms < pull.t99_ms);
+    char *b = proto_output(&cfg, res);
+    assert_string_equal(a, b);
+    cfg.block_private = 3;
+    char *c = proto_output(&cfg, res);
+    for (unsigned i = cfg.txs; i < res->n_items; i++) {
+        const struct sim_item_result *r = &res->items[i];
+        assert_int_equal(r->violations, 0);
+        assert_int_equal(r->reached, cfg.nodes);
+        assert_true(r->bodies_per_node == 0);
+        /* Each node but the miner asks once for the miner's txs. */
+        assert_true(r->getblocktxn_per_node > 0.9 && r->getblocktxn_per_node <= 1.0);
+        assert_int_equal(r->core_cmpct_fallbacks, 0);
+    }
+    char *d = proto_output(&cfg, res);
+    assert_string_equal(c, d);
+    free(base);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(res);
+}
+
 /* Fan-out 1: the rumour alone may stop short (its residue is measured
  * with anti-entropy off), but reconciliation repairs it: every node ends
  * up with every tx. With fan-out all the rumour alone covers everyone. */
@@ -767,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_latency_relays),
         cmocka_unit_test(test_protocol_small),
         cmocka_unit_test(test_protocol_repeat_senders),
+        cmocka_unit_test(test_protocol_cmpct),
         cmocka_unit_test(test_protocol_fanout_repair),
         cmocka_unit_test(test_protocol_burst_batching),
         cmocka_unit_test(test_latency_realism),
