@@ -33,6 +33,9 @@ struct p2p_cmpct {
      * already answered. */
     struct { uint8_t hash[32]; uint64_t peer; } seen[P2P_CMPCT_SEEN_ENTRIES];
     size_t seen_next;
+    /* The first peer that announced each recent block we lacked. */
+    struct { uint8_t hash[32]; uint64_t peer; } first_ann[P2P_CMPCT_FIRST_ANN_ENTRIES];
+    size_t first_ann_next;
 };
 
 int p2p__cmpct_init(struct p2p *p)
@@ -160,9 +163,31 @@ int p2p__handle_sendcmpct(struct p2p *p, struct peer *pe, const uint8_t *buf, si
     return 0;
 }
 
-void p2p__cmpct_block_first(struct p2p *p, struct peer *pe)
+void p2p__cmpct_announced(struct p2p *p, const struct peer *pe, const uint8_t hash[32])
 {
-    if (!p->cmpct_on || !pe->cmpct_ok || pe->dead)
+    if (!p->cmpct_on)
+        return;
+    for (size_t i = 0; i < P2P_CMPCT_FIRST_ANN_ENTRIES; i++)
+        if (p->cmpct->first_ann[i].peer && memcmp(p->cmpct->first_ann[i].hash, hash, 32) == 0)
+            return;   /* someone was first */
+    size_t i = p->cmpct->first_ann_next++ % P2P_CMPCT_FIRST_ANN_ENTRIES;
+    memcpy(p->cmpct->first_ann[i].hash, hash, 32);
+    p->cmpct->first_ann[i].peer = pe->id;
+}
+
+void p2p__cmpct_block_first(struct p2p *p, struct peer *pe, const uint8_t hash[32])
+{
+    if (!p->cmpct_on)
+        return;
+    for (size_t i = 0; i < P2P_CMPCT_FIRST_ANN_ENTRIES; i++)
+        if (p->cmpct->first_ann[i].peer && memcmp(p->cmpct->first_ann[i].hash, hash, 32) == 0) {
+            struct peer *ann = p2p__peer_find(p, p->cmpct->first_ann[i].peer);
+            memset(&p->cmpct->first_ann[i], 0, sizeof(p->cmpct->first_ann[i]));
+            if (ann && p2p__live(ann) && ann->cmpct_ok)
+                pe = ann;
+            break;
+        }
+    if (!pe || !pe->cmpct_ok || pe->dead)
         return;
     uint64_t *hb = p->cmpct->hb;
     size_t at = P2P_CMPCT_HB_PEERS - 1;   /* not in the list: the last gives way */
@@ -484,8 +509,10 @@ int p2p__handle_cmpctblock(struct p2p *p, struct peer *pe, const uint8_t *buf, s
     chain_header_hash(&c.hdr, hash);
     p2p__known_add(p, pe, hash);
     seen_add(p, pe, hash);
-    if (chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash)
-        || pending_find(p, hash)) {
+    bool have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
+    if (!have)
+        p2p__cmpct_announced(p, pe, hash);
+    if (have || pending_find(p, hash)) {
         /* Not a body: the redundancy of high-bandwidth mode (up to
          * P2P_CMPCT_HB_PEERS pushes of the same block, short ids only). */
         p->stats.cmpct_dups++;

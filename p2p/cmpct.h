@@ -48,9 +48,17 @@ bool p2p__cmpct_expects_block(const struct p2p *p, const struct peer *pe,
                               const uint8_t hash[32]);
 /* A body for hash arrived (any peer, any form): its reconstruction ends. */
 void p2p__cmpct_done(struct p2p *p, const uint8_t hash[32]);
-/* pe gave us a new tip first: it becomes our first high-bandwidth peer
- * (sendcmpct hb=1), and the oldest of P2P_CMPCT_HB_PEERS gives way. */
-void p2p__cmpct_block_first(struct p2p *p, struct peer *pe);
+/* pe announced a block we lack (headers, inv, cmpctblock): remembered
+ * if it is the first (P2P_CMPCT_FIRST_ANN_ENTRIES recent blocks). */
+void p2p__cmpct_announced(struct p2p *p, const struct peer *pe, const uint8_t hash[32]);
+/* Block hash became our new tip, its body from pe (NULL: not from a
+ * peer): the peer that announced it first (else pe) becomes our first
+ * high-bandwidth peer (sendcmpct hb=1), and the oldest of
+ * P2P_CMPCT_HB_PEERS gives way. The first announcer, not the first body:
+ * a peer that is not pushing to us announces as soon as it has the
+ * block, so the first announcement marks the fastest path, while a body
+ * from it would take the getdata round trip and never come first. */
+void p2p__cmpct_block_first(struct p2p *p, struct peer *pe, const uint8_t hash[32]);
 
 /* A block pe pushed to us in high-bandwidth mode failed validation. It
  * was sent before validation, as we asked, so an honest relay may have

@@ -252,6 +252,8 @@ int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
             } else {
                 want_headers = true;
             }
+            if (!have)
+                p2p__cmpct_announced(p, pe, hash);
             if (!have && !orphan_held(p, hash) && !refused_unvetted(p, hash))
                 p2p__nomem(p, pe, p2p_txreq_announce(p->req, pe->id, P2P_INV_BLOCK, hash,
                                                      !pe->inbound, p->now));
@@ -453,8 +455,8 @@ int p2p__accept_block(struct p2p *p, uint64_t from, unsigned flags, struct chain
     case CHAIN_ST_SIDE:
         if (pe)
             pe->last_block_ms = p->now;
-        if (pe && res.status == CHAIN_ST_NEW_TIP)
-            p2p__cmpct_block_first(p, pe);
+        if (res.status == CHAIN_ST_NEW_TIP)
+            p2p__cmpct_block_first(p, pe, hash);
         p->stats.blocks_accepted++;
         p2p__tip_changed(p);
         break;

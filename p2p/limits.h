@@ -90,6 +90,10 @@
 /* Best-chain blocks (tip and parents) whose txs a reconstruction also
  * tries, for a competing block holding txs our tip already mined. */
 #define P2P_CMPCT_RECENT_BLOCKS     2u
+/* Blocks whose first announcer (headers, inv or cmpctblock) is
+ * remembered until the block is ours: that peer, not the one whose body
+ * came first, becomes a high-bandwidth peer (the fastest path). */
+#define P2P_CMPCT_FIRST_ANN_ENTRIES 8u
 /* Compact blocks whose full-block fallback is remembered, so the normal
  * download asks for the body (not another cmpctblock). */
 #define P2P_CMPCT_FAILED_ENTRIES    16u

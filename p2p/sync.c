@@ -1,6 +1,7 @@
 /* Anti-entropy: headers sync (getheaders/headers), mempool requests and
  * mempool reconciliation rounds. */
 #include "p2p/core.h"
+#include "p2p/cmpct.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,6 +137,8 @@ static void headers_seen(struct p2p *p, struct peer *pe, const struct p2p_list *
         bool have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
         if (have)
             p->stats.dup_invs++;
+        else
+            p2p__cmpct_announced(p, pe, hash);
         if (p->ev.inv_received)
             p->ev.inv_received(p->ev.ctx, pe->id, P2P_INV_BLOCK, hash, have);
     }

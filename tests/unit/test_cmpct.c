@@ -630,6 +630,37 @@ static void test_hb_push_waits_for_missing_txs(void **state)
     fake_free(f);
 }
 
+/* HB selection: the peer that announced the block first (here an inv,
+ * while its body was still to be fetched) is asked to push, not the peer
+ * whose cmpctblock rebuilt it: the first announcement marks the fastest
+ * path, a body from a peer that does not push to us comes a round trip
+ * late. */
+static void test_hb_peer_is_first_announcer(void **state)
+{
+    (void)state;
+    struct chain_tx txs[1];
+    struct chain_block b;
+    bool mp[1] = { true };
+    struct fake *f = setup(1, txs, &b, mp);
+    handshake_in(f, 2, "10.2.0.1", T0);
+    send_sendcmpct(f, 2, false, T0);
+    reset_out(f);
+    uint8_t h[32];
+    chain_header_hash(&b.hdr, h);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_BLOCK, h, T0 + 5);
+    send_cmpct(f, 1, &b, NULL, T0 + 10);
+    assert_true(tip_is(f, &b));
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 2, P2P_CMD_SENDCMPCT, &pl, &len), 1);
+    struct p2p_sendcmpct sc;
+    assert_int_equal(p2p_dec_sendcmpct(pl, len, &sc), 0);
+    assert_true(sc.hb);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_SENDCMPCT, NULL, NULL), 0);
+    chain_block_free(&b);
+    fake_free(f);
+}
+
 /* A core without compact blocks ignores the messages and sends none. */
 static void test_off_ignores(void **state)
 {
@@ -905,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_timeout_falls_back),
         cmocka_unit_test(test_hb_invalid_push_demotes_not_discourages),
         cmocka_unit_test(test_hb_push_waits_for_missing_txs),
+        cmocka_unit_test(test_hb_peer_is_first_announcer),
         cmocka_unit_test(test_off_ignores),
         cmocka_unit_test(test_net_big_block_all_known),
         cmocka_unit_test(test_net_mixed_interop_and_hb),
