@@ -28,6 +28,9 @@ struct chain;
 struct chain_config {
     const struct chain_params *params;
     const char *db_path;          /* SQLite file, or NULL: memory only */
+    /* true: commits not fsynced (synchronous=NORMAL): a block is durable
+     * across a process crash, not a power loss; own txs still are. */
+    bool db_no_fsync;
     size_t mempool_max_bytes;     /* 0: default */
     uint64_t mempool_expiry_ms;   /* 0: default */
     /* Secret salt for the slot choice of every hash map (block index,

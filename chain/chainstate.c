@@ -1060,7 +1060,7 @@ int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_
     c->mp.on_added = on_tx_added;
     c->mp.on_removed = on_tx_removed;
     c->mp.ctx = c;
-    if ((err = store_open(&c->st, cfg->db_path)) != 0)
+    if ((err = store_open(&c->st, cfg->db_path, !cfg->db_no_fsync)) != 0)
         goto fail;
 
     chain_genesis_hash(c->p, ghash);

@@ -28,7 +28,10 @@ struct chain_store_error;
 /* Largest metadata value (the node key is 64 bytes). */
 #define STORE_META_MAX_BYTES 256u
 
-int store_open(struct store **out, const char *path);
+/* fsync_commits false: synchronous=NORMAL, a commit is durable across a
+ * process crash but not a power loss (the WAL is synced at checkpoints);
+ * the node's own txs are still synced on every write. */
+int store_open(struct store **out, const char *path, bool fsync_commits);
 void store_close(struct store *s);
 
 int store_begin(struct store *s);

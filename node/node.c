@@ -1095,7 +1095,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct node_config *cfg)
     struct node_load *ld = &n->load;
     snprintf(ld->db, sizeof ld->db, "%s/chain.db", cfg->datadir);
     ld->cc = (struct chain_config){ .params = cfg->params, .db_path = ld->db,
-                                    .salt = sec_random_u64() };
+                                    .db_no_fsync = !cfg->dbfsync, .salt = sec_random_u64() };
     if (cfg->reindex && access(ld->db, F_OK) == 0)
         NODE_LOG(&n->log, NODE_LOG_INFO, NODE_LOG_CAT_NONE, "reindex_start", LF_STR("db", ld->db));
     load_step(n, NODE_STEP_STARTING);

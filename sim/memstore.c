@@ -38,7 +38,7 @@ typedef int (*account_fn)(void *ctx, const uint8_t pk[32], uint64_t balance, uin
 typedef int (*own_fn)(void *ctx, const uint8_t txid[32], uint64_t seq, const uint8_t *data,
                       size_t len, uint32_t height);
 
-WRAP(int, store_open, struct store **out, const char *path);
+WRAP(int, store_open, struct store **out, const char *path, bool fsync_commits);
 WRAP(void, store_close, struct store *s);
 WRAP(int, store_begin, struct store *s);
 WRAP(int, store_commit, struct store *s);
@@ -331,10 +331,10 @@ static int mem_error(struct memstore *m, const char *msg)
     return CHAIN_ERR_STORE;
 }
 
-int __wrap_store_open(struct store **out, const char *path)
+int __wrap_store_open(struct store **out, const char *path, bool fsync_commits)
 {
     if (!use_mem || path)
-        return __real_store_open(out, path);
+        return __real_store_open(out, path, fsync_commits);
     struct memstore *m = calloc(1, sizeof *m);
     if (!m)
         return CHAIN_ERR_NOMEM;

@@ -29,7 +29,7 @@ Prints median and p90 over the rounds. A short run:
                              [--tx-warmup 5]
                              [--tx-gap-ms 150] [--seed 1] [--relay both|pull|push]
                              [--cmpct both|on|off] [--what all|tx|block]
-                             [--build-dir build]
+                             [--build-dir build] [--node-arg=--dbfsync=0 ...]
 
 Standard library only; reuses tools/testnet's launcher and RPC client.
 """
@@ -168,7 +168,8 @@ class Net:
         for i in range(n):
             nodes[i]["connect"] = dials[i]
         self.st = {"network": "regtest", "nodes": nodes, "dir": workdir,
-                   "node_args": ["-cmpct=%d" % (1 if cmpct else 0)] + list(extra)}
+                   "node_args": ["-cmpct=%d" % (1 if cmpct else 0)] + list(extra)
+                   + list(args.node_arg)}
         self.procs = []
         for i in order:
             p = tn.start_node(self.st, nodes[i], gossipd)
@@ -322,13 +323,16 @@ def main():
     ap.add_argument("--what", choices=("all", "tx", "block"), default="all")
     ap.add_argument("--build-dir", default="build")
     ap.add_argument("--keep", action="store_true", help="keep the node directories")
+    ap.add_argument("--node-arg", action="append", default=[],
+                    help="an option for every gossipd (repeatable), e.g. --node-arg=--dbfsync=0")
     args = ap.parse_args()
     cmpcts = {"both": (True, False), "on": (True,), "off": (False,)}[args.cmpct]
     relays = {"both": ("pull", "push"), "pull": ("pull",), "push": ("push",)}[args.relay]
     do_tx = args.what in ("all", "tx") and args.tx_rounds > 0
     do_block = args.what in ("all", "block")
-    print("propagation over real gossipd on 127.0.0.1, ring + chord, seed %d, load %s" % (
-        args.seed, " ".join("%.2f" % x for x in os.getloadavg())))
+    print("propagation over real gossipd on 127.0.0.1, ring + chord, seed %d, load %s%s" % (
+        args.seed, " ".join("%.2f" % x for x in os.getloadavg()),
+        ", nodes run with " + " ".join(args.node_arg) if args.node_arg else ""))
     print("%-5s %-5s %-30s %6s %11s %11s %s" % ("what", "relay", "case", "rounds", "median",
                                                 "p90", "bytes/node"))
     for relay in relays:
@@ -349,6 +353,8 @@ def main():
                 _, bt, nb = run(args, args.nodes, 0, args.rounds, cmpct, relay_args(relay))
             row("block", relay, "1 tx, N=%d, cmpct %s" % (args.nodes, "on" if cmpct else "off"),
                 bt, "%10.0f" % (statistics.median(nb) if nb else 0))
+            if not args.big_rounds:
+                continue
             _, bt2, nb2 = run(args, args.big_nodes, args.txs, args.big_rounds, cmpct,
                               relay_args(relay))
             row("block", relay, "%d txs, N=%d, cmpct %s" % (args.txs + 1, args.big_nodes,

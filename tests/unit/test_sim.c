@@ -593,8 +593,8 @@ static void test_memstore(void **state)
     (void)state;
     sim_memstore_use(true);
     struct store *a = NULL, *b = NULL;
-    assert_int_equal(store_open(&a, NULL), 0);
-    assert_int_equal(store_open(&b, NULL), 0);
+    assert_int_equal(store_open(&a, NULL, true), 0);
+    assert_int_equal(store_open(&b, NULL, true), 0);
     size_t blobs0 = sim_memstore_stats()->blobs;
     uint8_t h1[32], h2[32], body[300], val[64], *got = NULL;
     size_t len = 0;

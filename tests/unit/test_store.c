@@ -381,7 +381,7 @@ static void test_store_rollback(void **state)
     struct store *s = NULL;
     uint8_t pk[32] = { 9 }, data[3] = { 1, 2, 3 }, *got = NULL;
     size_t len = 0;
-    assert_int_equal(store_open(&s, NULL), 0);
+    assert_int_equal(store_open(&s, NULL, true), 0);
     assert_int_equal(store_begin(s), 0);
     assert_int_equal(store_body_put(s, pk, data, sizeof data), 0);
     store_rollback(s);
