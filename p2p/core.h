@@ -256,6 +256,10 @@ struct p2p {
     size_t serve_next;
     bool cmpct_on;              /* compact blocks (p2p_config.cmpct) */
     struct p2p_cmpct *cmpct;    /* cmpct.c's state */
+    /* Push mode (push.c): who first announced or pushed recent txs, a
+     * direct-mapped table by short id, for the better-path probe. */
+    struct p2p_push_seen push_seen[P2P_PUSH_SEEN_SLOTS];
+    struct p2p_push_cand push_cand[P2P_PUSH_BUCKETS];
 };
 
 /* ---- result.c: the one error contract ---- */

@@ -226,6 +226,10 @@ bool p2p__have_tx(const struct p2p *p, const uint8_t txid[32])
 int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     bool want_headers = false;
+    /* Push mode: an announcer waits P2P_PUSH_LAZY_DELAY_MS, the time an
+     * eager body has to come first (the body pulled after it grafts that
+     * link), unless the node has no eager link at all (push.h). */
+    uint64_t tx_delay = p2p__push_inv_delay(p, pe);
     for (size_t i = 0; i < l->n && !pe->dead; i++) {
         uint32_t type;
         const uint8_t *hash;
@@ -234,14 +238,10 @@ int p2p__handle_inv(struct p2p *p, struct peer *pe, const struct p2p_list *l)
         bool have;
         if (type == P2P_INV_TX) {
             have = p2p__have_tx(p, hash);
-            /* Push mode: every announcer waits P2P_PUSH_LAZY_DELAY_MS,
-             * the time an eager body has to come first (the body pulled
-             * after it grafts that link). */
-            uint64_t delay = p->relay_mode == P2P_RELAY_PUSH ? P2P_PUSH_LAZY_DELAY_MS
-                             : pe->inbound ? P2P_NONPREFERRED_DELAY_MS : 0;
+            p2p__push_on_inv(p, pe, hash, have);
             if (!have)
                 p2p__nomem(p, pe, p2p_txreq_announce(
-                    p->req, pe->id, P2P_INV_TX, hash, !pe->inbound, p->now + delay));
+                    p->req, pe->id, P2P_INV_TX, hash, !pe->inbound, p->now + tx_delay));
         } else {
             have = chain_have_block(p->chain, hash) || chain_is_invalid(p->chain, hash);
             struct chain_header h;

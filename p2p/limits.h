@@ -207,7 +207,7 @@
 /* Origin buckets of txs: a hash of the sender key under a fixed salt
  * (every node must bucket a tx alike: the eager trees are per bucket
  * network-wide). One bit per bucket in pushreq's bitmaps. */
-#define P2P_PUSH_BUCKETS            16u
+#define P2P_PUSH_BUCKETS            32u
 #define P2P_PUSH_BUCKET_SALT        0x6773702d70757368ull
 /* After a prune (either way), eager bodies still in flight from that peer
  * are not unsolicited for this long. */
@@ -217,6 +217,19 @@
  * more duplicates: simulated, 200 nodes, 200 txs: 0 ms 1.69 bodies/node,
  * 100 ms 1.31, 200 ms 1.06, 400 ms 1.00; docs/SIMULATION.md). */
 #define P2P_PUSH_LAZY_DELAY_MS      250u
+/* Better-path probe: the first announcer or pusher of this many recent
+ * txs is remembered (direct-mapped by short id, 32 bytes a slot), so that
+ * an announcer that had a tx before our eager parent delivered it can be
+ * grafted (docs/PROTOCOL.md "Learned eager push"). A power of two. */
+#define P2P_PUSH_SEEN_SLOTS         32u
+/* A neighbour is grafted by the probe once it had a bucket's tx before
+ * our parent `need` times in a row; need doubles with each probe (a probe
+ * costs one body), at most STREAK_MAX, and halves after QUIET eager txs
+ * of the bucket without a candidate (push.c; per-frame jitter makes
+ * single wins noise: need 1 always paid 2.1 bodies/node there,
+ * docs/SIMULATION.md P9). */
+#define P2P_PUSH_PROBE_STREAK_MAX   32u
+#define P2P_PUSH_PROBE_QUIET        4u
 
 /* ---- Pull scheduling (txrequest) ---- */
 #define P2P_TX_REQUEST_TIMEOUT_MS   2000u    /* getdata tx unanswered: next announcer */
@@ -371,6 +384,9 @@ _Static_assert(P2P_MAX_INV_BYTES <= P2P_MAX_PAYLOAD_BYTES, "inv must fit a frame
 _Static_assert(P2P_MAX_HEADERS_BYTES <= P2P_MAX_PAYLOAD_BYTES, "headers must fit a frame");
 _Static_assert(P2P_MAX_RECON_BYTES <= P2P_MAX_PAYLOAD_BYTES, "recon must fit a frame");
 _Static_assert(P2P_PUSH_BUCKETS >= 1 && P2P_PUSH_BUCKETS <= 32, "a bucket bitmap is a u32");
+_Static_assert(P2P_PUSH_BUCKETS <= 256, "a bucket fits p2p_push_seen's u8");
+_Static_assert(P2P_PUSH_PROBE_STREAK_MAX >= 1 && P2P_PUSH_PROBE_STREAK_MAX <= 127, "u8 streak");
+_Static_assert((P2P_PUSH_SEEN_SLOTS & (P2P_PUSH_SEEN_SLOTS - 1)) == 0, "seen slots: power of two");
 _Static_assert(P2P_MAX_ADDR_BYTES <= P2P_MAX_PAYLOAD_BYTES, "addr must fit a frame");
 _Static_assert(P2P_RECV_BUFFER_MAX_BYTES >= P2P_HEADER_BYTES + P2P_MAX_PAYLOAD_BYTES,
                "receive buffer holds the largest frame");

@@ -418,6 +418,7 @@ struct p2p_stats {
     uint64_t cmpct_hb_invalid;                  /* invalid blocks pushed in HB mode (not scored) */
     uint64_t tx_pushed;                         /* tx bodies pushed eagerly (push mode) */
     uint64_t push_grafts, push_prunes;          /* bucket links we grafted, pruned */
+    uint64_t push_probes;                       /* of the grafts: better-path probes */
     size_t peers, inbound, outbound;
     size_t recv_buffer_bytes;                   /* allocated for frames being received */
 };

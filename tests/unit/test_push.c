@@ -262,12 +262,14 @@ static void test_bad_pushreq_scored(void **state)
     uint8_t buf[16] = { 0 };
     struct wr w;
     /* 1: truncated; 2: one byte above the cap; 3: a bucket past the
-     * last; 4: one bucket grafted and pruned; 5: 64 KiB declared. */
+     * last (with 32 buckets: the top one grafted and pruned); 4: one
+     * bucket grafted and pruned; 5: 64 KiB declared. */
     raw_frame(f, 1, buf, P2P_MAX_PUSHREQ_BYTES - 1, T0 + 10);
     big_header(f, 2, P2P_MAX_PUSHREQ_BYTES + 1, T0 + 10);
     wr_init(&w, 16);
-    wr_u32(&w, P2P_PUSH_BUCKETS < 32 ? 1u << P2P_PUSH_BUCKETS : 0);
-    wr_u32(&w, 0);
+    /* (every bit a bucket: the top one grafted and pruned instead) */
+    wr_u32(&w, P2P_PUSH_BUCKETS < 32 ? 1u << (P2P_PUSH_BUCKETS % 32) : 1u << 31);
+    wr_u32(&w, P2P_PUSH_BUCKETS < 32 ? 0 : 1u << 31);
     raw_frame(f, 3, w.buf, w.len, T0 + 10);
     wr_free(&w);
     wr_init(&w, 16);
@@ -286,6 +288,107 @@ static void test_bad_pushreq_scored(void **state)
     fake_free(f);
 }
 
+/* Peer 1 is our eager parent for the bucket (it grafted, we answered). */
+static struct fake *push_core_parent(unsigned peers, uint64_t t)
+{
+    struct fake *f = push_core(peers);
+    send_pushreq(f, 1, dev_bit(), 0, t);
+    reset_out(f);
+    return f;
+}
+
+/* Better-path probe, inv after the body: peer 1 pushes tx0; peer 2's inv
+ * for it comes less than a batch later, so peer 2 had tx0 before peer 1's
+ * push reached us: peer 2 is grafted for the bucket. An inv a full batch
+ * after the body (peer 3 for tx1) says nothing and grafts nothing. */
+static void test_probe_grafts_announcer_within_a_batch(void **state)
+{
+    (void)state;
+    uint64_t t = T0 + 1000;
+    struct fake *f = push_core_parent(3, t);
+    struct chain_tx tx0, tx1, tx2;
+    uint8_t id0[32], id1[32], id2[32];
+    make_txs(f, &tx0, id0, &tx1, id1, &tx2, id2);
+    fake_send_tx(f, 1, &tx0, t + 10);
+    assert_true(chain_mempool_has(f->chain, id0));
+    reset_out(f);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, id0, t + 10 + P2P_TX_BATCH_MS_DEFAULT - 1);
+    uint32_t graft = 0, prune = 0;
+    assert_true(last_pushreq(f, 2, &graft, &prune));
+    assert_int_equal(graft, dev_bit());
+    assert_int_equal(prune, 0);
+    /* Once per tx: peer 3's inv for tx0 now grafts nothing. */
+    fake_send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, id0, t + 12);
+    assert_false(last_pushreq(f, 3, &graft, &prune));
+    fake_send_tx(f, 1, &tx1, t + 100);
+    fake_send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, id1, t + 100 + P2P_TX_BATCH_MS_DEFAULT);
+    assert_false(last_pushreq(f, 3, &graft, &prune));
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.push_probes, 1);
+    assert_int_equal(f->misbehaviour_ev, 0);
+    fake_free(f);
+}
+
+/* Better-path probe, inv before the body: peer 2 announced tx0 before
+ * peer 1's push came (a batch ahead at least): peer 2 is grafted. Then a
+ * probe costs a body, so the next one for the bucket takes a candidate
+ * twice in a row: peer 3 once grafts nothing, twice does. */
+static void test_probe_inv_first_and_need_doubles(void **state)
+{
+    (void)state;
+    uint64_t t = T0 + 1000;
+    struct fake *f = push_core_parent(3, t);
+    struct chain_tx tx0, tx1, tx2;
+    uint8_t id0[32], id1[32], id2[32];
+    make_txs(f, &tx0, id0, &tx1, id1, &tx2, id2);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, id0, t + 10);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_GETDATA, NULL, NULL), 0);   /* lazy wait */
+    fake_send_tx(f, 1, &tx0, t + 20);
+    uint32_t graft = 0, prune = 0;
+    assert_true(last_pushreq(f, 2, &graft, &prune));
+    assert_int_equal(graft, dev_bit());
+    reset_out(f);
+    fake_send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, id1, t + 100);
+    fake_send_tx(f, 1, &tx1, t + 110);
+    assert_false(last_pushreq(f, 3, &graft, &prune));            /* once: not yet */
+    fake_send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, id2, t + 200);
+    fake_send_tx(f, 1, &tx2, t + 210);
+    assert_true(last_pushreq(f, 3, &graft, &prune));             /* twice in a row */
+    assert_int_equal(graft, dev_bit());
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.push_probes, 2);
+    fake_free(f);
+}
+
+/* A push-mode node with no eager link at all has nothing to wait for: an
+ * inv is pulled with the pull delays (an inbound announcer after
+ * P2P_NONPREFERRED_DELAY_MS), not after P2P_PUSH_LAZY_DELAY_MS; once a
+ * link is eager, invs wait the lazy delay. */
+static void test_no_eager_link_pulls_without_the_lazy_wait(void **state)
+{
+    (void)state;
+    struct fake *f = push_core(2);
+    struct chain_tx tx;
+    uint8_t id0[32], id1[32];
+    make_tx(f->chain, 0, &tx, id0);
+    make_tx(f->chain, 1, &tx, id1);
+    uint64_t t = T0 + 1000;
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, id0, t);
+    p2p_on_tick(f->p, t + P2P_NONPREFERRED_DELAY_MS);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
+    send_pushreq(f, 2, dev_bit(), 0, t + 10);                    /* now eager with 2 */
+    reset_out(f);
+    t += 1000;
+    fake_send_inv1(f, 1, P2P_CMD_INV, P2P_INV_TX, id1, t);
+    p2p_on_tick(f->p, t + P2P_NONPREFERRED_DELAY_MS);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 0);
+    p2p_on_tick(f->p, t + P2P_PUSH_LAZY_DELAY_MS);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETDATA, NULL, NULL), 1);
+    fake_free(f);
+}
+
 int main(void)
 {
     chain_dev_key(dev_pk, dev_sk);
@@ -295,6 +398,9 @@ int main(void)
         cmocka_unit_test(test_only_a_peer_that_asked_is_pushed_to),
         cmocka_unit_test(test_pull_mode_ignores_pushreq),
         cmocka_unit_test(test_bad_pushreq_scored),
+        cmocka_unit_test(test_probe_grafts_announcer_within_a_batch),
+        cmocka_unit_test(test_probe_inv_first_and_need_doubles),
+        cmocka_unit_test(test_no_eager_link_pulls_without_the_lazy_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,7 +180,8 @@ def crafted(tmp):
         # learned eager push (p2p_dec_pushreq)
         ("good pushreq", frame("pushreq", u32(0x0003) + u32(0x0100)), None, None,
          {"gossipd.pushreq.graft": "0x00000003", "gossipd.pushreq.prune": "0x00000100"}),
-        ("pushreq bit 16", frame("pushreq", u32(0x10000) + u32(0)), "malformed", None, {}),
+        ("pushreq bit 31", frame("pushreq", u32(0x80000000) + u32(0)), None, None,
+         {"gossipd.pushreq.graft": "0x80000000"}),
         ("pushreq graft and prune", frame("pushreq", u32(0x0004) + u32(0x0006)), "malformed",
          None, {}),
         ("pushreq truncated", frame("pushreq", u32(1) + b"\0\0\0"), "malformed", None, {}),

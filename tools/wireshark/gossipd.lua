@@ -119,7 +119,7 @@ local CAP = { addr = 1000, inv = 50000, headers = 2000, locator = 101,
               recon_nodes = 4096, recon_ids = 4096, recon_depth = 8,
               cmpct_txs = 27235 }   -- P2P_MAX_CMPCT_TXS = BLOCK_TX_MAX
 local SHORTID_BYTES = 6             -- P2P_CMPCT_SHORTID_BYTES
-local PUSH_BUCKETS = 16             -- P2P_PUSH_BUCKETS: bits of pushreq's bitmaps
+local PUSH_BUCKETS = 32             -- P2P_PUSH_BUCKETS: bits of pushreq's bitmaps
 local INV_TYPES = { [1] = "tx", [2] = "block", [4] = "cmpct" }
 local RECON_KINDS = { [0] = "summary", [1] = "listing" }
 
@@ -567,7 +567,7 @@ MSG.pushreq = function(rd, t)
     local limit = 2 ^ PUSH_BUCKETS
     if graft >= limit or prune >= limit then bad("pushreq bit above bucket " .. PUSH_BUCKETS - 1) end
     if bit.band(graft, prune) ~= 0 then bad("pushreq bucket both grafted and pruned") end
-    return string.format("graft %04x prune %04x", graft, prune)
+    return string.format("graft %08x prune %08x", graft, prune)
 end
 
 -- ---------------------------------------------------------------- framing
