@@ -170,19 +170,29 @@ class Net:
         self.st = {"network": "regtest", "nodes": nodes, "dir": workdir,
                    "node_args": ["-cmpct=%d" % (1 if cmpct else 0)] + list(extra)
                    + list(args.node_arg)}
-        self.procs = []
-        for i in order:
-            p = tn.start_node(self.st, nodes[i], gossipd)
-            self.procs.append(p)
-            tn.wait_rpc(nodes[i], p, 30)
+        self.procs, self.rpc = [], []
         self.nodes = nodes
-        self.rpc = [tn.node_rpc(x) for x in nodes]
-        deg = [0] * n
-        for a, b in self.edges:
-            deg[a] += 1
-            deg[b] += 1
-        wait_until(lambda: all(self.rpc[i].call("getconnectioncount") >= deg[i]
-                               for i in range(n)), 60, "connections")
+        try:
+            for i in order:
+                p = tn.start_node(self.st, nodes[i], gossipd)
+                self.procs.append(p)
+                if not tn.wait_rpc(nodes[i], p, 30):
+                    raise SystemExit("%s did not answer RPC" % nodes[i]["name"])
+            self.rpc = [tn.node_rpc(x) for x in nodes]
+            deg = [0] * n
+            for a, b in self.edges:
+                deg[a] += 1
+                deg[b] += 1
+            # A node that lost its port to another process (free_port is
+            # racy on a shared machine) exits: no point waiting for it.
+            wait_until(lambda: any(p.poll() is not None for p in self.procs) or
+                       all(self.rpc[i].call("getconnectioncount") >= deg[i] for i in range(n)),
+                       60, "connections")
+            if any(p.poll() is not None for p in self.procs):
+                raise SystemExit("a node exited at start (port taken?)")
+        except BaseException:
+            self.stop()
+            raise
         self.rng = random.Random(args.seed + 7)
 
     def heights(self):
@@ -241,7 +251,10 @@ class Net:
 
     def stop(self):
         for r in self.rpc:
-            r.close()
+            try:
+                r.close()
+            except Exception:
+                pass
         for p in self.procs:
             p.terminate()
         for p in self.procs:
@@ -269,8 +282,16 @@ def relay_args(relay, batch_ms=None):
 def run(args, n, k, rounds, cmpct, extra=(), tx_rounds=0):
     """One network: tx_rounds txs (tx -> all), then rounds blocks of k txs.
     Returns (tx times, block times, block bytes per node)."""
-    workdir = tempfile.mkdtemp(prefix="gossipd-prop-")
-    net = Net(args, n, cmpct, workdir, extra)
+    for attempt in range(3):
+        workdir = tempfile.mkdtemp(prefix="gossipd-prop-")
+        try:
+            net = Net(args, n, cmpct, workdir, extra)
+            break
+        except SystemExit as e:
+            print("# network start failed (%s), retrying with other ports" % e, flush=True)
+            shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        raise SystemExit("could not start the network")
     try:
         net.fund()
         tx_times = []
