@@ -31,7 +31,7 @@ struct p2p_cmpct {
     /* (block, peer) pairs a cmpctblock crossed, either way: a getdata
      * cmpct from that peer for that block is a request the crossing
      * already answered. */
-    struct { uint8_t hash[32]; uint64_t peer; } seen[P2P_CMPCT_SEEN_ENTRIES];
+    struct cmpct_seen { uint8_t hash[32]; uint64_t peer; } *seen;   /* first use */
     size_t seen_next;
     /* The first peer that announced each recent block we lacked. */
     struct { uint8_t hash[32]; uint64_t peer; } first_ann[P2P_CMPCT_FIRST_ANN_ENTRIES];
@@ -57,6 +57,7 @@ void p2p__cmpct_free(struct p2p *p)
         return;
     for (size_t i = 0; i < P2P_CMPCT_PENDING_MAX; i++)
         pending_clear(&p->cmpct->pend[i]);
+    free(p->cmpct->seen);
     free(p->cmpct);
     p->cmpct = NULL;
 }
@@ -87,6 +88,8 @@ static void failed_add(struct p2p *p, const uint8_t hash[32])
 
 static bool seen_has(const struct p2p *p, const struct peer *pe, const uint8_t hash[32])
 {
+    if (!p->cmpct->seen)
+        return false;
     for (size_t i = 0; i < P2P_CMPCT_SEEN_ENTRIES; i++)
         if (p->cmpct->seen[i].peer == pe->id && memcmp(p->cmpct->seen[i].hash, hash, 32) == 0)
             return true;
@@ -97,6 +100,15 @@ static void seen_add(struct p2p *p, const struct peer *pe, const uint8_t hash[32
 {
     if (seen_has(p, pe, hash))
         return;
+    /* Allocated with use: a node that never relays a compact block (the
+     * simulator's cores with --cmpct off) keeps 10 KiB less. */
+    if (!p->cmpct->seen) {
+        p->cmpct->seen = p2p__calloc(P2P_CMPCT_SEEN_ENTRIES, sizeof(*p->cmpct->seen));
+        if (!p->cmpct->seen) {
+            p2p__local_error(p, NULL, P2P_ERR_NOMEM);
+            return;
+        }
+    }
     size_t i = p->cmpct->seen_next++ % P2P_CMPCT_SEEN_ENTRIES;
     memcpy(p->cmpct->seen[i].hash, hash, 32);
     p->cmpct->seen[i].peer = pe->id;
