@@ -1025,13 +1025,13 @@ out:
 static void on_tx_added(void *ctx, const struct mp_entry *e)
 {
     struct chain *c = ctx;
-    CHAIN_EMIT(c, tx_added, e->txid, &e->tx, e->origin);
+    CHAIN_EMIT(c, tx_added, e->txid, e->tx, e->origin);
 }
 
 static void on_tx_removed(void *ctx, const struct mp_entry *e, int reason)
 {
     struct chain *c = ctx;
-    CHAIN_EMIT(c, tx_removed, e->txid, &e->tx, reason);
+    CHAIN_EMIT(c, tx_removed, e->txid, e->tx, reason);
 }
 
 int chain_open(struct chain **out, const struct chain_config *cfg, uint64_t now_ms)
@@ -1428,7 +1428,7 @@ void chain_sig_verified(struct chain *c, const uint8_t txid[32])
 const struct chain_tx *chain_mempool_get(const struct chain *c, const uint8_t txid[32])
 {
     const struct mp_entry *e = mempool_find(&c->mp, txid);
-    return e ? &e->tx : NULL;
+    return e ? e->tx : NULL;
 }
 
 size_t chain_mempool_count(const struct chain *c) { return c->mp.txs.count; }
@@ -1453,7 +1453,7 @@ static size_t visit_map(const struct hmap *m, chain_tx_visit_fn fn, void *ctx)
     for (size_t i = 0; i < m->cap; i++)
         if (hmap_live(m, i)) {
             const struct mp_entry *e = m->slots[i].val;
-            fn(ctx, &e->tx);
+            fn(ctx, e->tx);
             k++;
         }
     return k;

@@ -21,18 +21,24 @@ int mempool_init(struct mempool *mp, const struct chain_params *p, size_t max_by
     return sigcache_init(&mp->sigs, 0, salt);
 }
 
-static void free_map_vals(struct hmap *m)
+static void entry_free(struct mp_entry *e)
+{
+    chain_tx_release(e->tx);
+    free(e);
+}
+
+static void free_entries(struct hmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (hmap_live(m, i))
-            free(m->slots[i].val);
+            entry_free(m->slots[i].val);
     hmap_free(m);
 }
 
 void mempool_free(struct mempool *mp)
 {
-    free_map_vals(&mp->txs);
-    free_map_vals(&mp->orphans);
+    free_entries(&mp->txs);
+    free_entries(&mp->orphans);
     for (size_t i = 0; i < mp->waiters.cap; i++)
         if (hmap_live(&mp->waiters, i)) {
             struct mp_waiter *w = mp->waiters.slots[i].val;
@@ -68,7 +74,11 @@ static struct mp_entry *entry_new(struct mempool *mp, const struct chain_tx *tx,
     if (!e)
         return NULL;
     memcpy(e->txid, txid, 32);
-    e->tx = *tx;
+    e->tx = chain_tx_hold(tx);
+    if (!e->tx) {
+        free(e);
+        return NULL;
+    }
     e->size = chain_tx_size(tx);
     e->feerate = chain_tx_feerate(tx);
     e->time_ms = now_ms;
@@ -128,7 +138,7 @@ static int pending_append(struct mempool *mp, struct mp_sender *s, struct mp_ent
     if ((err = hmap_put(&mp->txs, e->txid, e)) != 0)
         return err;
     s->e[s->n++] = e;
-    s->spent += cost(&e->tx);
+    s->spent += cost(e->tx);
     mp->bytes += e->size;
     mp->changes++;
     return 0;
@@ -150,10 +160,10 @@ static void pending_truncate(struct mempool *mp, struct mp_sender *s, size_t i, 
         struct mp_entry *e = s->e[--s->n];
         removed(mp, e, reason);
         hmap_del(&mp->txs, e->txid);
-        s->spent -= cost(&e->tx);
+        s->spent -= cost(e->tx);
         mp->bytes -= e->size;
         mp->changes++;
-        free(e);
+        entry_free(e);
     }
 }
 
@@ -171,7 +181,7 @@ static size_t waiter_lower(const struct mp_waiter *w, uint64_t nonce)
     size_t lo = 0, hi = w->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (w->e[mid]->tx.nonce < nonce)
+        if (w->e[mid]->tx->nonce < nonce)
             lo = mid + 1;
         else
             hi = mid;
@@ -191,19 +201,19 @@ static struct mp_entry *orphan_find(const struct mempool *mp, const uint8_t pk[3
     if (!w)
         return NULL;
     size_t i = waiter_lower(w, nonce);
-    return i < w->n && w->e[i]->tx.nonce == nonce ? w->e[i] : NULL;
+    return i < w->n && w->e[i]->tx->nonce == nonce ? w->e[i] : NULL;
 }
 
 /* Put e (in no map, no other waiting tx with its sender and nonce) in the
  * waiting area. Returns 0 or NOMEM (e not taken). */
 static int orphan_insert(struct mempool *mp, struct mp_entry *e)
 {
-    struct mp_waiter *w = hmap_get(&mp->waiters, e->tx.from);
+    struct mp_waiter *w = hmap_get(&mp->waiters, e->tx->from);
     bool fresh = false;
     if (!w) {
         if (!(w = calloc(1, sizeof *w)))
             return CHAIN_ERR_NOMEM;
-        memcpy(w->pk, e->tx.from, 32);
+        memcpy(w->pk, e->tx->from, 32);
         if (hmap_put(&mp->waiters, w->pk, w) != 0) {
             free(w);
             return CHAIN_ERR_NOMEM;
@@ -220,7 +230,7 @@ static int orphan_insert(struct mempool *mp, struct mp_entry *e)
     }
     if (hmap_put(&mp->orphans, e->txid, e) != 0)
         goto nomem;
-    size_t at = waiter_lower(w, e->tx.nonce);
+    size_t at = waiter_lower(w, e->tx->nonce);
     memmove(&w->e[at + 1], &w->e[at], (w->n - at) * sizeof *w->e);
     w->e[at] = e;
     w->n++;
@@ -245,10 +255,10 @@ nomem:
 /* Take e out of the waiting area (not freed). */
 static void orphan_unlink(struct mempool *mp, struct mp_entry *e)
 {
-    struct mp_waiter *w = hmap_get(&mp->waiters, e->tx.from);
+    struct mp_waiter *w = hmap_get(&mp->waiters, e->tx->from);
     hmap_del(&mp->orphans, e->txid);
     if (w) {
-        size_t at = waiter_lower(w, e->tx.nonce);
+        size_t at = waiter_lower(w, e->tx->nonce);
         if (at < w->n && w->e[at] == e) {
             memmove(&w->e[at], &w->e[at + 1], (w->n - at - 1) * sizeof *w->e);
             w->n--;
@@ -274,7 +284,7 @@ static void orphan_unlink(struct mempool *mp, struct mp_entry *e)
 static void orphan_drop(struct mempool *mp, struct mp_entry *e)
 {
     orphan_unlink(mp, e);
-    free(e);
+    entry_free(e);
 }
 
 /* Make room for one more waiting tx: the oldest go first. */
@@ -299,9 +309,9 @@ static void promote_orphans(struct mempool *mp, const struct ledger *l, const ui
         if (!e)
             break;
         orphan_unlink(mp, e);
-        if (bal - spent < cost(&e->tx) || !(s = sender_get(mp, pk, true)) ||
+        if (bal - spent < cost(e->tx) || !(s = sender_get(mp, pk, true)) ||
             pending_append(mp, s, e) != 0) {
-            free(e);
+            entry_free(e);
             if (s)
                 sender_drop_if_empty(mp, s);
             break;
@@ -312,7 +322,7 @@ static void promote_orphans(struct mempool *mp, const struct ledger *l, const ui
      * sort first. */
     uint64_t next = base + mempool_pending_of(mp, pk);
     struct mp_waiter *w;
-    while ((w = hmap_get(&mp->waiters, pk)) != NULL && w->e[0]->tx.nonce < next)
+    while ((w = hmap_get(&mp->waiters, pk)) != NULL && w->e[0]->tx->nonce < next)
         orphan_drop(mp, w->e[0]);
 }
 
@@ -355,7 +365,7 @@ static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const ui
     if (tx->nonce - next > MEMPOOL_ORPHAN_NONCE_GAP_MAX)
         return CHAIN_ERR_TX_BAD_NONCE;
     struct mp_entry *old = orphan_find(mp, tx->from, tx->nonce);
-    if (old && tx->fee <= old->tx.fee)
+    if (old && tx->fee <= old->tx->fee)
         return CHAIN_ERR_TX_REPLACE_FEE;
     if (!old && orphans_of(mp, tx->from) >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX)
         return CHAIN_ERR_TX_ORPHAN_FULL;
@@ -369,7 +379,7 @@ static int accept_orphan(struct mempool *mp, const struct chain_tx *tx, const ui
     if (!e)
         return CHAIN_ERR_NOMEM;
     if ((err = orphan_insert(mp, e)) != 0) {
-        free(e);
+        entry_free(e);
         return err;
     }
     return CHAIN_TX_WAITING;
@@ -382,10 +392,10 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
     int err;
     size_t idx = (size_t)(tx->nonce - a->nonce);
     struct mp_entry *old = s->e[idx];
-    if (tx->fee <= old->tx.fee)
+    if (tx->fee <= old->tx->fee)
         return CHAIN_ERR_TX_REPLACE_FEE;
     /* The whole sequence must stay covered with the new tx in it. */
-    uint64_t spent = s->spent - cost(&old->tx);
+    uint64_t spent = s->spent - cost(old->tx);
     if (UINT64_MAX - spent < cost(tx) || a->balance < spent + cost(tx))
         return CHAIN_ERR_TX_INSUFFICIENT;
     if ((err = check_sig(mp, tx, txid)) != 0)
@@ -394,7 +404,7 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
     if (!e)
         return CHAIN_ERR_NOMEM;
     if (hmap_put(&mp->txs, e->txid, e) != 0) {
-        free(e);
+        entry_free(e);
         return CHAIN_ERR_NOMEM;
     }
     hmap_del(&mp->txs, old->txid);
@@ -403,7 +413,7 @@ static int accept_replace(struct mempool *mp, const struct ledger_account *a,
     s->spent = spent + cost(tx);
     mp->bytes = mp->bytes - old->size + e->size;
     removed(mp, old, CHAIN_TX_RM_REPLACED);
-    free(old);
+    entry_free(old);
     if (evict_to_cap(mp, e))
         return CHAIN_ERR_MEMPOOL_FULL;
     notify(mp, e);
@@ -444,11 +454,11 @@ int mempool_accept(struct mempool *mp, const struct ledger *l, const struct chai
         return err;
     struct mp_entry *e = entry_new(mp, tx, txid, origin, now_ms);
     if (!e || !(s = sender_get(mp, tx->from, true))) {
-        free(e);
+        entry_free(e);
         return CHAIN_ERR_NOMEM;
     }
     if ((err = pending_append(mp, s, e)) != 0) {
-        free(e);
+        entry_free(e);
         sender_drop_if_empty(mp, s);
         return err;
     }
@@ -468,8 +478,8 @@ struct cand {
 static int cmp_cand(const void *a, const void *b)
 {
     const struct cand *x = a, *y = b;
-    if (x->e->tx.nonce != y->e->tx.nonce)
-        return x->e->tx.nonce < y->e->tx.nonce ? -1 : 1;
+    if (x->e->tx->nonce != y->e->tx->nonce)
+        return x->e->tx->nonce < y->e->tx->nonce ? -1 : 1;
     /* Same nonce: keep the tx that was already pending. */
     return (int)x->returned - (int)y->returned;
 }
@@ -481,15 +491,15 @@ static int cmp_cand(const void *a, const void *b)
  * accepted under the replacement rule, the candidate was not. */
 static void orphan_keep(struct mempool *mp, struct mp_entry *e, uint64_t next)
 {
-    if (e->tx.nonce - next > MEMPOOL_ORPHAN_NONCE_GAP_MAX ||
-        orphan_find(mp, e->tx.from, e->tx.nonce) ||
-        orphans_of(mp, e->tx.from) >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX) {
-        free(e);
+    if (e->tx->nonce - next > MEMPOOL_ORPHAN_NONCE_GAP_MAX ||
+        orphan_find(mp, e->tx->from, e->tx->nonce) ||
+        orphans_of(mp, e->tx->from) >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX) {
+        entry_free(e);
         return;
     }
     orphan_make_room(mp);
     if (orphan_insert(mp, e) != 0)
-        free(e);
+        entry_free(e);
 }
 
 /* Why a pending tx the rebuild does not keep left (0: a connected block
@@ -499,7 +509,7 @@ static int rebuild_reason(const struct mp_entry *e, const struct hmap *confirmed
 {
     if (hmap_get(confirmed, e->txid))
         return 0;
-    return e->tx.nonce < base || !reorg ? CHAIN_TX_RM_CONFLICT : CHAIN_TX_RM_REORG;
+    return e->tx->nonce < base || !reorg ? CHAIN_TX_RM_CONFLICT : CHAIN_TX_RM_REORG;
 }
 
 /* Re-check one sender's sequence against the ledger, merging in txs
@@ -554,15 +564,15 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
     uint64_t next = base, bal = a ? a->balance : 0;
     for (size_t i = 0; i < n; i++) {
         struct mp_entry *e = c[i].e;
-        bool keep = e->tx.nonce == next && bal >= cost(&e->tx) && !hmap_get(&mp->txs, e->txid);
+        bool keep = e->tx->nonce == next && bal >= cost(e->tx) && !hmap_get(&mp->txs, e->txid);
         if (keep && !s)
             s = sender_get(mp, pk, true);
         if (keep && s && pending_append(mp, s, e) == 0) {
             next++;
-            bal -= cost(&e->tx);
+            bal -= cost(e->tx);
             if (c[i].returned)
                 notify(mp, e);
-        } else if (e->tx.nonce > next) {
+        } else if (e->tx->nonce > next) {
             /* Its source relayed it long ago: when the gap fills it comes
              * back like a tx a reorg returned. */
             if (!c[i].returned)
@@ -572,7 +582,7 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
         } else {
             if (!c[i].returned)
                 removed(mp, e, rebuild_reason(e, confirmed, base, reorg));
-            free(e);
+            entry_free(e);
         }
     }
     free(c);
@@ -690,12 +700,12 @@ bool mempool_check(const struct mempool *mp, const struct ledger *l)
             return false;
         for (size_t j = 0; j < s->n; j++) {
             const struct mp_entry *e = s->e[j];
-            if (e->tx.nonce != next + j || memcmp(e->tx.from, s->pk, 32) != 0)
+            if (e->tx->nonce != next + j || memcmp(e->tx->from, s->pk, 32) != 0)
                 return false;
-            if (hmap_get(&mp->txs, e->txid) != e || memcmp(e->txid, e->tx.txid, 32) != 0 ||
-                !chain_tx_id_ok(&e->tx))
+            if (hmap_get(&mp->txs, e->txid) != e || memcmp(e->txid, e->tx->txid, 32) != 0 ||
+                !chain_tx_id_ok(e->tx))
                 return false;
-            spent += cost(&e->tx);
+            spent += cost(e->tx);
             bytes += e->size;
             count++;
         }
@@ -705,7 +715,7 @@ bool mempool_check(const struct mempool *mp, const struct ledger *l)
     /* The waiting area: FIFO, txid map and per-sender index agree. */
     size_t waiting = 0, indexed = 0;
     for (const struct mp_entry *e = mp->whead; e; e = e->wnext) {
-        if (hmap_get(&mp->orphans, e->txid) != e || orphan_find(mp, e->tx.from, e->tx.nonce) != e ||
+        if (hmap_get(&mp->orphans, e->txid) != e || orphan_find(mp, e->tx->from, e->tx->nonce) != e ||
             (e->wnext ? e->wnext->wprev : mp->wtail) != e)
             return false;
         waiting++;
@@ -717,7 +727,7 @@ bool mempool_check(const struct mempool *mp, const struct ledger *l)
         if (w->n == 0 || w->n > MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX)
             return false;
         for (size_t j = 1; j < w->n; j++)
-            if (w->e[j - 1]->tx.nonce >= w->e[j]->tx.nonce)
+            if (w->e[j - 1]->tx->nonce >= w->e[j]->tx->nonce)
                 return false;
         indexed += w->n;
     }

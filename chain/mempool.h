@@ -36,7 +36,7 @@ _Static_assert(MEMPOOL_ORPHAN_NONCE_GAP_MAX >= MEMPOOL_ORPHAN_TXS_PER_SENDER_MAX
 
 struct mp_entry {
     uint8_t txid[32];
-    struct chain_tx tx;
+    struct chain_tx *tx;          /* chain_tx_hold's: shared, never modified */
     size_t size;          /* serialized bytes */
     uint64_t feerate;     /* chain_tx_feerate() */
     uint64_t time_ms;     /* when it entered */

@@ -84,11 +84,11 @@ int chain_block_template(struct chain *c, const uint8_t pk[32], uint64_t now_ms,
         const struct mp_entry *e = p.s->e[p.idx];
         /* A sender whose next tx does not fit is done: later nonces
          * cannot skip it. */
-        if (cap - size < e->size || UINT64_MAX - fees < e->tx.fee)
+        if (cap - size < e->size || UINT64_MAX - fees < e->tx->fee)
             continue;
-        txs[n_tx++] = e->tx;
+        txs[n_tx++] = *e->tx;
         size += e->size;
-        fees += e->tx.fee;
+        fees += e->tx->fee;
         if (p.idx + 1 < p.s->n)
             heap_push(heap, &n_heap, (struct pick){ p.s, p.idx + 1 });
     }

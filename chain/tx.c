@@ -1,5 +1,6 @@
 #include "chain/tx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "chain/err.h"
@@ -127,4 +128,17 @@ uint64_t chain_tx_feerate(const struct chain_tx *tx)
     size_t size = chain_tx_size(tx);
     /* fee <= 2^64-1; dividing first keeps the product from overflowing. */
     return tx->fee / size * 1000 + tx->fee % size * 1000 / size;
+}
+
+struct chain_tx *chain_tx_hold(const struct chain_tx *tx)
+{
+    struct chain_tx *copy = malloc(sizeof *copy);
+    if (copy)
+        *copy = *tx;
+    return copy;
+}
+
+void chain_tx_release(struct chain_tx *tx)
+{
+    free(tx);
 }

@@ -57,6 +57,14 @@ void chain_tx_txid(const struct chain_tx *tx, uint8_t txid[32]);
 void chain_tx_seal(struct chain_tx *tx);
 /* True iff tx->txid matches the fields (checks, tests: it re-hashes). */
 bool chain_tx_id_ok(const struct chain_tx *tx);
+
+/* A heap copy of tx for a holder that keeps it (a mempool entry), or NULL
+ * when out of memory; chain_tx_release gives it back (NULL is a no-op).
+ * Separate functions so a driver that runs many chains in one process (the
+ * simulator, sim/txshare.c) can wrap them and share one copy per txid:
+ * a held tx is never modified. */
+struct chain_tx *chain_tx_hold(const struct chain_tx *tx);
+void chain_tx_release(struct chain_tx *tx);
 bool chain_tx_is_coinbase(const struct chain_tx *tx);
 /* Sign with the 64-byte secret key (seed || pubkey); also sets tx->from to
  * the key's public half so the two cannot disagree, and seals the txid. */
