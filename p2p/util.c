@@ -248,7 +248,7 @@ static int grow(struct p2p_hmap *m)
 
 int p2p_hmap_put(struct p2p_hmap *m, const uint8_t key[32], uint32_t val)
 {
-    size_t i;
+    size_t i = 0;   /* set by find() once there are slots (-O3 cannot see it) */
     if (find(m, key, &i)) {
         m->slots[i].val = val;
         return 0;

@@ -318,7 +318,7 @@ static void test_v1_peer_gets_v1_and_the_choice_is_remembered(void **state)
     size_t old = add_node(&net, P2P_V2_OFF, NULL, NULL, 0);
     assert_int_equal(p2p_connect_addr(net.n[a].p, &net.n[old].addr, net.now), 0);
     run_for(&net, 3000);
-    struct p2p_peer_info pi;
+    struct p2p_peer_info pi = { 0 };
     assert_true(peer_at(&net, a, old, &pi));
     assert_false(pi.v2);
     assert_int_equal(net.n[old].drops_bad_magic, 1);   /* our first, v2, attempt */
@@ -354,7 +354,7 @@ static void test_v2only_refuses_v1_both_ways(void **state)
     assert_int_equal(p2p_connect_addr(net.n[old].p, &net.n[strict].addr, net.now), 0);
     assert_int_equal(p2p_connect_addr(net.n[strict].p, &net.n[old].addr, net.now), 0);
     run_for(&net, 10000);
-    struct p2p_peer_info pi;
+    struct p2p_peer_info pi = { 0 };
     assert_false(peer_at(&net, strict, old, &pi));
     assert_false(peer_at(&net, old, strict, &pi));
     assert_true(net.n[strict].drops_v1_refused > 0);
@@ -381,7 +381,7 @@ static void test_allowlist_and_expected_keys(void **state)
     assert_int_equal(p2p_connect_addr(net.n[stranger].p, &net.n[guard].addr, net.now), 0);
     assert_int_equal(p2p_connect_addr(net.n[anon].p, &net.n[guard].addr, net.now), 0);
     run_for(&net, 3000);
-    struct p2p_peer_info pi;
+    struct p2p_peer_info pi = { 0 };
     assert_true(peer_at(&net, guard, friend, &pi));
     assert_true(pi.peer_key_known);
     assert_memory_equal(pi.peer_key, ka.pk, 32);
@@ -411,7 +411,7 @@ static void test_flipped_byte_disconnects_and_delivers_nothing(void **state)
     struct net net;
     size_t a, b;
     v2_pair(&net, &a, &b);
-    struct p2p_peer_info pi;
+    struct p2p_peer_info pi = { 0 };
     assert_true(peer_at(&net, b, a, &pi));
     /* Flip a byte inside the next thing a sends b: the block. */
     struct conn *c = &net.c[0];
