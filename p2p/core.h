@@ -204,6 +204,7 @@ struct p2p {
     uint64_t ban_ms;
 
     struct peer **peers;
+    uint64_t *peer_ids;         /* peer_ids[i] == peers[i]->id: p2p__peer_find scans one array */
     size_t n_peers, cap_peers;
     struct p2p_txreq *req;
     struct p2p_filter recent;   /* bodies received or confirmed */

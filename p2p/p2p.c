@@ -185,6 +185,7 @@ void p2p_destroy(struct p2p *p)
     for (size_t i = 0; i < p->n_peers; i++)
         p2p__peer_free(p->peers[i]);
     free(p->peers);
+    free(p->peer_ids);
     p2p_txreq_destroy(p->req);
     p2p__recon_free(p);
     p2p__verify_free(p);
@@ -283,8 +284,11 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
         if (p->n_peers == p->cap_peers) {
             size_t cap = p->cap_peers ? 2 * p->cap_peers : 16;
             struct peer **np = p2p__realloc(p->peers, cap * sizeof(*np));
-            if (np) {
+            if (np)
                 p->peers = np;
+            uint64_t *ni = np ? p2p__realloc(p->peer_ids, cap * sizeof(*ni)) : NULL;
+            if (ni) {
+                p->peer_ids = ni;
                 p->cap_peers = cap;
             }
         }
@@ -316,6 +320,7 @@ void p2p_on_connected(struct p2p *p, uint64_t peer, const struct p2p_addr *addr,
     pe->noban = p2p__is_noban(p, addr);
     pe->discouraged = !pe->noban && p2p_banlist_is_discouraged(&p->bans, addr);
     p2p_framer_init(&pe->framer, p->magic);
+    p->peer_ids[p->n_peers] = peer;
     p->peers[p->n_peers++] = pe;
     if (a)
         a->peer = peer;

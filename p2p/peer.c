@@ -34,7 +34,7 @@ void p2p__emit_msg(struct p2p *p, struct peer *pe, enum p2p_cmd cmd, size_t byte
 struct peer *p2p__peer_find(const struct p2p *p, uint64_t id)
 {
     for (size_t i = 0; i < p->n_peers; i++)
-        if (p->peers[i]->id == id && !p->peers[i]->dead)
+        if (p->peer_ids[i] == id && !p->peers[i]->dead)
             return p->peers[i];
     return NULL;
 }
@@ -206,8 +206,10 @@ void p2p__sweep(struct p2p *p)
     for (size_t i = 0; i < p->n_peers; i++) {
         if (p->peers[i]->dead)
             p2p__peer_free(p->peers[i]);
-        else
+        else {
+            p->peer_ids[j] = p->peer_ids[i];
             p->peers[j++] = p->peers[i];
+        }
     }
     p->n_peers = j;
 }
