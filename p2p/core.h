@@ -56,10 +56,21 @@ struct p2p_headers_wait {
 
 struct peer {
     uint64_t id;
-    struct p2p_addr addr;
+    /* What the per-event scans read (p2p__peer_find, p2p_next_deadline,
+     * p2p_on_tick, p2p__sweep) first, in two cache lines: a simulator
+     * runs these over thousands of cores whose state is not in cache. */
     bool inbound;
     bool dead;
     bool got_version, got_verack, established;
+    bool hdr_paused;
+    uint64_t connected_ms, last_recv_ms, last_send_ms;
+    uint64_t ping_nonce, ping_sent_ms, next_ping_ms;
+    size_t send_pending;
+    uint64_t send_acked_ms;     /* last write the driver reported (or first unsent byte) */
+    uint64_t hdr_resume_ms;
+    size_t txq_n;
+    uint64_t txq_due_ms;
+    struct p2p_addr addr;
     bool sent_version;
     uint64_t version_nonce;     /* ours on this connection (p2p__send_version) */
     bool answered_getaddr;
@@ -73,8 +84,6 @@ struct peer {
     bool relay;
     bool sendheaders;
     uint32_t best_height;
-    uint64_t connected_ms, last_recv_ms, last_send_ms;
-    uint64_t ping_nonce, ping_sent_ms, next_ping_ms;
     int64_t ping_ms;
     int score;
     bool noban;                 /* in a noban subnet: never discouraged */
@@ -86,14 +95,11 @@ struct peer {
     /* receive: one frame at a time */
     struct p2p_framer framer;
     /* send accounting and flow control */
-    size_t send_pending;
-    uint64_t send_acked_ms;     /* last write the driver reported (or first unsent byte) */
     bool paused;
     /* low-work headers read (P2P_LOWWORK_HEADERS_PER_S): tokens may go
      * negative; reading is paused until they are back */
     int64_t hdr_tokens;
-    uint64_t hdr_refill_ms, hdr_resume_ms;
-    bool hdr_paused;
+    uint64_t hdr_refill_ms;     /* (hdr_paused, hdr_resume_ms: at the top) */
     /* getdata items not served yet, in order: gd[gd_head..gd_n) (relay.c) */
     struct p2p_getdata_item *gd;
     size_t gd_head, gd_n, gd_cap;
@@ -106,9 +112,8 @@ struct peer {
     uint32_t push_to;           /* it asked us to push these (its graft) */
     uint32_t push_from;         /* we asked it to push these (our graft) */
     uint64_t push_pruned_ms;    /* last prune either way (in-flight bodies) */
-    uint8_t (*txq)[32];
-    size_t txq_n, txq_cap;
-    uint64_t txq_due_ms;
+    uint8_t (*txq)[32];         /* txq_n, txq_due_ms: at the top */
+    size_t txq_cap;
     /* announcement window (relay.c): batches sent, oldest first */
     size_t inv_out;             /* sum of the slots' n */
     struct { uint64_t ms; size_t n; } inv_slot[P2P_INV_WINDOW_SLOTS];
@@ -206,6 +211,7 @@ struct p2p {
     struct peer **peers;
     uint64_t *peer_ids;         /* peer_ids[i] == peers[i]->id: p2p__peer_find scans one array */
     size_t n_peers, cap_peers;
+    size_t n_dead;              /* peers marked dead since the last p2p__sweep */
     struct p2p_txreq *req;
     struct p2p_filter recent;   /* bodies received or confirmed */
     struct p2p_filter rejected; /* txs refused for policy; cleared on a new tip */

@@ -154,6 +154,7 @@ void p2p__peer_gone(struct p2p *p, struct peer *pe, const char *reason, bool tel
     if (pe->dead)
         return;
     pe->dead = true;
+    p->n_dead++;
     p->send_total -= pe->send_pending;   /* the driver drops what it held */
     if (tell_driver)
         p->io.disconnect(p->io.ctx, pe->id, reason);
@@ -202,6 +203,9 @@ void p2p__peer_free(struct peer *pe)
 
 void p2p__sweep(struct p2p *p)
 {
+    if (!p->n_dead)
+        return;   /* nothing to free: no need to read every peer */
+    p->n_dead = 0;
     size_t j = 0;
     for (size_t i = 0; i < p->n_peers; i++) {
         if (p->peers[i]->dead)
