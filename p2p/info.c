@@ -87,6 +87,11 @@ const struct p2p_addr *p2p_peer_addr(const struct p2p *p, uint64_t peer)
     return NULL;
 }
 
+const struct p2p_stats *p2p_counters(const struct p2p *p)
+{
+    return &p->stats;
+}
+
 void p2p_get_stats(const struct p2p *p, struct p2p_stats *out)
 {
     *out = p->stats;

@@ -462,11 +462,10 @@ static uint64_t core_stat(struct simnet *sn, bool fallbacks)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < simnet_node_count(sn); i++) {
-        struct p2p_stats st;
         if (!simnet_is_up(sn, i))
             continue;
-        p2p_get_stats(simnet_p2p(sn, i), &st);
-        n += fallbacks ? st.cmpct_fallbacks : st.dup_tx_bodies + st.dup_block_bodies;
+        const struct p2p_stats *st = p2p_counters(simnet_p2p(sn, i));
+        n += fallbacks ? st->cmpct_fallbacks : st->dup_tx_bodies + st->dup_block_bodies;
     }
     return n;
 }
