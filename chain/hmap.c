@@ -78,10 +78,7 @@ uint64_t hmap_hash(uint64_t salt, const uint8_t key[32])
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static size_t slot_of(const struct hmap *m, const uint8_t key[32], size_t cap)
-{
-    return (size_t)hmap_hash(m->salt, key) & (cap - 1);
-}
+static size_t slot_of(uint64_t h, size_t cap) { return (size_t)h & (cap - 1); }
 
 void hmap_init(struct hmap *m, uint64_t salt)
 {
@@ -100,11 +97,12 @@ bool hmap_live(const struct hmap *m, size_t i)
     return m->slots[i].val != NULL && m->slots[i].val != HMAP_TOMB;
 }
 
-static struct hmap_slot *find(const struct hmap *m, const uint8_t key[32])
+/* The slot holding key, whose hash is h, or NULL. */
+static struct hmap_slot *find(const struct hmap *m, const uint8_t key[32], uint64_t h)
 {
     if (m->cap == 0)
         return NULL;
-    size_t i = slot_of(m, key, m->cap);
+    size_t i = slot_of(h, m->cap);
     for (;;) {
         struct hmap_slot *s = &m->slots[i];
         if (s->val == NULL)
@@ -117,24 +115,22 @@ static struct hmap_slot *find(const struct hmap *m, const uint8_t key[32])
 
 void *hmap_get(const struct hmap *m, const uint8_t key[32])
 {
-    struct hmap_slot *s = find(m, key);
+    if (m->cap == 0)
+        return NULL;
+    struct hmap_slot *s = find(m, key, hmap_hash(m->salt, key));
     return s ? s->val : NULL;
 }
 
-static int grow(struct hmap *m)
+/* Rehash into ncap slots (a power of two holding every live entry). */
+static int rehash(struct hmap *m, size_t ncap)
 {
-    size_t ncap = m->cap ? m->cap : HMAP_INITIAL_SLOTS;
-    /* Only double when live entries need it; otherwise rehash in place
-     * size to clear tombstones. */
-    if (m->count + 1 > ncap / 2)
-        ncap *= 2;
     struct hmap_slot *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return CHAIN_ERR_NOMEM;
     for (size_t i = 0; i < m->cap; i++) {
         if (!hmap_live(m, i))
             continue;
-        size_t j = slot_of(m, m->slots[i].key, ncap);
+        size_t j = slot_of(hmap_hash(m->salt, m->slots[i].key), ncap);
         while (ns[j].val != NULL)
             j = (j + 1) & (ncap - 1);
         ns[j] = m->slots[i];
@@ -146,19 +142,43 @@ static int grow(struct hmap *m)
     return 0;
 }
 
-int hmap_put(struct hmap *m, const uint8_t key[32], void *val)
+static int grow(struct hmap *m)
 {
-    struct hmap_slot *s = find(m, key);
-    if (s) {
-        s->val = val;
-        return 0;
+    size_t ncap = m->cap ? m->cap : HMAP_INITIAL_SLOTS;
+    /* Only double when live entries need it; otherwise rehash in place
+     * size to clear tombstones. */
+    if (m->count + 1 > ncap / 2)
+        ncap *= 2;
+    return rehash(m, ncap);
+}
+
+int hmap_reserve(struct hmap *m, size_t n)
+{
+    size_t ncap = m->cap ? m->cap : HMAP_INITIAL_SLOTS;
+    /* Tombstones count against the load until a rehash clears them. */
+    if (n > SIZE_MAX - (m->used - m->count))
+        return CHAIN_ERR_NOMEM;
+    n += m->used - m->count;
+    /* The load insert() keeps: used * 4 <= cap * 3 after each insert. */
+    while (n > ncap / 4 * 3) {
+        if (ncap > SIZE_MAX / 2)
+            return CHAIN_ERR_NOMEM;
+        ncap *= 2;
     }
+    if (ncap == m->cap)
+        return 0;
+    return rehash(m, ncap);
+}
+
+/* Insert key (hash h, known absent) with val, growing first if needed. */
+static int insert(struct hmap *m, const uint8_t key[32], uint64_t h, void *val)
+{
     if (m->cap == 0 || (m->used + 1) * 4 > m->cap * 3) {
         int err = grow(m);
         if (err)
             return err;
     }
-    size_t i = slot_of(m, key, m->cap);
+    size_t i = slot_of(h, m->cap);
     while (m->slots[i].val != NULL && m->slots[i].val != HMAP_TOMB)
         i = (i + 1) & (m->cap - 1);
     if (m->slots[i].val == NULL)
@@ -169,9 +189,34 @@ int hmap_put(struct hmap *m, const uint8_t key[32], void *val)
     return 0;
 }
 
+int hmap_put(struct hmap *m, const uint8_t key[32], void *val)
+{
+    uint64_t h = hmap_hash(m->salt, key);
+    struct hmap_slot *s = find(m, key, h);
+    if (s) {
+        s->val = val;
+        return 0;
+    }
+    return insert(m, key, h, val);
+}
+
+int hmap_add(struct hmap *m, const uint8_t key[32], void *val, void **found)
+{
+    uint64_t h = hmap_hash(m->salt, key);
+    struct hmap_slot *s = find(m, key, h);
+    if (s) {
+        *found = s->val;
+        return 0;
+    }
+    *found = NULL;
+    return insert(m, key, h, val);
+}
+
 void *hmap_del(struct hmap *m, const uint8_t key[32])
 {
-    struct hmap_slot *s = find(m, key);
+    if (m->cap == 0)
+        return NULL;
+    struct hmap_slot *s = find(m, key, hmap_hash(m->salt, key));
     if (!s)
         return NULL;
     void *v = s->val;

@@ -45,6 +45,15 @@ uint64_t hmap_hash(uint64_t salt, const uint8_t key[32]);
 void *hmap_get(const struct hmap *m, const uint8_t key[32]);
 /* Insert or replace (val must not be NULL). Returns 0 or CHAIN_ERR_NOMEM. */
 int hmap_put(struct hmap *m, const uint8_t key[32], void *val);
+/* Insert key with val (not NULL) unless key is present: then *found is
+ * its value and the map is unchanged; otherwise *found is NULL. One hash
+ * of the key where get + put take two. Returns 0 or CHAIN_ERR_NOMEM. */
+int hmap_add(struct hmap *m, const uint8_t key[32], void *val, void **found);
+/* Make room for n live entries, so that inserting up to n does not grow
+ * the table (each growth rehashes every key). Changes the slot layout, so
+ * iteration order: only for maps that are not iterated, or whose order
+ * does not matter. Returns 0 or CHAIN_ERR_NOMEM (the map is unchanged). */
+int hmap_reserve(struct hmap *m, size_t n);
 /* Remove key; returns its value or NULL if absent. */
 void *hmap_del(struct hmap *m, const uint8_t key[32]);
 /* Iteration: for (size_t i = 0; i < m->cap; i++) if (hmap_live(m, i)) ... */

@@ -601,7 +601,8 @@ static int cmp_from(const void *a, const void *b)
 
 static int touch_add(struct hmap *t, const uint8_t pk[32])
 {
-    return hmap_get(t, pk) ? 0 : hmap_put(t, pk, t);
+    void *found;
+    return hmap_add(t, pk, t, &found);
 }
 
 int mempool_update(struct mempool *mp, const struct ledger *l,

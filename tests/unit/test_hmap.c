@@ -133,6 +133,48 @@ static void test_grow_and_reuse(void **state)
     hmap_free(&m);
 }
 
+/* hmap_add inserts only an absent key and reports what a present one
+ * holds; hmap_reserve sizes the table so the puts after it never grow it,
+ * and keeps what the map held (tombstones included in the count). */
+static void test_add_and_reserve(void **state)
+{
+    (void)state;
+    static int vals[T_MANY_KEYS];
+    struct hmap m;
+    uint8_t key[32];
+    void *found = &vals[0];
+    hmap_init(&m, SALT_A);
+    mkkey(key, 7);
+    assert_int_equal(hmap_add(&m, key, &vals[7], &found), 0);
+    assert_null(found);
+    assert_int_equal(hmap_add(&m, key, &vals[8], &found), 0);
+    assert_ptr_equal(found, &vals[7]);
+    assert_ptr_equal(hmap_get(&m, key), &vals[7]);
+    assert_int_equal(m.count, 1);
+    assert_ptr_equal(hmap_del(&m, key), &vals[7]);
+
+    assert_int_equal(hmap_reserve(&m, T_MANY_KEYS), 0);
+    const struct hmap_slot *slots = m.slots;
+    size_t cap = m.cap;
+    assert_true(cap * 3 >= (size_t)(T_MANY_KEYS + 1) * 4);
+    for (uint32_t i = 0; i < T_MANY_KEYS; i++) {
+        mkkey(key, i);
+        assert_int_equal(hmap_add(&m, key, &vals[i], &found), 0);
+        assert_null(found);
+    }
+    assert_ptr_equal(m.slots, slots);
+    assert_int_equal(m.cap, cap);
+    /* A reserve that grows keeps every entry. */
+    assert_int_equal(hmap_reserve(&m, 4 * T_MANY_KEYS), 0);
+    assert_true(m.cap > cap);
+    for (uint32_t i = 0; i < T_MANY_KEYS; i++) {
+        mkkey(key, i);
+        assert_ptr_equal(hmap_get(&m, key), &vals[i]);
+    }
+    assert_int_equal(m.count, T_MANY_KEYS);
+    hmap_free(&m);
+}
+
 /* A chain opened with its own salt behaves the same. */
 static void test_chain_with_salt(void **state)
 {
@@ -156,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_default_salt_fixed),
         cmocka_unit_test(test_colliders_spread_under_other_salt),
         cmocka_unit_test(test_grow_and_reuse),
+        cmocka_unit_test(test_add_and_reserve),
         cmocka_unit_test(test_chain_with_salt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
