@@ -86,25 +86,51 @@ void ledger_undo_block(struct ledger *l, const struct ledger_undo *undo)
     }
 }
 
-/* Record the first touch of pk in this block, so undo restores it. */
-static int touch(struct ledger *l, struct hmap *seen, struct ledger_undo *u, const uint8_t pk[32])
+/* A new account (pk absent from the map): one hash of pk where
+ * ledger_set looks it up first. */
+static int account_new(struct ledger *l, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
 {
-    if (hmap_get(seen, pk))
+    if (balance == 0 && nonce == 0)
         return 0;
-    int err = undo_push(u, pk, ledger_get(l, pk));
-    if (err)
-        return err;
-    /* The map only needs a non-NULL marker. */
-    return hmap_put(seen, pk, (void *)seen);
+    struct ledger_account *a = malloc(sizeof *a);
+    if (!a)
+        return CHAIN_ERR_NOMEM;
+    memcpy(a->pk, pk, 32);
+    a->balance = balance;
+    a->nonce = nonce;
+    if (hmap_put(&l->accounts, pk, a) != 0) {
+        free(a);
+        return CHAIN_ERR_NOMEM;
+    }
+    return 0;
 }
 
-static int credit(struct ledger *l, const uint8_t pk[32], uint64_t amount)
+/* pk's account (*out, NULL if none), recording its first touch in this
+ * block so undo restores it. The account is looked up once here and
+ * updated in place by the caller: an account's struct never moves. */
+static int touch(struct ledger *l, struct hmap *seen, struct ledger_undo *u, const uint8_t pk[32],
+                 struct ledger_account **out)
 {
-    const struct ledger_account *a = ledger_get(l, pk);
-    uint64_t bal = a ? a->balance : 0, nonce = a ? a->nonce : 0;
-    if (UINT64_MAX - bal < amount)
+    void *found;
+    *out = hmap_get(&l->accounts, pk);
+    /* The map only needs a non-NULL marker. */
+    int err = hmap_add(seen, pk, seen, &found);
+    if (err || found)
+        return err;
+    return undo_push(u, pk, *out);
+}
+
+/* Add amount to pk's account a (NULL: pk has none). An existing account
+ * is never 0/0, so adding to it never has to delete it. */
+static int credit(struct ledger *l, const uint8_t pk[32], struct ledger_account *a,
+                  uint64_t amount)
+{
+    if (!a)
+        return account_new(l, pk, amount, 0);
+    if (UINT64_MAX - a->balance < amount)
         return CHAIN_ERR_TX_OVERFLOW;
-    return ledger_set(l, pk, bal + amount, nonce);
+    a->balance += amount;
+    return 0;
 }
 
 int ledger_apply_block(struct ledger *l, const struct chain_block *b,
@@ -114,22 +140,25 @@ int ledger_apply_block(struct ledger *l, const struct chain_block *b,
     int err = 0;
     size_t i = 0;
 
-    /* Keys come from the block: same salt as the accounts. */
+    /* Keys come from the block: same salt as the accounts. Never iterated,
+     * so sized at once for two keys a tx (a failure here only means the
+     * puts below grow it, and report NOMEM themselves). */
     hmap_init(&seen, l->accounts.salt);
+    (void)hmap_reserve(&seen, 2 * b->n_tx);
     undo->n = 0;
     for (i = 0; i < b->n_tx; i++) {
         const struct chain_tx *tx = &b->txs[i];
-        if ((err = touch(l, &seen, undo, tx->to)) != 0)
+        struct ledger_account *to, *from;
+        if ((err = touch(l, &seen, undo, tx->to, &to)) != 0)
             goto fail;
         if (chain_tx_is_coinbase(tx)) {
-            if ((err = credit(l, tx->to, tx->amount)) != 0)
+            if ((err = credit(l, tx->to, to, tx->amount)) != 0)
                 goto fail;
             continue;
         }
-        if ((err = touch(l, &seen, undo, tx->from)) != 0)
+        if ((err = touch(l, &seen, undo, tx->from, &from)) != 0)
             goto fail;
-        const struct ledger_account *a = ledger_get(l, tx->from);
-        uint64_t bal = a ? a->balance : 0, nonce = a ? a->nonce : 0;
+        uint64_t bal = from ? from->balance : 0, nonce = from ? from->nonce : 0;
         if (tx->nonce != nonce) {
             err = CHAIN_ERR_TX_BAD_NONCE;
             goto fail;
@@ -142,9 +171,19 @@ int ledger_apply_block(struct ledger *l, const struct chain_block *b,
             err = CHAIN_ERR_TX_INSUFFICIENT;
             goto fail;
         }
-        if ((err = ledger_set(l, tx->from, bal - tx->amount - tx->fee, nonce + 1)) != 0)
-            goto fail;
-        if ((err = credit(l, tx->to, tx->amount)) != 0)
+        /* The new nonce is not 0, so the sender's account never goes. */
+        if (from) {
+            from->balance = bal - tx->amount - tx->fee;
+            from->nonce = nonce + 1;
+        } else {
+            if ((err = account_new(l, tx->from, bal - tx->amount - tx->fee, nonce + 1)) != 0)
+                goto fail;
+            /* Only a free tx from an empty account gets here; validation
+             * refuses from == to, but apply does not rely on it. */
+            if (memcmp(tx->from, tx->to, 32) == 0)
+                to = hmap_get(&l->accounts, tx->to);
+        }
+        if ((err = credit(l, tx->to, to, tx->amount)) != 0)
             goto fail;
     }
     hmap_free(&seen);

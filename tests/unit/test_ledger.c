@@ -134,11 +134,56 @@ static void test_failure_leaves_ledger(void **state)
     ledger_free(&l);
 }
 
+/* What validation refuses but apply still computes the plain way (apply
+ * updates accounts in place, so one account on both sides of a tx must
+ * see its own update): a self-send costs the fee; a free tx from an
+ * empty account creates it and pays itself; a zero coinbase to a new key
+ * creates nothing; and undo returns the ledger to where it was. */
+static void test_same_account_both_sides(void **state)
+{
+    (void)state;
+    struct ledger l;
+    struct ledger_undo u;
+    struct tkey a, z, m;
+    uint8_t d0[32], d1[32];
+    tkey(&a, 1);
+    tkey(&z, 2);
+    tkey(&m, 3);
+    ledger_init(&l, 0);
+    ledger_undo_init(&u);
+    assert_int_equal(ledger_set(&l, a.pk, 10000, 4), 0);
+    ledger_digest(&l, d0);
+
+    struct chain_tx t[3] = {
+        coinbase(m.pk, 0, 1),
+        tmk_tx(&a, a.pk, 3000, 100, 4),
+        tmk_tx(&z, z.pk, 0, 0, 0),
+    };
+    struct chain_block blk = mkblock(t, 3);
+    assert_int_equal(ledger_apply_block(&l, &blk, &u, NULL), 0);
+    assert_null(ledger_get(&l, m.pk));
+    assert_true(ledger_get(&l, a.pk)->balance == 10000 - 100);
+    assert_true(ledger_get(&l, a.pk)->nonce == 5);
+    assert_non_null(ledger_get(&l, z.pk));
+    assert_true(ledger_get(&l, z.pk)->balance == 0);
+    assert_true(ledger_get(&l, z.pk)->nonce == 1);
+    assert_int_equal(u.n, 3);
+    assert_int_equal(ledger_count(&l), 2);
+    ledger_undo_block(&l, &u);
+    ledger_digest(&l, d1);
+    assert_memory_equal(d0, d1, 32);
+    assert_int_equal(ledger_count(&l), 1);
+
+    ledger_undo_free(&u);
+    ledger_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_undo),
         cmocka_unit_test(test_failure_leaves_ledger),
+        cmocka_unit_test(test_same_account_both_sides),
     };
     sig_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
