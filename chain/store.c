@@ -14,6 +14,20 @@
  * process on the same datadir fails fast rather than hanging). */
 #define STORE_BUSY_TIMEOUT_MS 2000
 
+/* Account puts inside a transaction are queued and written in multi-row
+ * INSERT OR REPLACE statements of 2, 4, ... STORE_ACC_BATCH_MAX_ROWS rows
+ * (one prepared statement per size): most of a single-row statement's cost
+ * is the statement itself (step, halt, reset), not the row. A full queue
+ * is one statement of MAX rows; at commit (or before a delete, or an
+ * account load) the rest takes one statement per power of two in it. The
+ * rows and their rowids come out as with one statement a row, in the same
+ * transaction; only a failed write is reported by the call that flushes
+ * (a later put, or the commit), and the caller rolls back either way. */
+#define STORE_ACC_BATCH_LEVELS 6
+#define STORE_ACC_BATCH_MAX_ROWS (1u << STORE_ACC_BATCH_LEVELS)
+/* Three parameters a row; SQLite's smallest default limit is 999. */
+_Static_assert(3 * STORE_ACC_BATCH_MAX_ROWS <= 999, "account batch over SQLite's parameter limit");
+
 enum {
     Q_META_GET, Q_META_PUT,
     Q_IDX_PUT, Q_IDX_STATUS, Q_IDX_LOAD,
@@ -49,6 +63,12 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_ROLLBACK]   = "ROLLBACK",
 };
 
+struct store_acc_row {
+    uint8_t pk[32];
+    uint64_t balance;
+    uint64_t nonce;
+};
+
 static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, val BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS block_index(hash BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,"
@@ -63,6 +83,11 @@ static const char store_schema[] =
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
+    /* acc_batch[k - 1]: INSERT OR REPLACE of 2^k account rows. */
+    sqlite3_stmt *acc_batch[STORE_ACC_BATCH_LEVELS];
+    /* Account puts of the open transaction not yet given to SQLite. */
+    struct store_acc_row acc_q[STORE_ACC_BATCH_MAX_ROWS];
+    size_t acc_n;
     struct chain_store_error err;
     bool fsync_commits;
 };
@@ -73,8 +98,31 @@ void store_close(struct store *s)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
+    for (int i = 0; i < STORE_ACC_BATCH_LEVELS; i++)
+        sqlite3_finalize(s->acc_batch[i]);
     sqlite3_close(s->db);
     free(s);
+}
+
+/* The multi-row account statements: the same statement as Q_ACC_PUT with
+ * 2^k rows of VALUES. */
+static int prepare_acc_batch(struct store *s)
+{
+    static const char head[] = "INSERT OR REPLACE INTO account(pk, balance, nonce) VALUES ";
+    static const char row[] = "(?,?,?),";
+    char sql[sizeof head + STORE_ACC_BATCH_MAX_ROWS * (sizeof row - 1)];
+    for (int k = 1; k <= STORE_ACC_BATCH_LEVELS; k++) {
+        size_t len = sizeof head - 1;
+        memcpy(sql, head, len);
+        for (size_t r = 0; r < (size_t)1 << k; r++) {
+            memcpy(sql + len, row, sizeof row - 1);
+            len += sizeof row - 1;
+        }
+        sql[len - 1] = '\0';   /* the last row's comma */
+        if (sqlite3_prepare_v2(s->db, sql, (int)len - 1, &s->acc_batch[k - 1], NULL) != SQLITE_OK)
+            return CHAIN_ERR_STORE;
+    }
+    return 0;
 }
 
 int store_open(struct store **out, const char *path, bool fsync_commits)
@@ -102,6 +150,8 @@ int store_open(struct store **out, const char *path, bool fsync_commits)
     for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v2(s->db, store_sql[i], -1, &s->q[i], NULL) != SQLITE_OK)
             goto fail;
+    if (prepare_acc_batch(s) != 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -138,11 +188,23 @@ static int run(struct store *s, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : CHAIN_ERR_STORE;
 }
 
-int store_begin(struct store *s) { return run(s, s->q[Q_BEGIN]); }
-int store_commit(struct store *s) { return run(s, s->q[Q_COMMIT]); }
+static int flush_accounts(struct store *s);
+
+int store_begin(struct store *s)
+{
+    s->acc_n = 0;   /* nothing can be queued outside a transaction */
+    return run(s, s->q[Q_BEGIN]);
+}
+
+int store_commit(struct store *s)
+{
+    int err = flush_accounts(s);
+    return err ? err : run(s, s->q[Q_COMMIT]);
+}
 
 void store_rollback(struct store *s)
 {
+    s->acc_n = 0;
     if (!sqlite3_get_autocommit(s->db))
         run(s, s->q[Q_ROLLBACK]);
 }
@@ -314,7 +376,9 @@ int store_undo_del(struct store *s, const uint8_t hash[32])
     return run(s, st);
 }
 
-int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
+/* One row as the single-row statements write it (a delete for 0/0). */
+static int account_row_now(struct store *s, const uint8_t pk[32], uint64_t balance,
+                           uint64_t nonce)
 {
     sqlite3_stmt *st = s->q[balance == 0 && nonce == 0 ? Q_ACC_DEL : Q_ACC_PUT];
     if (bind_blob(st, 1, pk, 32)) {
@@ -328,13 +392,69 @@ int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, u
     return run(s, st);
 }
 
+/* Write the queued account puts, in order, with as few statements as the
+ * batch sizes allow. The queue is empty afterwards, whatever happened:
+ * on failure the caller's transaction is rolled back. */
+static int flush_accounts(struct store *s)
+{
+    const struct store_acc_row *rows = s->acc_q;
+    size_t n = s->acc_n;
+    int err = 0;
+    s->acc_n = 0;
+    while (n > 0 && !err) {
+        int k = STORE_ACC_BATCH_LEVELS;
+        while (k > 0 && ((size_t)1 << k) > n)
+            k--;
+        size_t m = (size_t)1 << k;
+        if (m == 1) {
+            err = account_row_now(s, rows[0].pk, rows[0].balance, rows[0].nonce);
+        } else {
+            /* The queue outlives the step: keys bound without a copy. */
+            sqlite3_stmt *st = s->acc_batch[k - 1];
+            for (size_t i = 0; i < m && !err; i++) {
+                int p = 3 * (int)i;
+                if (sqlite3_bind_blob(st, p + 1, rows[i].pk, 32, SQLITE_STATIC) != SQLITE_OK ||
+                    sqlite3_bind_int64(st, p + 2, (sqlite3_int64)rows[i].balance) != SQLITE_OK ||
+                    sqlite3_bind_int64(st, p + 3, (sqlite3_int64)rows[i].nonce) != SQLITE_OK)
+                    err = CHAIN_ERR_STORE;
+            }
+            if (err) {
+                sqlite3_reset(st);
+                sqlite3_clear_bindings(st);
+            } else {
+                err = run(s, st);
+            }
+        }
+        rows += m;
+        n -= m;
+    }
+    return err;
+}
+
+int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
+{
+    /* Outside a transaction each write is its own commit, as the caller
+     * expects; a delete goes at once after the puts queued before it. */
+    if (sqlite3_get_autocommit(s->db) || (balance == 0 && nonce == 0)) {
+        int err = flush_accounts(s);
+        return err ? err : account_row_now(s, pk, balance, nonce);
+    }
+    struct store_acc_row *r = &s->acc_q[s->acc_n++];
+    memcpy(r->pk, pk, 32);
+    r->balance = balance;
+    r->nonce = nonce;
+    return s->acc_n == STORE_ACC_BATCH_MAX_ROWS ? flush_accounts(s) : 0;
+}
+
 int store_account_load(struct store *s,
                        int (*fn)(void *ctx, const uint8_t pk[32], uint64_t balance,
                                  uint64_t nonce),
                        void *ctx)
 {
     sqlite3_stmt *st = s->q[Q_ACC_LOAD];
-    int rc = SQLITE_DONE, err = 0;
+    int rc = SQLITE_DONE, err = flush_accounts(s);   /* read what was put */
+    if (err)
+        return err;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 0) != 32) {
             err = CHAIN_ERR_STORE;

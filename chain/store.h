@@ -58,7 +58,11 @@ int store_undo_put(struct store *s, const uint8_t hash[32], const uint8_t *data,
 int store_undo_get(struct store *s, const uint8_t hash[32], uint8_t **data, size_t *len);
 int store_undo_del(struct store *s, const uint8_t hash[32]);
 
-/* balance == 0 && nonce == 0 deletes the row. */
+/* balance == 0 && nonce == 0 deletes the row. Inside a transaction a put
+ * may be queued (see store.c): it reaches SQLite with the next batch, at
+ * the latest at store_commit, which then reports its failure; the rows
+ * (and rowids) are those of one statement a put, in order. Outside a
+ * transaction, and for a delete, the write is done before returning. */
 int store_account_put(struct store *s, const uint8_t pk[32], uint64_t balance, uint64_t nonce);
 int store_account_load(struct store *s,
                        int (*fn)(void *ctx, const uint8_t pk[32], uint64_t balance,

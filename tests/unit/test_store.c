@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "chain/chainstate.h"
 #include "chain/store.h"
 
@@ -396,10 +398,105 @@ static void test_store_rollback(void **state)
     store_close(s);
 }
 
+/* Rows for the batch test: more than two full batches and a tail that
+ * takes every smaller size, with deletes between runs. */
+#define T_ACC_ROWS 150u
+#define T_ACC_SEEDED 100u
+
+static void acc_key(uint8_t pk[32], uint32_t i)
+{
+    memset(pk, 0xa5, 32);
+    pk[0] = (uint8_t)i;
+    pk[1] = (uint8_t)(i >> 8);
+}
+
+/* Every account row of a database file, rowid included, as one string. */
+static char *acc_dump(const char *db)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT rowid, hex(pk), balance, nonce FROM account "
+                                           "ORDER BY rowid", -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int n = snprintf(out + len, cap - len, "%lld %s %lld %lld\n", sqlite3_column_int64(st, 0),
+                         (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
+                         sqlite3_column_int64(st, 3));
+        assert_true(n > 0 && (size_t)n < cap - len);
+        len += (size_t)n;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return out;
+}
+
+/* Account puts inside a transaction (queued, written in batches) leave
+ * the same rows, with the same rowids, as one autocommit statement a put
+ * in the same order (deletes between them included); a batch that fails
+ * makes the commit fail, and the rollback leaves nothing. */
+static void test_accounts_batch_same_rows(void **state)
+{
+    (void)state;
+    struct tdir da, db;
+    struct store *a = NULL, *b = NULL;
+    uint8_t pk[32];
+    tdir_make(&da);
+    tdir_make(&db);
+    assert_int_equal(store_open(&a, da.db, false), 0);
+    assert_int_equal(store_open(&b, db.db, false), 0);
+    for (uint32_t i = 0; i < T_ACC_SEEDED; i++) {
+        acc_key(pk, i);
+        assert_int_equal(store_account_put(a, pk, 1000 + i, i), 0);
+        assert_int_equal(store_account_put(b, pk, 1000 + i, i), 0);
+    }
+    /* Half of them rewritten, some deleted (the first and the last), 100
+     * new: more than two full batches, deletes between runs of puts. */
+    assert_int_equal(store_begin(a), 0);
+    for (uint32_t i = 0; i < T_ACC_ROWS; i++) {
+        bool del = i == 0 || i % 37 == 5 || i + 1 == T_ACC_ROWS;
+        acc_key(pk, T_ACC_SEEDED / 2 + i);
+        assert_int_equal(store_account_put(a, pk, del ? 0 : 7 * i + 1, del ? 0 : i), 0);
+        assert_int_equal(store_account_put(b, pk, del ? 0 : 7 * i + 1, del ? 0 : i), 0);
+    }
+    assert_int_equal(store_commit(a), 0);
+    char *ra = acc_dump(da.db), *rb = acc_dump(db.db);
+    assert_string_equal(ra, rb);
+    assert_true(strlen(ra) > 0);
+    free(rb);
+
+    /* A queued put SQLite refuses: the commit reports it. */
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(da.db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TRIGGER full BEFORE INSERT ON account "
+                                     "BEGIN SELECT RAISE(ABORT, 'test: disk full'); END;",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(store_begin(a), 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        acc_key(pk, 1000 + i);
+        assert_int_equal(store_account_put(a, pk, 5, 0), 0);
+    }
+    assert_int_equal(store_commit(a), CHAIN_ERR_STORE);
+    store_rollback(a);
+    char *ra2 = acc_dump(da.db);
+    assert_string_equal(ra, ra2);
+    free(ra);
+    free(ra2);
+    store_close(a);
+    store_close(b);
+    tdir_remove(&da);
+    tdir_remove(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_rollback),
+        cmocka_unit_test(test_accounts_batch_same_rows),
         cmocka_unit_test(test_node_key),
         cmocka_unit_test(test_wrong_network),
         cmocka_unit_test(test_reorg_across_reopen),
