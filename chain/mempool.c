@@ -557,7 +557,10 @@ static int sender_rebuild(struct mempool *mp, const struct ledger *l, const uint
         c[n].e = e;
         c[n++].returned = true;
     }
-    qsort(c, n, sizeof *c, cmp_cand);
+    /* Pending txs are kept in nonce order (consecutive nonces), so only
+     * returned txs can put the candidates out of cmp_cand's order. */
+    if (n_ret)
+        qsort(c, n, sizeof *c, cmp_cand);
 
     const struct ledger_account *a = ledger_get(l, pk);
     const uint64_t base = a ? a->nonce : 0;
@@ -616,6 +619,15 @@ int mempool_update(struct mempool *mp, const struct ledger *l,
 
     hmap_init(&touched, mp->txs.salt);
     hmap_init(&confirmed, mp->txs.salt);
+    /* confirmed is only looked up, never iterated: sized at once (if that
+     * fails, the puts grow it or report NOMEM). touched is iterated, so
+     * its layout, and the order senders are rebuilt in, stay as grown. */
+    if (mp->on_removed) {
+        size_t n_conf = 0;
+        for (size_t b = 0; b < n_conn; b++)
+            n_conf += conn[b]->n_tx;
+        (void)hmap_reserve(&confirmed, n_conf);
+    }
     /* Senders of connected txs changed nonce and balance; on a disconnect
      * recipients also lose what they received. Their txids tell a pending
      * tx a block included (no removal event) from one it conflicts with. */
