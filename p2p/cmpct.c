@@ -276,9 +276,10 @@ bool p2p__cmpct_announce(struct p2p *p, struct peer *pe, const struct chain_bloc
  * block is validated: the very payload we got (its short ids do not
  * depend on who sends it), to every peer that asked for pushes, except
  * the one it came from and those known to have it. */
-static void hb_push(struct p2p *p, struct peer *from, const uint8_t hash[32],
-                    const uint8_t *payload, size_t len)
+static size_t hb_push(struct p2p *p, struct peer *from, const uint8_t hash[32],
+                      const uint8_t *payload, size_t len)
 {
+    size_t sent = 0;
     for (size_t i = 0; i < p->n_peers; i++) {
         struct peer *pe = p->peers[i];
         if (pe == from || !p2p__live(pe) || !pe->cmpct_ok || !pe->cmpct_hb_to
@@ -290,7 +291,32 @@ static void hb_push(struct p2p *p, struct peer *from, const uint8_t hash[32],
         FRAME_START(w);
         wr_bytes(&w, payload, len);
         p2p__frame_send(p, pe, P2P_CMD_CMPCTBLOCK, &w);
+        sent++;
     }
+    return sent;
+}
+
+size_t p2p__cmpct_push_own(struct p2p *p, const struct chain_block *b, const uint8_t hash[32])
+{
+    if (!p->cmpct_on)
+        return 0;
+    bool any = false;
+    for (size_t i = 0; i < p->n_peers && !any; i++) {
+        const struct peer *pe = p->peers[i];
+        any = p2p__live(pe) && pe->cmpct_ok && pe->cmpct_hb_to && !p2p__known_has(p, pe, hash);
+    }
+    if (!any)
+        return 0;
+    /* One payload (one nonce) for every peer, as a relay's push is. Too
+     * large for a cmpctblock (it cannot be, below the block size cap) or
+     * no memory: the announcement after the connect sends it. */
+    struct wr w;
+    wr_init(&w, P2P_MAX_CMPCTBLOCK_BYTES);
+    size_t sent = 0;
+    if (p2p_put_cmpctblock(&w, b, p2p_rng_next(&p->rng), NULL) && w.err == 0)
+        sent = hb_push(p, NULL, hash, w.buf, w.len);
+    wr_free(&w);
+    return sent;
 }
 
 uint32_t p2p__cmpct_request_type(struct p2p *p, const struct peer *pe, const uint8_t hash[32])

@@ -224,8 +224,12 @@ uint64_t p2p_next_deadline(const struct p2p *p);
 /* Validate tx via chain_mempool_accept and announce it (all peers, or the
  * fan-out). Returns the CHAIN_TX_* status (> 0) or a CHAIN_ERR_* reason. */
 int p2p_submit_tx(struct p2p *p, const struct chain_tx *tx, uint64_t now_ms);
-/* A block this node made: chain_accept_block, then announce at once if it
- * became the tip. Returns the chain_status (> 0) or a CHAIN_ERR_*. */
+/* A block this node made: if it extends our tip and its header and merkle
+ * root check out, pushed first as a cmpctblock to the peers that asked for
+ * high-bandwidth pushes (an `announced` event for them); then
+ * chain_accept_block, and the other peers are announced to at once if it
+ * became the tip. Returns the chain_status (> 0) or a CHAIN_ERR_* (after
+ * the push, if any: nothing more is announced). */
 int p2p_submit_block(struct p2p *p, const struct chain_block *b, uint64_t now_ms);
 
 /* ---- Peer management (node/: --connect, addnode, disconnectnode, bans) ---- */

@@ -661,6 +661,128 @@ static void test_hb_peer_is_first_announcer(void **state)
     fake_free(f);
 }
 
+/* What peers 1 (compact, no pushes) and 2 (asked for pushes) had been
+ * sent when our block connected. */
+struct own_watch {
+    struct fake *f;
+    int connected;
+    int cmpct_to_2, announce_to_1;
+};
+
+static void own_connected(void *ctx, const uint8_t hash[32], uint32_t height,
+                          const struct chain_block *b)
+{
+    struct own_watch *w = ctx;
+    (void)hash;
+    (void)height;
+    (void)b;
+    w->connected++;
+    w->cmpct_to_2 = sent_to(w->f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL);
+    w->announce_to_1 = sent_to(w->f, 1, P2P_CMD_HEADERS, NULL, NULL)
+                       + sent_to(w->f, 1, P2P_CMD_INV, NULL, NULL)
+                       + sent_to(w->f, 1, P2P_CMD_CMPCTBLOCK, NULL, NULL);
+}
+
+/* Our own block (p2p_submit_block: the miner, submitblock) goes to the
+ * peer that asked for pushes before chain/ connects it (and commits it,
+ * an fsync by default): that peer has its cmpctblock when block_connected
+ * fires, the other peer nothing yet. After the connect the normal
+ * announcement reaches peer 1 and skips peer 2, which never gets the block
+ * twice, nor again when the block is submitted again or asked for. */
+static void test_own_block_pushed_before_connect(void **state)
+{
+    (void)state;
+    struct chain_tx txs[1];
+    struct chain_block b;
+    bool mp[1] = { true };
+    struct fake *f = setup_hb(1, txs, &b, mp);
+    struct own_watch w = { .f = f };
+    struct chain_events ce = { .ctx = &w, .block_connected = own_connected };
+    int h = chain_add_listener(f->chain, &ce);
+    assert_true(h > 0);
+    assert_int_equal(p2p_submit_block(f->p, &b, T0 + 10), CHAIN_ST_NEW_TIP);
+    assert_true(tip_is(f, &b));
+    assert_int_equal(w.connected, 1);
+    assert_int_equal(w.cmpct_to_2, 1);      /* out before the connect */
+    assert_int_equal(w.announce_to_1, 0);   /* the others wait for it */
+    /* The payload is the block: peer 2 can rebuild it. */
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, &pl, &len), 1);
+    struct p2p_cmpctblock cb;
+    assert_int_equal(p2p_dec_cmpctblock(pl, len, &cb), 0);
+    assert_memory_equal(&cb.hdr, &b.hdr, sizeof(cb.hdr));
+    assert_int_equal(cb.n_tx, 2);
+    /* After the connect: peer 1 got its announcement, peer 2 nothing more. */
+    assert_int_equal(sent_to(f, 1, P2P_CMD_HEADERS, NULL, NULL)
+                     + sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 1);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_HEADERS, NULL, NULL)
+                     + sent_to(f, 2, P2P_CMD_INV, NULL, NULL), 0);
+    /* Submitted again, or asked for as cmpct: not sent again. */
+    assert_int_equal(p2p_submit_block(f->p, &b, T0 + 20), CHAIN_ST_DUPLICATE);
+    uint8_t one[1][32];
+    chain_header_hash(&b.hdr, one[0]);
+    fake_send_inv1(f, 2, P2P_CMD_GETDATA, P2P_INV_CMPCT, one[0], T0 + 30);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 1);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCK, NULL, NULL), 0);
+    chain_remove_listener(f->chain, h);
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+/* Our own block whose header is fine but whose coinbase pays too much (a
+ * bug in our miner): it was pushed before the connect found that out;
+ * then nothing more is announced, and the rejection is counted as before.
+ * A block whose txs do not hash to its merkle root, or that does not
+ * extend our tip, is never pushed. */
+static void test_own_block_invalid_after_push(void **state)
+{
+    (void)state;
+    struct chain_tx txs[1];
+    struct chain_block b;
+    bool mp[1] = { true };
+    struct fake *f = setup_hb(1, txs, &b, mp);
+    chain_block_free(&b);
+    uint8_t g[32];
+    chain_tip(f->chain, g);
+    struct chain_block bad;
+    tmk_block(f->chain, g, NULL, 0, 2, &bad);
+    bad.txs[0].amount += 1;
+    tremine(&bad);
+    assert_true(p2p_submit_block(f->p, &bad, T0 + 10) < 0);
+    assert_false(tip_is(f, &bad));
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 1);
+    assert_int_equal(sent_to(f, 1, P2P_CMD_HEADERS, NULL, NULL)
+                     + sent_to(f, 1, P2P_CMD_INV, NULL, NULL), 0);
+    struct p2p_stats st;
+    p2p_get_stats(f->p, &st);
+    assert_int_equal(st.blocks_rejected, 1);
+    /* Again: known invalid, not pushed again. */
+    assert_true(p2p_submit_block(f->p, &bad, T0 + 20) < 0);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 1);
+    reset_out(f);
+    /* A merkle root that is not its txs': not pushed. */
+    struct chain_block lie;
+    tmk_block(f->chain, g, NULL, 0, 3, &lie);
+    lie.hdr.merkle_root[0] ^= 1;
+    assert_true(chain_mine(&lie.hdr, 0, 1000000));
+    assert_true(p2p_submit_block(f->p, &lie, T0 + 30) < 0);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 0);
+    /* A valid block on another parent (a side branch): not pushed. */
+    struct chain_block tipb, side;
+    tmk_block(f->chain, g, NULL, 0, 4, &tipb);
+    assert_int_equal(p2p_submit_block(f->p, &tipb, T0 + 40), CHAIN_ST_NEW_TIP);
+    reset_out(f);
+    tmk_block(f->chain, g, NULL, 0, 5, &side);
+    assert_int_equal(p2p_submit_block(f->p, &side, T0 + 50), CHAIN_ST_SIDE);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 0);
+    chain_block_free(&side);
+    chain_block_free(&tipb);
+    chain_block_free(&lie);
+    chain_block_free(&bad);
+    fake_free(f);
+}
+
 /* A core without compact blocks ignores the messages and sends none. */
 static void test_off_ignores(void **state)
 {
@@ -936,6 +1058,8 @@ int main(void)
         cmocka_unit_test(test_timeout_falls_back),
         cmocka_unit_test(test_hb_invalid_push_demotes_not_discourages),
         cmocka_unit_test(test_hb_push_waits_for_missing_txs),
+        cmocka_unit_test(test_own_block_pushed_before_connect),
+        cmocka_unit_test(test_own_block_invalid_after_push),
         cmocka_unit_test(test_hb_peer_is_first_announcer),
         cmocka_unit_test(test_off_ignores),
         cmocka_unit_test(test_net_big_block_all_known),
