@@ -107,7 +107,7 @@ static const struct opt opts[] = {
          "encrypted v2 transport with peers that speak it,\nv1 with the others (default 1)"),
     BOOL("v2only", v2only, 0, "refuse peers that do not speak v2"),
     BOOL("dbfsync", dbfsync, 0,
-         "fsync every chain.db commit: a block is durable\nacross power loss; 0: across a crash of\nthe process only, own txs still synced (default 1)"),
+         "fsync every chain.db commit: a block is durable\nacross power loss; 0: across a crash of\nthe process only (a power loss may take back\nthe last blocks, peers send them again), own\ntxs and the node key still synced (default 0)"),
     BOOL("cmpct", cmpct, 0,
          "compact blocks and high-bandwidth push with\npeers that speak them (default 1)"),
     STR("peerkeys", peerkeys, 0, 0, "KEY,...",
@@ -784,7 +784,7 @@ static void set_defaults(struct node_config *cfg)
     cfg->log_level = NODE_LOG_INFO;
     cfg->v2transport = true;
     cfg->cmpct = true;
-    cfg->dbfsync = true;
+    cfg->dbfsync = false;   /* see NODE.md "Recovery" */
     cfg->checkblocks = NODE_DEFAULT_CHECKBLOCKS;
 }
 

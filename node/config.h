@@ -70,7 +70,7 @@ struct node_config {
     bool v2transport;                      /* encrypted transport (default on) */
     bool v2only;                           /* refuse v1 peers */
     bool cmpct;                            /* compact blocks (default on) */
-    bool dbfsync;                          /* fsync every chain.db commit (default on) */
+    bool dbfsync;                          /* fsync every chain.db commit (default off) */
     char peerkeys[NODE_CONFIG_PEERKEYS_MAX];   /* allowlist: hex node keys, comma-separated */
     int max_peers;
     int fanout;

@@ -779,14 +779,10 @@ const char *node_rpc_exposure(const char *bind, const char *user, const char *pa
 
 /* ------------------------------------------------------------ init */
 
+/* The node key (made by load_work on the first start). */
 static int load_node_key(struct node *n)
 {
     int rc = chain_store_key_get(n->chain, n->key_sk);
-    if (rc == CHAIN_ERR_NOT_FOUND) {
-        uint8_t pk[32];
-        sig_keypair_random(pk, n->key_sk);
-        rc = chain_store_key_put(n->chain, n->key_sk);
-    }
     if (rc != 0) {
         node_log_msg(&n->log, NODE_LOG_ERROR, NODE_LOG_CAT_NONE, "startup_failed",
                      "node key: %s", chain_strerror(rc));
@@ -906,6 +902,37 @@ const char *node_warmup_status(struct node *n)
  * --reindex, or SQLite's quick check; then open, the tip's data present,
  * --checkblocks, and mempool.dat. Refuses a store that fails any of them.
  * Logs nothing: load_done reports from the loop. */
+/* On the first start: the node key (it signs our txs and is paid the
+ * coinbase of the blocks we mine) is made and stored. It must never be
+ * lost once a block paying it may have left the node, yet without
+ * -dbfsync its commit is synced only at SQLite's next checkpoint: closing
+ * the store checkpoints it (WAL and database file synced), and the store
+ * is opened again; the chain is only the genesis block then, so this
+ * costs a few ms once. 0, or -1 with the reason in msg (the chain closed,
+ * n->chain NULL). */
+static int make_node_key(struct node *n, char *msg, size_t cap)
+{
+    struct node_load *ld = &n->load;
+    uint8_t sk[64], pk[32];
+    int rc = chain_store_key_get(n->chain, sk);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        sig_keypair_random(pk, sk);
+        rc = chain_store_key_put(n->chain, sk);
+        if (rc == 0 && ld->cc.db_no_fsync) {
+            chain_close(n->chain);
+            if ((rc = chain_open(&n->chain, &ld->cc, node_now_ms())) != 0)
+                n->chain = NULL;
+        }
+    }
+    sec_wipe(sk, sizeof sk);
+    if (rc == 0)
+        return 0;
+    snprintf(msg, cap, "%s", chain_strerror(rc));
+    chain_close(n->chain);
+    n->chain = NULL;
+    return -1;
+}
+
 static void load_work(uv_work_t *req)
 {
     struct node *n = req->data;
@@ -946,6 +973,10 @@ static void load_work(uv_work_t *req)
         chain_close(n->chain);
         n->chain = NULL;
         store_corrupt(n, db, msg);
+        return;
+    }
+    if (make_node_key(n, msg, sizeof msg) != 0) {
+        snprintf(ld->msg, sizeof ld->msg, "node key in %s: %s", db, msg);
         return;
     }
     ld->store_ms = node_now_ms() - t0;

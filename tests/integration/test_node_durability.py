@@ -20,6 +20,13 @@ connect failed is not what a restart connects: after a kill -9 on a full
 disk and a restart with space, the tip is the one before it and the block
 is not stored. Skipped (a line says so) where mount is not permitted.
 
+test_lost_tail: with -dbfsync=0 (the default) a power loss may take back
+the last commits of chain.db (WAL, synchronous=NORMAL: never a torn
+state). The node key made at the first start is in the database file
+itself, not only in the unsynced WAL. A lost tail is simulated with the
+file as it was at an earlier clean stop: the node starts at that height,
+gets the blocks it lost back from its peer, and mines on top.
+
 test_restart_keeps_peers: a node's manual bans (with their expiry), its
 address book and its anchors survive a restart: bans even a kill -9 right
 after setban; an expired ban does not come back; after a clean stop the
@@ -31,6 +38,8 @@ import errno
 import http.client
 import os
 import random
+import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -302,6 +311,48 @@ def kill9(n):
     n.proc = None
 
 
+def test_lost_tail(env):
+    a = env.node("a", "--connect=0").start()
+    v = env.node("v", "--connect=127.0.0.1:%d" % a.port).start()
+    db = os.path.join(v.datadir, "chain.db")
+    # The node key, read from a copy of the database file without its WAL.
+    snap = os.path.join(env.tmp, "v-snapshot.db")
+    shutil.copyfile(db, snap)
+    con = sqlite3.connect(snap)
+    try:
+        row = con.execute("SELECT val FROM meta WHERE key = 'node_key'").fetchone()
+    except sqlite3.OperationalError:
+        row = None                # not even the schema is in the file
+    con.close()
+    assert row is not None, "the node key is only in the WAL"
+    assert bytes(row[0])[32:].hex() == v.call("getnewaddress")
+
+    wait_for("v and a connected", lambda: v.call("getconnectioncount") >= 1)
+    v.call("generate", 2)
+    wait_for("a at height 2", lambda: a.call("getblockcount") == 2)
+    assert v.stop() == 0          # a clean stop checkpoints the WAL into chain.db
+    saved = os.path.join(env.tmp, "v-chain-at-2.db")
+    shutil.copyfile(db, saved)
+    v.start()
+    wait_for("v and a connected again", lambda: v.call("getconnectioncount") >= 1)
+    v.call("generate", 3)
+    wait_for("a at height 5", lambda: a.call("getblockcount") == 5)
+    tip = a.call("getbestblockhash")
+    assert v.stop() == 0
+    # The power loss: the file as it was at height 2.
+    for ext in ("-wal", "-shm"):
+        if os.path.exists(db + ext):
+            os.remove(db + ext)
+    shutil.copyfile(saved, db)
+    v.start()
+    assert v.events("store_checked")[-1]["height"] == 2
+    wait_for("v got its lost blocks back", lambda: v.call("getbestblockhash") == tip)
+    v.call("generate", 1)
+    wait_for("a has v's next block", lambda: a.call("getblockcount") == 6)
+    for n in (a, v):
+        assert n.stop() == 0
+
+
 def test_restart_keeps_peers(env):
     a = env.node("a", "--connect=0").start()
     b = env.node("b", "--connect=0").start()
@@ -347,4 +398,5 @@ def test_restart_keeps_peers(env):
 
 
 if __name__ == "__main__":
-    run([test_kill9_under_load, test_disk_full, test_restart_keeps_peers], sys.argv)
+    run([test_kill9_under_load, test_disk_full, test_lost_tail, test_restart_keeps_peers],
+        sys.argv)
