@@ -119,7 +119,7 @@ static const struct opt opts[] = {
     INT("tx-batch-ms", tx_batch_ms, 0, NODE_TX_BATCH_MS_LIMIT, "N",
         "tx announcement batching period (default 50)"),
     FN("relay", relay_push, opt_relay, 0, "pull|push",
-       "tx relay: pull (inv, getdata) or push (bodies\npushed on learned links per sender bucket,\ninv on the others) (default pull)"),
+       "tx relay: pull (inv, getdata) or push (bodies\npushed on learned links per sender bucket,\ninv on the others) (default push)"),
     STR("rpc-bind", rpc_bind, 0, 0, "ADDR", "JSON-RPC listen address (default 127.0.0.1)"),
     PORT("rpc-port", rpc_port, "JSON-RPC port (default: the network's)"),
     FN("rpc-user", rpc_user, opt_rpc_user, 0, "USER",
@@ -784,6 +784,7 @@ static void set_defaults(struct node_config *cfg)
     cfg->log_level = NODE_LOG_INFO;
     cfg->v2transport = true;
     cfg->cmpct = true;
+    cfg->relay_push = true;   /* PROTOCOL.md "Learned eager push" */
     cfg->dbfsync = false;   /* see NODE.md "Recovery" */
     cfg->checkblocks = NODE_DEFAULT_CHECKBLOCKS;
 }

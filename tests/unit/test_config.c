@@ -46,7 +46,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.fanout, NODE_DEFAULT_FANOUT);
     assert_int_equal(c.tx_batch_ms, NODE_DEFAULT_TX_BATCH_MS);
     assert_int_equal(c.log_level, NODE_LOG_INFO);
-    assert_false(c.relay_push);
+    assert_true(c.relay_push);
     assert_false(c.dbfsync);
     assert_false(c.mine);
     assert_false(c.log_json);
@@ -64,13 +64,13 @@ static void test_flags(void **state)
              "--max-peers=8", "--fanout=3", "--tx-batch-ms=0", "--rpc-user=u",
              "--rpc-password=p", "--mine", "--mine-key=k.key", "--log-json",
              "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::",
-             "--relay=push", "--dbfsync=1"),
+             "--relay=pull", "--dbfsync=1"),
         ARGV("--network=testnet", "--datadir", "/tmp/d", "--name=n1", "--port=1234",
              "--rpc-port", "2345", "--connect=127.0.0.1:1", "--connect", "[::1]:2",
              "--max-peers=8", "--fanout=3", "--tx-batch-ms=0", "--rpc-user=u",
              "--rpc-password=p", "--mine", "--mine-key=k.key", "--log-json",
              "--log-level=warn", "--debug=net,mempool", "--rpc-bind=0.0.0.0", "--bind=::",
-             "--relay=push", "--dbfsync=1"),
+             "--relay=pull", "--dbfsync=1"),
         NULL, NULL, err, sizeof err);
     assert_int_equal(rc, 0);
     assert_ptr_equal(c.params, &chain_params_testnet);
@@ -93,7 +93,7 @@ static void test_flags(void **state)
     assert_int_equal(c.debug_cats, NODE_LOG_CAT_NET | NODE_LOG_CAT_MEMPOOL);
     assert_string_equal(c.rpc_bind, "0.0.0.0");
     assert_string_equal(c.bind, "::");
-    assert_true(c.relay_push);
+    assert_false(c.relay_push);
     assert_true(c.dbfsync);
 }
 
