@@ -24,6 +24,25 @@ const struct ledger_account *ledger_get(const struct ledger *l, const uint8_t pk
 
 size_t ledger_count(const struct ledger *l) { return l->accounts.count; }
 
+/* Stores a new account for pk, known absent from the map (callers have
+ * looked it up already); a 0/0 account is not stored. */
+static int account_new(struct ledger *l, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
+{
+    if (balance == 0 && nonce == 0)
+        return 0;
+    struct ledger_account *a = malloc(sizeof *a);
+    if (!a)
+        return CHAIN_ERR_NOMEM;
+    memcpy(a->pk, pk, 32);
+    a->balance = balance;
+    a->nonce = nonce;
+    if (hmap_put(&l->accounts, pk, a) != 0) {
+        free(a);
+        return CHAIN_ERR_NOMEM;
+    }
+    return 0;
+}
+
 int ledger_set(struct ledger *l, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
 {
     struct ledger_account *a = hmap_get(&l->accounts, pk);
@@ -34,16 +53,8 @@ int ledger_set(struct ledger *l, const uint8_t pk[32], uint64_t balance, uint64_
         }
         return 0;
     }
-    if (!a) {
-        a = malloc(sizeof *a);
-        if (!a)
-            return CHAIN_ERR_NOMEM;
-        memcpy(a->pk, pk, 32);
-        if (hmap_put(&l->accounts, pk, a) != 0) {
-            free(a);
-            return CHAIN_ERR_NOMEM;
-        }
-    }
+    if (!a)
+        return account_new(l, pk, balance, nonce);
     a->balance = balance;
     a->nonce = nonce;
     return 0;
@@ -84,25 +95,6 @@ void ledger_undo_block(struct ledger *l, const struct ledger_undo *undo)
         int err = ledger_set(l, e->pk, e->balance, e->nonce);
         (void)err;
     }
-}
-
-/* A new account (pk absent from the map): one hash of pk where
- * ledger_set looks it up first. */
-static int account_new(struct ledger *l, const uint8_t pk[32], uint64_t balance, uint64_t nonce)
-{
-    if (balance == 0 && nonce == 0)
-        return 0;
-    struct ledger_account *a = malloc(sizeof *a);
-    if (!a)
-        return CHAIN_ERR_NOMEM;
-    memcpy(a->pk, pk, 32);
-    a->balance = balance;
-    a->nonce = nonce;
-    if (hmap_put(&l->accounts, pk, a) != 0) {
-        free(a);
-        return CHAIN_ERR_NOMEM;
-    }
-    return 0;
 }
 
 /* pk's account (*out, NULL if none), recording its first touch in this
