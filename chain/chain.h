@@ -303,8 +303,9 @@ bool chain_mine(struct chain_header *h, uint64_t start, uint64_t count);
 /* The node's own 64-byte secret key (seed || pubkey), kept in the store
  * so node/ need not manage another file. get returns 0,
  * CHAIN_ERR_NOT_FOUND if none was put, or CHAIN_ERR_STORE. put returns 0
- * or CHAIN_ERR_STORE (replacing any earlier key). With db_path NULL the
- * key lives only as long as the chain. */
+ * or CHAIN_ERR_STORE (replacing any earlier key); once put returns 0 the
+ * key survives a power loss even with db_no_fsync (the store is synced).
+ * With db_path NULL the key lives only as long as the chain. */
 int chain_store_key_get(struct chain *c, uint8_t sk[64]);
 int chain_store_key_put(struct chain *c, const uint8_t sk[64]);
 

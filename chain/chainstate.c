@@ -1518,7 +1518,10 @@ int chain_store_key_get(struct chain *c, uint8_t sk[64])
 
 int chain_store_key_put(struct chain *c, const uint8_t sk[64])
 {
-    return store_meta_put(c->st, META_NODE_KEY, sk, 64);
+    /* Synced whatever -dbfsync says: the key is paid by the blocks we
+     * mine, and one of them may leave the node right after this. */
+    int err = store_meta_put(c->st, META_NODE_KEY, sk, 64);
+    return err ? err : store_sync(c->st);
 }
 
 const struct chain_store_error *chain_store_error(const struct chain *c)

@@ -571,6 +571,23 @@ int store_probe(struct store *s, size_t bytes)
     return err;
 }
 
+int store_sync(struct store *s)
+{
+    int wal = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, &wal, &copied);
+    if (rc != SQLITE_OK)
+        return note_error(s, rc);
+    /* Another connection reading an old snapshot would hold frames back:
+     * the store's own connection is the only one, so this is a bug. */
+    if (wal != copied) {
+        note_error(s, SQLITE_BUSY);
+        snprintf(s->err.msg, sizeof s->err.msg, "checkpoint copied %d of %d WAL frames", copied,
+                 wal);
+        return CHAIN_ERR_STORE;
+    }
+    return 0;
+}
+
 /* ---- integrity and salvage (node startup: -checkblocks, -reindex) ----
  * These open the file on their own read-only connection, so they work on a
  * database the normal open refuses, and never write to it. */

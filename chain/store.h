@@ -89,6 +89,11 @@ const struct chain_store_error *store_last_error(const struct store *s);
 /* Commit a row of `bytes` zero bytes, then delete it: 0 if the disk took
  * it (space is back), or CHAIN_ERR_STORE (recorded as above). */
 int store_probe(struct store *s, size_t bytes);
+/* Makes every commit so far durable, whatever fsync_commits: a full WAL
+ * checkpoint, which syncs the WAL, copies it into the database file and
+ * syncs that. 0, or CHAIN_ERR_STORE (recorded as above). Outside a
+ * transaction; costs a sync of each file, so for rare writes only. */
+int store_sync(struct store *s);
 
 /* ---- Integrity and salvage (own read-only connection; never writes) ---- */
 /* SQLite's "PRAGMA quick_check" on the file at path. Returns 0 if it says

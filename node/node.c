@@ -898,31 +898,18 @@ const char *node_warmup_status(struct node *n)
     return n->loading ? atomic_load(&n->load.step) : NULL;
 }
 
-/* On libuv's worker pool (the loop thread touches no chain meanwhile):
- * --reindex, or SQLite's quick check; then open, the tip's data present,
- * --checkblocks, and mempool.dat. Refuses a store that fails any of them.
- * Logs nothing: load_done reports from the loop. */
 /* On the first start: the node key (it signs our txs and is paid the
- * coinbase of the blocks we mine) is made and stored. It must never be
- * lost once a block paying it may have left the node, yet without
- * -dbfsync its commit is synced only at SQLite's next checkpoint: closing
- * the store checkpoints it (WAL and database file synced), and the store
- * is opened again; the chain is only the genesis block then, so this
- * costs a few ms once. 0, or -1 with the reason in msg (the chain closed,
- * n->chain NULL). */
+ * coinbase of the blocks we mine) is made and stored; chain_store_key_put
+ * syncs it even without -dbfsync, since it must never be lost once a block
+ * paying it may have left the node. 0, or -1 with the reason in msg (the
+ * chain closed, n->chain NULL). */
 static int make_node_key(struct node *n, char *msg, size_t cap)
 {
-    struct node_load *ld = &n->load;
     uint8_t sk[64], pk[32];
     int rc = chain_store_key_get(n->chain, sk);
     if (rc == CHAIN_ERR_NOT_FOUND) {
         sig_keypair_random(pk, sk);
         rc = chain_store_key_put(n->chain, sk);
-        if (rc == 0 && ld->cc.db_no_fsync) {
-            chain_close(n->chain);
-            if ((rc = chain_open(&n->chain, &ld->cc, node_now_ms())) != 0)
-                n->chain = NULL;
-        }
     }
     sec_wipe(sk, sizeof sk);
     if (rc == 0)
@@ -933,6 +920,10 @@ static int make_node_key(struct node *n, char *msg, size_t cap)
     return -1;
 }
 
+/* On libuv's worker pool (the loop thread touches no chain meanwhile):
+ * --reindex, or SQLite's quick check; then open, the tip's data present,
+ * --checkblocks, and mempool.dat. Refuses a store that fails any of them.
+ * Logs nothing: load_done reports from the loop. */
 static void load_work(uv_work_t *req)
 {
     struct node *n = req->data;

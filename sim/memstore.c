@@ -68,6 +68,7 @@ WRAP(int, store_own_prune, struct store *s, uint32_t max_height);
 WRAP(int, store_own_load, struct store *s, own_fn fn, void *ctx);
 WRAP(const struct chain_store_error *, store_last_error, const struct store *s);
 WRAP(int, store_probe, struct store *s, size_t bytes);
+WRAP(int, store_sync, struct store *s);
 
 /* First word of a memory store. A SQLite store begins with its sqlite3
  * pointer, and this value is no user-space address, so a store opened in
@@ -599,6 +600,12 @@ const struct chain_store_error *__wrap_store_last_error(const struct store *s)
 {
     struct memstore *m = mem_of(s);
     return m ? &m->err : __real_store_last_error(s);
+}
+
+int __wrap_store_sync(struct store *s)
+{
+    /* Memory has nothing to sync. */
+    return mem_of(s) ? 0 : __real_store_sync(s);
 }
 
 int __wrap_store_probe(struct store *s, size_t bytes)
