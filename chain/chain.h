@@ -152,6 +152,15 @@ struct chain_result {
  * For headers-first sync. */
 int chain_accept_header(struct chain *c, const struct chain_header *h, uint64_t now_ms,
                         struct chain_result *res);
+/* Header rows written between begin and end (a headers message of up to
+ * 2,000) are one store commit, one fsync with synchronous=FULL, instead
+ * of one each. end commits; so does anything else that writes the store
+ * (a block, chain_close) if end was not called. begin when a batch is
+ * already open is a no-op. Both return 0 or CHAIN_ERR_STORE; on a failed
+ * commit the headers stay in the block tree but not in the store (peers
+ * send them again after a restart). */
+int chain_headers_begin(struct chain *c);
+int chain_headers_end(struct chain *c);
 /* Validate and store a full block, connecting it (and any orphans it
  * unblocks) if it leads to the most-work chain. Borrowed b. */
 int chain_accept_block(struct chain *c, const struct chain_block *b, uint64_t now_ms,
@@ -345,6 +354,8 @@ struct chain_store_error {
     char msg[128];           /* SQLite's message */
 };
 const struct chain_store_error *chain_store_error(const struct chain *c);
+/* Store commits since open (each one fsync with synchronous=FULL). */
+uint64_t chain_store_commits(const struct chain *c);
 /* Bytes chain_store_probe commits (and deletes again): room for a block. */
 #define CHAIN_STORE_PROBE_BYTES (256u * 1024)
 /* 0 if a write of CHAIN_STORE_PROBE_BYTES committed (space is back), else

@@ -388,7 +388,10 @@ static void after_commit(struct chain *c, struct steps *conn, struct steps *disc
  * failed can connect after a restart. */
 static int txn_begin(struct chain *c)
 {
-    return c->body_txn == BODY_OPEN ? 0 : store_begin(c->st);
+    if (c->body_txn == BODY_OPEN)
+        return 0;
+    int err = chain_headers_end(c);
+    return err ? err : store_begin(c->st);
 }
 
 static int txn_commit(struct chain *c)
@@ -614,6 +617,27 @@ static int add_header(struct chain *c, const struct chain_header *h, const uint8
         c->best_header = n;
     *out = n;
     return 0;
+}
+
+int chain_headers_begin(struct chain *c)
+{
+    if (c->hdr_txn)
+        return 0;
+    int err = store_begin(c->st);
+    if (!err)
+        c->hdr_txn = true;
+    return err;
+}
+
+int chain_headers_end(struct chain *c)
+{
+    if (!c->hdr_txn)
+        return 0;
+    c->hdr_txn = false;
+    int err = store_commit(c->st);
+    if (err)
+        store_rollback(c->st);
+    return err;
 }
 
 int chain_accept_header(struct chain *c, const struct chain_header *h, uint64_t now_ms,
@@ -856,7 +880,7 @@ static int process_block(struct chain *c, const struct chain_block *b, unsigned 
     /* A block on the tip with no descendants connects alone, now: its body
      * commits with the connect (txn_begin). */
     bool on_tip = n->prev == chain__tip(c) && !n->child;
-    if ((err = store_begin(c->st)) == 0) {
+    if ((err = chain_headers_end(c)) == 0 && (err = store_begin(c->st)) == 0) {
         err = store_body_put(c->st, hash, w.buf, w.len);
         if (!err)
             err = store_index_status(c->st, hash, (n->status | BN_HAVE_DATA) & BN_PERSISTED_MASK);
@@ -1123,6 +1147,7 @@ void chain_close(struct chain *c)
     ledger_free(&c->ledger);
     mempool_free(&c->mp);
     chain__own_free(c);
+    chain_headers_end(c);   /* an open header batch: committed, not lost */
     store_close(c->st);
     free(c);
 }
@@ -1520,8 +1545,15 @@ int chain_store_key_put(struct chain *c, const uint8_t sk[64])
 {
     /* Synced whatever -dbfsync says: the key is paid by the blocks we
      * mine, and one of them may leave the node right after this. */
-    int err = store_meta_put(c->st, META_NODE_KEY, sk, 64);
+    int err = chain_headers_end(c);
+    if (!err)
+        err = store_meta_put(c->st, META_NODE_KEY, sk, 64);
     return err ? err : store_sync(c->st);
+}
+
+uint64_t chain_store_commits(const struct chain *c)
+{
+    return store_commits(c->st);
 }
 
 const struct chain_store_error *chain_store_error(const struct chain *c)

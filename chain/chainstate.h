@@ -81,6 +81,8 @@ struct chain {
     size_t n_orph, orph_bytes;
     /* A block body written in a transaction left open for its connect. */
     enum { BODY_NONE, BODY_OPEN, BODY_LOST } body_txn;
+    /* A store transaction open for header rows (chain_headers_begin). */
+    bool hdr_txn;
     /* The node's own txs (owntx.c): txid -> struct own_tx (owned). */
     struct hmap own;
     uint64_t own_seq;                /* next own_tx.seq */

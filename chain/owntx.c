@@ -130,8 +130,11 @@ int chain_own_tx_add(struct chain *c, const struct chain_tx *tx)
     wr_init_fixed(&w, buf, sizeof buf);
     if (!chain_tx_encode(&w, tx))
         return CHAIN_ERR_TOO_LARGE;
-    /* One autocommit statement: durable (synchronous=FULL) on return. */
-    int err = store_own_put(c->st, txid, c->own_seq, buf, w.len);
+    /* One autocommit statement: durable (synchronous=FULL) on return, so
+     * outside any header batch. */
+    int err = chain_headers_end(c);
+    if (!err)
+        err = store_own_put(c->st, txid, c->own_seq, buf, w.len);
     if (err)
         return err;
     err = own_insert(c, txid, tx, c->own_seq, 0);

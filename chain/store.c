@@ -90,7 +90,16 @@ struct store {
     size_t acc_n;
     struct chain_store_error err;
     bool fsync_commits;
+    uint64_t commits;   /* since open (store_commits) */
 };
+
+/* SQLite's commit hook: every commit of the connection, transactions and
+ * single statements alike. 0 lets the commit go on. */
+static int count_commit(void *ctx)
+{
+    ((struct store *)ctx)->commits++;
+    return 0;
+}
 
 void store_close(struct store *s)
 {
@@ -152,6 +161,7 @@ int store_open(struct store **out, const char *path, bool fsync_commits)
             goto fail;
     if (prepare_acc_batch(s) != 0)
         goto fail;
+    sqlite3_commit_hook(s->db, count_commit, s);
     *out = s;
     return 0;
 fail:
@@ -569,6 +579,11 @@ int store_probe(struct store *s, size_t bytes)
     err = run(s, st);
     sqlite3_finalize(st);
     return err;
+}
+
+uint64_t store_commits(const struct store *s)
+{
+    return s->commits;
 }
 
 int store_sync(struct store *s)

@@ -94,6 +94,9 @@ int store_probe(struct store *s, size_t bytes);
  * syncs that. 0, or CHAIN_ERR_STORE (recorded as above). Outside a
  * transaction; costs a sync of each file, so for rare writes only. */
 int store_sync(struct store *s);
+/* Commits since open: transactions and single-statement writes (each one
+ * fsync with fsync_commits). */
+uint64_t store_commits(const struct store *s);
 
 /* ---- Integrity and salvage (own read-only connection; never writes) ---- */
 /* SQLite's "PRAGMA quick_check" on the file at path. Returns 0 if it says

@@ -321,6 +321,9 @@ char *node_metrics(void *ctx, size_t *len)
           n->safe_mode ? 1 : 0);
     counter(f, "gossipd_store_errors_total", "Chain store statements that failed.",
             chain_store_error(n->chain)->count);
+    counter(f, "gossipd_store_commits_total",
+            "Chain store commits (each one fsync of chain.db's WAL with -dbfsync=1).",
+            chain_store_commits(n->chain));
     gauge(f, "gossipd_mining_hashes_per_second", "Local hash rate (--mine).",
           node_miner_hashrate(n));
     gauge(f, "gossipd_rpc_connections", "Open JSON-RPC connections.",

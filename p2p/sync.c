@@ -267,11 +267,19 @@ static enum headers_verdict check_work(struct p2p *p, struct peer *pe, const str
 static int handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l);
 
 /* Headers that stored nothing (low work, or a presync that has not proven
- * its work yet) are read at P2P_LOWWORK_HEADERS_PER_S per peer. */
+ * its work yet) are read at P2P_LOWWORK_HEADERS_PER_S per peer. The rows
+ * a message stores are one store commit (chain_headers_begin): one fsync
+ * a message with -dbfsync=1 rather than one a header. */
 int p2p__handle_headers(struct p2p *p, struct peer *pe, const struct p2p_list *l)
 {
     uint64_t not_stored = p->stats.headers_not_stored;
-    int r = handle_headers(p, pe, l);
+    int r = chain_headers_begin(p->chain);
+    if (r)
+        return r;   /* the store failed: a local error, the peer is not at fault */
+    r = handle_headers(p, pe, l);
+    int e = chain_headers_end(p->chain);
+    if (e && r == 0)
+        r = e;
     if (!pe->dead && (pe->presync || p->stats.headers_not_stored != not_stored))
         p2p__lowwork_headers(p, pe, l->n);
     return r;

@@ -69,6 +69,7 @@ WRAP(int, store_own_load, struct store *s, own_fn fn, void *ctx);
 WRAP(const struct chain_store_error *, store_last_error, const struct store *s);
 WRAP(int, store_probe, struct store *s, size_t bytes);
 WRAP(int, store_sync, struct store *s);
+WRAP(uint64_t, store_commits, const struct store *s);
 
 /* First word of a memory store. A SQLite store begins with its sqlite3
  * pointer, and this value is no user-space address, so a store opened in
@@ -600,6 +601,12 @@ const struct chain_store_error *__wrap_store_last_error(const struct store *s)
 {
     struct memstore *m = mem_of(s);
     return m ? &m->err : __real_store_last_error(s);
+}
+
+uint64_t __wrap_store_commits(const struct store *s)
+{
+    /* Memory commits cost nothing: not counted. */
+    return mem_of(s) ? 0 : __real_store_commits(s);
 }
 
 int __wrap_store_sync(struct store *s)

@@ -24,6 +24,7 @@ static const struct section SECTIONS[] = {
     { "v2", bench_v2 },
     { "ingest", bench_ingest },
     { "ingest-tcp", bench_ingest_tcp },
+    { "headers", bench_headers },
 };
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@ void bench_chain(void);
 void bench_v2(void);
 void bench_ingest(void);
 void bench_ingest_tcp(void);
+void bench_headers(void);
 /* n signed txs from n distinct senders, and the block (mined on regtest's
  * genesis at start) that funds them. Returns 0 or -1. */
 int bench_ingest_prepare(size_t n, uint64_t start, struct chain_block *funding,

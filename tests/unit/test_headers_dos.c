@@ -401,6 +401,30 @@ static void test_bodiless_fork_abandoned(void **state)
     fake_free(f);
 }
 
+/* A full headers message is stored in one commit, not one per header
+ * (with -dbfsync=1 each commit is an fsync: 2,000 a message before). */
+static void test_headers_message_is_one_commit(void **state)
+{
+    (void)state;
+    struct fake *f = fake_new(0);
+    uint8_t g[32];
+    genesis(g);
+    struct hchain hc;
+    hchain_make(&hc, g, chain_params_regtest.genesis_time_ms, P2P_MAX_HEADERS_ENTRIES, 7);
+    uint64_t t = T0 + 1000;
+    handshake_out(f, 1, "10.7.0.1", t);
+    uint64_t before = chain_store_commits(f->chain);
+    send_headers(f, 1, &hc, 0, hc.n, t);
+    assert_int_equal(chain_header_height(f->chain), hc.n);
+    assert_int_equal(chain_store_commits(f->chain) - before, 1);
+    /* The same message again stores nothing new: still at most one commit. */
+    before = chain_store_commits(f->chain);
+    send_headers(f, 1, &hc, 0, hc.n, t + 1);
+    assert_true(chain_store_commits(f->chain) - before <= 1);
+    hchain_free(&hc);
+    fake_free(f);
+}
+
 /* (c) The same after a restart: the fork's headers are in the store, the
  * node is re-created from it (chain and core), and still reaches the
  * honest tip within 30 s. Before: frozen again. */
@@ -499,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_forks_below_the_tip_not_stored),
         cmocka_unit_test(test_presync_then_redownload_stores),
         cmocka_unit_test(test_bodiless_fork_abandoned),
+        cmocka_unit_test(test_headers_message_is_one_commit),
         cmocka_unit_test(test_bodiless_fork_abandoned_after_restart),
         cmocka_unit_test(test_cursor_agrees_with_the_chain_on_retarget),
     };

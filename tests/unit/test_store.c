@@ -160,6 +160,48 @@ static void test_node_key_synced_without_fsync(void **state)
     tdir_remove(&d);
 }
 
+/* A header batch left open is committed by what writes the store next (a
+ * block: no transaction inside another) and by chain_close: the headers
+ * survive a reopen. */
+static void test_header_batch_committed_by_block_and_close(void **state)
+{
+    (void)state;
+    struct tdir d;
+    struct chain_result r;
+    uint8_t to[32] = { 9 };
+    tdir_make(&d);
+    struct chain *c = topen(P, d.db);
+    uint64_t now = T_NOW(P);
+    /* Headers of a side branch off genesis, batched. */
+    struct chain_header h[3];
+    uint8_t prev[32];
+    chain_genesis_hash(P, prev);
+    for (int i = 0; i < 3; i++) {
+        memset(&h[i], 0, sizeof h[i]);
+        h[i].version = BLOCK_VERSION;
+        memcpy(h[i].prev, prev, 32);
+        h[i].merkle_root[0] = (uint8_t)(0xa0 + i);
+        h[i].time_ms = P->genesis_time_ms + 1000 * (uint64_t)(i + 1);
+        h[i].bits = P->pow_limit_bits;
+        assert_true(chain_mine(&h[i], 0, 1000000));
+        chain_header_hash(&h[i], prev);
+    }
+    assert_int_equal(chain_headers_begin(c), 0);
+    assert_int_equal(chain_headers_begin(c), 0);   /* already open: no-op */
+    assert_int_equal(chain_accept_header(c, &h[0], now, &r), 0);
+    mine_tip(c, to, now, &r);                       /* commits the batch first */
+    assert_int_equal(r.status, CHAIN_ST_NEW_TIP);
+    assert_int_equal(chain_headers_begin(c), 0);
+    assert_int_equal(chain_accept_header(c, &h[1], now, &r), 0);
+    assert_int_equal(chain_accept_header(c, &h[2], now, &r), 0);
+    chain_close(c);                                 /* end never called */
+    c = topen(P, d.db);
+    assert_true(chain_have_header(c, prev));        /* h[2], so h[0..1] too */
+    assert_int_equal(chain_height(c), 1);
+    chain_close(c);
+    tdir_remove(&d);
+}
+
 static void test_wrong_network(void **state)
 {
     (void)state;
@@ -549,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_accounts_batch_same_rows),
         cmocka_unit_test(test_node_key),
         cmocka_unit_test(test_node_key_synced_without_fsync),
+        cmocka_unit_test(test_header_batch_committed_by_block_and_close),
         cmocka_unit_test(test_wrong_network),
         cmocka_unit_test(test_reorg_across_reopen),
         cmocka_unit_test(test_1000_blocks_persist),
