@@ -617,38 +617,52 @@ int p2p__handle_getblocktxn(struct p2p *p, struct peer *pe, const uint8_t *buf, 
     int err = p2p_dec_getblocktxn(buf, len, &g);
     if (err)
         return err;
-    struct chain_block b;
-    if (chain_get_block(p->chain, g.hash, &b) != 0)
+    /* From the chain, or from a block we hold whole and have not connected
+     * yet: one parked while the workers check its signatures (verify.c).
+     * hb_push sent its cmpctblock on before that, so the peers it reached
+     * ask while it is parked; unanswered, they would wait
+     * P2P_CMPCT_TXN_TIMEOUT_MS and fetch it whole. Its txs go unvalidated,
+     * as the push did: that peer asked for pushes before validation. (A
+     * pending reconstruction never holds a whole block between frames:
+     * finish() hands it on at once, and we push nothing of it before.) */
+    struct chain_block stored;
+    bool in_chain = chain_get_block(p->chain, g.hash, &stored) == 0;
+    const struct chain_block *b = in_chain ? &stored : p2p__verify_parked_block(p, g.hash);
+    if (!b)
         return 0;   /* not (or no longer) ours: the asker falls back */
-    if (g.last >= b.n_tx) {
-        chain_block_free(&b);
-        return P2P_ERR_MALFORMED;   /* an index outside the block */
-    }
-    uint32_t *idx = p2p__malloc(g.n * sizeof(*idx));
-    const struct chain_tx **txs = p2p__malloc(g.n * sizeof(*txs));
     int ret = 0;
+    uint32_t *idx = NULL;
+    const struct chain_tx **txs = NULL;
+    if (g.last >= b->n_tx) {
+        ret = P2P_ERR_MALFORMED;   /* an index outside the block */
+        goto out;
+    }
+    idx = p2p__malloc(g.n * sizeof(*idx));
+    txs = p2p__malloc(g.n * sizeof(*txs));
     if (!idx || !txs) {
         ret = P2P_ERR_NOMEM;
-    } else {
-        p2p_getblocktxn_indexes(&g, idx);
-        for (size_t i = 0; i < g.n; i++)
-            txs[i] = &b.txs[idx[i]];
-        struct wr w;
-        FRAME_START(w);
-        p2p_put_blocktxn(&w, g.hash, txs, g.n);
-        if (w.err == 0 && w.len - P2P_HEADER_BYTES <= P2P_MAX_BLOCKTXN_BYTES) {
-            p2p__frame_send(p, pe, P2P_CMD_BLOCKTXN, &w);
-        } else {
-            wr_free(&w);
-            FRAME_START(w);
-            chain_block_encode(&w, &b);
-            p2p__frame_send(p, pe, P2P_CMD_BLOCK, &w);
-        }
-        p2p__known_add(p, pe, g.hash);
+        goto out;
     }
+    p2p_getblocktxn_indexes(&g, idx);
+    for (size_t i = 0; i < g.n; i++)
+        txs[i] = &b->txs[idx[i]];
+    struct wr w;
+    FRAME_START(w);
+    p2p_put_blocktxn(&w, g.hash, txs, g.n);
+    if (w.err == 0 && w.len - P2P_HEADER_BYTES <= P2P_MAX_BLOCKTXN_BYTES) {
+        p2p__frame_send(p, pe, P2P_CMD_BLOCKTXN, &w);
+    } else {
+        wr_free(&w);
+        FRAME_START(w);
+        chain_block_encode(&w, b);
+        p2p__frame_send(p, pe, P2P_CMD_BLOCK, &w);
+    }
+    p2p__known_add(p, pe, g.hash);
+out:
     free(idx);
     free(txs);
-    chain_block_free(&b);
+    if (in_chain)
+        chain_block_free(&stored);
     return ret;
 }
 

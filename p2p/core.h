@@ -493,6 +493,10 @@ void p2p__block_hold(struct p2p *p, const uint8_t hash[32]);
 bool p2p__verify_park_tx(struct p2p *p, uint64_t from, const struct chain_tx *tx);
 bool p2p__verify_park_block(struct p2p *p, uint64_t from, unsigned flags, struct chain_block *b);
 bool p2p__verify_parked(const struct p2p *p, const uint8_t hash[32]);
+/* The parked block with this hash (its txs all present, their signatures
+ * not all checked yet), or NULL. Borrowed: valid until the next
+ * p2p_on_verified or p2p_destroy, which may connect and free it. */
+const struct chain_block *p2p__verify_parked_block(const struct p2p *p, const uint8_t hash[32]);
 void p2p__verify_free(struct p2p *p);
 
 /* ---- sync.c ---- */

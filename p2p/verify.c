@@ -151,6 +151,12 @@ bool p2p__verify_parked(const struct p2p *p, const uint8_t hash[32])
     return p->verify.slots && hmap_get(&p->verify.parked, hash) != NULL;
 }
 
+const struct chain_block *p2p__verify_parked_block(const struct p2p *p, const uint8_t hash[32])
+{
+    const struct p2p_vjob *j = p->verify.slots ? hmap_get(&p->verify.parked, hash) : NULL;
+    return j && j->is_block ? &j->block : NULL;
+}
+
 /* Handles the parked items at the head whose signatures are all in. */
 static void drain(struct p2p *p)
 {

@@ -286,10 +286,9 @@ static void send_blocktxn1(struct fake *f, uint64_t peer, const uint8_t hash[32]
 
 /* The core (cmpct on) with one scripted peer that negotiated, our dev
  * block's txs made; want[i]: tx i is in the core's mempool. */
-static struct fake *setup(size_t n, struct chain_tx *txs, struct chain_block *b,
-                          const bool *in_mempool)
+static struct fake *setup_on(struct fake *f, size_t n, struct chain_tx *txs,
+                             struct chain_block *b, const bool *in_mempool)
 {
-    struct fake *f = fake_new_cmpct(8);
     dev_block(f->chain, n, txs, b);
     for (size_t i = 0; i < n; i++)
         if (in_mempool[i])
@@ -299,6 +298,12 @@ static struct fake *setup(size_t n, struct chain_tx *txs, struct chain_block *b,
     send_sendcmpct(f, 1, false, T0);
     reset_out(f);
     return f;
+}
+
+static struct fake *setup(size_t n, struct chain_tx *txs, struct chain_block *b,
+                          const bool *in_mempool)
+{
+    return setup_on(fake_new_cmpct(8), n, txs, b, in_mempool);
 }
 
 /* setup, and a second peer (2) that asked us to push (sendcmpct hb=1). */
@@ -626,6 +631,100 @@ static void test_hb_push_waits_for_missing_txs(void **state)
     wr_free(&w);
     assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCKTXN, NULL, NULL), 1);
     assert_int_equal(f->misbehaviour_ev, 0);
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+/* A signature driver that holds every job until the test reports it. */
+static struct { uint64_t job; struct chain_tx tx; } held[64];
+static size_t n_held;
+
+static int hold_verify(void *ctx, uint64_t job, const struct chain_tx *tx)
+{
+    (void)ctx;
+    if (n_held == sizeof(held) / sizeof(held[0]))
+        return -1;
+    held[n_held].job = job;
+    held[n_held].tx = *tx;
+    n_held++;
+    return 0;
+}
+
+static void report_held(struct fake *f, uint64_t now)
+{
+    for (size_t i = 0; i < n_held; i++)
+        p2p_on_verified(f->p, held[i].job, chain_tx_verify_sig(&held[i].tx), now);
+}
+
+static void send_getblocktxn(struct fake *f, uint64_t peer, const uint8_t hash[32],
+                             const uint32_t *idx, size_t n, uint64_t now)
+{
+    struct wr w;
+    wr_init(&w, 64 + 3 * n);
+    p2p_put_getblocktxn(&w, hash, idx, n);
+    frame(f, peer, P2P_CMD_GETBLOCKTXN, w.buf, w.len, now);
+    wr_free(&w);
+}
+
+/* A block parked for its signature checks (p2p_io.verify_tx) was pushed on
+ * to the peer that asked for pushes before the checks: when that peer asks
+ * for the txs it lacks, it gets them from the parked block at once, not
+ * after the checks (nor never: it would time out and fetch the block
+ * whole). An index past the parked block is malformed, as for a stored
+ * one. */
+static void test_getblocktxn_served_while_parked(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    struct chain_tx txs[N];
+    struct chain_block b;
+    bool mp[N] = { true, true };   /* we hold txs 0 and 1; peer 1 prefills the rest */
+    struct chain_config cc = { .params = &chain_params_regtest };
+    n_held = 0;
+    struct fake *f = setup_on(fake_new_full(&cc, 8, 0, hold_verify, true), N, txs, &b, mp);
+    handshake_in(f, 2, "10.2.0.1", T0);
+    send_sendcmpct(f, 2, true, T0);
+    reset_out(f);
+    bool pre[N + 1];
+    for (size_t i = 0; i <= N; i++)
+        pre[i] = i == 0 || i > 2;
+    send_cmpct(f, 1, &b, pre, T0 + 10);
+    /* Parked: its N - 2 cold signatures are out, the chain has not got it. */
+    assert_int_equal(n_held, N - 2);
+    assert_false(tip_is(f, &b));
+    assert_int_equal(sent_to(f, 1, P2P_CMD_GETBLOCKTXN, NULL, NULL), 0);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, NULL, NULL), 1);
+    /* Peer 2 lacks txs 0 and 1 (block indexes 1 and 2). */
+    uint8_t h[32];
+    chain_header_hash(&b.hdr, h);
+    uint32_t idx[2] = { 1, 2 };
+    send_getblocktxn(f, 2, h, idx, 2, T0 + 20);
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCKTXN, &pl, &len), 1);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCK, NULL, NULL), 0);
+    struct p2p_blocktxn bt;
+    assert_int_equal(p2p_dec_blocktxn(pl, len, &bt), 0);
+    assert_memory_equal(bt.hash, h, 32);
+    assert_int_equal(bt.n, 2);
+    struct p2p_blocktxn_iter it;
+    struct chain_tx tx;
+    p2p_blocktxn_iter_init(&it, &bt);
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(p2p_blocktxn_next(&it, &tx));
+        assert_memory_equal(tx.txid, b.txs[idx[i]].txid, 32);
+    }
+    assert_false(p2p_blocktxn_next(&it, &tx));
+    assert_false(tip_is(f, &b));   /* still parked */
+    assert_int_equal(f->misbehaviour_ev, 0);
+    /* Peer 3 asks for an index past the parked block. */
+    handshake_in(f, 3, "10.2.0.3", T0 + 30);
+    uint32_t past[1] = { N + 1 };
+    send_getblocktxn(f, 3, h, past, 1, T0 + 31);
+    assert_int_equal(f->discouraged_ev, 1);
+    /* The checks come back: the block connects. */
+    report_held(f, T0 + 40);
+    assert_true(tip_is(f, &b));
     chain_block_free(&b);
     fake_free(f);
 }
@@ -1058,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_timeout_falls_back),
         cmocka_unit_test(test_hb_invalid_push_demotes_not_discourages),
         cmocka_unit_test(test_hb_push_waits_for_missing_txs),
+        cmocka_unit_test(test_getblocktxn_served_while_parked),
         cmocka_unit_test(test_own_block_pushed_before_connect),
         cmocka_unit_test(test_own_block_invalid_after_push),
         cmocka_unit_test(test_hb_peer_is_first_announcer),
