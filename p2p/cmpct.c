@@ -223,13 +223,40 @@ void p2p__cmpct_block_first(struct p2p *p, struct peer *pe, const uint8_t hash[3
 
 /* ---- Sending ---- */
 
-/* Frames a cmpctblock of b (coinbase prefilled) with a fresh nonce in w;
- * if it would not fit a frame, the block itself. */
-static void frame_cmpct_of(struct p2p *p, const struct chain_block *b, struct wr *w,
-                           enum p2p_cmd *cmd)
+/* Which txs of b go whole to pe (pre: b->n_tx flags): the coinbase, and
+ * each tx pe is not known to have (it never announced it to us, nor we to
+ * it: our own block's txs we never relayed, a relayed block's txs that
+ * took other links), in block order while their bytes fit
+ * P2P_CMPCT_PREFILL_MAX_BYTES. The rest go as short ids; pe asks for those
+ * it lacks. Returns the txs prefilled beyond the coinbase. */
+static size_t prefill_pick(const struct p2p *p, const struct peer *pe,
+                           const struct chain_block *b, bool *pre)
 {
+    size_t left = P2P_CMPCT_PREFILL_MAX_BYTES, n = 0;
+    pre[0] = true;
+    for (size_t i = 1; i < b->n_tx; i++) {
+        size_t bytes = chain_tx_size(&b->txs[i]);
+        pre[i] = bytes <= left && !p2p__known_has(p, pe, b->txs[i].txid);
+        if (pre[i]) {
+            left -= bytes;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Frames a cmpctblock of b for pe (prefill_pick; no memory for the flags:
+ * the coinbase only) with a fresh nonce in w; if it would not fit a
+ * frame, the block itself. */
+static void frame_cmpct_of(struct p2p *p, const struct peer *pe, const struct chain_block *b,
+                           struct wr *w, enum p2p_cmd *cmd)
+{
+    bool *pre = p2p__malloc(b->n_tx * sizeof(*pre));
+    if (pre)
+        prefill_pick(p, pe, b, pre);
     FRAME_START(*w);
-    p2p_put_cmpctblock(w, b, p2p_rng_next(&p->rng), NULL);
+    p2p_put_cmpctblock(w, b, p2p_rng_next(&p->rng), pre);
+    free(pre);
     *cmd = P2P_CMD_CMPCTBLOCK;
     if (w->err == 0 && w->len - P2P_HEADER_BYTES <= P2P_MAX_CMPCTBLOCK_BYTES)
         return;
@@ -244,7 +271,7 @@ static void send_cmpct_of(struct p2p *p, struct peer *pe, const struct chain_blo
 {
     struct wr w;
     enum p2p_cmd cmd;
-    frame_cmpct_of(p, b, &w, &cmd);
+    frame_cmpct_of(p, pe, b, &w, &cmd);
     seen_add(p, pe, hash);
     p2p__frame_send(p, pe, cmd, &w);
 }
@@ -257,7 +284,7 @@ bool p2p__cmpct_frame(struct p2p *p, const struct peer *pe, const uint8_t hash[3
      * or we pushed it): the request is answered; nothing more goes. */
     if (seen_has(p, pe, hash) || chain_get_block(p->chain, hash, &b) != 0)
         return false;
-    frame_cmpct_of(p, &b, w, cmd);
+    frame_cmpct_of(p, pe, &b, w, cmd);
     chain_block_free(&b);
     seen_add(p, pe, hash);
     return true;
@@ -272,51 +299,74 @@ bool p2p__cmpct_announce(struct p2p *p, struct peer *pe, const struct chain_bloc
     return true;
 }
 
-/* High-bandwidth push of a cmpctblock whose header we checked, before the
- * block is validated: the very payload we got (its short ids do not
- * depend on who sends it), to every peer that asked for pushes, except
- * the one it came from and those known to have it. */
-static size_t hb_push(struct p2p *p, struct peer *from, const uint8_t hash[32],
-                      const uint8_t *payload, size_t len)
+/* High-bandwidth push of b, its header checked, before it is validated:
+ * to every peer that asked for pushes, except from and those known to
+ * have it. fwd (NULL for our own block): the payload we got, sent on
+ * unchanged to a peer that needs nothing prefilled beyond the coinbase
+ * (its short ids do not depend on who sends it). Any other peer gets a
+ * cmpctblock of ours with the txs it is not known to have prefilled;
+ * peers in a row with the same prefills share one framing (one nonce), so
+ * with none to add every peer gets the same bytes, as before prefills.
+ * Returns the peers pushed to. */
+static size_t hb_push(struct p2p *p, struct peer *from, const struct chain_block *b,
+                      const uint8_t hash[32], const uint8_t *fwd, size_t fwd_len)
 {
     size_t sent = 0;
+    bool *pre = NULL, *framed_pre = NULL, tried_alloc = false, framed = false;
+    struct wr own;
     for (size_t i = 0; i < p->n_peers; i++) {
         struct peer *pe = p->peers[i];
         if (pe == from || !p2p__live(pe) || !pe->cmpct_ok || !pe->cmpct_hb_to
             || p2p__known_has(p, pe, hash))
             continue;
+        if (!tried_alloc) {
+            /* No memory: the coinbase only, for every peer. */
+            tried_alloc = true;
+            pre = p2p__malloc(2 * b->n_tx * sizeof(*pre));
+            framed_pre = pre ? pre + b->n_tx : NULL;
+        }
+        size_t extra = pre ? prefill_pick(p, pe, b, pre) : 0;
+        const uint8_t *out = fwd;
+        size_t out_len = fwd_len;
+        if (extra || !fwd) {
+            if (framed && pre && memcmp(pre, framed_pre, b->n_tx * sizeof(*pre)) != 0) {
+                wr_free(&own);
+                framed = false;
+            }
+            if (!framed) {
+                /* Below the prefill cap it fits: only memory can fail. */
+                wr_init(&own, P2P_MAX_CMPCTBLOCK_BYTES);
+                framed = p2p_put_cmpctblock(&own, b, p2p_rng_next(&p->rng), pre)
+                         && own.err == 0;
+                if (!framed)
+                    wr_free(&own);
+                else if (pre)
+                    memcpy(framed_pre, pre, b->n_tx * sizeof(*pre));
+            }
+            if (framed) {
+                out = own.buf;
+                out_len = own.len;
+            } else if (!fwd) {
+                continue;   /* our own: the announcement after the connect */
+            }
+        }
         p2p__known_add(p, pe, hash);
         seen_add(p, pe, hash);
         struct wr w;
         FRAME_START(w);
-        wr_bytes(&w, payload, len);
+        wr_bytes(&w, out, out_len);
         p2p__frame_send(p, pe, P2P_CMD_CMPCTBLOCK, &w);
         sent++;
     }
+    if (framed)
+        wr_free(&own);
+    free(pre);
     return sent;
 }
 
 size_t p2p__cmpct_push_own(struct p2p *p, const struct chain_block *b, const uint8_t hash[32])
 {
-    if (!p->cmpct_on)
-        return 0;
-    bool any = false;
-    for (size_t i = 0; i < p->n_peers && !any; i++) {
-        const struct peer *pe = p->peers[i];
-        any = p2p__live(pe) && pe->cmpct_ok && pe->cmpct_hb_to && !p2p__known_has(p, pe, hash);
-    }
-    if (!any)
-        return 0;
-    /* One payload (one nonce) for every peer, as a relay's push is. Too
-     * large for a cmpctblock (it cannot be, below the block size cap) or
-     * no memory: the announcement after the connect sends it. */
-    struct wr w;
-    wr_init(&w, P2P_MAX_CMPCTBLOCK_BYTES);
-    size_t sent = 0;
-    if (p2p_put_cmpctblock(&w, b, p2p_rng_next(&p->rng), NULL) && w.err == 0)
-        sent = hb_push(p, NULL, hash, w.buf, w.len);
-    wr_free(&w);
-    return sent;
+    return p->cmpct_on ? hb_push(p, NULL, b, hash, NULL, 0) : 0;
 }
 
 uint32_t p2p__cmpct_request_type(struct p2p *p, const struct peer *pe, const uint8_t hash[32])
@@ -394,11 +444,6 @@ static void sid_visit(void *ctx, const struct chain_tx *tx)
     }
 }
 
-/* Sends what a finished block needs: the full block on a bad merkle root,
- * else the block goes to the chain. The pending slot is released either
- * way except for the fallback. */
-static int finish(struct p2p *p, struct peer *pe, struct cmpct_pending *pd);
-
 static void fallback_full(struct p2p *p, struct peer *pe, struct cmpct_pending *pd,
                           const char *why)
 {
@@ -415,15 +460,19 @@ static void fallback_full(struct p2p *p, struct peer *pe, struct cmpct_pending *
     p2p__send_inv(p, pe, P2P_CMD_GETDATA, P2P_INV_BLOCK, (const uint8_t (*)[32])one, 1);
 }
 
-static int finish(struct p2p *p, struct peer *pe, struct cmpct_pending *pd)
+/* A rebuilt block's txs hash to its header's merkle root. */
+static bool rebuilt_ok(const struct chain_block *b)
 {
     uint8_t root[32];
     bool mutated = false;
-    if (chain_block_merkle(&pd->b, root, &mutated) != 0 || mutated
-        || memcmp(root, pd->b.hdr.merkle_root, 32) != 0) {
-        fallback_full(p, pe, pd, "merkle");
-        return 0;
-    }
+    return chain_block_merkle(b, root, &mutated) == 0 && !mutated
+           && memcmp(root, b->hdr.merkle_root, 32) == 0;
+}
+
+/* A rebuilt block whose merkle root was checked goes to the chain; the
+ * pending slot is released. */
+static int hand_on(struct p2p *p, struct peer *pe, struct cmpct_pending *pd)
+{
     struct chain_block b = pd->b;
     size_t bytes = pd->wire_bytes;
     memset(&pd->b, 0, sizeof(pd->b));
@@ -435,6 +484,17 @@ static int finish(struct p2p *p, struct peer *pe, struct cmpct_pending *pd)
     int r = p2p__block_from_peer(p, pe, &b, bytes, true, pe->cmpct_hb_from);
     chain_block_free(&b);
     return r;
+}
+
+/* A block with every tx in place: the full block on a bad merkle root
+ * (the pending slot stays, for the fallback), else to the chain. */
+static int finish(struct p2p *p, struct peer *pe, struct cmpct_pending *pd)
+{
+    if (!rebuilt_ok(&pd->b)) {
+        fallback_full(p, pe, pd, "merkle");
+        return 0;
+    }
+    return hand_on(p, pe, pd);
 }
 
 /* Asks the peer for the txs the block still lacks. */
@@ -598,14 +658,19 @@ int p2p__handle_cmpctblock(struct p2p *p, struct peer *pe, const uint8_t *buf, s
         fallback_full(p, pe, pd, r == RECON_COLLISION ? "collision" : "nomem");
         return 0;
     }
-    /* Pushed on only once we hold every tx: a peer we push to may ask us
-     * for the ones it lacks (getblocktxn), and before that we could not
-     * answer. With txs missing, the push waits for the blocktxn: the
-     * block's announcement to our high-bandwidth peers (relay.c) is a
-     * cmpctblock. */
+    /* Pushed on only once we hold every tx and they hash to the merkle
+     * root: a peer we push to may ask us for the ones it lacks
+     * (getblocktxn; answered from the chain or, while its signatures are
+     * checked, the parked block), and the txs we prefill for it are ours.
+     * With txs missing, the push waits for the blocktxn: the block's
+     * announcement to our high-bandwidth peers (relay.c) is a cmpctblock. */
     if (pd->missing == 0) {
-        hb_push(p, pe, hash, buf, len);
-        return finish(p, pe, pd);
+        if (!rebuilt_ok(&pd->b)) {
+            fallback_full(p, pe, pd, "merkle");
+            return 0;
+        }
+        hb_push(p, pe, &pd->b, hash, buf, len);
+        return hand_on(p, pe, pd);
     }
     request_missing(p, pe, pd);
     return 0;

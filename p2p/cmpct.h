@@ -44,8 +44,10 @@ bool p2p__cmpct_announce(struct p2p *p, struct peer *pe, const struct chain_bloc
 /* Our own block (p2p_submit_block), its header checked against our tip
  * and its merkle root against its txs, before it is connected: pushed as
  * a cmpctblock to every peer that asked for pushes (hb=1) and is not
- * known to have it, then marked known there, so the announcement after
- * the connect skips them. Returns the peers pushed to. */
+ * known to have it (with the txs that peer is not known to have
+ * prefilled, up to P2P_CMPCT_PREFILL_MAX_BYTES), then marked known there,
+ * so the announcement after the connect skips them. Returns the peers
+ * pushed to. */
 size_t p2p__cmpct_push_own(struct p2p *p, const struct chain_block *b, const uint8_t hash[32]);
 /* A block being reconstructed (do not plan another download of it). */
 bool p2p__cmpct_busy(const struct p2p *p, const uint8_t hash[32]);

@@ -100,6 +100,12 @@
 /* (block, peer) pairs a cmpctblock crossed, remembered so a getdata cmpct
  * that crossed the push on the wire is not answered a second time. */
 #define P2P_CMPCT_SEEN_ENTRIES      256u
+/* Bytes of txs (beyond the coinbase) a cmpctblock we frame may carry
+ * whole: the ones its receiver is not known to have, in block order while
+ * they fit (about 60 small txs). A block of txs nobody knows then still
+ * crosses as short ids past the first ones, not as a block in
+ * cmpctblock clothing; the receiver asks for the rest (getblocktxn). */
+#define P2P_CMPCT_PREFILL_MAX_BYTES 10000u
 
 /* ---- Per-command payload caps, checked on the frame header before any
  * allocation. ---- */
@@ -451,6 +457,8 @@ _Static_assert(P2P_MAX_CMPCT_TXS <= 0xffff, "compact block counts and indexes ta
 _Static_assert(P2P_MAX_GETBLOCKTXN_BYTES <= P2P_MAX_PAYLOAD_BYTES, "getblocktxn must fit a frame");
 _Static_assert(P2P_CMPCT_TXN_TIMEOUT_MS < P2P_BLOCK_REQUEST_TIMEOUT_MS,
                "the full-block fallback is asked for before the block request times out");
+_Static_assert(P2P_CMPCT_PREFILL_MAX_BYTES < P2P_MAX_CMPCTBLOCK_BYTES / 2,
+               "prefills leave a cmpctblock far below a block");
 _Static_assert(P2P_CMPCT_HB_PEERS <= P2P_OUTBOUND_TARGET_DEFAULT, "a few HB peers");
 _Static_assert(P2P_PUSH_LAZY_DELAY_MS < P2P_TX_REQUEST_TIMEOUT_MS, "delay below timeout");
 _Static_assert(P2P_MAX_NAME_BYTES < P2P_MAX_USER_AGENT_BYTES, "name fits the user agent");

@@ -428,7 +428,9 @@ static void test_serving_getblocktxn(void **state)
     struct p2p_blocktxn bt;
     assert_int_equal(p2p_dec_blocktxn(pl, len, &bt), 0);
     assert_int_equal(bt.n, 2);
-    /* getdata cmpct: a cmpctblock with the coinbase prefilled. */
+    /* getdata cmpct: a cmpctblock; peer 1 is not known to have either tx
+     * (they came to our mempool from no peer), so both go prefilled with
+     * the coinbase. */
     uint8_t one[1][32];
     memcpy(one[0], h, 32);
     wr_init(&w, 4096);
@@ -439,7 +441,7 @@ static void test_serving_getblocktxn(void **state)
     struct p2p_cmpctblock cb;
     assert_int_equal(p2p_dec_cmpctblock(pl, len, &cb), 0);
     assert_int_equal(cb.n_tx, 3);
-    assert_int_equal(cb.n_pre, 1);
+    assert_int_equal(cb.n_pre, 3);
     idx[1] = 3;
     wr_init(&w, 4096);
     p2p_put_getblocktxn(&w, h, idx, 2);
@@ -725,6 +727,167 @@ static void test_getblocktxn_served_while_parked(void **state)
     /* The checks come back: the block connects. */
     report_held(f, T0 + 40);
     assert_true(tip_is(f, &b));
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+/* The last cmpctblock sent to peer, decoded (its payload stays in f). */
+static void sent_cmpct(struct fake *f, uint64_t peer, struct p2p_cmpctblock *cb)
+{
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_true(sent_to(f, peer, P2P_CMD_CMPCTBLOCK, &pl, &len) >= 1);
+    assert_int_equal(p2p_dec_cmpctblock(pl, len, cb), 0);
+}
+
+/* Whether block index i of b went prefilled in cb; and the prefilled
+ * bytes beyond the coinbase. */
+static bool prefilled(const struct p2p_cmpctblock *cb, uint32_t i, size_t *bytes)
+{
+    struct p2p_prefilled_iter it;
+    uint32_t index;
+    struct chain_tx tx;
+    bool found = false;
+    *bytes = 0;
+    p2p_prefilled_iter_init(&it, cb);
+    while (p2p_prefilled_next(&it, &index, &tx)) {
+        found |= index == i;
+        if (index)
+            *bytes += chain_tx_size(&tx);
+    }
+    return found;
+}
+
+/* A fresh core (compact blocks on) gets the cmpctblock from its peer 1,
+ * holding only the txs with have[i]: true if it rebuilt the block without
+ * a getblocktxn. */
+static bool rebuilds_alone(const uint8_t *pl, size_t len, const struct chain_tx *txs, size_t n,
+                           const bool *have, const struct chain_block *b)
+{
+    struct chain_tx mine[4];
+    struct chain_block other;
+    assert_true(n <= 4);
+    struct fake *g = setup(n, mine, &other, have);   /* the same dev txs */
+    chain_block_free(&other);
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(mine[i].txid, txs[i].txid, 32);
+    frame(g, 1, P2P_CMD_CMPCTBLOCK, pl, len, T0 + 100);
+    bool ok = tip_is(g, b) && sent_to(g, 1, P2P_CMD_GETBLOCKTXN, NULL, NULL) == 0
+              && sent_to(g, 1, P2P_CMD_GETDATA, NULL, NULL) == 0;
+    fake_free(g);
+    return ok;
+}
+
+/* Our own block, pushed to peer 2 (it asked for pushes): tx 0, which
+ * peer 2 announced to us, goes as a short id; txs 1 and 2, which it was
+ * never announced, go prefilled, and a core holding only tx 0 rebuilds
+ * the block from that cmpctblock with no getblocktxn. */
+static void test_own_block_prefills_what_the_peer_lacks(void **state)
+{
+    (void)state;
+    struct chain_tx txs[3];
+    struct chain_block b;
+    bool mp[3] = { true, true, true };
+    struct fake *f = setup_hb(3, txs, &b, mp);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, txs[0].txid, T0 + 5);
+    assert_int_equal(p2p_submit_block(f->p, &b, T0 + 10), CHAIN_ST_NEW_TIP);
+    struct p2p_cmpctblock cb;
+    sent_cmpct(f, 2, &cb);
+    size_t bytes;
+    assert_int_equal(cb.n_tx, 4);
+    assert_int_equal(cb.n_pre, 3);
+    assert_int_equal(cb.n_sid, 1);
+    assert_false(prefilled(&cb, 1, &bytes));
+    assert_true(prefilled(&cb, 2, &bytes) && prefilled(&cb, 3, &bytes));
+    uint8_t key[16];
+    p2p_cmpct_key(&cb.hdr, cb.nonce, key);
+    assert_int_equal(p2p_cmpct_sid_at(&cb, 0), p2p_cmpct_shortid(key, txs[0].txid));
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    sent_to(f, 2, P2P_CMD_CMPCTBLOCK, &pl, &len);
+    bool only_first[3] = { true, false, false };
+    assert_true(rebuilds_alone(pl, len, txs, 3, only_first, &b));
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+/* A relayed block (peer 1's cmpctblock, every tx in our mempool), pushed
+ * to peers 2 and 3: peer 3 announced all three txs to us and gets the
+ * very bytes peer 1 sent; peer 2 announced only tx 0 and gets our own
+ * framing with txs 1 and 2 prefilled, from which it rebuilds alone. The
+ * same goes for a getdata cmpct after the block connected. */
+static void test_relayed_block_prefills_per_peer(void **state)
+{
+    (void)state;
+    struct chain_tx txs[3];
+    struct chain_block b;
+    bool mp[3] = { true, true, true };
+    struct fake *f = setup_hb(3, txs, &b, mp);
+    handshake_in(f, 3, "10.3.0.1", T0);
+    send_sendcmpct(f, 3, true, T0);
+    handshake_in(f, 4, "10.4.0.1", T0);
+    send_sendcmpct(f, 4, false, T0);
+    for (size_t i = 0; i < 3; i++)
+        fake_send_inv1(f, 3, P2P_CMD_INV, P2P_INV_TX, txs[i].txid, T0 + 5);
+    fake_send_inv1(f, 2, P2P_CMD_INV, P2P_INV_TX, txs[0].txid, T0 + 5);
+    reset_out(f);
+    struct wr in;
+    put_cmpct(&in, &b, 42, NULL);
+    frame(f, 1, P2P_CMD_CMPCTBLOCK, in.buf, in.len, T0 + 10);
+    assert_true(tip_is(f, &b));
+    const uint8_t *pl = NULL;
+    size_t len = 0;
+    assert_int_equal(sent_to(f, 3, P2P_CMD_CMPCTBLOCK, &pl, &len), 1);
+    assert_int_equal(len, in.len);
+    assert_memory_equal(pl, in.buf, len);
+    /* Those bytes would have cost peer 2 a getblocktxn. */
+    bool only_first[3] = { true, false, false };
+    assert_false(rebuilds_alone(in.buf, in.len, txs, 3, only_first, &b));
+    wr_free(&in);
+    struct p2p_cmpctblock cb;
+    size_t bytes;
+    assert_int_equal(sent_to(f, 2, P2P_CMD_CMPCTBLOCK, &pl, &len), 1);
+    sent_cmpct(f, 2, &cb);
+    assert_int_equal(cb.n_pre, 3);
+    assert_false(prefilled(&cb, 1, &bytes));
+    assert_true(rebuilds_alone(pl, len, txs, 3, only_first, &b));
+    /* Peer 4 (no pushes) asks for it after the announcement: it never
+     * saw any of the txs. */
+    uint8_t h[32];
+    chain_header_hash(&b.hdr, h);
+    fake_send_inv1(f, 4, P2P_CMD_GETDATA, P2P_INV_CMPCT, h, T0 + 20);
+    sent_cmpct(f, 4, &cb);
+    assert_int_equal(cb.n_pre, 4);
+    assert_int_equal(cb.n_sid, 0);
+    chain_block_free(&b);
+    fake_free(f);
+}
+
+/* A block of 100 txs the peer never saw: only the first that fit
+ * P2P_CMPCT_PREFILL_MAX_BYTES go prefilled (block order), the rest as
+ * short ids; it is a cmpctblock, not the block. */
+static void test_prefill_cap(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    struct chain_tx txs[N];
+    struct chain_block b;
+    bool mp[N];
+    for (size_t i = 0; i < N; i++)
+        mp[i] = true;
+    struct fake *f = setup_hb(N, txs, &b, mp);
+    assert_int_equal(p2p_submit_block(f->p, &b, T0 + 10), CHAIN_ST_NEW_TIP);
+    assert_int_equal(sent_to(f, 2, P2P_CMD_BLOCK, NULL, NULL), 0);
+    struct p2p_cmpctblock cb;
+    sent_cmpct(f, 2, &cb);
+    size_t bytes, fit = P2P_CMPCT_PREFILL_MAX_BYTES / chain_tx_size(&txs[0]);
+    assert_true(fit > 0 && fit < N);
+    assert_int_equal(cb.n_pre, 1 + fit);
+    assert_int_equal(cb.n_sid, N - fit);
+    assert_true(prefilled(&cb, (uint32_t)fit, &bytes));
+    assert_false(prefilled(&cb, (uint32_t)fit + 1, &bytes));
+    assert_true(bytes <= P2P_CMPCT_PREFILL_MAX_BYTES);
+    assert_true(bytes + chain_tx_size(&txs[0]) > P2P_CMPCT_PREFILL_MAX_BYTES);
     chain_block_free(&b);
     fake_free(f);
 }
@@ -1158,6 +1321,9 @@ int main(void)
         cmocka_unit_test(test_hb_invalid_push_demotes_not_discourages),
         cmocka_unit_test(test_hb_push_waits_for_missing_txs),
         cmocka_unit_test(test_getblocktxn_served_while_parked),
+        cmocka_unit_test(test_own_block_prefills_what_the_peer_lacks),
+        cmocka_unit_test(test_relayed_block_prefills_per_peer),
+        cmocka_unit_test(test_prefill_cap),
         cmocka_unit_test(test_own_block_pushed_before_connect),
         cmocka_unit_test(test_own_block_invalid_after_push),
         cmocka_unit_test(test_hb_peer_is_first_announcer),
