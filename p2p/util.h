@@ -45,7 +45,7 @@ uint64_t p2p_shortid(uint64_t salt, const uint8_t hash[32]);
  * grows with use (to about 16 * max bytes). ---- */
 struct p2p_idset {
     uint64_t *slots;    /* NULL until the first add */
-    size_t mask;        /* slots - 1 (slots a power of two, load <= 1/2) */
+    size_t cap;         /* slots (0 until the first add); load <= 3/4 */
     size_t count;
     size_t max;
 };

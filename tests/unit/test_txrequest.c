@@ -357,6 +357,52 @@ static int reconcile(uint8_t (*a)[32], size_t na, uint8_t (*b)[32], size_t nb,
     return msgs;
 }
 
+/* The set grows from its first few slots past many resizes, and every id
+ * added is found after each; absent ids are not; a full set refuses a new
+ * id and still holds the old ones. Ids that share bits (sequential, equal
+ * high halves, equal low halves) still spread: each add stays cheap. */
+static void test_idset_grows_and_finds_every_id(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    static const uint64_t shapes[3][2] = {
+        { 1, 1 },                              /* 1, 2, 3, ... */
+        { 0xabcdef0000000000ull, 1 },          /* same high half */
+        { 0x5555, 1ull << 32 },                /* same low half */
+    };
+    for (int sh = 0; sh < 3; sh++) {
+        struct p2p_idset s;
+        assert_int_equal(p2p_idset_init(&s, N), 0);
+        size_t resizes = 0, cap = 0;
+        for (uint64_t i = 0; i < N; i++) {
+            uint64_t id = shapes[sh][0] + i * shapes[sh][1];
+            assert_true(p2p_idset_add(&s, id));
+            assert_true(p2p_idset_add(&s, id));      /* again: no second entry */
+            if (s.cap != cap) {
+                resizes++;
+                cap = s.cap;
+                for (uint64_t j = 0; j <= i; j++)
+                    assert_true(p2p_idset_has(&s, shapes[sh][0] + j * shapes[sh][1]));
+            }
+            assert_true(s.count * 4 <= s.cap * 3);   /* load <= 3/4 */
+        }
+        assert_true(resizes > 5);
+        assert_int_equal(s.count, N);
+        for (uint64_t i = 0; i < N; i++) {
+            assert_true(p2p_idset_has(&s, shapes[sh][0] + i * shapes[sh][1]));
+            assert_false(p2p_idset_has(&s, shapes[sh][0] + (N + i) * shapes[sh][1]));
+        }
+        assert_false(p2p_idset_add(&s, shapes[sh][0] + N * shapes[sh][1]));   /* full */
+        assert_int_equal(s.count, N);
+        p2p_idset_clear(&s);
+        assert_int_equal(s.count, 0);
+        assert_false(p2p_idset_has(&s, shapes[sh][0]));
+        assert_true(p2p_idset_add(&s, shapes[sh][0]));
+        assert_true(p2p_idset_has(&s, shapes[sh][0]));
+        p2p_idset_free(&s);
+    }
+}
+
 static void test_recon_finds_differences(void **state)
 {
     (void)state;
@@ -565,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_stalled_block_goes_to_the_earliest_announcer),
         cmocka_unit_test(test_quiet_polls_scan_nothing),
         cmocka_unit_test(test_filter_and_hmap),
+        cmocka_unit_test(test_idset_grows_and_finds_every_id),
         cmocka_unit_test(test_recon_finds_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
