@@ -9,23 +9,69 @@
 #include "p2p/p2p.h"
 #include "p2p/util.h"
 
+/* A tracker holds thousands of entries under load and a simulator runs
+ * thousands of trackers, so an entry is packed: an announcer's two flags
+ * are bits of the entry's bitmaps (192 bytes an entry, not 264). */
 struct ann {
     uint64_t peer;
     uint64_t reqtime_ms;
-    bool preferred;
-    bool tried;
 };
 
 struct entry {
     uint8_t hash[32];
-    uint32_t type;
     uint64_t seq;               /* first announcement order */
     uint64_t inflight_peer;     /* 0: none */
     uint64_t expiry_ms;
+    uint8_t type;               /* P2P_INV_TX or P2P_INV_BLOCK */
     bool stalled;               /* a block request to it timed out or its peer left */
     uint8_t n_ann;
+    uint8_t preferred;          /* bit a: ann[a] is from a preferred (outbound) peer */
+    uint8_t tried;              /* bit a: ann[a] was asked, or answered notfound */
     struct ann ann[P2P_TXREQ_MAX_ANNOUNCERS];
 };
+
+_Static_assert(P2P_TXREQ_MAX_ANNOUNCERS <= 8, "an entry's announcer bitmaps are a u8");
+_Static_assert(P2P_INV_TX <= UINT8_MAX && P2P_INV_BLOCK <= UINT8_MAX, "a type fits a u8");
+
+/* Entries (and poll's scratch) start at this many and double with use:
+ * a node between bursts tracks a few hashes. A table at most a quarter
+ * full is halved, down to this. */
+#define TXREQ_INITIAL_ENTRIES 16u
+
+static bool ann_tried(const struct entry *e, size_t a)
+{
+    return (e->tried >> a) & 1u;
+}
+
+static bool ann_preferred(const struct entry *e, size_t a)
+{
+    return (e->preferred >> a) & 1u;
+}
+
+static void ann_set_tried(struct entry *e, size_t a)
+{
+    e->tried = (uint8_t)(e->tried | (1u << a));
+}
+
+static void ann_append(struct entry *e, uint64_t peer, uint64_t reqtime_ms, bool preferred)
+{
+    size_t a = e->n_ann++;
+    e->ann[a] = (struct ann){ .peer = peer, .reqtime_ms = reqtime_ms };
+    e->tried = (uint8_t)(e->tried & ~(1u << a));
+    e->preferred = (uint8_t)((e->preferred & ~(1u << a)) | ((unsigned)preferred << a));
+}
+
+/* Removes ann[a]: the last one takes its place, flags and all. */
+static void ann_remove(struct entry *e, size_t a)
+{
+    size_t last = --e->n_ann;
+    e->ann[a] = e->ann[last];
+    unsigned bit = 1u << a, lbit = 1u << last;
+    e->tried = (uint8_t)((e->tried & ~bit) | ((e->tried & lbit) ? bit : 0u));
+    e->preferred = (uint8_t)((e->preferred & ~bit) | ((e->preferred & lbit) ? bit : 0u));
+    e->tried = (uint8_t)(e->tried & ~lbit);
+    e->preferred = (uint8_t)(e->preferred & ~lbit);
+}
 
 struct peer_slot {
     uint64_t peer;
@@ -125,12 +171,23 @@ static void peer_release(struct p2p_txreq *r, struct peer_slot *s)
 }
 
 /* An empty tracker gives its tables back (they grow again with the next
- * announcement): a node between bursts holds none, and a simulator runs
- * thousands of trackers. The caller holds no pointer into them. */
+ * announcement), and a sparse one halves its entries: a node between
+ * bursts holds little, and a simulator runs thousands of trackers. The
+ * caller holds no pointer into them (indices stay valid). */
 static void release_if_empty(struct p2p_txreq *r)
 {
-    if (r->n != 0)
+    if (r->n != 0) {
+        /* A quarter full: halved (a burst's table is not kept). Without
+         * memory for the smaller copy, the larger one stays. */
+        if (r->cap > TXREQ_INITIAL_ENTRIES && r->n <= r->cap / 4) {
+            struct entry *ne = p2p__realloc(r->e, r->cap / 2 * sizeof(*ne));
+            if (ne) {
+                r->e = ne;
+                r->cap /= 2;
+            }
+        }
         return;
+    }
     free(r->e);
     r->e = NULL;
     r->cap = 0;
@@ -182,10 +239,10 @@ static bool make_room(struct p2p_txreq *r, struct entry *e, bool preferred)
 {
     int victim = -1;
     for (size_t a = 0; a < e->n_ann && victim < 0; a++)
-        if (e->ann[a].tried && e->ann[a].peer != e->inflight_peer)
+        if (ann_tried(e, a) && e->ann[a].peer != e->inflight_peer)
             victim = (int)a;
     for (size_t a = e->n_ann; preferred && victim < 0 && a-- > 0;)
-        if (!e->ann[a].preferred && e->ann[a].peer != e->inflight_peer)
+        if (!ann_preferred(e, a) && e->ann[a].peer != e->inflight_peer)
             victim = (int)a;
     if (victim < 0)
         return false;
@@ -193,7 +250,7 @@ static bool make_room(struct p2p_txreq *r, struct entry *e, bool preferred)
     assert(s && s->n_ann > 0);
     s->n_ann--;
     peer_release(r, s);
-    e->ann[victim] = e->ann[--e->n_ann];
+    ann_remove(e, (size_t)victim);
     return true;
 }
 
@@ -223,7 +280,7 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
                 && r->n >= P2P_TXREQ_MAX_ENTRIES - P2P_TXREQ_RESERVED_ENTRIES))
             return P2P_ERR_FULL;
         if (r->n == r->cap) {
-            size_t cap = r->cap ? 2 * r->cap : 64;
+            size_t cap = r->cap ? 2 * r->cap : TXREQ_INITIAL_ENTRIES;
             struct entry *ne = p2p__realloc(r->e, cap * sizeof(*ne));
             if (!ne)
                 return P2P_ERR_NOMEM;
@@ -235,7 +292,7 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
         e = &r->e[r->n++];
         memset(e, 0, sizeof(*e));
         memcpy(e->hash, hash, 32);
-        e->type = type;
+        e->type = (uint8_t)type;
         e->seq = r->next_seq++;
     }
     s = peer_get(r, peer);
@@ -245,8 +302,7 @@ int p2p_txreq_announce(struct p2p_txreq *r, uint64_t peer, uint32_t type,
         return P2P_ERR_NOMEM;
     }
     s->n_ann++;
-    e->ann[e->n_ann++] = (struct ann){ .peer = peer, .reqtime_ms = reqtime_ms,
-                                       .preferred = preferred };
+    ann_append(e, peer, reqtime_ms, preferred);
     return 0;
 }
 
@@ -266,7 +322,7 @@ static void clear_inflight(struct p2p_txreq *r, struct entry *e)
     s->in_flight[tidx(e->type)]--;
     for (size_t a = 0; a < e->n_ann; a++)
         if (e->ann[a].peer == e->inflight_peer)
-            e->ann[a].tried = true;
+            ann_set_tried(e, a);
     e->inflight_peer = 0;
 }
 
@@ -282,7 +338,7 @@ void p2p_txreq_notfound(struct p2p_txreq *r, uint64_t peer, const uint8_t hash[3
     }
     for (size_t a = 0; a < e->n_ann; a++)
         if (e->ann[a].peer == peer)
-            e->ann[a].tried = true;
+            ann_set_tried(e, a);
 }
 
 void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer)
@@ -300,7 +356,7 @@ void p2p_txreq_peer_gone(struct p2p_txreq *r, uint64_t peer)
             }
             struct peer_slot *s = peer_find(r, peer);
             s->n_ann--;
-            e->ann[a] = e->ann[--e->n_ann];
+            ann_remove(e, a);
             found = true;
             break;
         }
@@ -331,7 +387,7 @@ static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_m
     *any_left = false;
     for (size_t a = 0; a < e->n_ann; a++) {
         const struct ann *x = &e->ann[a];
-        if (x->tried)
+        if (ann_tried(e, a))
             continue;
         *any_left = true;
         if (x->reqtime_ms > now_ms)
@@ -344,13 +400,14 @@ static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_m
             continue;
         }
         const struct ann *b = &e->ann[best];
+        bool x_pref = ann_preferred(e, a), b_pref = ann_preferred(e, (size_t)best);
         /* Preferred (outbound) announcers first, then the earliest. Once a
          * block's request has stalled, the earliest announcer whatever its
          * direction: else each fresh outbound withholder (a reconnect) would
          * jump ahead of an inbound peer that announced long before, for good. */
         bool x_first = e->stalled ? x->reqtime_ms < b->reqtime_ms
-                                  : (x->preferred && !b->preferred) ||
-                                    (x->preferred == b->preferred && x->reqtime_ms < b->reqtime_ms);
+                                  : (x_pref && !b_pref) ||
+                                    (x_pref == b_pref && x->reqtime_ms < b->reqtime_ms);
         if (x_first)
             best = (int)a;
     }
@@ -361,7 +418,7 @@ static int pick(const struct p2p_txreq *r, const struct entry *e, uint64_t now_m
 static uint64_t next_reqtime(const struct entry *e, uint64_t now_ms, uint64_t t)
 {
     for (size_t a = 0; a < e->n_ann; a++)
-        if (!e->ann[a].tried && e->ann[a].reqtime_ms > now_ms && e->ann[a].reqtime_ms < t)
+        if (!ann_tried(e, a) && e->ann[a].reqtime_ms > now_ms && e->ann[a].reqtime_ms < t)
             t = e->ann[a].reqtime_ms;
     return t;
 }
@@ -407,7 +464,7 @@ size_t p2p_txreq_poll(struct p2p_txreq *r, uint64_t now_ms, struct p2p_txreq_req
         wake = next_reqtime(e, now_ms, wake);
         if (a >= 0 && sorted) {
             if (n_order == r->cap_order) {
-                size_t cap = r->cap_order ? 2 * r->cap_order : 256;
+                size_t cap = r->cap_order ? 2 * r->cap_order : TXREQ_INITIAL_ENTRIES;
                 struct order *no = p2p__realloc(r->order, cap * sizeof(*no));
                 if (no) {
                     r->order = no;
@@ -462,7 +519,7 @@ size_t p2p_txreq_block_stallers(const struct p2p_txreq *r, uint64_t now_ms, uint
             continue;
         bool other = false;
         for (size_t a = 0; a < e->n_ann && !other; a++)
-            other = !e->ann[a].tried && e->ann[a].peer != e->inflight_peer;
+            other = !ann_tried(e, a) && e->ann[a].peer != e->inflight_peer;
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
             seen = out[k] == e->inflight_peer;

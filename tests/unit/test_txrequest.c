@@ -187,6 +187,84 @@ static void test_caps_on_announcements(void **state)
     p2p_txreq_destroy(r);
 }
 
+/* The table grows far past its first entries, then shrinks as hashes are
+ * forgotten, and keeps every entry it still tracks with its announcers
+ * and their flags: after the shrink, a hash peer 1 answered notfound for
+ * is asked from peer 2, one it did not from peer 1 (preferred). */
+static void test_table_grows_and_shrinks_keeping_entries(void **state)
+{
+    (void)state;
+    enum { N = 1000, KEEP_EVERY = 50 };
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[1024];
+    uint8_t x[32];
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    for (unsigned i = 0; i < N; i++) {
+        h(x, i);
+        assert_int_equal(p2p_txreq_announce(r, 1, P2P_INV_TX, x, true, 1000), 0);
+        assert_int_equal(p2p_txreq_announce(r, 2, P2P_INV_TX, x, false, 1000), 0);
+        if (i % 2)
+            p2p_txreq_notfound(r, 1, x);
+    }
+    p2p_txreq_check(r);
+    assert_int_equal(p2p_txreq_size(r), N);
+    for (unsigned i = 0; i < N; i++) {
+        h(x, i);
+        if (i % KEEP_EVERY != 0 && i % KEEP_EVERY != 1)
+            p2p_txreq_forget(r, x);
+    }
+    p2p_txreq_check(r);
+    assert_int_equal(p2p_txreq_size(r), 2 * N / KEEP_EVERY);
+    for (unsigned i = 0; i < N; i++) {
+        h(x, i);
+        bool kept = i % KEEP_EVERY == 0 || i % KEEP_EVERY == 1;
+        assert_int_equal(p2p_txreq_has(r, x), kept);
+        assert_int_equal(p2p_txreq_from_peer(r, 1, x), kept);
+        assert_int_equal(p2p_txreq_from_peer(r, 2, x), kept);
+    }
+    assert_int_equal(poll_all(r, 999, out), 0);
+    size_t n = poll_all(r, 1000, out);
+    assert_int_equal(n, 2 * N / KEEP_EVERY);
+    for (size_t k = 0; k < n; k++) {
+        unsigned i = out[k].hash[0] | (unsigned)out[k].hash[1] << 8;
+        assert_true(out[k].peer == (i % 2 ? 2u : 1u));
+        /* In announcement order. */
+        assert_true(k == 0 || i > (unsigned)(out[k - 1].hash[0] | out[k - 1].hash[1] << 8));
+    }
+    /* Forgotten, all of them: grows again from nothing. */
+    for (size_t k = 0; k < n; k++)
+        p2p_txreq_forget(r, out[k].hash);
+    assert_int_equal(p2p_txreq_size(r), 0);
+    h(x, 7);
+    assert_int_equal(p2p_txreq_announce(r, 3, P2P_INV_TX, x, true, 0), 0);
+    assert_int_equal(poll_all(r, 1000, out), 1);
+    assert_true(out[0].peer == 3);
+    p2p_txreq_destroy(r);
+}
+
+/* An announcer dropped from a full hash makes the last one take its place,
+ * flags and all: peer 1 (tried: notfound) gives way to the preferred
+ * newcomer 9, peer 8 moves into its slot and must stay untried and
+ * preferred, so it is asked (preferred, earliest reqtime) and not peer 6. */
+static void test_dropped_announcer_keeps_the_others_flags(void **state)
+{
+    (void)state;
+    struct p2p_txreq *r;
+    struct p2p_txreq_req out[16];
+    uint8_t x[32];
+    h(x, 1);
+    assert_int_equal(p2p_txreq_create(&r, 5), 0);
+    for (uint64_t k = 1; k <= P2P_TXREQ_MAX_ANNOUNCERS; k++)
+        assert_int_equal(p2p_txreq_announce(r, k, P2P_INV_TX, x, k % 2 == 0, 100 - k), 0);
+    p2p_txreq_notfound(r, 1, x);
+    assert_int_equal(p2p_txreq_announce(r, 9, P2P_INV_TX, x, true, 100), 0);
+    assert_false(p2p_txreq_from_peer(r, 1, x));
+    p2p_txreq_check(r);
+    assert_int_equal(p2p_txreq_poll(r, 100, out, 16), 1);
+    assert_true(out[0].peer == P2P_TXREQ_MAX_ANNOUNCERS);
+    p2p_txreq_destroy(r);
+}
+
 /* Deterministic: the same calls give the same requests. */
 static void test_deterministic(void **state)
 {
@@ -605,6 +683,8 @@ int main(void)
         cmocka_unit_test(test_peer_gone),
         cmocka_unit_test(test_caps_on_announcements),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_table_grows_and_shrinks_keeping_entries),
+        cmocka_unit_test(test_dropped_announcer_keeps_the_others_flags),
         cmocka_unit_test(test_junk_announcers_cannot_crowd_out),
         cmocka_unit_test(test_junk_cannot_fill_the_tracker),
         cmocka_unit_test(test_requests_in_announcement_order),
