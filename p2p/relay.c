@@ -6,6 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A peer's tx queue and getdata queue start at these many entries and
+ * double with use (to their limits), and are given back once emptied: a
+ * simulator runs thousands of cores, and most queues are empty most of
+ * the time or hold a few entries. */
+#define TXQ_INITIAL_ENTRIES 16u
+#define GD_INITIAL_ENTRIES  4u
+_Static_assert(TXQ_INITIAL_ENTRIES <= P2P_TX_QUEUE_MAX_ENTRIES, "initial within the limit");
+_Static_assert(GD_INITIAL_ENTRIES <= P2P_GETDATA_QUEUE_MAX_ENTRIES, "initial within the limit");
+
 /* ---- announcement window: what the peer may still track from us ---- */
 
 static void window_take(struct peer *pe, size_t n)
@@ -92,7 +101,7 @@ bool p2p__queue_tx(struct p2p *p, struct peer *pe, const uint8_t txid[32])
     if (pe->txq_n == pe->txq_cap) {
         if (pe->txq_cap >= P2P_TX_QUEUE_MAX_ENTRIES)
             return false;
-        size_t cap = pe->txq_cap ? 2 * pe->txq_cap : 64;
+        size_t cap = pe->txq_cap ? 2 * pe->txq_cap : TXQ_INITIAL_ENTRIES;
         if (cap > P2P_TX_QUEUE_MAX_ENTRIES)
             cap = P2P_TX_QUEUE_MAX_ENTRIES;
         uint8_t (*nq)[32] = p2p__realloc(pe->txq, cap * 32);
@@ -350,11 +359,9 @@ static bool serve_peer(struct p2p *p, struct peer *pe, size_t share)
         send_notfound(p, pe, &pe->gd[run], pe->gd_head - run);
     if (pe->gd_head == pe->gd_n) {
         pe->gd_head = pe->gd_n = 0;
-        if (pe->gd_cap > 64) {     /* an emptied long queue is not kept */
-            free(pe->gd);
-            pe->gd = NULL;
-            pe->gd_cap = 0;
-        }
+        free(pe->gd);              /* an emptied queue is not kept */
+        pe->gd = NULL;
+        pe->gd_cap = 0;
     }
     return v == SERVE_NODE_FULL;
 }
@@ -402,7 +409,7 @@ static size_t gd_room(struct peer *pe, size_t n, bool *nomem)
     if (n > P2P_GETDATA_QUEUE_MAX_ENTRIES - waiting)
         n = P2P_GETDATA_QUEUE_MAX_ENTRIES - waiting;
     if (waiting + n > pe->gd_cap) {
-        size_t cap = pe->gd_cap ? pe->gd_cap : 16;
+        size_t cap = pe->gd_cap ? pe->gd_cap : GD_INITIAL_ENTRIES;
         while (cap < waiting + n)
             cap *= 2;
         if (cap > P2P_GETDATA_QUEUE_MAX_ENTRIES)
